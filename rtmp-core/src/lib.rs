@@ -1,0 +1,8 @@
+//! rtmp-core: an RTMP server and client library.
+//!
+//! [`proto`] is a sans-IO protocol core: handshake, chunk stream, AMF0/AMF3, messages, FLV and
+//! Enhanced-RTMP media, and the client/server session state machines. It owns no sockets, no
+//! clock and no runtime: bytes go in, events and bytes come out, and time is passed in.
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod proto;
