@@ -1,6 +1,8 @@
 use thiserror::Error;
 
-use super::{amf::AmfError, chunk::ChunkError, handshake::HandshakeError, media::MediaError, message::MessageError};
+use super::{
+    amf::AmfError, chunk::ChunkError, handshake::HandshakeError, media::MediaError, message::MessageError,
+};
 
 /// Any failure of the protocol core. Each variant names the layer that refused the input.
 #[derive(Debug, Error)]
