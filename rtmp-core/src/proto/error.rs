@@ -23,4 +23,7 @@ pub enum ProtocolError {
     /// A media tag could not be parsed.
     #[error("media: {0}")]
     Media(#[from] MediaError),
+    /// The peer broke the command flow, or the API was misused.
+    #[error("session: {0}")]
+    Session(#[from] SessionError),
 }
