@@ -2,6 +2,7 @@ use thiserror::Error;
 
 use super::{
     amf::AmfError, chunk::ChunkError, handshake::HandshakeError, media::MediaError, message::MessageError,
+    session::SessionError,
 };
 
 /// Any failure of the protocol core. Each variant names the layer that refused the input.

@@ -9,3 +9,6 @@ pub mod message;
 pub mod session;
 
 pub use error::ProtocolError;
+
+#[cfg(test)]
+mod tests;

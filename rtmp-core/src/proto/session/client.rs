@@ -164,12 +164,26 @@ impl ClientSession {
 
     /// Sends an FLV audio tag body on a publishing stream.
     pub fn send_audio(&mut self, stream_id: u32, timestamp: u32, payload: &[u8]) {
-        self.io.encoder.write(csid::AUDIO, timestamp, type_id::AUDIO, stream_id, payload, &mut self.io.outbound);
+        self.io.encoder.write(
+            csid::AUDIO,
+            timestamp,
+            type_id::AUDIO,
+            stream_id,
+            payload,
+            &mut self.io.outbound,
+        );
     }
 
     /// Sends an FLV video tag body on a publishing stream.
     pub fn send_video(&mut self, stream_id: u32, timestamp: u32, payload: &[u8]) {
-        self.io.encoder.write(csid::VIDEO, timestamp, type_id::VIDEO, stream_id, payload, &mut self.io.outbound);
+        self.io.encoder.write(
+            csid::VIDEO,
+            timestamp,
+            type_id::VIDEO,
+            stream_id,
+            payload,
+            &mut self.io.outbound,
+        );
     }
 
     /// Sends `@setDataFrame("onMetaData", metadata)`.
@@ -196,7 +210,11 @@ impl ClientSession {
     /// Closes a stream with deleteStream.
     pub fn delete_stream(&mut self, stream_id: u32) {
         let tx = self.transaction(Transaction::Other);
-        self.io.send_command(csid::COMMAND, 0, Command::new("deleteStream", tx, vec![f64::from(stream_id).into()]));
+        self.io.send_command(
+            csid::COMMAND,
+            0,
+            Command::new("deleteStream", tx, vec![f64::from(stream_id).into()]),
+        );
     }
 
     /// Sends a ping request (the server should answer with the same timestamp).
@@ -253,8 +271,12 @@ impl ClientSession {
         let timestamp = raw.timestamp;
         match message {
             Message::Command(command) => self.handle_command(stream_id, command),
-            Message::Audio(payload) => self.events.push_back(ClientEvent::Audio { stream_id, timestamp, payload }),
-            Message::Video(payload) => self.events.push_back(ClientEvent::Video { stream_id, timestamp, payload }),
+            Message::Audio(payload) => {
+                self.events.push_back(ClientEvent::Audio { stream_id, timestamp, payload })
+            }
+            Message::Video(payload) => {
+                self.events.push_back(ClientEvent::Video { stream_id, timestamp, payload })
+            }
             Message::Data(data) => {
                 let data = data.without_set_data_frame();
                 match data.metadata() {
@@ -268,7 +290,8 @@ impl ClientSession {
             Message::Aggregate(body) => {
                 let Ok(parts) = crate::proto::message::split_aggregate(timestamp, &body) else { return };
                 for part in parts {
-                    let Ok(message) = Message::decode(part.type_id, part.payload, &self.config.amf_limits) else {
+                    let Ok(message) = Message::decode(part.type_id, part.payload, &self.config.amf_limits)
+                    else {
                         continue;
                     };
                     let raw = RawMessage { timestamp: part.timestamp, ..raw.clone() };
@@ -297,7 +320,12 @@ impl ClientSession {
                     Some(Transaction::Connect) if success => {
                         self.phase = Phase::Connected;
                         let properties = command.command_object.as_object().cloned().unwrap_or_default();
-                        let info = command.arguments.iter().find_map(Amf0Value::as_object).cloned().unwrap_or_default();
+                        let info = command
+                            .arguments
+                            .iter()
+                            .find_map(Amf0Value::as_object)
+                            .cloned()
+                            .unwrap_or_default();
                         self.events.push_back(ClientEvent::Connected { properties, info });
                         for intent in std::mem::take(&mut self.queued) {
                             self.create_stream(intent);
@@ -359,7 +387,11 @@ impl ClientSession {
             }
             StreamIntent::Play { name, start } => {
                 let event = UserControl::SetBufferLength { stream_id, buffer_ms: self.config.buffer_ms };
-                self.io.send_command(csid::STREAM, stream_id, Command::new("play", 0.0, vec![name.into(), start.into()]));
+                self.io.send_command(
+                    csid::STREAM,
+                    stream_id,
+                    Command::new("play", 0.0, vec![name.into(), start.into()]),
+                );
                 self.io.send(csid::CONTROL, 0, 0, &Message::UserControl(event));
                 return;
             }

@@ -55,10 +55,13 @@ impl Default for ServerSessionConfig {
             normalize_timestamps: false,
             fms_version: "FMS/3,0,1,123".into(),
             enhanced_rtmp: true,
-            fourcc_list: ["av01", "vp09", "vp08", "hvc1", "avc1", "vvc1", "ac-3", "ec-3", "Opus", ".mp3", "fLaC", "mp4a"]
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            fourcc_list: [
+                "av01", "vp09", "vp08", "hvc1", "avc1", "vvc1", "ac-3", "ec-3", "Opus", ".mp3", "fLaC",
+                "mp4a",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
             caps_ex: 0x02 | 0x04 | 0x08,
         }
     }
@@ -183,13 +186,21 @@ impl ServerSession {
             }
             PendingRequest::Publish { stream_id, app, name } => {
                 let normalizer = self.config.normalize_timestamps.then(TimestampNormalizer::default);
-                self.send_status(stream_id, status::PUBLISH_START, &format!("{} is now published.", name.name));
+                self.send_status(
+                    stream_id,
+                    status::PUBLISH_START,
+                    &format!("{} is now published.", name.name),
+                );
                 self.streams.insert(stream_id, StreamRole::Publishing { app, name, normalizer });
             }
             PendingRequest::Play { stream_id, app, name, reset } => {
                 self.io.send(csid::CONTROL, 0, 0, &Message::UserControl(UserControl::StreamBegin(stream_id)));
                 if reset {
-                    self.send_status(stream_id, status::PLAY_RESET, &format!("Playing and resetting {}.", name.name));
+                    self.send_status(
+                        stream_id,
+                        status::PLAY_RESET,
+                        &format!("Playing and resetting {}.", name.name),
+                    );
                 }
                 self.send_status(stream_id, status::PLAY_START, &format!("Started playing {}.", name.name));
                 let sample_access = DataMessage {
@@ -217,11 +228,20 @@ impl ServerSession {
 
     /// Rejects a pending request with a specific status code (e.g. Publish.BadName,
     /// Play.StreamNotFound).
-    pub fn reject_with_code(&mut self, request: RequestId, code: &str, reason: &str) -> Result<(), SessionError> {
+    pub fn reject_with_code(
+        &mut self,
+        request: RequestId,
+        code: &str,
+        reason: &str,
+    ) -> Result<(), SessionError> {
         match self.pending.remove(&request).ok_or(SessionError::UnknownRequest(request))? {
             PendingRequest::Connect { transaction_id, .. } => {
                 let info = info_object(StatusLevel::Error, code, reason);
-                self.io.send_command(csid::COMMAND, 0, Command::new("_error", transaction_id, vec![info.into()]));
+                self.io.send_command(
+                    csid::COMMAND,
+                    0,
+                    Command::new("_error", transaction_id, vec![info.into()]),
+                );
                 self.phase = Phase::Closing;
             }
             PendingRequest::Publish { stream_id, .. } | PendingRequest::Play { stream_id, .. } => {
@@ -268,7 +288,8 @@ impl ServerSession {
         self.phase = Phase::Connected;
         let io = &mut self.io;
         io.send(csid::CONTROL, 0, 0, &Message::WindowAckSize(self.config.window_ack_size));
-        let bandwidth = Message::SetPeerBandwidth { size: self.config.peer_bandwidth, limit: BandwidthLimit::Dynamic };
+        let bandwidth =
+            Message::SetPeerBandwidth { size: self.config.peer_bandwidth, limit: BandwidthLimit::Dynamic };
         io.send(csid::CONTROL, 0, 0, &bandwidth);
         io.set_chunk_size(self.config.chunk_size);
         let mut properties: AmfObject =
@@ -298,8 +319,12 @@ impl ServerSession {
         }
         match message {
             Message::Command(command) => self.handle_command(raw.stream_id, command)?,
-            Message::Audio(payload) => self.handle_media(raw.stream_id, raw.timestamp, type_id::AUDIO, payload),
-            Message::Video(payload) => self.handle_media(raw.stream_id, raw.timestamp, type_id::VIDEO, payload),
+            Message::Audio(payload) => {
+                self.handle_media(raw.stream_id, raw.timestamp, type_id::AUDIO, payload)
+            }
+            Message::Video(payload) => {
+                self.handle_media(raw.stream_id, raw.timestamp, type_id::VIDEO, payload)
+            }
             Message::Data(data) => {
                 let payload = if raw.type_id == type_id::DATA_AMF0 { raw.payload } else { data.encode() };
                 self.handle_data(raw.stream_id, raw.timestamp, data, payload);
@@ -355,7 +380,11 @@ impl ServerSession {
         Ok(())
     }
 
-    fn handle_connected_command(&mut self, message_stream: u32, command: Command) -> Result<(), ProtocolError> {
+    fn handle_connected_command(
+        &mut self,
+        message_stream: u32,
+        command: Command,
+    ) -> Result<(), ProtocolError> {
         let tx = command.transaction_id;
         let name_arg = || StreamName::parse(command.arg_str(0).unwrap_or(""));
         match command.name.as_str() {
@@ -450,17 +479,28 @@ impl ServerSession {
             "pause" | "pauseRaw" => {
                 let paused = command.arg_bool(0).unwrap_or(true);
                 let position_ms = command.arg_number(1).unwrap_or(0.0);
-                let (code, text) =
-                    if paused { (status::PAUSE_NOTIFY, "Paused.") } else { (status::UNPAUSE_NOTIFY, "Unpaused.") };
+                let (code, text) = if paused {
+                    (status::PAUSE_NOTIFY, "Paused.")
+                } else {
+                    (status::UNPAUSE_NOTIFY, "Unpaused.")
+                };
                 self.send_status(message_stream, code, text);
                 self.events.push_back(ServerEvent::Paused { stream_id: message_stream, paused, position_ms });
             }
-            "seek" => self.send_status(message_stream, status::SEEK_NOTIFY, "Seeking is not possible on live streams."),
+            "seek" => self.send_status(
+                message_stream,
+                status::SEEK_NOTIFY,
+                "Seeking is not possible on live streams.",
+            ),
             "receiveAudio" | "receiveVideo" => {
                 let enabled = command.arg_bool(0).unwrap_or(true);
                 let audio = (command.name == "receiveAudio").then_some(enabled);
                 let video = (command.name == "receiveVideo").then_some(enabled);
-                self.events.push_back(ServerEvent::MediaSelection { stream_id: message_stream, audio, video });
+                self.events.push_back(ServerEvent::MediaSelection {
+                    stream_id: message_stream,
+                    audio,
+                    video,
+                });
             }
             "closeStream" => self.finish_stream(message_stream, false),
             "deleteStream" => {
@@ -507,7 +547,11 @@ impl ServerSession {
         match std::mem::replace(role, StreamRole::Idle) {
             StreamRole::Publishing { app, name, .. } => {
                 if !from_fc_unpublish {
-                    self.send_status(stream_id, status::UNPUBLISH_SUCCESS, &format!("{} is now unpublished.", name.name));
+                    self.send_status(
+                        stream_id,
+                        status::UNPUBLISH_SUCCESS,
+                        &format!("{} is now unpublished.", name.name),
+                    );
                 }
                 self.events.push_back(ServerEvent::PublishFinished { stream_id, app, name });
             }
@@ -517,9 +561,8 @@ impl ServerSession {
             StreamRole::Pending => {
                 // Answering a request for a stream that is gone is harmless; drop the request.
                 self.pending.retain(|_, p| match p {
-                    PendingRequest::Publish { stream_id: s, .. } | PendingRequest::Play { stream_id: s, .. } => {
-                        *s != stream_id
-                    }
+                    PendingRequest::Publish { stream_id: s, .. }
+                    | PendingRequest::Play { stream_id: s, .. } => *s != stream_id,
                     PendingRequest::Connect { .. } => true,
                 });
             }
@@ -561,9 +604,17 @@ impl ServerSession {
         let data = data.without_set_data_frame();
         if let Some(metadata) = data.metadata().cloned() {
             let mut out = BytesMut::new();
-            let bare = DataMessage { name: "onMetaData".into(), values: vec![Amf0Value::EcmaArray(metadata.clone())] };
+            let bare = DataMessage {
+                name: "onMetaData".into(),
+                values: vec![Amf0Value::EcmaArray(metadata.clone())],
+            };
             out.extend_from_slice(&bare.encode());
-            self.events.push_back(ServerEvent::Metadata { stream_id, timestamp, metadata, payload: out.freeze() });
+            self.events.push_back(ServerEvent::Metadata {
+                stream_id,
+                timestamp,
+                metadata,
+                payload: out.freeze(),
+            });
         } else if data.name != "@clearDataFrame" {
             let payload = if wrapped { data.encode() } else { payload };
             self.events.push_back(ServerEvent::Data { stream_id, timestamp, data, payload });
