@@ -152,6 +152,26 @@ impl Amf0Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Self::Null | Self::Undefined | Self::Avmplus(Amf3Value::Null | Amf3Value::Undefined))
     }
+
+    /// True when a NaN number appears anywhere in the value: NaN is not equal to itself, so
+    /// such values cannot be compared after a round trip.
+    pub fn contains_nan(&self) -> bool {
+        match self {
+            Self::Number(n) | Self::Date { millis: n, .. } => n.is_nan(),
+            Self::Object(o) | Self::EcmaArray(o) | Self::TypedObject { properties: o, .. } => {
+                o.iter().any(|(_, v)| v.contains_nan())
+            }
+            Self::StrictArray(items) => items.iter().any(Self::contains_nan),
+            Self::Avmplus(v) => v.contains_nan(),
+            Self::Boolean(_)
+            | Self::String(_)
+            | Self::Null
+            | Self::Undefined
+            | Self::Reference(_)
+            | Self::Unsupported
+            | Self::XmlDocument(_) => false,
+        }
+    }
 }
 
 impl From<f64> for Amf0Value {
