@@ -156,7 +156,7 @@ fn status_levels() {
 fn set_data_frame_metadata() {
     let bytes = hex(
         "02 00 0d 40 73 65 74 44 61 74 61 46 72 61 6d 65 02 00 0a 6f 6e 4d 65 74 61 44 61 74 61 08 00 00 00 02 \
-         00 05 77 69 64 74 68 00 40 94 00 00 00 00 00 00 00 06 68 65 69 67 68 74 00 40 86 80 00 00 00 00 00 00 00 00 09",
+         00 05 77 69 64 74 68 00 40 94 00 00 00 00 00 00 00 06 68 65 69 67 68 74 00 40 86 80 00 00 00 00 00 00 00 09",
     );
     let data = DataMessage::decode(&bytes, &Default::default()).unwrap();
     assert_eq!(data.name, "@setDataFrame");
