@@ -107,8 +107,13 @@ fn amf0_connect(c: &mut Criterion) {
     ]
     .into_iter()
     .collect();
-    let body = Command { name: "connect".into(), transaction_id: 1.0, command_object: object.into(), arguments: vec![] }
-        .encode();
+    let body = Command {
+        name: "connect".into(),
+        transaction_id: 1.0,
+        command_object: object.into(),
+        arguments: vec![],
+    }
+    .encode();
     let limits = AmfLimits::default();
     c.bench_function("amf0_connect_decode", |b| {
         b.iter(|| black_box(Command::decode(black_box(&body), &limits).unwrap()))
