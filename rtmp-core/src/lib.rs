@@ -6,3 +6,5 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod proto;
+#[cfg(feature = "runtime")]
+pub mod server;

@@ -1,0 +1,188 @@
+//! Server configuration: every limit is a field with a documented default.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::proto::amf::AmfLimits;
+use crate::proto::chunk::ChunkLimits;
+use crate::proto::session::ServerSessionConfig;
+
+/// What happens when a second publisher asks for a stream key that is live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PublisherPolicy {
+    /// Refuse the newcomer with `NetStream.Publish.BadName` (nginx-rtmp, SRS).
+    #[default]
+    RejectNew,
+    /// Disconnect the current publisher and let the newcomer take over: the reconnecting-encoder
+    /// case, where the old TCP session has not timed out yet.
+    TakeOver,
+}
+
+/// Configuration of an [`RtmpServer`](super::RtmpServer). Build it with the chained setters:
+/// `ServerConfig::default().bind(addr).max_connections(100)`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on. Default `0.0.0.0:1935`.
+    pub bind: SocketAddr,
+    /// Most simultaneous connections; extra ones are closed right after accept. Default 10 000.
+    pub max_connections: usize,
+    /// Outgoing chunk size, announced after connect. Default 4096 (nginx, OBS).
+    pub chunk_size: u32,
+    /// Time allowed from accept to an answered `connect`. Default 10 s.
+    pub connection_timeout: Duration,
+    /// A connection that sends nothing for this long is closed. Default 60 s (nginx).
+    pub idle_timeout: Duration,
+    /// Window Acknowledgement Size announced to clients. Default 2 500 000.
+    pub window_ack_size: u32,
+    /// Set Peer Bandwidth announced to clients. Default 2 500 000.
+    pub peer_bandwidth: u32,
+    /// Largest message accepted, in bytes. Default 8 MiB (4K keyframes fit).
+    pub max_message_size: u32,
+    /// Most chunk streams one connection may use. Default 64.
+    pub max_chunk_streams: usize,
+    /// Most message streams (`createStream`) per connection. Default 8.
+    pub max_streams_per_connection: u32,
+    /// AMF nesting depth limit. Default 64.
+    pub max_amf_depth: usize,
+    /// Messages queued per player before frames are dropped (video first). Default 512.
+    pub player_queue_length: usize,
+    /// A player whose socket accepts nothing for this long is disconnected. Default 10 s.
+    pub player_stall_timeout: Duration,
+    /// Kernel send buffer per connection, if set (smaller = backpressure sooner). Default unset.
+    pub socket_send_buffer: Option<usize>,
+    /// GOP cache cap in bytes; past it the cache is dropped until the next keyframe. Default 16 MiB.
+    pub gop_cache_max_bytes: usize,
+    /// GOP cache cap in media time. Default 10 s.
+    pub gop_cache_max_duration: Duration,
+    /// Duplicate-publisher policy. Default [`PublisherPolicy::RejectNew`].
+    pub publisher_policy: PublisherPolicy,
+    /// How long a player may wait for a stream that is not (yet) published; `None` = forever,
+    /// zero = fail at once with `Play.StreamNotFound`. Default 30 s.
+    pub play_wait_timeout: Option<Duration>,
+    /// Rewrite each publisher's timestamps into a continuous timeline. Default off.
+    pub normalize_timestamps: bool,
+    /// Announce Enhanced RTMP support to clients that ask. Default on.
+    pub enhanced_rtmp: bool,
+    /// FourCCs announced to E-RTMP clients. Default: every codec the media layer parses.
+    pub fourcc_list: Vec<String>,
+    /// `capsEx` announced to E-RTMP clients. Default Multitrack | ModEx | TimestampNanoOffset.
+    pub caps_ex: u32,
+    /// How often `on_stats` is called; `None` disables it. Default 10 s.
+    pub stats_interval: Option<Duration>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let session = ServerSessionConfig::default();
+        Self {
+            bind: SocketAddr::from(([0, 0, 0, 0], 1935)),
+            max_connections: 10_000,
+            chunk_size: session.chunk_size,
+            connection_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            window_ack_size: session.window_ack_size,
+            peer_bandwidth: session.peer_bandwidth,
+            max_message_size: session.chunk_limits.max_message_size,
+            max_chunk_streams: session.chunk_limits.max_chunk_streams,
+            max_streams_per_connection: session.max_streams,
+            max_amf_depth: session.amf_limits.max_depth,
+            player_queue_length: 512,
+            player_stall_timeout: Duration::from_secs(10),
+            socket_send_buffer: None,
+            gop_cache_max_bytes: 16 * 1024 * 1024,
+            gop_cache_max_duration: Duration::from_secs(10),
+            publisher_policy: PublisherPolicy::RejectNew,
+            play_wait_timeout: Some(Duration::from_secs(30)),
+            normalize_timestamps: false,
+            enhanced_rtmp: session.enhanced_rtmp,
+            fourcc_list: session.fourcc_list,
+            caps_ex: session.caps_ex,
+            stats_interval: Some(Duration::from_secs(10)),
+        }
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty),* $(,)?) => {
+        impl ServerConfig {
+            $(
+                $(#[$doc])*
+                pub fn $name(mut self, value: $ty) -> Self {
+                    self.$name = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters! {
+    /// Sets [`ServerConfig::bind`].
+    bind: SocketAddr,
+    /// Sets [`ServerConfig::max_connections`].
+    max_connections: usize,
+    /// Sets [`ServerConfig::chunk_size`].
+    chunk_size: u32,
+    /// Sets [`ServerConfig::connection_timeout`].
+    connection_timeout: Duration,
+    /// Sets [`ServerConfig::idle_timeout`].
+    idle_timeout: Duration,
+    /// Sets [`ServerConfig::window_ack_size`].
+    window_ack_size: u32,
+    /// Sets [`ServerConfig::peer_bandwidth`].
+    peer_bandwidth: u32,
+    /// Sets [`ServerConfig::max_message_size`].
+    max_message_size: u32,
+    /// Sets [`ServerConfig::max_chunk_streams`].
+    max_chunk_streams: usize,
+    /// Sets [`ServerConfig::max_streams_per_connection`].
+    max_streams_per_connection: u32,
+    /// Sets [`ServerConfig::max_amf_depth`].
+    max_amf_depth: usize,
+    /// Sets [`ServerConfig::player_queue_length`].
+    player_queue_length: usize,
+    /// Sets [`ServerConfig::player_stall_timeout`].
+    player_stall_timeout: Duration,
+    /// Sets [`ServerConfig::socket_send_buffer`].
+    socket_send_buffer: Option<usize>,
+    /// Sets [`ServerConfig::gop_cache_max_bytes`].
+    gop_cache_max_bytes: usize,
+    /// Sets [`ServerConfig::gop_cache_max_duration`].
+    gop_cache_max_duration: Duration,
+    /// Sets [`ServerConfig::publisher_policy`].
+    publisher_policy: PublisherPolicy,
+    /// Sets [`ServerConfig::play_wait_timeout`].
+    play_wait_timeout: Option<Duration>,
+    /// Sets [`ServerConfig::normalize_timestamps`].
+    normalize_timestamps: bool,
+    /// Sets [`ServerConfig::enhanced_rtmp`].
+    enhanced_rtmp: bool,
+    /// Sets [`ServerConfig::fourcc_list`].
+    fourcc_list: Vec<String>,
+    /// Sets [`ServerConfig::caps_ex`].
+    caps_ex: u32,
+    /// Sets [`ServerConfig::stats_interval`].
+    stats_interval: Option<Duration>,
+}
+
+impl ServerConfig {
+    /// The per-connection protocol settings derived from this config.
+    pub fn session_config(&self) -> ServerSessionConfig {
+        ServerSessionConfig {
+            chunk_limits: ChunkLimits {
+                max_message_size: self.max_message_size,
+                max_chunk_streams: self.max_chunk_streams,
+            },
+            amf_limits: AmfLimits { max_depth: self.max_amf_depth, ..AmfLimits::default() },
+            chunk_size: self.chunk_size,
+            window_ack_size: self.window_ack_size,
+            peer_bandwidth: self.peer_bandwidth,
+            max_streams: self.max_streams_per_connection,
+            normalize_timestamps: self.normalize_timestamps,
+            fms_version: ServerSessionConfig::default().fms_version,
+            enhanced_rtmp: self.enhanced_rtmp,
+            fourcc_list: self.fourcc_list.clone(),
+            caps_ex: self.caps_ex,
+        }
+    }
+}

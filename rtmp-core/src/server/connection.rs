@@ -1,0 +1,483 @@
+//! The task that drives one connection: socket ⇄ sans-IO session, handler hooks, registry.
+
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+use tokio::time::{Instant, sleep_until, timeout, timeout_at};
+
+use super::handler::{
+    AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams, RtmpHandler,
+    SessionContext, StreamKey, VideoFrame,
+};
+use super::queue::Outgoing;
+use super::registry::{ClaimError, Player, PublishedMessage, Stream};
+use super::runtime::Shared;
+use crate::proto::media::{AudioTag, VideoTag};
+use crate::proto::message::status;
+use crate::proto::message::UserControl;
+use crate::proto::session::{ServerEvent, ServerSession};
+
+/// Most queued messages written in one vectored write.
+const WRITE_BATCH: usize = 128;
+
+struct Publishing {
+    stream_id: u32,
+    stream: Arc<Stream>,
+}
+
+struct Playing {
+    stream_id: u32,
+    stream: Arc<Stream>,
+    player: Arc<Player>,
+    /// While no publisher is live: when to give up waiting.
+    wait_deadline: Option<Instant>,
+}
+
+/// One connection's state outside the protocol session.
+struct Connection<H: RtmpHandler> {
+    shared: Arc<Shared<H>>,
+    ctx: SessionContext,
+    session: ServerSession,
+    publishing: Vec<Publishing>,
+    playing: Vec<Playing>,
+    /// Wakes the task when any of its player queues gets a message.
+    queue_notify: Arc<Notify>,
+    /// Notified when another publisher takes over our stream.
+    kick: Arc<Notify>,
+    connected: bool,
+    /// Set when the session or a decision ends the connection.
+    ending: Option<DisconnectReason>,
+    bytes_out: u64,
+}
+
+/// Runs a connection to its end. `socket` is any byte stream (TCP or TLS).
+pub(crate) async fn serve<H, S>(shared: Arc<Shared<H>>, socket: S, peer_addr: SocketAddr, session_id: u64)
+where
+    H: RtmpHandler,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let mut random = [0u8; 1528];
+    // Without OS randomness the handshake still works; the bytes only need to be unpredictable.
+    let _ = getrandom::fill(&mut random);
+    let epoch_ms = shared.started.elapsed().as_millis() as u32;
+    let mut connection = Connection {
+        session: ServerSession::new(shared.config.session_config(), epoch_ms, &random),
+        ctx: SessionContext { session_id, peer_addr, connect: None },
+        shared,
+        publishing: Vec::new(),
+        playing: Vec::new(),
+        queue_notify: Arc::new(Notify::new()),
+        kick: Arc::new(Notify::new()),
+        connected: false,
+        ending: None,
+        bytes_out: 0,
+    };
+    let (mut reader, mut writer) = tokio::io::split(socket);
+    let reason = connection.run(&mut reader, &mut writer).await;
+    let _ = timeout(Duration::from_secs(1), writer.shutdown()).await;
+    connection.finish(reason).await;
+}
+
+impl<H: RtmpHandler> Connection<H> {
+    async fn run<R, W>(&mut self, reader: &mut R, writer: &mut W) -> DisconnectReason
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        let config = Arc::clone(&self.shared.config);
+        let mut shutdown = self.shared.shutdown.subscribe();
+        let connect_deadline = Instant::now() + config.connection_timeout;
+        let ping_every = (config.idle_timeout / 3).max(Duration::from_millis(100));
+        let mut next_ping = Instant::now() + ping_every;
+        let mut last_read = Instant::now();
+        let mut input = BytesMut::with_capacity(16 * 1024);
+        loop {
+            let read_deadline =
+                if self.connected { last_read + config.idle_timeout } else { connect_deadline };
+            let wait_deadline = self.playing.iter().filter_map(|p| p.wait_deadline).min();
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => {
+                    self.session.send_shutdown();
+                    let _ = self.flush_session(writer).await;
+                    return DisconnectReason::Shutdown;
+                }
+                _ = self.kick.notified() => return DisconnectReason::Replaced,
+                _ = self.queue_notify.notified(), if !self.playing.is_empty() => {
+                    if let Err(reason) = self.write_queues(writer).await {
+                        return reason;
+                    }
+                }
+                read = timeout_at(read_deadline, reader.read_buf(&mut input)) => {
+                    match read {
+                        Err(_) if self.connected => return DisconnectReason::Timeout("idle"),
+                        Err(_) => return DisconnectReason::Timeout("connection"),
+                        Ok(Ok(0)) => return DisconnectReason::ClientClosed,
+                        Ok(Err(e)) => return DisconnectReason::Io(e.to_string()),
+                        Ok(Ok(_)) => {
+                            last_read = Instant::now();
+                            let result = self.session.handle_input(&input);
+                            input.clear();
+                            self.process_events().await;
+                            if let Err(reason) = self.flush_session(writer).await {
+                                return reason;
+                            }
+                            if let Err(e) = result {
+                                return DisconnectReason::Protocol(e.to_string());
+                            }
+                            if let Some(reason) = self.ending.take() {
+                                return reason;
+                            }
+                        }
+                    }
+                }
+                _ = sleep_until(next_ping) => {
+                    next_ping = Instant::now() + ping_every;
+                    if self.connected {
+                        let now_ms = self.shared.started.elapsed().as_millis() as u32;
+                        self.session.send_user_control(UserControl::PingRequest(now_ms));
+                        if let Err(reason) = self.flush_session(writer).await {
+                            return reason;
+                        }
+                    }
+                }
+                _ = sleep_until(wait_deadline.unwrap_or_else(far_future)), if wait_deadline.is_some() => {
+                    if let Err(reason) = self.expire_waiting_players(writer).await {
+                        return reason;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Answers every event the session raised, awaiting the handler's decisions.
+    async fn process_events(&mut self) {
+        while let Some(event) = self.session.poll_event() {
+            let handler = Arc::clone(&self.shared.handler);
+            match event {
+                ServerEvent::HandshakeComplete { .. } => handler.on_handshake_complete(&self.ctx).await,
+                ServerEvent::ConnectRequested { request, params } => {
+                    let params = Arc::new(params);
+                    self.ctx.connect = Some(Arc::clone(&params));
+                    match handler.on_connect(&self.ctx, &params).await {
+                        Decision::Accept => {
+                            self.connected = true;
+                            let _ = self.session.accept(request);
+                        }
+                        Decision::Reject(reason) => {
+                            let _ = self.session.reject(request, &reason);
+                            self.ending = Some(DisconnectReason::Rejected(reason));
+                        }
+                    }
+                }
+                ServerEvent::FcPublish { name } => handler.on_fc_publish(&self.ctx, &name).await,
+                ServerEvent::PublishRequested { request, stream_id, app, name, publish_type } => {
+                    let key = StreamKey::new(app, name.name.clone());
+                    let params = PublishParams { key, stream_name: name, publish_type, stream_id };
+                    self.decide_publish(request, params).await;
+                }
+                ServerEvent::PlayRequested { request, stream_id, app, name, start, duration, reset } => {
+                    let key = StreamKey::new(app, name.name.clone());
+                    let params = PlayParams { key, stream_name: name, start, duration, reset, stream_id };
+                    self.decide_play(request, params).await;
+                }
+                ServerEvent::PublishFinished { stream_id, .. } => self.stop_publishing(Some(stream_id)).await,
+                ServerEvent::PlayFinished { stream_id, .. } => self.stop_playing(Some(stream_id)).await,
+                ServerEvent::Paused { stream_id, paused, .. } => {
+                    if let Some(p) = self.playing.iter().find(|p| p.stream_id == stream_id) {
+                        p.player.queue.set_paused(paused);
+                        let key = p.stream.key.clone();
+                        if paused {
+                            handler.on_pause(&self.ctx, &key).await;
+                        } else {
+                            handler.on_unpause(&self.ctx, &key).await;
+                        }
+                    }
+                }
+                ServerEvent::MediaSelection { stream_id, audio, video } => {
+                    if let Some(p) = self.playing.iter().find(|p| p.stream_id == stream_id) {
+                        p.player.queue.select(audio, video);
+                    }
+                }
+                ServerEvent::Audio { stream_id, timestamp, payload } => {
+                    self.on_media(stream_id, MediaKind::Audio, timestamp, payload);
+                }
+                ServerEvent::Video { stream_id, timestamp, payload } => {
+                    self.on_media(stream_id, MediaKind::Video, timestamp, payload);
+                }
+                ServerEvent::Metadata { stream_id, timestamp, metadata, payload } => {
+                    if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
+                        let key = &p.stream.key;
+                        let tag = MediaTag { key, kind: MediaKind::Data, timestamp, payload: &payload };
+                        if handler.on_media_tag(&self.ctx, &tag) {
+                            handler.on_metadata(&self.ctx, key, &metadata);
+                            p.stream.publish(self.ctx.session_id, PublishedMessage::metadata(timestamp, payload));
+                        }
+                    }
+                }
+                ServerEvent::Data { stream_id, timestamp, payload, .. } => {
+                    if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
+                        let tag = MediaTag { key: &p.stream.key, kind: MediaKind::Data, timestamp, payload: &payload };
+                        if handler.on_media_tag(&self.ctx, &tag) {
+                            p.stream.publish(self.ctx.session_id, PublishedMessage::data(timestamp, payload));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn decide_publish(&mut self, request: crate::proto::session::RequestId, params: PublishParams) {
+        let handler = Arc::clone(&self.shared.handler);
+        if let Decision::Reject(reason) = handler.on_publish(&self.ctx, &params).await {
+            tracing::info!(session = self.ctx.session_id, key = %params.key, %reason, "publish rejected");
+            let _ = self.session.reject(request, &reason);
+            return;
+        }
+        let config = &self.shared.config;
+        let stream = self.shared.registry.stream(&params.key, config);
+        let claim = stream.claim_publisher(
+            self.ctx.session_id,
+            self.ctx.peer_addr,
+            Arc::clone(&self.kick),
+            config.publisher_policy,
+        );
+        match claim {
+            Ok(()) => {
+                tracing::info!(session = self.ctx.session_id, key = %params.key, "publish");
+                let _ = self.session.accept(request);
+                self.publishing.push(Publishing { stream_id: params.stream_id, stream });
+            }
+            Err(ClaimError::AlreadyPublishing) => {
+                tracing::info!(session = self.ctx.session_id, key = %params.key, "publish refused: already publishing");
+                let _ = self.session.reject_with_code(request, status::PUBLISH_BAD_NAME, "Already publishing");
+                self.shared.registry.remove_if_unused(&params.key);
+            }
+        }
+    }
+
+    async fn decide_play(&mut self, request: crate::proto::session::RequestId, params: PlayParams) {
+        let handler = Arc::clone(&self.shared.handler);
+        if let Decision::Reject(reason) = handler.on_play(&self.ctx, &params).await {
+            tracing::info!(session = self.ctx.session_id, key = %params.key, %reason, "play rejected");
+            let _ = self.session.reject(request, &reason);
+            return;
+        }
+        let config = &self.shared.config;
+        let stream = self.shared.registry.stream(&params.key, config);
+        let live = stream.is_live();
+        if !live && config.play_wait_timeout == Some(Duration::ZERO) {
+            let _ = self.session.reject_with_code(request, status::PLAY_STREAM_NOT_FOUND, "No such stream.");
+            self.shared.registry.remove_if_unused(&params.key);
+            return;
+        }
+        tracing::info!(session = self.ctx.session_id, key = %params.key, live, "play");
+        let _ = self.session.accept(request);
+        let player = Arc::new(Player::new(
+            self.ctx.session_id,
+            self.ctx.peer_addr,
+            params.stream_id,
+            config.player_queue_length,
+            Arc::clone(&self.queue_notify),
+        ));
+        // Play.Start must precede the cached media: the session's bytes are flushed before any
+        // queue is drained, and the cache goes into the queue here.
+        stream.add_player(Arc::clone(&player));
+        let wait_deadline =
+            if live { None } else { config.play_wait_timeout.map(|t| Instant::now() + t) };
+        self.playing.push(Playing { stream_id: params.stream_id, stream, player, wait_deadline });
+    }
+
+    /// Hooks and fan-out for one audio or video message of a publisher.
+    fn on_media(&self, stream_id: u32, kind: MediaKind, timestamp: u32, payload: Bytes) {
+        let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) else { return };
+        let handler = &self.shared.handler;
+        let key = &p.stream.key;
+        if !handler.on_media_tag(&self.ctx, &MediaTag { key, kind, timestamp, payload: &payload }) {
+            return;
+        }
+        let message = if kind == MediaKind::Video {
+            let tag = VideoTag::parse(&payload).ok();
+            if let Some(tag) = &tag {
+                let frame = VideoFrame { key, timestamp, tag, payload: &payload };
+                handler.on_video_frame(&self.ctx, &frame);
+                if tag.is_keyframe() && !tag.is_sequence_header() && tag.command().is_none() {
+                    handler.on_keyframe(&self.ctx, &frame);
+                }
+            }
+            PublishedMessage::video(timestamp, payload.clone(), tag.as_ref())
+        } else {
+            let tag = AudioTag::parse(&payload).ok();
+            if let Some(tag) = &tag {
+                handler.on_audio_frame(&self.ctx, &AudioFrame { key, timestamp, tag, payload: &payload });
+            }
+            PublishedMessage::audio(timestamp, payload.clone(), tag.as_ref())
+        };
+        p.stream.publish(self.ctx.session_id, message);
+    }
+
+    async fn stop_publishing(&mut self, stream_id: Option<u32>) {
+        let (ended, kept): (Vec<_>, Vec<_>) =
+            self.publishing.drain(..).partition(|p| stream_id.is_none_or(|id| id == p.stream_id));
+        self.publishing = kept;
+        for p in ended {
+            if p.stream.release_publisher(self.ctx.session_id) {
+                tracing::info!(session = self.ctx.session_id, key = %p.stream.key, "unpublish");
+                self.shared.handler.on_unpublish(&self.ctx, &p.stream.key).await;
+            }
+            self.shared.registry.remove_if_unused(&p.stream.key);
+        }
+    }
+
+    async fn stop_playing(&mut self, stream_id: Option<u32>) {
+        let (ended, kept): (Vec<_>, Vec<_>) =
+            self.playing.drain(..).partition(|p| stream_id.is_none_or(|id| id == p.stream_id));
+        self.playing = kept;
+        for p in ended {
+            p.stream.remove_player(&p.player);
+            tracing::info!(session = self.ctx.session_id, key = %p.stream.key, "play stop");
+            self.shared.handler.on_play_stop(&self.ctx, &p.stream.key).await;
+            self.shared.registry.remove_if_unused(&p.stream.key);
+        }
+    }
+
+    /// Players whose stream never went live within `play_wait_timeout` get StreamNotFound.
+    async fn expire_waiting_players<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> Result<(), DisconnectReason> {
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        for p in &mut self.playing {
+            if p.stream.is_live() {
+                p.wait_deadline = None;
+            } else if p.wait_deadline.is_some_and(|d| d <= now) {
+                expired.push(p.stream_id);
+            }
+        }
+        for stream_id in expired {
+            self.session.send_status(stream_id, status::PLAY_STREAM_NOT_FOUND, "No publisher arrived in time.");
+            self.stop_playing(Some(stream_id)).await;
+        }
+        self.flush_session(writer).await
+    }
+
+    async fn flush_session<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> Result<(), DisconnectReason> {
+        let mut batch = Vec::new();
+        while let Some(bytes) = self.session.poll_transmit() {
+            batch.push(bytes);
+        }
+        self.write_batch(writer, batch).await
+    }
+
+    /// Drains every player queue into vectored writes, turning notices into session messages.
+    async fn write_queues<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> Result<(), DisconnectReason> {
+        loop {
+            let mut items = Vec::new();
+            let mut batch = Vec::new();
+            for p in &self.playing {
+                items.clear();
+                p.player.queue.drain(&mut items, WRITE_BATCH);
+                for item in items.drain(..) {
+                    match item {
+                        Outgoing::Bytes(bytes) => {
+                            p.player.bytes_out.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                            batch.push(bytes);
+                        }
+                        Outgoing::Unpublished => {
+                            self.session.send_status(p.stream_id, status::PLAY_UNPUBLISH_NOTIFY, "The publisher stopped.");
+                            self.session.send_user_control(UserControl::StreamEof(p.stream_id));
+                            batch.extend(std::iter::from_fn(|| self.session.poll_transmit()));
+                        }
+                        Outgoing::Published => {
+                            let name = &p.stream.key.name;
+                            self.session.send_user_control(UserControl::StreamBegin(p.stream_id));
+                            self.session.send_status(p.stream_id, status::PLAY_PUBLISH_NOTIFY, &format!("{name} is now published."));
+                            self.session.send_status(p.stream_id, status::PLAY_RESET, &format!("Playing and resetting {name}."));
+                            self.session.send_status(p.stream_id, status::PLAY_START, &format!("Started playing {name}."));
+                            batch.extend(std::iter::from_fn(|| self.session.poll_transmit()));
+                        }
+                    }
+                }
+            }
+            if batch.is_empty() {
+                return Ok(());
+            }
+            self.write_batch(writer, batch).await?;
+        }
+    }
+
+    async fn write_batch<W: AsyncWrite + Unpin>(
+        &mut self,
+        writer: &mut W,
+        mut batch: Vec<Bytes>,
+    ) -> Result<(), DisconnectReason> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let stall = self.shared.config.player_stall_timeout;
+        match timeout(stall, write_all_vectored(writer, &mut batch)).await {
+            Ok(Ok(n)) => {
+                self.bytes_out += n as u64;
+                self.shared.counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(DisconnectReason::Io(e.to_string())),
+            Err(_) => Err(DisconnectReason::Timeout("write stall")),
+        }
+    }
+
+    /// Releases everything the connection held and reports its end.
+    async fn finish(&mut self, reason: DisconnectReason) {
+        self.stop_publishing(None).await;
+        self.stop_playing(None).await;
+        let bytes_in = self.session.bytes_received();
+        self.shared.counters.bytes_in.fetch_add(bytes_in, Ordering::Relaxed);
+        tracing::info!(
+            session = self.ctx.session_id,
+            peer = %self.ctx.peer_addr,
+            bytes_in,
+            bytes_out = self.bytes_out,
+            %reason,
+            "disconnect"
+        );
+        self.shared.handler.on_disconnect(&self.ctx, &reason).await;
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400)
+}
+
+/// Writes every buffer, as few syscalls as the kernel allows.
+async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, bufs: &mut [Bytes]) -> io::Result<usize> {
+    let mut total = 0;
+    let mut first = 0;
+    while first < bufs.len() {
+        let slices: Vec<IoSlice<'_>> = bufs[first..].iter().take(64).map(|b| IoSlice::new(b)).collect();
+        let mut written = writer.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        total += written;
+        while written > 0 {
+            let len = bufs[first].len();
+            if written >= len {
+                written -= len;
+                first += 1;
+            } else {
+                bufs[first].advance(written);
+                written = 0;
+            }
+        }
+        while first < bufs.len() && bufs[first].is_empty() {
+            first += 1;
+        }
+    }
+    writer.flush().await?;
+    Ok(total)
+}

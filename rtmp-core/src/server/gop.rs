@@ -1,0 +1,185 @@
+//! The late-joiner cache: metadata, sequence headers, and every message since the last keyframe.
+
+use bytes::Bytes;
+
+use super::queue::FrameClass;
+
+/// One cached message: its fields, and its bytes chunked for message stream 1 (what every
+/// player uses), shared with the live fan-out.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedMessage {
+    pub(crate) type_id: u8,
+    pub(crate) timestamp: u32,
+    pub(crate) payload: Bytes,
+    pub(crate) chunked: Bytes,
+    pub(crate) class: FrameClass,
+}
+
+/// What a message is to the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CacheRole {
+    /// `onMetaData`: the latest replaces earlier ones.
+    Metadata,
+    /// An audio sequence header (per track).
+    AudioHeader(u8),
+    /// A video sequence header (per track).
+    VideoHeader(u8),
+    /// A video keyframe of the primary track: starts a new GOP.
+    Keyframe,
+    /// Any other audio or video message: joins the current GOP.
+    Media,
+    /// Not cached (sequence ends, text and cue points).
+    Live,
+}
+
+/// Cache of one stream, capped by bytes and by media duration. Past a cap the GOP is dropped
+/// and caching resumes at the next keyframe; headers and metadata are always kept.
+#[derive(Debug)]
+pub(crate) struct GopCache {
+    metadata: Option<CachedMessage>,
+    audio_headers: Vec<(u8, CachedMessage)>,
+    video_headers: Vec<(u8, CachedMessage)>,
+    gop: Vec<CachedMessage>,
+    gop_bytes: usize,
+    max_bytes: usize,
+    max_duration_ms: u32,
+}
+
+impl GopCache {
+    pub(crate) fn new(max_bytes: usize, max_duration_ms: u32) -> Self {
+        Self {
+            metadata: None,
+            audio_headers: Vec::new(),
+            video_headers: Vec::new(),
+            gop: Vec::new(),
+            gop_bytes: 0,
+            max_bytes,
+            max_duration_ms,
+        }
+    }
+
+    /// Records a message the publisher sent.
+    pub(crate) fn record(&mut self, role: CacheRole, message: CachedMessage) {
+        let replace = |list: &mut Vec<(u8, CachedMessage)>, track: u8, message: CachedMessage| {
+            match list.iter_mut().find(|(t, _)| *t == track) {
+                Some(slot) => slot.1 = message,
+                None => list.push((track, message)),
+            }
+        };
+        match role {
+            CacheRole::Metadata => self.metadata = Some(message),
+            CacheRole::AudioHeader(track) => replace(&mut self.audio_headers, track, message),
+            CacheRole::VideoHeader(track) => replace(&mut self.video_headers, track, message),
+            CacheRole::Keyframe => {
+                self.clear_gop();
+                self.push(message);
+            }
+            CacheRole::Media if !self.gop.is_empty() => self.push(message),
+            CacheRole::Media | CacheRole::Live => {}
+        }
+    }
+
+    fn push(&mut self, message: CachedMessage) {
+        let start = self.gop.first().map_or(message.timestamp, |m| m.timestamp);
+        let duration = message.timestamp.wrapping_sub(start);
+        self.gop_bytes += message.payload.len();
+        self.gop.push(message);
+        if self.gop_bytes > self.max_bytes || (duration as i32 > 0 && duration > self.max_duration_ms) {
+            self.clear_gop();
+        }
+    }
+
+    fn clear_gop(&mut self) {
+        self.gop.clear();
+        self.gop_bytes = 0;
+    }
+
+    /// Forgets everything (the publisher left).
+    pub(crate) fn clear(&mut self) {
+        self.metadata = None;
+        self.audio_headers.clear();
+        self.video_headers.clear();
+        self.clear_gop();
+    }
+
+    /// What a late joiner gets, in order: metadata, audio headers, video headers, the GOP.
+    pub(crate) fn replay(&self) -> impl Iterator<Item = &CachedMessage> {
+        self.metadata
+            .iter()
+            .chain(self.audio_headers.iter().map(|(_, m)| m))
+            .chain(self.video_headers.iter().map(|(_, m)| m))
+            .chain(self.gop.iter())
+    }
+
+    /// Bytes of media in the current GOP.
+    pub(crate) fn gop_bytes(&self) -> usize {
+        self.gop_bytes
+    }
+
+    /// The latest video sequence header of track 0, for stats.
+    pub(crate) fn video_header(&self) -> Option<&CachedMessage> {
+        self.video_headers.iter().find(|(t, _)| *t == 0).map(|(_, m)| m)
+    }
+
+    /// The latest audio sequence header of track 0, for stats.
+    pub(crate) fn audio_header(&self) -> Option<&CachedMessage> {
+        self.audio_headers.iter().find(|(t, _)| *t == 0).map(|(_, m)| m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(type_id: u8, timestamp: u32, size: usize, class: FrameClass) -> CachedMessage {
+        let payload = Bytes::from(vec![type_id; size]);
+        CachedMessage { type_id, timestamp, chunked: payload.clone(), payload, class }
+    }
+
+    fn order(cache: &GopCache) -> Vec<(u8, u32)> {
+        cache.replay().map(|m| (m.type_id, m.timestamp)).collect()
+    }
+
+    #[test]
+    fn replay_order_is_metadata_headers_then_gop_from_the_keyframe() {
+        let mut c = GopCache::new(1 << 20, 10_000);
+        c.record(CacheRole::Media, msg(8, 0, 10, FrameClass::Audio)); // before any keyframe: not cached
+        c.record(CacheRole::VideoHeader(0), msg(9, 0, 10, FrameClass::Header));
+        c.record(CacheRole::AudioHeader(0), msg(8, 0, 10, FrameClass::Header));
+        c.record(CacheRole::Metadata, msg(18, 0, 10, FrameClass::Header));
+        c.record(CacheRole::Keyframe, msg(9, 40, 10, FrameClass::VideoKey));
+        c.record(CacheRole::Media, msg(8, 45, 10, FrameClass::Audio));
+        c.record(CacheRole::Media, msg(9, 80, 10, FrameClass::VideoInter));
+        c.record(CacheRole::Live, msg(18, 81, 10, FrameClass::Data));
+        assert_eq!(order(&c), [(18, 0), (8, 0), (9, 0), (9, 40), (8, 45), (9, 80)]);
+        // A new keyframe restarts the GOP; a new header replaces the old one.
+        c.record(CacheRole::Keyframe, msg(9, 2040, 10, FrameClass::VideoKey));
+        c.record(CacheRole::VideoHeader(0), msg(9, 2041, 10, FrameClass::Header));
+        assert_eq!(order(&c), [(18, 0), (8, 0), (9, 2041), (9, 2040)]);
+    }
+
+    #[test]
+    fn caps_drop_the_gop_until_the_next_keyframe() {
+        let mut c = GopCache::new(100, 1_000);
+        c.record(CacheRole::Keyframe, msg(9, 0, 60, FrameClass::VideoKey));
+        c.record(CacheRole::Media, msg(9, 40, 60, FrameClass::VideoInter));
+        assert_eq!(c.gop_bytes(), 0);
+        c.record(CacheRole::Media, msg(9, 80, 10, FrameClass::VideoInter));
+        assert_eq!(order(&c), []);
+        c.record(CacheRole::Keyframe, msg(9, 120, 10, FrameClass::VideoKey));
+        c.record(CacheRole::Media, msg(8, 1121, 10, FrameClass::Audio));
+        assert_eq!(order(&c), []);
+    }
+
+    #[test]
+    fn multitrack_headers_are_kept_per_track() {
+        let mut c = GopCache::new(1 << 20, 10_000);
+        c.record(CacheRole::VideoHeader(0), msg(9, 0, 1, FrameClass::Header));
+        c.record(CacheRole::VideoHeader(1), msg(9, 1, 1, FrameClass::Header));
+        c.record(CacheRole::VideoHeader(1), msg(9, 2, 1, FrameClass::Header));
+        assert_eq!(order(&c), [(9, 0), (9, 2)]);
+        assert_eq!(c.video_header().unwrap().timestamp, 0);
+        c.clear();
+        assert_eq!(order(&c), []);
+    }
+}

@@ -1,0 +1,161 @@
+//! The RTMP server: pub/sub by app and stream key, GOP cache for late joiners, backpressure that
+//! drops video before audio, handler hooks and limits. Built on tokio over [`crate::proto`].
+
+mod config;
+mod connection;
+mod gop;
+mod handler;
+mod queue;
+mod registry;
+mod runtime;
+mod stats;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+pub use config::{PublisherPolicy, ServerConfig};
+pub use handler::{
+    AcceptAll, AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams, RtmpHandler,
+    SessionContext, StreamKey, VideoFrame,
+};
+pub use stats::{PlayerStats, ServerStats, StreamStats};
+
+use runtime::{ServerState, Shared};
+
+/// How long connections get to say goodbye on shutdown before they are dropped.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// An RTMP server. `new` binds the socket (so [`local_addr`](Self::local_addr) is known at
+/// once); `run` or `run_until` serve until shutdown.
+pub struct RtmpServer<H: RtmpHandler> {
+    listener: std::net::TcpListener,
+    shared: Arc<Shared<H>>,
+}
+
+/// A cheap handle to a running server: statistics and shutdown from anywhere.
+#[derive(Debug, Clone)]
+pub struct ServerHandle {
+    state: Arc<ServerState>,
+}
+
+impl ServerHandle {
+    /// A statistics snapshot.
+    pub fn stats(&self) -> ServerStats {
+        self.state.stats()
+    }
+
+    /// Starts a graceful shutdown: publishers and players get their status, then `run` returns.
+    pub fn shutdown(&self) {
+        self.state.shutdown.send_replace(true);
+    }
+}
+
+impl<H: RtmpHandler> RtmpServer<H> {
+    /// Binds `config.bind` and prepares to serve with `handler`.
+    pub fn new(config: ServerConfig, handler: H) -> io::Result<Self> {
+        let listener = std::net::TcpListener::bind(config.bind)?;
+        listener.set_nonblocking(true)?;
+        let state = Arc::new(ServerState::new(config));
+        Ok(Self { listener, shared: Arc::new(Shared { state, handler: Arc::new(handler) }) })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// A handle for statistics and shutdown.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle { state: Arc::clone(&self.shared.state) }
+    }
+
+    /// A statistics snapshot.
+    pub fn stats(&self) -> ServerStats {
+        self.shared.stats()
+    }
+
+    /// Serves until [`ServerHandle::shutdown`] is called.
+    pub async fn run(self) -> io::Result<()> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` completes or [`ServerHandle::shutdown`] is called, then closes
+    /// every connection gracefully.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> io::Result<()> {
+        let listener = TcpListener::from_std(self.listener)?;
+        let shared = self.shared;
+        let mut tasks = JoinSet::new();
+        if let Some(interval) = shared.config.stats_interval {
+            tasks.spawn(stats_loop(Arc::clone(&shared), interval));
+        }
+        let mut stop = shared.shutdown.subscribe();
+        tokio::pin!(shutdown);
+        tracing::info!(addr = %listener.local_addr()?, "rtmp server listening");
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = stop.wait_for(|s| *s) => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((socket, peer)) => accept(&shared, &mut tasks, socket, peer),
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                Some(_) = tasks.join_next() => {}
+            }
+        }
+        drop(listener);
+        shared.shutdown.send_replace(true);
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+            tasks.abort_all();
+        }
+        tracing::info!("rtmp server stopped");
+        Ok(())
+    }
+}
+
+fn accept<H: RtmpHandler>(shared: &Arc<Shared<H>>, tasks: &mut JoinSet<()>, socket: TcpStream, peer: SocketAddr) {
+    let counters = &shared.counters;
+    if counters.connections.load(Ordering::Relaxed) >= shared.config.max_connections {
+        counters.refused_connections.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(%peer, limit = shared.config.max_connections, "connection refused: max_connections");
+        drop(socket);
+        return;
+    }
+    counters.connections.fetch_add(1, Ordering::Relaxed);
+    let session_id = counters.total_connections.fetch_add(1, Ordering::Relaxed) + 1;
+    let _ = socket.set_nodelay(true);
+    if let Some(size) = shared.config.socket_send_buffer {
+        let _ = socket2::SockRef::from(&socket).set_send_buffer_size(size);
+    }
+    let shared = Arc::clone(shared);
+    tasks.spawn(async move {
+        tracing::debug!(session = session_id, %peer, "connection");
+        if let handler::Decision::Reject(reason) = shared.handler.on_connection(peer).await {
+            tracing::info!(session = session_id, %peer, %reason, "connection rejected");
+        } else {
+            connection::serve(Arc::clone(&shared), socket, peer, session_id).await;
+        }
+        shared.counters.connections.fetch_sub(1, Ordering::Relaxed);
+    });
+}
+
+async fn stats_loop<H: RtmpHandler>(shared: Arc<Shared<H>>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let stats = shared.stats();
+        shared.handler.on_stats(&stats);
+    }
+}

@@ -1,0 +1,246 @@
+//! A player's bounded queue of shared, pre-chunked messages, with the drop policy that keeps a slow
+//! player's audio going while its video waits for the next keyframe.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+/// How a message may be dropped when the queue fills; the order is nginx-rtmp's priorities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FrameClass {
+    /// Sequence headers and metadata: never dropped (rare, and needed to decode anything).
+    Header,
+    /// Audio: dropped only when the queue is full.
+    Audio,
+    /// Data messages (text, cue points): like audio.
+    Data,
+    /// A video keyframe: dropped at three quarters full.
+    VideoKey,
+    /// A video inter frame: dropped at half full.
+    VideoInter,
+    /// A disposable video frame: dropped at a quarter full.
+    VideoDisposable,
+}
+
+impl FrameClass {
+    fn is_video(self) -> bool {
+        matches!(self, Self::VideoKey | Self::VideoInter | Self::VideoDisposable)
+    }
+
+    /// The queue length at which this class is dropped.
+    fn drop_threshold(self, capacity: usize) -> usize {
+        match self {
+            Self::Header => usize::MAX,
+            Self::Audio | Self::Data => capacity,
+            Self::VideoKey => capacity * 3 / 4,
+            Self::VideoInter => capacity / 2,
+            Self::VideoDisposable => capacity / 4,
+        }
+    }
+}
+
+/// What a player's connection task must do, in order with the media.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outgoing {
+    /// Chunked bytes to write as they are.
+    Bytes(Bytes),
+    /// The publisher stopped: send UnpublishNotify (and StreamEOF).
+    Unpublished,
+    /// A publisher (re)started: send StreamBegin, PublishNotify, Play.Reset, Play.Start.
+    Published,
+}
+
+#[derive(Debug)]
+struct QueueState {
+    items: VecDeque<Outgoing>,
+    /// After a video drop, video is skipped until the next keyframe so decoding never breaks.
+    skip_video_until_key: bool,
+    audio_enabled: bool,
+    video_enabled: bool,
+    paused: bool,
+}
+
+/// One player's queue, filled by the publisher's task and drained by the player's.
+#[derive(Debug)]
+pub(crate) struct PlayerQueue {
+    state: Mutex<QueueState>,
+    capacity: usize,
+    /// The owning connection's wake-up: one per connection, whatever it plays.
+    notify: Arc<Notify>,
+    pub(crate) dropped_video: AtomicU64,
+    pub(crate) dropped_audio: AtomicU64,
+}
+
+impl PlayerQueue {
+    /// A queue of `capacity` messages that starts by waiting for a keyframe and wakes `notify`.
+    pub(crate) fn new(capacity: usize, notify: Arc<Notify>) -> Self {
+        Self {
+            state: Mutex::new(QueueState {
+                items: VecDeque::new(),
+                skip_video_until_key: true,
+                audio_enabled: true,
+                video_enabled: true,
+                paused: false,
+            }),
+            capacity: capacity.max(4),
+            notify,
+            dropped_video: AtomicU64::new(0),
+            dropped_audio: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues a media message, or drops it by the policy. Returns whether it was queued.
+    pub(crate) fn push(&self, bytes: Bytes, class: FrameClass) -> bool {
+        let mut state = self.lock();
+        let wanted = match class {
+            _ if state.paused && class != FrameClass::Header => false,
+            FrameClass::Audio => state.audio_enabled,
+            c if c.is_video() => state.video_enabled,
+            _ => true,
+        };
+        if !wanted {
+            return false;
+        }
+        if class.is_video() && state.skip_video_until_key && class != FrameClass::VideoKey {
+            self.dropped_video.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        if state.items.len() >= class.drop_threshold(self.capacity) {
+            if class.is_video() {
+                state.skip_video_until_key = true;
+                self.dropped_video.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.dropped_audio.fetch_add(1, Ordering::Relaxed);
+            }
+            return false;
+        }
+        if class == FrameClass::VideoKey {
+            state.skip_video_until_key = false;
+        }
+        state.items.push_back(Outgoing::Bytes(bytes));
+        drop(state);
+        self.notify.notify_one();
+        true
+    }
+
+    /// Queues a notice; notices are never dropped. A (re)publish also restarts the keyframe wait.
+    pub(crate) fn push_notice(&self, notice: Outgoing) {
+        let mut state = self.lock();
+        if notice == Outgoing::Published {
+            state.skip_video_until_key = true;
+        }
+        state.items.push_back(notice);
+        drop(state);
+        self.notify.notify_one();
+    }
+
+    /// Moves up to `max` items into `out`.
+    pub(crate) fn drain(&self, out: &mut Vec<Outgoing>, max: usize) {
+        let mut state = self.lock();
+        let n = state.items.len().min(max);
+        out.extend(state.items.drain(..n));
+    }
+
+    /// Messages waiting now.
+    pub(crate) fn depth(&self) -> usize {
+        self.lock().items.len()
+    }
+
+    /// `receiveAudio` / `receiveVideo`.
+    pub(crate) fn select(&self, audio: Option<bool>, video: Option<bool>) {
+        let mut state = self.lock();
+        if let Some(a) = audio {
+            state.audio_enabled = a;
+        }
+        if let Some(v) = video {
+            state.video_enabled = v;
+            state.skip_video_until_key = true;
+        }
+    }
+
+    /// `pause`: while paused, media is not queued; on resume, video waits for a keyframe.
+    pub(crate) fn set_paused(&self, paused: bool) {
+        let mut state = self.lock();
+        state.paused = paused;
+        state.skip_video_until_key = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(n: u8) -> Bytes {
+        Bytes::from(vec![n])
+    }
+
+    fn filled(queue: &PlayerQueue, class: FrameClass, n: usize) {
+        for i in 0..n {
+            assert!(queue.push(bytes(i as u8), class), "push {i}");
+        }
+    }
+
+    #[test]
+    fn video_waits_for_a_keyframe_at_start() {
+        let q = PlayerQueue::new(16, Default::default());
+        assert!(!q.push(bytes(1), FrameClass::VideoInter));
+        assert!(q.push(bytes(2), FrameClass::Audio));
+        assert!(q.push(bytes(3), FrameClass::VideoKey));
+        assert!(q.push(bytes(4), FrameClass::VideoInter));
+        assert_eq!(q.dropped_video.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn drop_order_disposable_inter_key_audio() {
+        let q = PlayerQueue::new(16, Default::default());
+        q.push(bytes(0), FrameClass::VideoKey);
+        filled(&q, FrameClass::Audio, 3); // 4 queued = capacity / 4
+        assert!(!q.push(bytes(9), FrameClass::VideoDisposable));
+        // After a video drop, even inter frames wait for the next keyframe.
+        assert!(!q.push(bytes(9), FrameClass::VideoInter));
+        assert!(q.push(bytes(9), FrameClass::VideoKey));
+        filled(&q, FrameClass::Audio, 3); // 8 = half
+        assert!(!q.push(bytes(9), FrameClass::VideoInter));
+        assert!(q.push(bytes(9), FrameClass::VideoKey));
+        filled(&q, FrameClass::Audio, 3); // 12 = three quarters
+        assert!(!q.push(bytes(9), FrameClass::VideoKey));
+        filled(&q, FrameClass::Audio, 4); // 16 = full
+        assert!(!q.push(bytes(9), FrameClass::Audio));
+        assert!(q.push(bytes(9), FrameClass::Header));
+        assert_eq!(q.dropped_video.load(Ordering::Relaxed), 4);
+        assert_eq!(q.dropped_audio.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn drain_in_order_and_notices_restart_the_keyframe_wait() {
+        let q = PlayerQueue::new(16, Default::default());
+        q.push(bytes(1), FrameClass::VideoKey);
+        q.push_notice(Outgoing::Unpublished);
+        q.push_notice(Outgoing::Published);
+        assert!(!q.push(bytes(2), FrameClass::VideoInter));
+        let mut out = Vec::new();
+        q.drain(&mut out, 10);
+        assert_eq!(out, [Outgoing::Bytes(bytes(1)), Outgoing::Unpublished, Outgoing::Published]);
+        assert_eq!(q.depth(), 0);
+    }
+
+    #[test]
+    fn selection_and_pause() {
+        let q = PlayerQueue::new(16, Default::default());
+        q.select(Some(false), None);
+        assert!(!q.push(bytes(1), FrameClass::Audio));
+        q.select(Some(true), None);
+        q.set_paused(true);
+        assert!(!q.push(bytes(1), FrameClass::Audio));
+        assert!(!q.push(bytes(1), FrameClass::VideoKey));
+        q.set_paused(false);
+        assert!(q.push(bytes(1), FrameClass::Audio));
+    }
+}

@@ -1,0 +1,341 @@
+//! Streams by key: one publisher, any number of players, and the GOP cache.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use super::gop::{CacheRole, CachedMessage, GopCache};
+use super::queue::{FrameClass, Outgoing, PlayerQueue};
+use super::stats::{PlayerStats, StreamStats};
+use super::{PublisherPolicy, ServerConfig, StreamKey};
+use crate::proto::chunk::encode_shared;
+use crate::proto::media::{AudioConfig, AudioTag, VideoConfig, VideoTag};
+use crate::proto::message::type_id;
+use crate::proto::session::csid;
+
+/// The message stream id nearly every player uses; media is chunked once for it.
+const COMMON_STREAM_ID: u32 = 1;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One player of a stream.
+#[derive(Debug)]
+pub(crate) struct Player {
+    pub(crate) session_id: u64,
+    pub(crate) peer_addr: SocketAddr,
+    /// The message stream its play arrived on; media is sent on it.
+    pub(crate) stream_id: u32,
+    pub(crate) queue: PlayerQueue,
+    pub(crate) bytes_out: AtomicU64,
+}
+
+impl Player {
+    pub(crate) fn new(
+        session_id: u64,
+        peer_addr: SocketAddr,
+        stream_id: u32,
+        capacity: usize,
+        notify: Arc<Notify>,
+    ) -> Self {
+        Self {
+            session_id,
+            peer_addr,
+            stream_id,
+            queue: PlayerQueue::new(capacity, notify),
+            bytes_out: AtomicU64::new(0),
+        }
+    }
+
+    fn stats(&self) -> PlayerStats {
+        PlayerStats {
+            session_id: self.session_id,
+            peer_addr: self.peer_addr,
+            bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            dropped_video: self.queue.dropped_video.load(Ordering::Relaxed),
+            dropped_audio: self.queue.dropped_audio.load(Ordering::Relaxed),
+            queue_depth: self.queue.depth(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Publisher {
+    session_id: u64,
+    peer_addr: SocketAddr,
+    /// Notified when another publisher takes the stream over.
+    kick: Arc<Notify>,
+    started: Instant,
+    bytes_in: u64,
+    video: Option<VideoConfig>,
+    audio: Option<AudioConfig>,
+}
+
+#[derive(Debug)]
+struct StreamState {
+    publisher: Option<Publisher>,
+    cache: GopCache,
+    players: Vec<Arc<Player>>,
+}
+
+/// Why a publish claim failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClaimError {
+    /// Someone is publishing and the policy keeps them.
+    AlreadyPublishing,
+}
+
+/// A message from a publisher, classified for the cache and the drop policy.
+#[derive(Debug)]
+pub(crate) struct PublishedMessage {
+    pub(crate) type_id: u8,
+    pub(crate) timestamp: u32,
+    pub(crate) payload: Bytes,
+    pub(crate) class: FrameClass,
+    pub(crate) role: CacheRole,
+}
+
+impl PublishedMessage {
+    /// Classifies a video message. Unparsable ones are relayed as inter frames, byte for byte.
+    pub(crate) fn video(timestamp: u32, payload: Bytes, tag: Option<&VideoTag>) -> Self {
+        let (class, role) = match tag {
+            Some(tag) if tag.is_sequence_header() => (FrameClass::Header, CacheRole::VideoHeader(tag.track_id())),
+            Some(tag) if tag.is_sequence_end() || tag.command().is_some() => (FrameClass::Header, CacheRole::Live),
+            Some(tag) if tag.is_keyframe() => {
+                (FrameClass::VideoKey, if tag.track_id() == 0 { CacheRole::Keyframe } else { CacheRole::Media })
+            }
+            Some(tag) if tag.frame_type() == crate::proto::media::VideoFrameType::Disposable => {
+                (FrameClass::VideoDisposable, CacheRole::Media)
+            }
+            _ => (FrameClass::VideoInter, CacheRole::Media),
+        };
+        Self { type_id: type_id::VIDEO, timestamp, payload, class, role }
+    }
+
+    /// Classifies an audio message.
+    pub(crate) fn audio(timestamp: u32, payload: Bytes, tag: Option<&AudioTag>) -> Self {
+        let (class, role) = match tag {
+            Some(tag) if tag.is_sequence_header() => (FrameClass::Header, CacheRole::AudioHeader(tag.track_id())),
+            _ => (FrameClass::Audio, CacheRole::Media),
+        };
+        Self { type_id: type_id::AUDIO, timestamp, payload, class, role }
+    }
+
+    /// `onMetaData` (already unwrapped from @setDataFrame).
+    pub(crate) fn metadata(timestamp: u32, payload: Bytes) -> Self {
+        Self { type_id: type_id::DATA_AMF0, timestamp, payload, class: FrameClass::Header, role: CacheRole::Metadata }
+    }
+
+    /// Other data messages: forwarded live, never cached.
+    pub(crate) fn data(timestamp: u32, payload: Bytes) -> Self {
+        Self { type_id: type_id::DATA_AMF0, timestamp, payload, class: FrameClass::Data, role: CacheRole::Live }
+    }
+
+    fn csid(&self) -> u32 {
+        match self.type_id {
+            type_id::AUDIO => csid::AUDIO,
+            type_id::VIDEO => csid::VIDEO,
+            _ => csid::DATA,
+        }
+    }
+}
+
+/// One stream key's state.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    pub(crate) key: StreamKey,
+    chunk_size: u32,
+    state: Mutex<StreamState>,
+}
+
+impl Stream {
+    fn new(key: StreamKey, config: &ServerConfig) -> Self {
+        let max_ms = u32::try_from(config.gop_cache_max_duration.as_millis()).unwrap_or(u32::MAX);
+        Self {
+            key,
+            chunk_size: config.chunk_size,
+            state: Mutex::new(StreamState {
+                publisher: None,
+                cache: GopCache::new(config.gop_cache_max_bytes, max_ms),
+                players: Vec::new(),
+            }),
+        }
+    }
+
+    /// True while a publisher is live.
+    pub(crate) fn is_live(&self) -> bool {
+        lock(&self.state).publisher.is_some()
+    }
+
+    /// Makes `session_id` the publisher. Under [`PublisherPolicy::TakeOver`] a current publisher is
+    /// kicked (its connection ends) and players see an unpublish then a publish.
+    pub(crate) fn claim_publisher(
+        &self,
+        session_id: u64,
+        peer_addr: SocketAddr,
+        kick: Arc<Notify>,
+        policy: PublisherPolicy,
+    ) -> Result<(), ClaimError> {
+        let mut state = lock(&self.state);
+        if let Some(current) = &state.publisher {
+            if policy == PublisherPolicy::RejectNew {
+                return Err(ClaimError::AlreadyPublishing);
+            }
+            current.kick.notify_one();
+            state.cache.clear();
+            for player in &state.players {
+                player.queue.push_notice(Outgoing::Unpublished);
+            }
+        }
+        state.publisher = Some(Publisher {
+            session_id,
+            peer_addr,
+            kick,
+            started: Instant::now(),
+            bytes_in: 0,
+            video: None,
+            audio: None,
+        });
+        for player in &state.players {
+            player.queue.push_notice(Outgoing::Published);
+        }
+        Ok(())
+    }
+
+    /// Ends `session_id`'s publishing, if it is still the publisher. Returns whether it was.
+    pub(crate) fn release_publisher(&self, session_id: u64) -> bool {
+        let mut state = lock(&self.state);
+        if state.publisher.as_ref().is_none_or(|p| p.session_id != session_id) {
+            return false;
+        }
+        state.publisher = None;
+        state.cache.clear();
+        for player in &state.players {
+            player.queue.push_notice(Outgoing::Unpublished);
+        }
+        true
+    }
+
+    /// Caches a publisher's message and queues it for every player; chunked once for all
+    /// players on message stream 1.
+    pub(crate) fn publish(&self, session_id: u64, message: PublishedMessage) {
+        let chunked =
+            encode_shared(message.csid(), message.timestamp, message.type_id, COMMON_STREAM_ID, &message.payload, self.chunk_size);
+        let mut state = lock(&self.state);
+        let Some(publisher) = state.publisher.as_mut().filter(|p| p.session_id == session_id) else { return };
+        publisher.bytes_in += message.payload.len() as u64;
+        if let CacheRole::VideoHeader(0) = message.role
+            && let Ok(tag) = VideoTag::parse(&message.payload)
+        {
+            publisher.video = VideoConfig::parse(tag.codec(), tag.body()).ok();
+        }
+        if let CacheRole::AudioHeader(0) = message.role
+            && let Ok(tag) = AudioTag::parse(&message.payload)
+        {
+            publisher.audio = AudioConfig::parse(tag.codec(), tag.body()).ok();
+        }
+        for player in &state.players {
+            let bytes = if player.stream_id == COMMON_STREAM_ID {
+                chunked.clone()
+            } else {
+                encode_shared(message.csid(), message.timestamp, message.type_id, player.stream_id, &message.payload, self.chunk_size)
+            };
+            player.queue.push(bytes, message.class);
+        }
+        let cached = CachedMessage {
+            type_id: message.type_id,
+            timestamp: message.timestamp,
+            payload: message.payload,
+            chunked,
+            class: message.class,
+        };
+        state.cache.record(message.role, cached);
+    }
+
+    /// Adds a player: the cache (metadata, headers, GOP) goes into its queue first, then live
+    /// messages follow with no gap, both under one lock.
+    pub(crate) fn add_player(&self, player: Arc<Player>) {
+        let mut state = lock(&self.state);
+        for cached in state.cache.replay() {
+            let bytes = if player.stream_id == COMMON_STREAM_ID {
+                cached.chunked.clone()
+            } else {
+                let csid = match cached.type_id {
+                    type_id::AUDIO => csid::AUDIO,
+                    type_id::VIDEO => csid::VIDEO,
+                    _ => csid::DATA,
+                };
+                encode_shared(csid, cached.timestamp, cached.type_id, player.stream_id, &cached.payload, self.chunk_size)
+            };
+            player.queue.push(bytes, cached.class);
+        }
+        state.players.push(player);
+    }
+
+    /// Removes a player.
+    pub(crate) fn remove_player(&self, player: &Arc<Player>) {
+        lock(&self.state).players.retain(|p| !Arc::ptr_eq(p, player));
+    }
+
+    fn is_unused(&self) -> bool {
+        let state = lock(&self.state);
+        state.publisher.is_none() && state.players.is_empty()
+    }
+
+    fn stats(&self) -> StreamStats {
+        let state = lock(&self.state);
+        let publisher = state.publisher.as_ref();
+        let uptime = publisher.map(|p| p.started.elapsed()).unwrap_or_default();
+        let bytes_in = publisher.map_or(0, |p| p.bytes_in);
+        let video = publisher.and_then(|p| p.video.as_ref());
+        let secs = uptime.as_secs_f64();
+        StreamStats {
+            key: self.key.clone(),
+            publisher: publisher.map(|p| p.peer_addr),
+            video_codec: video.map(|v| v.codec_string().to_owned()),
+            audio_codec: publisher.and_then(|p| p.audio.as_ref()).map(|a| a.codec_string().to_owned()),
+            width: video.and_then(VideoConfig::width),
+            height: video.and_then(VideoConfig::height),
+            bytes_in,
+            bitrate_in: if secs > 0.0 { (bytes_in as f64 * 8.0 / secs) as u64 } else { 0 },
+            uptime,
+            players: state.players.iter().map(|p| p.stats()).collect(),
+        }
+    }
+}
+
+/// All streams of a server.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    streams: Mutex<HashMap<StreamKey, Arc<Stream>>>,
+}
+
+impl Registry {
+    /// The stream for `key`, created if needed.
+    pub(crate) fn stream(&self, key: &StreamKey, config: &ServerConfig) -> Arc<Stream> {
+        let mut streams = lock(&self.streams);
+        streams.entry(key.clone()).or_insert_with(|| Arc::new(Stream::new(key.clone(), config))).clone()
+    }
+
+    /// Drops the stream for `key` if it has neither publisher nor players.
+    pub(crate) fn remove_if_unused(&self, key: &StreamKey) {
+        let mut streams = lock(&self.streams);
+        if streams.get(key).is_some_and(|s| s.is_unused()) {
+            streams.remove(key);
+        }
+    }
+
+    /// Every stream's statistics, sorted by key.
+    pub(crate) fn stats(&self) -> Vec<StreamStats> {
+        let streams: Vec<Arc<Stream>> = lock(&self.streams).values().cloned().collect();
+        let mut stats: Vec<StreamStats> = streams.iter().map(|s| s.stats()).collect();
+        stats.sort_by(|a, b| a.key.cmp(&b.key));
+        stats
+    }
+}

@@ -1,0 +1,69 @@
+//! State shared by the listener and every connection task.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use super::registry::Registry;
+use super::stats::ServerStats;
+use super::{RtmpHandler, ServerConfig};
+
+/// Server-wide counters.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) connections: AtomicUsize,
+    pub(crate) total_connections: AtomicU64,
+    pub(crate) refused_connections: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+}
+
+/// What does not depend on the handler type: config, registry, counters, shutdown.
+#[derive(Debug)]
+pub(crate) struct ServerState {
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) registry: Registry,
+    pub(crate) counters: Counters,
+    pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) started: Instant,
+}
+
+impl ServerState {
+    pub(crate) fn new(config: ServerConfig) -> Self {
+        Self {
+            config: Arc::new(config),
+            registry: Registry::default(),
+            counters: Counters::default(),
+            shutdown: watch::Sender::new(false),
+            started: Instant::now(),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> ServerStats {
+        let c = &self.counters;
+        ServerStats {
+            connections: c.connections.load(Ordering::Relaxed),
+            total_connections: c.total_connections.load(Ordering::Relaxed),
+            refused_connections: c.refused_connections.load(Ordering::Relaxed),
+            bytes_in: c.bytes_in.load(Ordering::Relaxed),
+            bytes_out: c.bytes_out.load(Ordering::Relaxed),
+            streams: self.registry.stats(),
+        }
+    }
+}
+
+/// The state plus the handler, as connection tasks see it.
+pub(crate) struct Shared<H> {
+    pub(crate) state: Arc<ServerState>,
+    pub(crate) handler: Arc<H>,
+}
+
+impl<H: RtmpHandler> std::ops::Deref for Shared<H> {
+    type Target = ServerState;
+
+    fn deref(&self) -> &ServerState {
+        &self.state
+    }
+}

@@ -1,0 +1,65 @@
+//! Statistics: a snapshot API and the periodic `on_stats` hook.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::StreamKey;
+
+/// The whole server at one moment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerStats {
+    /// Open connections.
+    pub connections: usize,
+    /// Connections accepted since start.
+    pub total_connections: u64,
+    /// Connections refused because of `max_connections`.
+    pub refused_connections: u64,
+    /// Bytes received on all connections since start.
+    pub bytes_in: u64,
+    /// Bytes sent on all connections since start.
+    pub bytes_out: u64,
+    /// Every stream with a publisher or players.
+    pub streams: Vec<StreamStats>,
+}
+
+/// One stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamStats {
+    /// The stream key.
+    pub key: StreamKey,
+    /// The publisher's address, when live.
+    pub publisher: Option<SocketAddr>,
+    /// RFC 6381 codec string of the video (`avc1.64001f`, `hvc1.1.6.L93.B0`, …), once known.
+    pub video_codec: Option<String>,
+    /// Codec string of the audio (`mp4a.40.2`, `opus`, …), once known.
+    pub audio_codec: Option<String>,
+    /// Video width in pixels, when the decoder configuration tells it.
+    pub width: Option<u32>,
+    /// Video height in pixels.
+    pub height: Option<u32>,
+    /// Bytes received from the current publisher.
+    pub bytes_in: u64,
+    /// Average incoming bitrate of the current publisher, bits per second.
+    pub bitrate_in: u64,
+    /// Time since the current publisher started.
+    pub uptime: Duration,
+    /// The players.
+    pub players: Vec<PlayerStats>,
+}
+
+/// One player of a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayerStats {
+    /// The player's session id.
+    pub session_id: u64,
+    /// The player's address.
+    pub peer_addr: SocketAddr,
+    /// Media bytes sent to this player.
+    pub bytes_out: u64,
+    /// Video messages dropped for this player (slow reader).
+    pub dropped_video: u64,
+    /// Audio messages dropped for this player.
+    pub dropped_audio: u64,
+    /// Messages waiting in its queue now.
+    pub queue_depth: usize,
+}
