@@ -1,1 +1,75 @@
-fn main() {}
+//! The rtmp-rs server: `cargo run --release --example server -- --bind 0.0.0.0:1935`.
+//!
+//! Publish with OBS to `rtmp://HOST/live` and a stream key, or with
+//! `ffmpeg -re -i in.mp4 -c copy -f flv rtmp://HOST/live/cam`; play with
+//! `ffplay rtmp://HOST/live/cam`. Logs follow `RUST_LOG` (default `info`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use rtmp_core::server::{AcceptAll, PublisherPolicy, RtmpServer, ServerConfig};
+
+/// An RTMP server that accepts every publisher and player.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0:1935")]
+    bind: SocketAddr,
+    /// Most simultaneous connections.
+    #[arg(long, default_value_t = 10_000)]
+    max_connections: usize,
+    /// Outgoing chunk size.
+    #[arg(long, default_value_t = 4096)]
+    chunk_size: u32,
+    /// Seconds from accept to an answered connect.
+    #[arg(long, default_value_t = 10)]
+    connection_timeout: u64,
+    /// Seconds of silence before a connection is closed.
+    #[arg(long, default_value_t = 60)]
+    idle_timeout: u64,
+    /// Largest message accepted, in bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    max_message_size: u32,
+    /// Messages queued per player before video is dropped.
+    #[arg(long, default_value_t = 512)]
+    player_queue_length: usize,
+    /// GOP cache cap in bytes.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    gop_cache_max_bytes: usize,
+    /// Let a new publisher take over a live stream key instead of being refused.
+    #[arg(long)]
+    takeover: bool,
+    /// Rewrite publisher timestamps into a continuous timeline.
+    #[arg(long)]
+    normalize_timestamps: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let config = ServerConfig::default()
+        .bind(args.bind)
+        .max_connections(args.max_connections)
+        .chunk_size(args.chunk_size)
+        .connection_timeout(Duration::from_secs(args.connection_timeout))
+        .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .max_message_size(args.max_message_size)
+        .player_queue_length(args.player_queue_length)
+        .gop_cache_max_bytes(args.gop_cache_max_bytes)
+        .publisher_policy(if args.takeover { PublisherPolicy::TakeOver } else { PublisherPolicy::RejectNew })
+        .normalize_timestamps(args.normalize_timestamps);
+    let server = RtmpServer::new(config, AcceptAll)?;
+    println!("listening on rtmp://{}", server.local_addr()?);
+    server
+        .run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

@@ -19,8 +19,8 @@ use super::queue::Outgoing;
 use super::registry::{ClaimError, Player, PublishedMessage, Stream};
 use super::runtime::Shared;
 use crate::proto::media::{AudioTag, VideoTag};
-use crate::proto::message::status;
 use crate::proto::message::UserControl;
+use crate::proto::message::status;
 use crate::proto::session::{ServerEvent, ServerSession};
 
 /// Most queued messages written in one vectored write.
@@ -217,13 +217,19 @@ impl<H: RtmpHandler> Connection<H> {
                         let tag = MediaTag { key, kind: MediaKind::Data, timestamp, payload: &payload };
                         if handler.on_media_tag(&self.ctx, &tag) {
                             handler.on_metadata(&self.ctx, key, &metadata);
-                            p.stream.publish(self.ctx.session_id, PublishedMessage::metadata(timestamp, payload));
+                            p.stream
+                                .publish(self.ctx.session_id, PublishedMessage::metadata(timestamp, payload));
                         }
                     }
                 }
                 ServerEvent::Data { stream_id, timestamp, payload, .. } => {
                     if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
-                        let tag = MediaTag { key: &p.stream.key, kind: MediaKind::Data, timestamp, payload: &payload };
+                        let tag = MediaTag {
+                            key: &p.stream.key,
+                            kind: MediaKind::Data,
+                            timestamp,
+                            payload: &payload,
+                        };
                         if handler.on_media_tag(&self.ctx, &tag) {
                             p.stream.publish(self.ctx.session_id, PublishedMessage::data(timestamp, payload));
                         }
@@ -257,7 +263,8 @@ impl<H: RtmpHandler> Connection<H> {
             }
             Err(ClaimError::AlreadyPublishing) => {
                 tracing::info!(session = self.ctx.session_id, key = %params.key, "publish refused: already publishing");
-                let _ = self.session.reject_with_code(request, status::PUBLISH_BAD_NAME, "Already publishing");
+                let _ =
+                    self.session.reject_with_code(request, status::PUBLISH_BAD_NAME, "Already publishing");
                 self.shared.registry.remove_if_unused(&params.key);
             }
         }
@@ -290,8 +297,7 @@ impl<H: RtmpHandler> Connection<H> {
         // Play.Start must precede the cached media: the session's bytes are flushed before any
         // queue is drained, and the cache goes into the queue here.
         stream.add_player(Arc::clone(&player));
-        let wait_deadline =
-            if live { None } else { config.play_wait_timeout.map(|t| Instant::now() + t) };
+        let wait_deadline = if live { None } else { config.play_wait_timeout.map(|t| Instant::now() + t) };
         self.playing.push(Playing { stream_id: params.stream_id, stream, player, wait_deadline });
     }
 
@@ -349,7 +355,10 @@ impl<H: RtmpHandler> Connection<H> {
     }
 
     /// Players whose stream never went live within `play_wait_timeout` get StreamNotFound.
-    async fn expire_waiting_players<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> Result<(), DisconnectReason> {
+    async fn expire_waiting_players<W: AsyncWrite + Unpin>(
+        &mut self,
+        writer: &mut W,
+    ) -> Result<(), DisconnectReason> {
         let now = Instant::now();
         let mut expired = Vec::new();
         for p in &mut self.playing {
@@ -360,7 +369,11 @@ impl<H: RtmpHandler> Connection<H> {
             }
         }
         for stream_id in expired {
-            self.session.send_status(stream_id, status::PLAY_STREAM_NOT_FOUND, "No publisher arrived in time.");
+            self.session.send_status(
+                stream_id,
+                status::PLAY_STREAM_NOT_FOUND,
+                "No publisher arrived in time.",
+            );
             self.stop_playing(Some(stream_id)).await;
         }
         self.flush_session(writer).await
@@ -389,16 +402,32 @@ impl<H: RtmpHandler> Connection<H> {
                             batch.push(bytes);
                         }
                         Outgoing::Unpublished => {
-                            self.session.send_status(p.stream_id, status::PLAY_UNPUBLISH_NOTIFY, "The publisher stopped.");
+                            self.session.send_status(
+                                p.stream_id,
+                                status::PLAY_UNPUBLISH_NOTIFY,
+                                "The publisher stopped.",
+                            );
                             self.session.send_user_control(UserControl::StreamEof(p.stream_id));
                             batch.extend(std::iter::from_fn(|| self.session.poll_transmit()));
                         }
                         Outgoing::Published => {
                             let name = &p.stream.key.name;
                             self.session.send_user_control(UserControl::StreamBegin(p.stream_id));
-                            self.session.send_status(p.stream_id, status::PLAY_PUBLISH_NOTIFY, &format!("{name} is now published."));
-                            self.session.send_status(p.stream_id, status::PLAY_RESET, &format!("Playing and resetting {name}."));
-                            self.session.send_status(p.stream_id, status::PLAY_START, &format!("Started playing {name}."));
+                            self.session.send_status(
+                                p.stream_id,
+                                status::PLAY_PUBLISH_NOTIFY,
+                                &format!("{name} is now published."),
+                            );
+                            self.session.send_status(
+                                p.stream_id,
+                                status::PLAY_RESET,
+                                &format!("Playing and resetting {name}."),
+                            );
+                            self.session.send_status(
+                                p.stream_id,
+                                status::PLAY_START,
+                                &format!("Started playing {name}."),
+                            );
                             batch.extend(std::iter::from_fn(|| self.session.poll_transmit()));
                         }
                     }

@@ -60,11 +60,12 @@ impl GopCache {
 
     /// Records a message the publisher sent.
     pub(crate) fn record(&mut self, role: CacheRole, message: CachedMessage) {
-        let replace = |list: &mut Vec<(u8, CachedMessage)>, track: u8, message: CachedMessage| {
-            match list.iter_mut().find(|(t, _)| *t == track) {
-                Some(slot) => slot.1 = message,
-                None => list.push((track, message)),
-            }
+        let replace = |list: &mut Vec<(u8, CachedMessage)>, track: u8, message: CachedMessage| match list
+            .iter_mut()
+            .find(|(t, _)| *t == track)
+        {
+            Some(slot) => slot.1 = message,
+            None => list.push((track, message)),
         };
         match role {
             CacheRole::Metadata => self.metadata = Some(message),
@@ -112,18 +113,9 @@ impl GopCache {
     }
 
     /// Bytes of media in the current GOP.
+    #[cfg(test)]
     pub(crate) fn gop_bytes(&self) -> usize {
         self.gop_bytes
-    }
-
-    /// The latest video sequence header of track 0, for stats.
-    pub(crate) fn video_header(&self) -> Option<&CachedMessage> {
-        self.video_headers.iter().find(|(t, _)| *t == 0).map(|(_, m)| m)
-    }
-
-    /// The latest audio sequence header of track 0, for stats.
-    pub(crate) fn audio_header(&self) -> Option<&CachedMessage> {
-        self.audio_headers.iter().find(|(t, _)| *t == 0).map(|(_, m)| m)
     }
 }
 
@@ -178,7 +170,6 @@ mod tests {
         c.record(CacheRole::VideoHeader(1), msg(9, 1, 1, FrameClass::Header));
         c.record(CacheRole::VideoHeader(1), msg(9, 2, 1, FrameClass::Header));
         assert_eq!(order(&c), [(9, 0), (9, 2)]);
-        assert_eq!(c.video_header().unwrap().timestamp, 0);
         c.clear();
         assert_eq!(order(&c), []);
     }

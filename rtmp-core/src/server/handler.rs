@@ -208,7 +208,11 @@ pub trait RtmpHandler: Send + Sync + 'static {
     }
 
     /// `connect` arrived. Rejecting answers `_error` with `NetConnection.Connect.Rejected`.
-    fn on_connect(&self, ctx: &SessionContext, params: &ConnectParams) -> impl Future<Output = Decision> + Send {
+    fn on_connect(
+        &self,
+        ctx: &SessionContext,
+        params: &ConnectParams,
+    ) -> impl Future<Output = Decision> + Send {
         let _ = (ctx, params);
         async { Decision::Accept }
     }
@@ -220,7 +224,11 @@ pub trait RtmpHandler: Send + Sync + 'static {
     }
 
     /// `publish` arrived. Rejecting answers `NetStream.Publish.Denied`.
-    fn on_publish(&self, ctx: &SessionContext, params: &PublishParams) -> impl Future<Output = Decision> + Send {
+    fn on_publish(
+        &self,
+        ctx: &SessionContext,
+        params: &PublishParams,
+    ) -> impl Future<Output = Decision> + Send {
         let _ = (ctx, params);
         async { Decision::Accept }
     }
@@ -283,7 +291,11 @@ pub trait RtmpHandler: Send + Sync + 'static {
     }
 
     /// A connection ended.
-    fn on_disconnect(&self, ctx: &SessionContext, reason: &DisconnectReason) -> impl Future<Output = ()> + Send {
+    fn on_disconnect(
+        &self,
+        ctx: &SessionContext,
+        reason: &DisconnectReason,
+    ) -> impl Future<Output = ()> + Send {
         let _ = (ctx, reason);
         async {}
     }

@@ -22,8 +22,8 @@ use tokio::task::JoinSet;
 
 pub use config::{PublisherPolicy, ServerConfig};
 pub use handler::{
-    AcceptAll, AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams, RtmpHandler,
-    SessionContext, StreamKey, VideoFrame,
+    AcceptAll, AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams,
+    RtmpHandler, SessionContext, StreamKey, VideoFrame,
 };
 pub use stats::{PlayerStats, ServerStats, StreamStats};
 
@@ -124,7 +124,12 @@ impl<H: RtmpHandler> RtmpServer<H> {
     }
 }
 
-fn accept<H: RtmpHandler>(shared: &Arc<Shared<H>>, tasks: &mut JoinSet<()>, socket: TcpStream, peer: SocketAddr) {
+fn accept<H: RtmpHandler>(
+    shared: &Arc<Shared<H>>,
+    tasks: &mut JoinSet<()>,
+    socket: TcpStream,
+    peer: SocketAddr,
+) {
     let counters = &shared.counters;
     if counters.connections.load(Ordering::Relaxed) >= shared.config.max_connections {
         counters.refused_connections.fetch_add(1, Ordering::Relaxed);

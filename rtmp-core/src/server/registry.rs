@@ -105,11 +105,16 @@ impl PublishedMessage {
     /// Classifies a video message. Unparsable ones are relayed as inter frames, byte for byte.
     pub(crate) fn video(timestamp: u32, payload: Bytes, tag: Option<&VideoTag>) -> Self {
         let (class, role) = match tag {
-            Some(tag) if tag.is_sequence_header() => (FrameClass::Header, CacheRole::VideoHeader(tag.track_id())),
-            Some(tag) if tag.is_sequence_end() || tag.command().is_some() => (FrameClass::Header, CacheRole::Live),
-            Some(tag) if tag.is_keyframe() => {
-                (FrameClass::VideoKey, if tag.track_id() == 0 { CacheRole::Keyframe } else { CacheRole::Media })
+            Some(tag) if tag.is_sequence_header() => {
+                (FrameClass::Header, CacheRole::VideoHeader(tag.track_id()))
             }
+            Some(tag) if tag.is_sequence_end() || tag.command().is_some() => {
+                (FrameClass::Header, CacheRole::Live)
+            }
+            Some(tag) if tag.is_keyframe() => (
+                FrameClass::VideoKey,
+                if tag.track_id() == 0 { CacheRole::Keyframe } else { CacheRole::Media },
+            ),
             Some(tag) if tag.frame_type() == crate::proto::media::VideoFrameType::Disposable => {
                 (FrameClass::VideoDisposable, CacheRole::Media)
             }
@@ -121,7 +126,9 @@ impl PublishedMessage {
     /// Classifies an audio message.
     pub(crate) fn audio(timestamp: u32, payload: Bytes, tag: Option<&AudioTag>) -> Self {
         let (class, role) = match tag {
-            Some(tag) if tag.is_sequence_header() => (FrameClass::Header, CacheRole::AudioHeader(tag.track_id())),
+            Some(tag) if tag.is_sequence_header() => {
+                (FrameClass::Header, CacheRole::AudioHeader(tag.track_id()))
+            }
             _ => (FrameClass::Audio, CacheRole::Media),
         };
         Self { type_id: type_id::AUDIO, timestamp, payload, class, role }
@@ -129,12 +136,24 @@ impl PublishedMessage {
 
     /// `onMetaData` (already unwrapped from @setDataFrame).
     pub(crate) fn metadata(timestamp: u32, payload: Bytes) -> Self {
-        Self { type_id: type_id::DATA_AMF0, timestamp, payload, class: FrameClass::Header, role: CacheRole::Metadata }
+        Self {
+            type_id: type_id::DATA_AMF0,
+            timestamp,
+            payload,
+            class: FrameClass::Header,
+            role: CacheRole::Metadata,
+        }
     }
 
     /// Other data messages: forwarded live, never cached.
     pub(crate) fn data(timestamp: u32, payload: Bytes) -> Self {
-        Self { type_id: type_id::DATA_AMF0, timestamp, payload, class: FrameClass::Data, role: CacheRole::Live }
+        Self {
+            type_id: type_id::DATA_AMF0,
+            timestamp,
+            payload,
+            class: FrameClass::Data,
+            role: CacheRole::Live,
+        }
     }
 
     fn csid(&self) -> u32 {
@@ -225,8 +244,14 @@ impl Stream {
     /// Caches a publisher's message and queues it for every player; chunked once for all
     /// players on message stream 1.
     pub(crate) fn publish(&self, session_id: u64, message: PublishedMessage) {
-        let chunked =
-            encode_shared(message.csid(), message.timestamp, message.type_id, COMMON_STREAM_ID, &message.payload, self.chunk_size);
+        let chunked = encode_shared(
+            message.csid(),
+            message.timestamp,
+            message.type_id,
+            COMMON_STREAM_ID,
+            &message.payload,
+            self.chunk_size,
+        );
         let mut state = lock(&self.state);
         let Some(publisher) = state.publisher.as_mut().filter(|p| p.session_id == session_id) else { return };
         publisher.bytes_in += message.payload.len() as u64;
@@ -244,7 +269,14 @@ impl Stream {
             let bytes = if player.stream_id == COMMON_STREAM_ID {
                 chunked.clone()
             } else {
-                encode_shared(message.csid(), message.timestamp, message.type_id, player.stream_id, &message.payload, self.chunk_size)
+                encode_shared(
+                    message.csid(),
+                    message.timestamp,
+                    message.type_id,
+                    player.stream_id,
+                    &message.payload,
+                    self.chunk_size,
+                )
             };
             player.queue.push(bytes, message.class);
         }
@@ -271,7 +303,14 @@ impl Stream {
                     type_id::VIDEO => csid::VIDEO,
                     _ => csid::DATA,
                 };
-                encode_shared(csid, cached.timestamp, cached.type_id, player.stream_id, &cached.payload, self.chunk_size)
+                encode_shared(
+                    csid,
+                    cached.timestamp,
+                    cached.type_id,
+                    player.stream_id,
+                    &cached.payload,
+                    self.chunk_size,
+                )
             };
             player.queue.push(bytes, cached.class);
         }

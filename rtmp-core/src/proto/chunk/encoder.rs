@@ -110,7 +110,8 @@ fn write_chunks(header: &MessageHeader, payload: &[u8], chunk_size: u32, out: &m
     let extended = header.time_field >= EXTENDED_MARKER && header.fmt < 3;
     let chunk_size = chunk_size as usize;
     let chunks = payload.len().div_ceil(chunk_size).max(1);
-    let continuation_len = BasicHeader { fmt: 3, csid: header.csid }.len() + if extended { 4 } else { 0 };
+    let continuation_len =
+        BasicHeader { fmt: 3, csid: header.csid }.encoded_len() + if extended { 4 } else { 0 };
     out.reserve(18 + payload.len() + (chunks - 1) * continuation_len);
 
     BasicHeader { fmt: header.fmt, csid: header.csid }.write(out);

@@ -48,7 +48,7 @@ impl BasicHeader {
     }
 
     /// The encoded length of this header.
-    pub fn len(self) -> usize {
+    pub fn encoded_len(self) -> usize {
         match self.csid {
             0..=63 => 1,
             64..=319 => 2,
@@ -84,7 +84,7 @@ mod tests {
         for csid in [2, 3, 63, 64, 200, 319, 320, 365, 65_599] {
             let bytes = written(1, csid);
             assert_eq!(BasicHeader::parse(&bytes), Some((BasicHeader { fmt: 1, csid }, bytes.len())));
-            assert_eq!(BasicHeader { fmt: 1, csid }.len(), bytes.len());
+            assert_eq!(BasicHeader { fmt: 1, csid }.encoded_len(), bytes.len());
         }
         // The 3-byte form may carry ids below 320.
         assert_eq!(BasicHeader::parse(&[0x41, 0x00, 0x00]), Some((BasicHeader { fmt: 1, csid: 64 }, 3)));
