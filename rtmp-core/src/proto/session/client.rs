@@ -217,6 +217,18 @@ impl ClientSession {
         );
     }
 
+    /// Pauses or resumes playback of `stream_id` at `position_ms`.
+    pub fn pause(&mut self, stream_id: u32, paused: bool, position_ms: f64) {
+        let command = Command::new("pause", 0.0, vec![paused.into(), position_ms.into()]);
+        self.io.send_command(csid::STREAM, stream_id, command);
+    }
+
+    /// Sends any command on message stream `stream_id` (0 for connection-level calls).
+    pub fn send_command(&mut self, stream_id: u32, command: Command) {
+        let csid = if stream_id == 0 { csid::COMMAND } else { csid::STREAM };
+        self.io.send_command(csid, stream_id, command);
+    }
+
     /// Sends a ping request (the server should answer with the same timestamp).
     pub fn ping(&mut self, timestamp: u32) {
         self.io.send(csid::CONTROL, 0, 0, &Message::UserControl(UserControl::PingRequest(timestamp)));
