@@ -356,14 +356,13 @@ impl ServerSession {
     }
 
     fn handle_command(&mut self, stream_id: u32, command: Command) -> Result<(), ProtocolError> {
-        let tx = command.transaction_id;
         match (self.phase, command.name.as_str()) {
             (Phase::AwaitingConnect, "connect") => {
                 let params = ConnectParams::from_command(&command);
                 self.app = params.app.clone();
                 self.phase = Phase::ConnectPending;
                 let request = self.new_request(PendingRequest::Connect {
-                    transaction_id: tx,
+                    transaction_id: command.transaction_id,
                     object_encoding: params.object_encoding,
                     enhanced: params.is_enhanced(),
                 });
@@ -376,7 +375,6 @@ impl ServerSession {
             (Phase::Closing, _) => {}
             (_, name) => return Err(SessionError::CommandBeforeConnect(name.to_owned()).into()),
         }
-        let _ = tx;
         Ok(())
     }
 
