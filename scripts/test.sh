@@ -6,6 +6,25 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "test peers: ffmpeg 9 (PyPI imageio-ffmpeg, in .venv) and Debian's ffmpeg 5.1"
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "imageio-ffmpeg==0.8.1"
+RTMP_RS_FFMPEG=$(.venv/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')
+export RTMP_RS_FFMPEG
+if [ ! -x /usr/bin/ffmpeg ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
+    else
+        echo "Debian's ffmpeg is missing: run 'sudo apt-get install ffmpeg' (or this script as root)" >&2
+        exit 1
+    fi
+fi
+"$RTMP_RS_FFMPEG" -hide_banner -version | head -n 1
+/usr/bin/ffmpeg -hide_banner -version | head -n 1
+
 step "toolchain"
 cargo --version
 rustup component list --installed 2>/dev/null | grep -E '^(rustfmt|clippy)' || true
