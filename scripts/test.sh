@@ -41,6 +41,9 @@ if grep -rnE 'tokio|std::net|std::time::(Instant|SystemTime)' rtmp-core/src/prot
     exit 1
 fi
 
+step "the protocol core builds without the tokio layer"
+cargo build -p rtmp-core --no-default-features --locked
+
 step "fuzz targets compile"
 cargo check --manifest-path fuzz/Cargo.toml --bins --locked
 
