@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use rtmp_core::server::{AcceptAll, PublisherPolicy, RtmpServer, ServerConfig};
+use rtmp_core::client::server_config_from_pem;
+use rtmp_core::server::{AcceptAll, PublisherPolicy, RtmpServer, ServerConfig, TlsListener};
 
 /// An RTMP server that accepts every publisher and player.
 #[derive(Debug, Parser)]
@@ -44,10 +45,19 @@ struct Args {
     /// Rewrite publisher timestamps into a continuous timeline.
     #[arg(long)]
     normalize_timestamps: bool,
+    /// Also listen for RTMPS on this address (needs --tls-cert and --tls-key).
+    #[arg(long, requires_all = ["tls_cert", "tls_key"])]
+    tls_bind: Option<SocketAddr>,
+    /// PEM certificate chain for RTMPS.
+    #[arg(long)]
+    tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for RTMPS.
+    #[arg(long)]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -65,11 +75,21 @@ async fn main() -> std::io::Result<()> {
         .gop_cache_max_bytes(args.gop_cache_max_bytes)
         .publisher_policy(if args.takeover { PublisherPolicy::TakeOver } else { PublisherPolicy::RejectNew })
         .normalize_timestamps(args.normalize_timestamps);
+    let config = match (args.tls_bind, &args.tls_cert, &args.tls_key) {
+        (Some(bind), Some(cert), Some(key)) => {
+            config.tls(Some(TlsListener { bind, config: server_config_from_pem(cert, key)? }))
+        }
+        _ => config,
+    };
     let server = RtmpServer::new(config, AcceptAll)?;
     println!("listening on rtmp://{}", server.local_addr()?);
+    if let Some(addr) = server.tls_local_addr() {
+        println!("listening on rtmps://{}", addr?);
+    }
     server
         .run_until(async {
             let _ = tokio::signal::ctrl_c().await;
         })
-        .await
+        .await?;
+    Ok(())
 }

@@ -5,6 +5,9 @@
 //! clock and no runtime: bytes go in, events and bytes come out, and time is passed in.
 #![warn(missing_docs, unreachable_pub)]
 
+#[cfg(feature = "runtime")]
+pub mod client;
+pub mod flv;
 pub mod proto;
 #[cfg(feature = "runtime")]
 pub mod server;

@@ -1,6 +1,7 @@
 //! Server configuration: every limit is a field with a documented default.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::proto::amf::AmfLimits;
@@ -16,6 +17,21 @@ pub enum PublisherPolicy {
     /// Disconnect the current publisher and let the newcomer take over: the reconnecting-encoder
     /// case, where the old TCP session has not timed out yet.
     TakeOver,
+}
+
+/// An RTMPS listener beside the plain one.
+#[derive(Clone)]
+pub struct TlsListener {
+    /// Address to listen on for RTMPS (e.g. `0.0.0.0:443`).
+    pub bind: SocketAddr,
+    /// Certificate and key; build it with [`server_config_from_pem`](crate::client::server_config_from_pem).
+    pub config: Arc<rustls::ServerConfig>,
+}
+
+impl std::fmt::Debug for TlsListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsListener").field("bind", &self.bind).finish_non_exhaustive()
+    }
 }
 
 /// Configuration of an [`RtmpServer`](super::RtmpServer). Build it with the chained setters:
@@ -69,6 +85,8 @@ pub struct ServerConfig {
     pub caps_ex: u32,
     /// How often `on_stats` is called; `None` disables it. Default 10 s.
     pub stats_interval: Option<Duration>,
+    /// An RTMPS listener on its own address. Default none.
+    pub tls: Option<TlsListener>,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +116,7 @@ impl Default for ServerConfig {
             fourcc_list: session.fourcc_list,
             caps_ex: session.caps_ex,
             stats_interval: Some(Duration::from_secs(10)),
+            tls: None,
         }
     }
 }
@@ -163,6 +182,8 @@ setters! {
     caps_ex: u32,
     /// Sets [`ServerConfig::stats_interval`].
     stats_interval: Option<Duration>,
+    /// Sets [`ServerConfig::tls`].
+    tls: Option<TlsListener>,
 }
 
 impl ServerConfig {

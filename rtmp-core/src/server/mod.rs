@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
-pub use config::{PublisherPolicy, ServerConfig};
+pub use config::{PublisherPolicy, ServerConfig, TlsListener};
 pub use handler::{
     AcceptAll, AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams,
     RtmpHandler, SessionContext, StreamKey, VideoFrame,
@@ -36,6 +37,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// once); `run` or `run_until` serve until shutdown.
 pub struct RtmpServer<H: RtmpHandler> {
     listener: std::net::TcpListener,
+    tls_listener: Option<std::net::TcpListener>,
     shared: Arc<Shared<H>>,
 }
 
@@ -60,15 +62,25 @@ impl ServerHandle {
 impl<H: RtmpHandler> RtmpServer<H> {
     /// Binds `config.bind` and prepares to serve with `handler`.
     pub fn new(config: ServerConfig, handler: H) -> io::Result<Self> {
-        let listener = std::net::TcpListener::bind(config.bind)?;
-        listener.set_nonblocking(true)?;
+        let bind = |addr: SocketAddr| -> io::Result<std::net::TcpListener> {
+            let listener = std::net::TcpListener::bind(addr)?;
+            listener.set_nonblocking(true)?;
+            Ok(listener)
+        };
+        let listener = bind(config.bind)?;
+        let tls_listener = config.tls.as_ref().map(|tls| bind(tls.bind)).transpose()?;
         let state = Arc::new(ServerState::new(config));
-        Ok(Self { listener, shared: Arc::new(Shared { state, handler: Arc::new(handler) }) })
+        Ok(Self { listener, tls_listener, shared: Arc::new(Shared { state, handler: Arc::new(handler) }) })
     }
 
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The bound RTMPS address, if a TLS listener is configured.
+    pub fn tls_local_addr(&self) -> Option<io::Result<SocketAddr>> {
+        self.tls_listener.as_ref().map(std::net::TcpListener::local_addr)
     }
 
     /// A handle for statistics and shutdown.
@@ -90,7 +102,9 @@ impl<H: RtmpHandler> RtmpServer<H> {
     /// every connection gracefully.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> io::Result<()> {
         let listener = TcpListener::from_std(self.listener)?;
+        let tls_listener = self.tls_listener.map(TcpListener::from_std).transpose()?;
         let shared = self.shared;
+        let tls_acceptor = shared.config.tls.as_ref().map(|tls| TlsAcceptor::from(Arc::clone(&tls.config)));
         let mut tasks = JoinSet::new();
         if let Some(interval) = shared.config.stats_interval {
             tasks.spawn(stats_loop(Arc::clone(&shared), interval));
@@ -103,12 +117,12 @@ impl<H: RtmpHandler> RtmpServer<H> {
                 _ = &mut shutdown => break,
                 _ = stop.wait_for(|s| *s) => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((socket, peer)) => accept(&shared, &mut tasks, socket, peer),
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
+                    Ok((socket, peer)) => accept(&shared, &mut tasks, socket, peer, None),
+                    Err(e) => accept_failed(e).await,
+                },
+                accepted = accept_tls(tls_listener.as_ref()) => match accepted {
+                    Ok((socket, peer)) => accept(&shared, &mut tasks, socket, peer, tls_acceptor.clone()),
+                    Err(e) => accept_failed(e).await,
                 },
                 Some(_) = tasks.join_next() => {}
             }
@@ -124,11 +138,26 @@ impl<H: RtmpHandler> RtmpServer<H> {
     }
 }
 
+/// Accepts on the RTMPS listener, or never when there is none.
+async fn accept_tls(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Out of file descriptors and the like: back off instead of spinning.
+async fn accept_failed(error: io::Error) {
+    tracing::warn!(%error, "accept failed");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
 fn accept<H: RtmpHandler>(
     shared: &Arc<Shared<H>>,
     tasks: &mut JoinSet<()>,
     socket: TcpStream,
     peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
 ) {
     let counters = &shared.counters;
     if counters.connections.load(Ordering::Relaxed) >= shared.config.max_connections {
@@ -148,6 +177,14 @@ fn accept<H: RtmpHandler>(
         tracing::debug!(session = session_id, %peer, "connection");
         if let handler::Decision::Reject(reason) = shared.handler.on_connection(peer).await {
             tracing::info!(session = session_id, %peer, %reason, "connection rejected");
+        } else if let Some(acceptor) = tls {
+            match tokio::time::timeout(shared.config.connection_timeout, acceptor.accept(socket)).await {
+                Ok(Ok(tls_stream)) => {
+                    connection::serve(Arc::clone(&shared), tls_stream, peer, session_id).await
+                }
+                Ok(Err(error)) => tracing::info!(session = session_id, %peer, %error, "TLS handshake failed"),
+                Err(_) => tracing::info!(session = session_id, %peer, "TLS handshake timeout"),
+            }
         } else {
             connection::serve(Arc::clone(&shared), socket, peer, session_id).await;
         }

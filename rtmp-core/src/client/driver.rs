@@ -1,0 +1,225 @@
+//! The task that owns a client connection: socket ⇄ session, commands in, events out.
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
+
+use super::{ClientConfig, ClientError, FOURCC_LIST, RtmpUrl, Scheme};
+use crate::proto::amf::AmfObject;
+use crate::proto::message::{ConnectParams, DataMessage};
+use crate::proto::session::{ClientEvent, ClientSession, ClientSessionConfig};
+
+/// A byte stream the driver can own: TCP or TLS over TCP.
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
+
+/// What the application asks the driver to send.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Audio {
+        timestamp: u32,
+        payload: Bytes,
+    },
+    Video {
+        timestamp: u32,
+        payload: Bytes,
+    },
+    Metadata(AmfObject),
+    Data {
+        timestamp: u32,
+        data: DataMessage,
+    },
+    Pause {
+        paused: bool,
+        position_ms: f64,
+    },
+    /// Unpublish or stop playing, flush, and end.
+    Close,
+}
+
+/// What to do once connected.
+#[derive(Debug, Clone)]
+pub(crate) enum Intent {
+    Publish,
+    Play,
+}
+
+/// The application's ends of a running driver.
+pub(crate) struct DriverHandle {
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) events: mpsc::Receiver<Result<ClientEvent, ClientError>>,
+    pub(crate) stream_id: u32,
+}
+
+/// Opens TCP (and TLS for rtmps), starts the driver with connect + publish/play queued, and waits
+/// until the server confirms publishing or playing.
+pub(crate) async fn open(
+    url: &RtmpUrl,
+    config: &ClientConfig,
+    intent: Intent,
+) -> Result<DriverHandle, ClientError> {
+    let connect = async {
+        let tcp = TcpStream::connect(url.authority()).await?;
+        tcp.set_nodelay(true)?;
+        let transport: Box<dyn Transport> = match url.scheme {
+            Scheme::Rtmp => Box::new(tcp),
+            Scheme::Rtmps => {
+                let connector = TlsConnector::from(config.tls.client_config()?);
+                let name = super::tls::server_name(&url.host)?;
+                Box::new(connector.connect(name, tcp).await.map_err(|e| ClientError::Tls(e.to_string()))?)
+            }
+        };
+        let mut handle = spawn(transport, url, config, intent.clone());
+        loop {
+            match handle.events.recv().await {
+                Some(Ok(
+                    ClientEvent::PublishStarted { stream_id } | ClientEvent::PlayStarted { stream_id },
+                )) => {
+                    handle.stream_id = stream_id;
+                    return Ok(handle);
+                }
+                Some(Ok(ClientEvent::ConnectRejected { code, description })) => {
+                    return Err(ClientError::Rejected { code, description });
+                }
+                Some(Ok(ClientEvent::Status { level, code, description, .. })) if level == "error" => {
+                    return Err(ClientError::Rejected { code, description });
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Err(ClientError::Closed),
+            }
+        }
+    };
+    timeout(config.connect_timeout, connect).await.map_err(|_| ClientError::Timeout("connect"))?
+}
+
+fn spawn(
+    transport: Box<dyn Transport>,
+    url: &RtmpUrl,
+    config: &ClientConfig,
+    intent: Intent,
+) -> DriverHandle {
+    let mut random = [0u8; 1528];
+    let _ = getrandom::fill(&mut random);
+    let session_config = ClientSessionConfig { chunk_size: config.chunk_size, ..Default::default() };
+    let mut session = ClientSession::new(session_config, 0, &random);
+    let params = ConnectParams {
+        app: url.app.clone(),
+        tc_url: Some(url.tc_url()),
+        flash_ver: Some(config.flash_ver.clone()),
+        fourcc_list: if config.enhanced_rtmp {
+            FOURCC_LIST.iter().map(|s| s.to_string()).collect()
+        } else {
+            vec![]
+        },
+        ..Default::default()
+    };
+    // Neither call can fail on a new session.
+    let _ = session.connect(params);
+    let _ = match intent {
+        Intent::Publish => session.publish(&url.stream, "live"),
+        Intent::Play => session.play(&url.stream),
+    };
+    let (command_tx, command_rx) = mpsc::channel(64);
+    let (event_tx, event_rx) = mpsc::channel(config.event_buffer.max(1));
+    let driver = Driver { transport, session, stream_id: 0, name: url.stream.clone(), intent };
+    tokio::spawn(driver.run(command_rx, event_tx));
+    DriverHandle { commands: command_tx, events: event_rx, stream_id: 0 }
+}
+
+struct Driver {
+    transport: Box<dyn Transport>,
+    session: ClientSession,
+    stream_id: u32,
+    name: String,
+    intent: Intent,
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        events: mpsc::Sender<Result<ClientEvent, ClientError>>,
+    ) {
+        if let Err(e) = self.serve(&mut commands, &events).await {
+            let _ = events.send(Err(e)).await;
+        }
+        let _ = self.transport.shutdown().await;
+    }
+
+    async fn serve(
+        &mut self,
+        commands: &mut mpsc::Receiver<Command>,
+        events: &mpsc::Sender<Result<ClientEvent, ClientError>>,
+    ) -> Result<(), ClientError> {
+        let mut input = BytesMut::with_capacity(64 * 1024);
+        self.flush().await?;
+        loop {
+            tokio::select! {
+                read = self.transport.read_buf(&mut input) => {
+                    if read? == 0 {
+                        return Err(ClientError::Closed);
+                    }
+                    self.session.handle_input(&input)?;
+                    input.clear();
+                    self.flush().await?;
+                    while let Some(event) = self.session.poll_event() {
+                        if let ClientEvent::PublishStarted { stream_id } | ClientEvent::PlayStarted { stream_id } = event {
+                            self.stream_id = stream_id;
+                        }
+                        match self.intent {
+                            // A full channel pauses reading: the server sees TCP backpressure.
+                            Intent::Play => {
+                                if events.send(Ok(event)).await.is_err() {
+                                    return Ok(());
+                                }
+                            }
+                            // A publisher's application reads events rarely; never block its media
+                            // on them (statuses it misses are also in the logs).
+                            Intent::Publish => {
+                                if let Err(mpsc::error::TrySendError::Full(event)) = events.try_send(Ok(event)) {
+                                    tracing::debug!(?event, "publisher event dropped: nobody reads them");
+                                }
+                            }
+                        }
+                    }
+                }
+                command = commands.recv() => {
+                    let Some(command) = command else { return Ok(()) };
+                    let closing = matches!(command, Command::Close);
+                    self.apply(command);
+                    self.flush().await?;
+                    if closing {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        let id = self.stream_id;
+        match command {
+            Command::Audio { timestamp, payload } => self.session.send_audio(id, timestamp, &payload),
+            Command::Video { timestamp, payload } => self.session.send_video(id, timestamp, &payload),
+            Command::Metadata(metadata) => self.session.send_metadata(id, &metadata),
+            Command::Data { timestamp, data } => self.session.send_data(id, timestamp, &data),
+            Command::Pause { paused, position_ms } => self.session.pause(id, paused, position_ms),
+            Command::Close => match self.intent {
+                Intent::Publish => self.session.unpublish(id, &self.name),
+                Intent::Play => self.session.delete_stream(id),
+            },
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), ClientError> {
+        while let Some(bytes) = self.session.poll_transmit() {
+            self.transport.write_all(&bytes).await?;
+        }
+        self.transport.flush().await?;
+        Ok(())
+    }
+}

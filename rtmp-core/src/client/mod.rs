@@ -1,0 +1,116 @@
+//! The RTMP client: play and publish against any server, over RTMP or RTMPS.
+//!
+//! Each client runs a driver task that owns the socket and the sans-IO [`ClientSession`]: it
+//! answers pings and acknowledgements on its own, and the API talks to it through bounded
+//! channels, so a slow consumer slows the socket (TCP backpressure), never memory.
+//!
+//! [`ClientSession`]: crate::proto::session::ClientSession
+
+mod driver;
+mod player;
+mod publisher;
+mod tls;
+mod url;
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+pub use player::{PlayerEvent, RtmpPlayer};
+pub use publisher::RtmpPublisher;
+pub use tls::{TlsOptions, server_config_from_pem};
+pub use url::{RtmpUrl, Scheme};
+
+use crate::proto::ProtocolError;
+
+/// Why a client call failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The URL is not an RTMP URL.
+    #[error("bad RTMP URL {0}")]
+    BadUrl(String),
+    /// A socket error.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The server broke the protocol.
+    #[error("protocol: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// TLS setup or handshake failed.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// The server refused connect, publish or play.
+    #[error("refused by the server: {code}: {description}")]
+    Rejected {
+        /// The status code (NetConnection.Connect.Rejected, NetStream.Publish.BadName, …).
+        code: String,
+        /// The server's description.
+        description: String,
+    },
+    /// The server did not answer in time.
+    #[error("timed out: {0}")]
+    Timeout(&'static str),
+    /// The connection is closed.
+    #[error("connection closed")]
+    Closed,
+}
+
+/// Reconnection with exponential backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconnectPolicy {
+    /// First delay.
+    pub initial_delay: Duration,
+    /// Longest delay.
+    pub max_delay: Duration,
+    /// Give up after this many attempts in a row; `None` = never.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for ReconnectPolicy {
+    /// 0.5 s doubling up to 10 s, forever.
+    fn default() -> Self {
+        Self {
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(10),
+            max_attempts: None,
+        }
+    }
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Time allowed for TCP (+TLS) connect, handshake, connect and publish/play to succeed.
+    /// Default 10 s.
+    pub connect_timeout: Duration,
+    /// RTMPS certificate checking.
+    pub tls: TlsOptions,
+    /// Announce Enhanced RTMP codecs in connect (`fourCcList`), as ffmpeg does. Default on.
+    pub enhanced_rtmp: bool,
+    /// The `flashVer` sent in connect. Default `FMLE/3.0 (compatible; rtmp-rs)`.
+    pub flash_ver: String,
+    /// Reconnect after a drop (player and publisher). Default off.
+    pub reconnect: Option<ReconnectPolicy>,
+    /// Events buffered between the driver and the application. Default 256.
+    pub event_buffer: usize,
+    /// Outgoing chunk size. Default 4096.
+    pub chunk_size: u32,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            tls: TlsOptions::default(),
+            enhanced_rtmp: true,
+            flash_ver: "FMLE/3.0 (compatible; rtmp-rs)".into(),
+            reconnect: None,
+            event_buffer: 256,
+            chunk_size: 4096,
+        }
+    }
+}
+
+/// The FourCCs announced when `enhanced_rtmp` is on.
+const FOURCC_LIST: [&str; 12] =
+    ["av01", "vp09", "vp08", "hvc1", "avc1", "vvc1", "ac-3", "ec-3", "Opus", ".mp3", "fLaC", "mp4a"];

@@ -1,0 +1,127 @@
+//! Publishing a stream: metadata and audio/video tags of any codec, or a whole FLV file.
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::time::{Instant, sleep_until};
+
+use super::driver::{self, Command, DriverHandle, Intent};
+use super::{ClientConfig, ClientError, RtmpUrl};
+use crate::flv::{FlvReader, FlvTag};
+use crate::proto::amf::AmfObject;
+use crate::proto::message::{DataMessage, type_id};
+
+/// A connection publishing one stream.
+pub struct RtmpPublisher {
+    url: RtmpUrl,
+    config: ClientConfig,
+    handle: DriverHandle,
+    metadata: Option<AmfObject>,
+}
+
+impl RtmpPublisher {
+    /// Connects to `url` and starts publishing; returns once the server sent Publish.Start.
+    pub async fn connect(url: &str, config: ClientConfig) -> Result<Self, ClientError> {
+        let url = RtmpUrl::parse(url)?;
+        let handle = driver::open(&url, &config, Intent::Publish).await?;
+        Ok(Self { url, config, handle, metadata: None })
+    }
+
+    /// Sends `@setDataFrame onMetaData` (resent after a reconnect).
+    pub async fn send_metadata(&mut self, metadata: &AmfObject) -> Result<(), ClientError> {
+        self.metadata = Some(metadata.clone());
+        self.send(Command::Metadata(metadata.clone())).await
+    }
+
+    /// Sends an FLV video tag body (legacy or Enhanced RTMP, any codec).
+    pub async fn send_video(&mut self, timestamp: u32, payload: Bytes) -> Result<(), ClientError> {
+        self.send(Command::Video { timestamp, payload }).await
+    }
+
+    /// Sends an FLV audio tag body.
+    pub async fn send_audio(&mut self, timestamp: u32, payload: Bytes) -> Result<(), ClientError> {
+        self.send(Command::Audio { timestamp, payload }).await
+    }
+
+    /// Sends a data message (onTextData, onCuePoint, …).
+    pub async fn send_data(&mut self, timestamp: u32, data: DataMessage) -> Result<(), ClientError> {
+        self.send(Command::Data { timestamp, data }).await
+    }
+
+    /// Sends one FLV tag: audio, video, or script data (`onMetaData` becomes metadata).
+    pub async fn send_tag(&mut self, tag: &FlvTag) -> Result<(), ClientError> {
+        match tag.tag_type {
+            type_id::AUDIO => self.send_audio(tag.timestamp, tag.data.clone()).await,
+            type_id::VIDEO => self.send_video(tag.timestamp, tag.data.clone()).await,
+            type_id::DATA_AMF0 => {
+                let data = DataMessage::decode(&tag.data, &Default::default())
+                    .map_err(|e| ClientError::Protocol(e.into()))?
+                    .without_set_data_frame();
+                match data.metadata() {
+                    Some(metadata) => self.send_metadata(&metadata.clone()).await,
+                    None => self.send_data(tag.timestamp, data).await,
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Publishes an FLV file at real-time pace (by tag timestamps); with `repeat`, loops forever
+    /// with timestamps continuing across loops. Returns the number of tags sent.
+    pub async fn publish_flv(&mut self, path: impl AsRef<Path>, repeat: bool) -> Result<u64, ClientError> {
+        let started = Instant::now();
+        let mut sent = 0u64;
+        let mut offset = 0u32;
+        loop {
+            let mut reader = FlvReader::new(std::io::BufReader::new(std::fs::File::open(path.as_ref())?))?;
+            let mut last = 0u32;
+            while let Some(mut tag) = reader.next_tag()? {
+                last = last.max(tag.timestamp);
+                tag.timestamp = tag.timestamp.wrapping_add(offset);
+                sleep_until(started + Duration::from_millis(u64::from(tag.timestamp))).await;
+                self.send_tag(&tag).await?;
+                sent += 1;
+            }
+            if !repeat {
+                return Ok(sent);
+            }
+            // The next loop starts one frame (assume 40 ms) after this one's last tag.
+            offset = offset.wrapping_add(last + 40);
+        }
+    }
+
+    /// Unpublishes (FCUnpublish + deleteStream) and closes the connection.
+    pub async fn close(self) -> Result<(), ClientError> {
+        let _ = self.handle.commands.send(Command::Close).await;
+        Ok(())
+    }
+
+    async fn send(&mut self, command: Command) -> Result<(), ClientError> {
+        if self.handle.commands.send(command).await.is_ok() {
+            return Ok(());
+        }
+        // The driver ended: report why, or reconnect if configured.
+        let error = match self.handle.events.recv().await {
+            Some(Err(e)) => e,
+            _ => ClientError::Closed,
+        };
+        let Some(policy) = self.config.reconnect else { return Err(error) };
+        let mut delay = policy.initial_delay;
+        for attempt in 1.. {
+            if policy.max_attempts.is_some_and(|max| attempt > max) {
+                return Err(error);
+            }
+            tokio::time::sleep(delay).await;
+            if let Ok(handle) = driver::open(&self.url, &self.config, Intent::Publish).await {
+                self.handle = handle;
+                if let Some(metadata) = self.metadata.clone() {
+                    let _ = self.handle.commands.send(Command::Metadata(metadata)).await;
+                }
+                return Ok(());
+            }
+            delay = (delay * 2).min(policy.max_delay);
+        }
+        Err(error)
+    }
+}
