@@ -228,9 +228,20 @@ async fn player_queue_length_bounds_a_stalled_players_queue() {
     publisher.await.unwrap();
 }
 
-/// A late joiner on a server with `config`: (its first video frame's timestamp, whether a keyframe,
-/// the latest published timestamp when it sent play, what came before that frame).
-async fn late_join(config: ServerConfig) -> (u32, bool, u32, Vec<&'static str>) {
+/// What a late joiner saw.
+struct LateJoin {
+    /// Its first video frame's timestamp, and whether it was a keyframe.
+    first: (u32, bool),
+    /// The latest published timestamp when it sent play.
+    live_edge: u32,
+    /// What came before that frame.
+    before: Vec<&'static str>,
+    /// Its `dropped_video` in the stats after 300 ms more of reading.
+    dropped_video: u64,
+}
+
+/// A late joiner on a server with `config`.
+async fn late_join(config: ServerConfig) -> LateJoin {
     let server = TestServer::start(config);
     let publisher = publish(server.addr, "cam", Synthetic { frame_bytes: 1000, ..Synthetic::new(3.0) }).await;
     crate::support::eventually(Duration::from_secs(3), "1.5 s of video", || {
@@ -255,10 +266,14 @@ async fn late_join(config: ServerConfig) -> (u32, bool, u32, Vec<&'static str>) 
             _ => None,
         })
         .collect();
-    let result = (*timestamp, keyframe, latest, before);
+    let first = (*timestamp, keyframe);
+    client.pump(Duration::from_millis(300)).await;
+    let session = server.rec.session_of(client.local_addr).unwrap();
+    let stream = server.stream("cam").unwrap();
+    let dropped_video = stream.players.iter().find(|p| p.session_id == session).unwrap().dropped_video;
     drop(client);
     publisher.abort();
-    result
+    LateJoin { first, live_edge: latest, before, dropped_video }
 }
 
 #[tokio::test]
@@ -269,14 +284,24 @@ async fn gop_cache_caps_make_late_joiners_wait_for_the_next_keyframe() {
         late_join(config().gop_cache_max_duration(Duration::from_millis(300))),
     );
     // Uncapped: the cached GOP from the 1 s keyframe, before the live edge.
-    let (ts, key, latest, before) = uncapped;
-    assert!(key && ts == 1000 && ts < latest, "uncapped: keyframe {key} at {ts}, live edge {latest}");
+    let LateJoin { first, live_edge, before, dropped_video } = uncapped;
+    assert!(
+        first == (1000, true) && live_edge > 1000,
+        "uncapped: first frame {first:?}, live edge {live_edge}"
+    );
     assert_eq!(before, ["metadata", "audio header", "video header"]);
+    assert_eq!(dropped_video, 0);
     // Capped: no GOP, but still the headers first and a keyframe: the next live one at 2 s.
-    for (what, (ts, key, latest, before)) in [("bytes", by_bytes), ("duration", by_duration)] {
-        assert!(key && ts == 2000 && ts > latest, "{what} cap: keyframe {key} at {ts}, live edge {latest}");
+    for (what, join) in [("bytes", by_bytes), ("duration", by_duration)] {
+        let LateJoin { first, live_edge, before, dropped_video } = join;
+        assert!(
+            first == (2000, true) && live_edge < 2000,
+            "{what} cap: first frame {first:?}, live edge {live_edge}"
+        );
         let headers: Vec<&str> = before.into_iter().filter(|k| *k != "audio").collect();
         assert_eq!(headers, ["metadata", "audio header", "video header"], "{what} cap");
+        // Waiting for the first keyframe is not a loss: a player that keeps up drops nothing.
+        assert_eq!(dropped_video, 0, "{what} cap: a reading joiner is reported as dropping video");
     }
 }
 
@@ -455,4 +480,60 @@ async fn normalize_timestamps_gives_players_a_continuous_timeline() {
     // The metadata came at 0 and the media at 50 s: a discontinuity, bridged with one 10 ms step.
     assert_eq!(normalized[0], 10, "{normalized:?}");
     assert!(normalized.windows(2).all(|w| w[1] > w[0] && w[1] - w[0] <= 40), "{normalized:?}");
+}
+
+#[tokio::test]
+async fn player_stall_timeout_disconnects_a_player_that_stops_reading() {
+    let config = config().player_stall_timeout(Duration::from_millis(700)).socket_send_buffer(Some(8 * 1024));
+    let server = TestServer::start(config);
+    let publisher = publish(server.addr, "cam", Synthetic { frame_bytes: 4000, ..Synthetic::new(3.0) }).await;
+    let mut stalled = TestClient::open(server.addr, Some(4096)).await;
+    let params = stalled.params("live");
+    stalled.connect_with(params).await.unwrap();
+    let session = server.rec.session_of(stalled.local_addr).unwrap();
+    stalled.play_started("cam").await;
+    let stopped = Instant::now();
+    let reason = server.rec.wait_disconnect(session, Duration::from_secs(3)).await;
+    assert_eq!(reason, DisconnectReason::Timeout("write stall"));
+    assert!(stopped.elapsed() < Duration::from_millis(2500), "disconnected after {:?}", stopped.elapsed());
+    assert!(server.stream("cam").unwrap().players.is_empty());
+    // The publisher went on undisturbed.
+    let publisher = publisher.await.unwrap();
+    assert!(!publisher.closed);
+}
+
+/// Plays a synthetic stream that starts at `start_ts` with 9000-byte frames (three chunks each):
+/// (timestamps, payloads) of the video frames received.
+async fn relayed(start_ts: u32) -> Vec<(u32, Vec<u8>)> {
+    let server = TestServer::start(config());
+    let mut client = TestClient::connect(server.addr, "live").await;
+    client.play_started("cam").await;
+    let spec = Synthetic { start_ts, frame_bytes: 9000, ..Synthetic::new(1.0) };
+    let publisher = publish(server.addr, "cam", spec).await;
+    client.pump(Duration::from_millis(1300)).await;
+    publisher.await.unwrap();
+    client
+        .media(0)
+        .into_iter()
+        .filter(|m| m.video && m.payload[1] == 1)
+        .map(|m| (m.timestamp, m.payload.to_vec()))
+        .collect()
+}
+
+#[tokio::test]
+async fn extended_and_wrapping_timestamps_survive_the_relay() {
+    // Crossing 0xFFFFFF (24-bit field to extended timestamp), and wrapping at 2^32.
+    let starts = [0x00FF_FE00u32, 0xFFFF_FE00];
+    let (crossing, wrapping) = tokio::join!(relayed(starts[0]), relayed(starts[1]));
+    for (start, frames) in starts.into_iter().zip([crossing, wrapping]) {
+        assert!(frames.len() >= 24, "{start:#x}: {} frames", frames.len());
+        for (i, (timestamp, payload)) in frames.iter().enumerate() {
+            let i = i as u32;
+            assert_eq!(*timestamp, start.wrapping_add(i * 40), "{start:#x}: frame {i}");
+            assert!(
+                *payload == video_frame(i.is_multiple_of(25), 9000, i),
+                "{start:#x}: frame {i} corrupted"
+            );
+        }
+    }
 }

@@ -11,62 +11,140 @@ use rtmp_core::server::PlayerStats;
 use crate::support::client::Media;
 use crate::support::{Audio, Hook, Publish, TestClient, TestServer, Video, config, ffmpeg5, ffmpeg9, play};
 
-/// Publishes 5 s with `publisher`, plays 3 s with `player`, and checks the decoded frame counts
-/// and the stream statistics.
-async fn round_trip(
+/// One publish-and-play flow.
+struct RoundTrip {
     publisher: PathBuf,
     player: PathBuf,
-    (video, audio): (Video, Audio),
-    (video_codec, audio_codec): (&str, &str),
+    video: Video,
+    audio: Audio,
+    /// Extra publisher options.
+    publisher_args: &'static [&'static str],
+    /// The `fourCcList` the publisher's connect carries.
+    fourccs: &'static [&'static str],
+    /// Prefixes of the stats' codec strings.
+    codecs: (&'static str, &'static str),
     audio_frames_per_second: f64,
-) {
-    let server = TestServer::start(config());
-    let url = server.url("live/cam");
-    let publishing = Publish::new(publisher, video, audio, 5.0).spawn(&url);
-    let stats = server.wait_live("cam", Duration::from_secs(8)).await;
-    let played = play(&player, &url, 3.0, Duration::from_secs(15)).await;
-    assert!(played.run.success(), "player failed: {:?}", played.run);
-    assert!(played.video_frames >= 60, "decoded {} video frames of 75", played.video_frames);
-    let audio_expected = audio_frames_per_second * 3.0;
-    assert!(
-        played.audio_frames as f64 >= 0.8 * audio_expected,
-        "decoded {} audio frames of {audio_expected}",
-        played.audio_frames
-    );
-    assert_eq!(played.dimensions.as_deref(), Some("320x240"));
+    /// Whether the tags are Enhanced RTMP (FourCC) ones.
+    enhanced: bool,
+}
 
-    let video_string = stats.video_codec.clone().unwrap_or_default();
-    let audio_string = stats.audio_codec.clone().unwrap_or_default();
-    assert!(video_string.starts_with(video_codec), "video codec {video_string:?}, want {video_codec}…");
-    assert!(
-        audio_string.to_ascii_lowercase().starts_with(audio_codec),
-        "audio codec {audio_string:?}, want {audio_codec}…"
-    );
-    assert_eq!((stats.width, stats.height), (Some(320), Some(240)));
-    let run = crate::support::ffmpeg::finish(publishing, Duration::from_secs(10)).await;
-    assert!(run.success(), "publisher failed: {run:?}");
+impl RoundTrip {
+    /// Publishes 5 s, plays 3 s, and checks the decoded frame counts, the tags the server saw and
+    /// the stream statistics.
+    async fn run(self) {
+        let server = TestServer::start(config());
+        let url = server.url("live/cam");
+        let publishing =
+            Publish::new(self.publisher, self.video, self.audio, 5.0).extra(self.publisher_args).spawn(&url);
+        let stats = server.wait_live("cam", Duration::from_secs(8)).await;
+        let played = play(&self.player, &url, 3.0, Duration::from_secs(15)).await;
+        assert!(played.run.success(), "player failed: {:?}", played.run);
+        assert!(played.video_frames >= 60, "decoded {} video frames of 75", played.video_frames);
+        let audio_expected = self.audio_frames_per_second * 3.0;
+        assert!(
+            played.audio_frames as f64 >= 0.8 * audio_expected,
+            "decoded {} audio frames of {audio_expected}",
+            played.audio_frames
+        );
+        assert_eq!(played.dimensions.as_deref(), Some("320x240"));
+
+        let (video_codec, audio_codec) = self.codecs;
+        let video_string = stats.video_codec.clone().unwrap_or_default();
+        let audio_string = stats.audio_codec.clone().unwrap_or_default();
+        assert!(video_string.starts_with(video_codec), "video codec {video_string:?}, want {video_codec}…");
+        assert!(
+            audio_string.to_ascii_lowercase().starts_with(audio_codec),
+            "audio codec {audio_string:?}, want {audio_codec}…"
+        );
+        assert_eq!((stats.width, stats.height), (Some(320), Some(240)));
+        let run = crate::support::ffmpeg::finish(publishing, Duration::from_secs(10)).await;
+        assert!(run.success(), "publisher failed: {run:?}");
+
+        let enhanced = self.enhanced;
+        let legacy_video =
+            server.rec.count(|h| matches!(h, Hook::VideoFrame { enhanced: e, .. } if *e != enhanced));
+        let legacy_audio =
+            server.rec.count(|h| matches!(h, Hook::AudioFrame { enhanced: e, .. } if *e != enhanced));
+        assert_eq!((legacy_video, legacy_audio), (0, 0), "tags that are not enhanced = {enhanced}");
+        let connects = server.rec.hooks(|h| matches!(h, Hook::Connect { .. }));
+        let fourccs: Vec<&str> = connects
+            .iter()
+            .flat_map(|h| match h {
+                Hook::Connect { fourccs, .. } => fourccs.iter().map(String::as_str).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(fourccs, self.fourccs, "fourCcList of the publisher's connect (the player sends none)");
+    }
 }
 
 #[tokio::test]
 async fn h264_aac_round_trip_ffmpeg9() {
-    round_trip(ffmpeg9(), ffmpeg9(), (Video::H264, Audio::Aac), ("avc1.", "mp4a.40.2"), 48_000.0 / 1024.0)
-        .await;
+    RoundTrip {
+        publisher: ffmpeg9(),
+        player: ffmpeg9(),
+        video: Video::H264,
+        audio: Audio::Aac,
+        publisher_args: &[],
+        fourccs: &[],
+        codecs: ("avc1.", "mp4a.40.2"),
+        audio_frames_per_second: 48_000.0 / 1024.0,
+        enhanced: false,
+    }
+    .run()
+    .await;
 }
 
 #[tokio::test]
 async fn hevc_opus_round_trip_ffmpeg9_enhanced_rtmp() {
-    round_trip(ffmpeg9(), ffmpeg9(), (Video::Hevc, Audio::Opus), ("hvc1.", "opus"), 50.0).await;
+    RoundTrip {
+        publisher: ffmpeg9(),
+        player: ffmpeg9(),
+        video: Video::Hevc,
+        audio: Audio::Opus,
+        // E-RTMP negotiation in connect (fourCcList); the tags are E-RTMP with or without it.
+        publisher_args: &["-rtmp_enhanced_codecs", "hvc1,Opus"],
+        fourccs: &["hvc1", "Opus"],
+        codecs: ("hvc1.", "opus"),
+        audio_frames_per_second: 50.0,
+        enhanced: true,
+    }
+    .run()
+    .await;
 }
 
 #[tokio::test]
 async fn av1_opus_round_trip_ffmpeg9_enhanced_rtmp() {
-    round_trip(ffmpeg9(), ffmpeg9(), (Video::Av1, Audio::Opus), ("av01.", "opus"), 50.0).await;
+    RoundTrip {
+        publisher: ffmpeg9(),
+        player: ffmpeg9(),
+        video: Video::Av1,
+        audio: Audio::Opus,
+        publisher_args: &[],
+        fourccs: &[],
+        codecs: ("av01.", "opus"),
+        audio_frames_per_second: 50.0,
+        enhanced: true,
+    }
+    .run()
+    .await;
 }
 
 #[tokio::test]
 async fn h264_aac_round_trip_debian_ffmpeg5() {
-    round_trip(ffmpeg5(), ffmpeg5(), (Video::H264, Audio::Aac), ("avc1.", "mp4a.40.2"), 48_000.0 / 1024.0)
-        .await;
+    RoundTrip {
+        publisher: ffmpeg5(),
+        player: ffmpeg5(),
+        video: Video::H264,
+        audio: Audio::Aac,
+        publisher_args: &[],
+        fourccs: &[],
+        codecs: ("avc1.", "mp4a.40.2"),
+        audio_frames_per_second: 48_000.0 / 1024.0,
+        enhanced: false,
+    }
+    .run()
+    .await;
 }
 
 /// What a received message is, for order checks.

@@ -16,23 +16,92 @@ use rtmp_core::server::{
 #[allow(dead_code, reason = "every field is recorded; some are only read in failure messages")]
 #[derive(Debug, Clone)]
 pub enum Hook {
-    Connection { peer: SocketAddr },
-    HandshakeComplete { session: u64, peer: SocketAddr },
-    Connect { session: u64, app: String, tc_url: Option<String>, token: Option<String> },
-    FcPublish { session: u64, name: String, token: Option<String> },
-    Publish { session: u64, key: StreamKey, token: Option<String>, publish_type: String },
-    Unpublish { session: u64, key: StreamKey },
-    Play { session: u64, key: StreamKey, token: Option<String> },
-    PlayStop { session: u64, key: StreamKey },
-    Pause { session: u64, key: StreamKey },
-    Unpause { session: u64, key: StreamKey },
-    Metadata { session: u64, key: StreamKey, width: Option<f64>, height: Option<f64> },
-    MediaTag { session: u64, kind: MediaKind, timestamp: u32, len: usize },
-    VideoFrame { session: u64, timestamp: u32, codec: VideoCodec, keyframe: bool, header: bool, end: bool },
-    AudioFrame { session: u64, timestamp: u32, codec: AudioCodec, header: bool },
-    Keyframe { session: u64, timestamp: u32 },
-    Disconnect { session: u64, peer: SocketAddr, reason: DisconnectReason },
-    Stats { stats: ServerStats },
+    Connection {
+        peer: SocketAddr,
+    },
+    HandshakeComplete {
+        session: u64,
+        peer: SocketAddr,
+    },
+    Connect {
+        session: u64,
+        app: String,
+        tc_url: Option<String>,
+        token: Option<String>,
+        fourccs: Vec<String>,
+    },
+    FcPublish {
+        session: u64,
+        name: String,
+        token: Option<String>,
+    },
+    Publish {
+        session: u64,
+        key: StreamKey,
+        token: Option<String>,
+        publish_type: String,
+    },
+    Unpublish {
+        session: u64,
+        key: StreamKey,
+    },
+    Play {
+        session: u64,
+        key: StreamKey,
+        token: Option<String>,
+    },
+    PlayStop {
+        session: u64,
+        key: StreamKey,
+    },
+    Pause {
+        session: u64,
+        key: StreamKey,
+    },
+    Unpause {
+        session: u64,
+        key: StreamKey,
+    },
+    Metadata {
+        session: u64,
+        key: StreamKey,
+        width: Option<f64>,
+        height: Option<f64>,
+    },
+    MediaTag {
+        session: u64,
+        kind: MediaKind,
+        timestamp: u32,
+        len: usize,
+    },
+    VideoFrame {
+        session: u64,
+        timestamp: u32,
+        codec: VideoCodec,
+        keyframe: bool,
+        header: bool,
+        end: bool,
+        enhanced: bool,
+    },
+    AudioFrame {
+        session: u64,
+        timestamp: u32,
+        codec: AudioCodec,
+        header: bool,
+        enhanced: bool,
+    },
+    Keyframe {
+        session: u64,
+        timestamp: u32,
+    },
+    Disconnect {
+        session: u64,
+        peer: SocketAddr,
+        reason: DisconnectReason,
+    },
+    Stats {
+        stats: ServerStats,
+    },
 }
 
 /// A hook call and when it happened.
@@ -172,6 +241,7 @@ impl RtmpHandler for RecordingHandler {
             app: params.app.clone(),
             tc_url: params.tc_url.clone(),
             token: token.clone(),
+            fourccs: params.fourcc_list.clone(),
         });
         match (&self.0.knobs.reject_connect_token, token) {
             (Some(bad), Some(t)) if *bad == t => Decision::reject("bad connect token"),
@@ -258,6 +328,7 @@ impl RtmpHandler for RecordingHandler {
             keyframe: frame.tag.is_keyframe(),
             header: frame.tag.is_sequence_header(),
             end: frame.tag.is_sequence_end(),
+            enhanced: frame.tag.is_enhanced(),
         });
     }
 
@@ -267,6 +338,7 @@ impl RtmpHandler for RecordingHandler {
             timestamp: frame.timestamp,
             codec: frame.tag.codec(),
             header: frame.tag.is_sequence_header(),
+            enhanced: frame.tag.is_enhanced(),
         });
     }
 
