@@ -120,8 +120,11 @@ impl<H: RtmpHandler> Connection<H> {
                         Err(_) => return DisconnectReason::Timeout("connection"),
                         Ok(Ok(0)) => return DisconnectReason::ClientClosed,
                         Ok(Err(e)) => return DisconnectReason::Io(e.to_string()),
-                        Ok(Ok(_)) => {
+                        Ok(Ok(n)) => {
                             last_read = Instant::now();
+                            // Counted as it arrives, like bytes_out: a long-lived publisher's
+                            // input must show in the stats before it disconnects.
+                            self.shared.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
                             let result = self.session.handle_input(&input);
                             input.clear();
                             self.process_events().await;
@@ -466,7 +469,6 @@ impl<H: RtmpHandler> Connection<H> {
         self.stop_publishing(None).await;
         self.stop_playing(None).await;
         let bytes_in = self.session.bytes_received();
-        self.shared.counters.bytes_in.fetch_add(bytes_in, Ordering::Relaxed);
         tracing::info!(
             session = self.ctx.session_id,
             peer = %self.ctx.peer_addr,

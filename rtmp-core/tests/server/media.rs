@@ -47,6 +47,17 @@ impl RoundTrip {
             played.audio_frames
         );
         assert_eq!(played.dimensions.as_deref(), Some("320x240"));
+        // Byte counters move while the publisher is still live, not only when it leaves.
+        let now = server.handle.stats();
+        let stream = server.stream("cam").unwrap();
+        assert!(stream.publisher.is_some() && stream.bytes_in > 50_000, "{stream:?}");
+        assert!(
+            now.bytes_in > stream.bytes_in,
+            "server bytes_in {} < the live stream's {}",
+            now.bytes_in,
+            stream.bytes_in
+        );
+        assert!(now.bytes_out > 50_000, "server bytes_out {}", now.bytes_out);
 
         let (video_codec, audio_codec) = self.codecs;
         let video_string = stats.video_codec.clone().unwrap_or_default();
