@@ -537,3 +537,34 @@ async fn extended_and_wrapping_timestamps_survive_the_relay() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_player_on_another_message_stream_gets_its_media_there() {
+    let server = TestServer::start(config());
+    let publisher = publish(server.addr, "cam", Synthetic { frame_bytes: 6000, ..Synthetic::new(2.0) }).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Stream 1 plays something else, so `cam` is played on message stream 2: its media (the cached
+    // GOP and the live frames) is chunked for that player alone.
+    let mut client = TestClient::connect(server.addr, "live").await;
+    assert_eq!(client.play_started("other").await, 1);
+    assert_eq!(client.play_started("cam").await, 2);
+    client.pump(Duration::from_millis(800)).await;
+    let frames: Vec<(u32, u32, Vec<u8>)> = client
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ClientEvent::Video { stream_id, timestamp, payload } if payload[1] == 1 => {
+                Some((*stream_id, *timestamp, payload.to_vec()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(frames.len() >= 25, "{} frames", frames.len());
+    assert_eq!(frames[0].1, 0, "the cached GOP starts at the first keyframe");
+    for (stream_id, timestamp, payload) in &frames {
+        let i = timestamp / 40;
+        assert_eq!(*stream_id, 2);
+        assert!(*payload == video_frame(i.is_multiple_of(25), 6000, i), "frame at {timestamp} corrupted");
+    }
+    publisher.await.unwrap();
+}

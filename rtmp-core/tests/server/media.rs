@@ -9,12 +9,14 @@ use rtmp_core::proto::session::ClientEvent;
 use rtmp_core::server::PlayerStats;
 
 use crate::support::client::Media;
-use crate::support::{Audio, Hook, Publish, TestClient, TestServer, Video, config, ffmpeg5, ffmpeg9, play};
+use crate::support::ffmpeg::{played, spawn_player};
+use crate::support::{Audio, Hook, Publish, TestClient, TestServer, Video, config, ffmpeg5, ffmpeg9};
 
 /// One publish-and-play flow.
 struct RoundTrip {
     publisher: PathBuf,
-    player: PathBuf,
+    /// Players run side by side.
+    players: Vec<PathBuf>,
     video: Video,
     audio: Audio,
     /// Extra publisher options.
@@ -37,16 +39,20 @@ impl RoundTrip {
         let publishing =
             Publish::new(self.publisher, self.video, self.audio, 5.0).extra(self.publisher_args).spawn(&url);
         let stats = server.wait_live("cam", Duration::from_secs(8)).await;
-        let played = play(&self.player, &url, 3.0, Duration::from_secs(15)).await;
-        assert!(played.run.success(), "player failed: {:?}", played.run);
-        assert!(played.video_frames >= 60, "decoded {} video frames of 75", played.video_frames);
-        let audio_expected = self.audio_frames_per_second * 3.0;
-        assert!(
-            played.audio_frames as f64 >= 0.8 * audio_expected,
-            "decoded {} audio frames of {audio_expected}",
-            played.audio_frames
-        );
-        assert_eq!(played.dimensions.as_deref(), Some("320x240"));
+        let players: Vec<_> = self.players.iter().map(|bin| (bin, spawn_player(bin, &url, 3.0))).collect();
+        for (bin, player) in players {
+            let played = played(player, Duration::from_secs(15)).await;
+            let bin = bin.display();
+            assert!(played.run.success(), "{bin} failed: {:?}", played.run);
+            assert!(played.video_frames >= 60, "{bin} decoded {} video frames of 75", played.video_frames);
+            let audio_expected = self.audio_frames_per_second * 3.0;
+            assert!(
+                played.audio_frames as f64 >= 0.8 * audio_expected,
+                "{bin} decoded {} audio frames of {audio_expected}",
+                played.audio_frames
+            );
+            assert_eq!(played.dimensions.as_deref(), Some("320x240"));
+        }
         // Byte counters move while the publisher is still live, not only when it leaves.
         let now = server.handle.stats();
         let stream = server.stream("cam").unwrap();
@@ -93,7 +99,7 @@ impl RoundTrip {
 async fn h264_aac_round_trip_ffmpeg9() {
     RoundTrip {
         publisher: ffmpeg9(),
-        player: ffmpeg9(),
+        players: vec![ffmpeg9()],
         video: Video::H264,
         audio: Audio::Aac,
         publisher_args: &[],
@@ -110,7 +116,7 @@ async fn h264_aac_round_trip_ffmpeg9() {
 async fn hevc_opus_round_trip_ffmpeg9_enhanced_rtmp() {
     RoundTrip {
         publisher: ffmpeg9(),
-        player: ffmpeg9(),
+        players: vec![ffmpeg9()],
         video: Video::Hevc,
         audio: Audio::Opus,
         // E-RTMP negotiation in connect (fourCcList); the tags are E-RTMP with or without it.
@@ -128,7 +134,7 @@ async fn hevc_opus_round_trip_ffmpeg9_enhanced_rtmp() {
 async fn av1_opus_round_trip_ffmpeg9_enhanced_rtmp() {
     RoundTrip {
         publisher: ffmpeg9(),
-        player: ffmpeg9(),
+        players: vec![ffmpeg9()],
         video: Video::Av1,
         audio: Audio::Opus,
         publisher_args: &[],
@@ -145,7 +151,8 @@ async fn av1_opus_round_trip_ffmpeg9_enhanced_rtmp() {
 async fn h264_aac_round_trip_debian_ffmpeg5() {
     RoundTrip {
         publisher: ffmpeg5(),
-        player: ffmpeg5(),
+        // And across versions: ffmpeg 9 plays what ffmpeg 5.1 publishes.
+        players: vec![ffmpeg5(), ffmpeg9()],
         video: Video::H264,
         audio: Audio::Aac,
         publisher_args: &[],
