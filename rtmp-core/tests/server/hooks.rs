@@ -251,12 +251,15 @@ async fn every_hook_fires_with_its_data() {
         })
         .collect();
     assert!(stats.len() >= 10, "{} on_stats calls", stats.len());
+    let span = stats.last().unwrap().0.duration_since(stats[0].0);
+    let mean = span / (stats.len() as u32 - 1);
+    assert!(
+        mean > Duration::from_millis(270) && mean < Duration::from_millis(330),
+        "on_stats every {mean:?}"
+    );
     for pair in stats.windows(2) {
         let gap = pair[1].0.duration_since(pair[0].0);
-        assert!(
-            gap > Duration::from_millis(200) && gap < Duration::from_millis(450),
-            "on_stats {gap:?} apart"
-        );
+        assert!(gap < Duration::from_millis(600), "on_stats {gap:?} apart");
     }
     assert!(stats.iter().any(|(_, live)| *live == 1));
 }

@@ -11,6 +11,7 @@ use rtmp_core::proto::chunk::{ChunkDecoder, ChunkLimits};
 use rtmp_core::proto::message::status::PUBLISH_START;
 use rtmp_core::proto::message::{ConnectParams, Message};
 use rtmp_core::proto::session::{ClientEvent, ClientSession, ClientSessionConfig};
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -112,11 +113,13 @@ pub struct TestClient {
 
 impl TestClient {
     /// Opens a TCP connection (with a small `SO_RCVBUF` if asked) and starts the handshake.
-    pub async fn open(server: SocketAddr, recv_buffer: Option<u32>) -> Self {
-        let socket = TcpSocket::new_v4().expect("socket");
+    pub async fn open(server: SocketAddr, recv_buffer: Option<usize>) -> Self {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
         if let Some(size) = recv_buffer {
             socket.set_recv_buffer_size(size).expect("SO_RCVBUF");
         }
+        socket.set_nonblocking(true).expect("non-blocking");
+        let socket = TcpSocket::from_std_stream(socket.into());
         let socket = socket.connect(server).await.expect("tcp connect");
         socket.set_nodelay(true).expect("nodelay");
         let local_addr = socket.local_addr().expect("local addr");
