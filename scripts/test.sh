@@ -6,19 +6,22 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "test peers: ffmpeg 9 (PyPI imageio-ffmpeg, in .venv) and Debian's ffmpeg 5.1"
+step "test peers: ffmpeg 9 (PyPI imageio-ffmpeg, in .venv), Debian's ffmpeg 5.1 and nginx-rtmp"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "imageio-ffmpeg==0.8.1"
 RTMP_RS_FFMPEG=$(.venv/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')
 export RTMP_RS_FFMPEG
-if [ ! -x /usr/bin/ffmpeg ]; then
+# Debian peers: ffmpeg 5.1 and nginx-rtmp (a server no one here wrote, for the client tests).
+debian_peers="ffmpeg nginx-light libnginx-mod-rtmp"
+if [ ! -x /usr/bin/ffmpeg ] || [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx/modules/ngx_rtmp_module.so ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $debian_peers >/dev/null
     else
-        echo "Debian's ffmpeg is missing: run 'sudo apt-get install ffmpeg' (or this script as root)" >&2
+        echo "Debian test peers are missing: run 'sudo apt-get install $debian_peers' (or this script as root)" >&2
         exit 1
     fi
 fi

@@ -33,12 +33,27 @@ struct Args {
     /// Largest message accepted, in bytes.
     #[arg(long, default_value_t = 8 * 1024 * 1024)]
     max_message_size: u32,
+    /// Most chunk streams per connection.
+    #[arg(long, default_value_t = 64)]
+    max_chunk_streams: usize,
+    /// Most message streams (createStream) per connection.
+    #[arg(long, default_value_t = 8)]
+    max_streams_per_connection: u32,
     /// Messages queued per player before video is dropped.
     #[arg(long, default_value_t = 512)]
     player_queue_length: usize,
+    /// Seconds a player may accept nothing before it is disconnected.
+    #[arg(long, default_value_t = 10)]
+    player_stall_timeout: u64,
     /// GOP cache cap in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     gop_cache_max_bytes: usize,
+    /// GOP cache cap in seconds of media.
+    #[arg(long, default_value_t = 10)]
+    gop_cache_max_duration: u64,
+    /// Seconds a player waits for a stream that is not published (0: fail at once).
+    #[arg(long, default_value_t = 30)]
+    play_wait_timeout: u64,
     /// Let a new publisher take over a live stream key instead of being refused.
     #[arg(long)]
     takeover: bool,
@@ -71,8 +86,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .connection_timeout(Duration::from_secs(args.connection_timeout))
         .idle_timeout(Duration::from_secs(args.idle_timeout))
         .max_message_size(args.max_message_size)
+        .max_chunk_streams(args.max_chunk_streams)
+        .max_streams_per_connection(args.max_streams_per_connection)
         .player_queue_length(args.player_queue_length)
+        .player_stall_timeout(Duration::from_secs(args.player_stall_timeout))
         .gop_cache_max_bytes(args.gop_cache_max_bytes)
+        .gop_cache_max_duration(Duration::from_secs(args.gop_cache_max_duration))
+        .play_wait_timeout(Some(Duration::from_secs(args.play_wait_timeout)))
         .publisher_policy(if args.takeover { PublisherPolicy::TakeOver } else { PublisherPolicy::RejectNew })
         .normalize_timestamps(args.normalize_timestamps);
     let config = match (args.tls_bind, &args.tls_cert, &args.tls_key) {

@@ -120,8 +120,11 @@ impl<H: RtmpHandler> Connection<H> {
                         Err(_) => return DisconnectReason::Timeout("connection"),
                         Ok(Ok(0)) => return DisconnectReason::ClientClosed,
                         Ok(Err(e)) => return DisconnectReason::Io(e.to_string()),
-                        Ok(Ok(_)) => {
+                        Ok(Ok(n)) => {
                             last_read = Instant::now();
+                            // Counted as it arrives, like bytes_out: a long-lived publisher's
+                            // input must show in the stats before it disconnects.
+                            self.shared.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
                             let result = self.session.handle_input(&input);
                             input.clear();
                             self.process_events().await;
@@ -314,7 +317,7 @@ impl<H: RtmpHandler> Connection<H> {
             if let Some(tag) = &tag {
                 let frame = VideoFrame { key, timestamp, tag, payload: &payload };
                 handler.on_video_frame(&self.ctx, &frame);
-                if tag.is_keyframe() && !tag.is_sequence_header() && tag.command().is_none() {
+                if is_keyframe(tag) {
                     handler.on_keyframe(&self.ctx, &frame);
                 }
             }
@@ -334,10 +337,11 @@ impl<H: RtmpHandler> Connection<H> {
             self.publishing.drain(..).partition(|p| stream_id.is_none_or(|id| id == p.stream_id));
         self.publishing = kept;
         for p in ended {
-            if p.stream.release_publisher(self.ctx.session_id) {
-                tracing::info!(session = self.ctx.session_id, key = %p.stream.key, "unpublish");
-                self.shared.handler.on_unpublish(&self.ctx, &p.stream.key).await;
-            }
+            // False after a takeover: the stream is someone else's now, but this publish ended
+            // all the same and the handler hears of it.
+            let still_ours = p.stream.release_publisher(self.ctx.session_id);
+            tracing::info!(session = self.ctx.session_id, key = %p.stream.key, replaced = !still_ours, "unpublish");
+            self.shared.handler.on_unpublish(&self.ctx, &p.stream.key).await;
             self.shared.registry.remove_if_unused(&p.stream.key);
         }
     }
@@ -465,7 +469,6 @@ impl<H: RtmpHandler> Connection<H> {
         self.stop_publishing(None).await;
         self.stop_playing(None).await;
         let bytes_in = self.session.bytes_received();
-        self.shared.counters.bytes_in.fetch_add(bytes_in, Ordering::Relaxed);
         tracing::info!(
             session = self.ctx.session_id,
             peer = %self.ctx.peer_addr,
@@ -476,6 +479,12 @@ impl<H: RtmpHandler> Connection<H> {
         );
         self.shared.handler.on_disconnect(&self.ctx, &reason).await;
     }
+}
+
+/// A coded keyframe: not a sequence header, not an end-of-sequence tag (ffmpeg ends every
+/// H.264 stream with one, flagged as a keyframe), not a command frame.
+fn is_keyframe(tag: &VideoTag) -> bool {
+    tag.is_keyframe() && !tag.is_sequence_header() && !tag.is_sequence_end() && tag.command().is_none()
 }
 
 fn far_future() -> Instant {
@@ -509,4 +518,22 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, bufs: &mut [B
     }
     writer.flush().await?;
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(bytes: &'static [u8]) -> VideoTag {
+        VideoTag::parse(&Bytes::from_static(bytes)).unwrap()
+    }
+
+    #[test]
+    fn only_coded_keyframes_count_as_keyframes() {
+        assert!(is_keyframe(&tag(&[0x17, 0x01, 0, 0, 0, 0, 0, 0, 1, 0x65])));
+        assert!(!is_keyframe(&tag(&[0x27, 0x01, 0, 0, 0, 0, 0, 0, 1, 0x41])));
+        // Sequence header, and the end-of-sequence tag ffmpeg writes last (both flagged key).
+        assert!(!is_keyframe(&tag(&[0x17, 0x00, 0, 0, 0, 0x01, 0x42, 0xc0, 0x0d, 0xff, 0xe0, 0x00])));
+        assert!(!is_keyframe(&tag(&[0x17, 0x02, 0, 0, 0])));
+    }
 }

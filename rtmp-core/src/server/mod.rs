@@ -115,7 +115,9 @@ impl<H: RtmpHandler> RtmpServer<H> {
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = stop.wait_for(|s| *s) => break,
+                // `wait_for` yields a `watch::Ref` (a lock guard, not `Send`): drop it inside the
+                // branch so the select output, and with it this future, stays `Send`.
+                _ = async { drop(stop.wait_for(|s| *s).await) } => break,
                 accepted = listener.accept() => match accepted {
                     Ok((socket, peer)) => accept(&shared, &mut tasks, socket, peer, None),
                     Err(e) => accept_failed(e).await,
@@ -192,12 +194,54 @@ fn accept<H: RtmpHandler>(
     });
 }
 
+/// Calls `on_stats` every `interval` until shutdown. It must end on shutdown: it shares the
+/// `JoinSet` that `run_until` drains, and a task that never ends would hold every shutdown for
+/// the whole grace period.
 async fn stats_loop<H: RtmpHandler>(shared: Arc<Shared<H>>, interval: Duration) {
+    let mut stop = shared.shutdown.subscribe();
     let mut ticker = tokio::time::interval(interval);
     ticker.tick().await;
     loop {
-        ticker.tick().await;
-        let stats = shared.stats();
-        shared.handler.on_stats(&stats);
+        tokio::select! {
+            _ = ticker.tick() => {
+                let stats = shared.stats();
+                shared.handler.on_stats(&stats);
+            }
+            _ = async { drop(stop.wait_for(|s| *s).await) } => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// `tokio::spawn(server.run())` must compile: the serving futures are `Send`.
+    #[test]
+    fn serving_futures_are_send() {
+        let config = ServerConfig::default().bind(SocketAddr::from(([127, 0, 0, 1], 0)));
+        let server = RtmpServer::new(config, AcceptAll).unwrap();
+        let run = server.run_until(async {});
+        assert_send(&run);
+        drop(run);
+        let server =
+            RtmpServer::new(ServerConfig::default().bind(SocketAddr::from(([127, 0, 0, 1], 0))), AcceptAll)
+                .unwrap();
+        assert_send(&server.run());
+    }
+
+    /// The periodic stats task ends with the server instead of holding shutdown for the grace
+    /// period.
+    #[tokio::test]
+    async fn shutdown_does_not_wait_for_the_stats_task() {
+        let config = ServerConfig::default()
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .stats_interval(Some(Duration::from_millis(10)));
+        let server = RtmpServer::new(config, AcceptAll).unwrap();
+        let started = std::time::Instant::now();
+        server.run_until(tokio::time::sleep(Duration::from_millis(50))).await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(1), "shutdown took {:?}", started.elapsed());
     }
 }

@@ -58,6 +58,9 @@ struct QueueState {
     items: VecDeque<Outgoing>,
     /// After a video drop, video is skipped until the next keyframe so decoding never breaks.
     skip_video_until_key: bool,
+    /// The current wait for a keyframe follows a drop: what it skips is lost to a slow reader and
+    /// counted. The first wait of a joiner, or one after pause or republish, loses nothing.
+    waiting_after_drop: bool,
     audio_enabled: bool,
     video_enabled: bool,
     paused: bool,
@@ -81,6 +84,7 @@ impl PlayerQueue {
             state: Mutex::new(QueueState {
                 items: VecDeque::new(),
                 skip_video_until_key: true,
+                waiting_after_drop: false,
                 audio_enabled: true,
                 video_enabled: true,
                 paused: false,
@@ -109,12 +113,15 @@ impl PlayerQueue {
             return false;
         }
         if class.is_video() && state.skip_video_until_key && class != FrameClass::VideoKey {
-            self.dropped_video.fetch_add(1, Ordering::Relaxed);
+            if state.waiting_after_drop {
+                self.dropped_video.fetch_add(1, Ordering::Relaxed);
+            }
             return false;
         }
         if state.items.len() >= class.drop_threshold(self.capacity) {
             if class.is_video() {
                 state.skip_video_until_key = true;
+                state.waiting_after_drop = true;
                 self.dropped_video.fetch_add(1, Ordering::Relaxed);
             } else {
                 self.dropped_audio.fetch_add(1, Ordering::Relaxed);
@@ -123,6 +130,7 @@ impl PlayerQueue {
         }
         if class == FrameClass::VideoKey {
             state.skip_video_until_key = false;
+            state.waiting_after_drop = false;
         }
         state.items.push_back(Outgoing::Bytes(bytes));
         drop(state);
@@ -135,6 +143,7 @@ impl PlayerQueue {
         let mut state = self.lock();
         if notice == Outgoing::Published {
             state.skip_video_until_key = true;
+            state.waiting_after_drop = false;
         }
         state.items.push_back(notice);
         drop(state);
@@ -162,6 +171,7 @@ impl PlayerQueue {
         if let Some(v) = video {
             state.video_enabled = v;
             state.skip_video_until_key = true;
+            state.waiting_after_drop = false;
         }
     }
 
@@ -170,6 +180,7 @@ impl PlayerQueue {
         let mut state = self.lock();
         state.paused = paused;
         state.skip_video_until_key = true;
+        state.waiting_after_drop = false;
     }
 }
 
@@ -194,7 +205,24 @@ mod tests {
         assert!(q.push(bytes(2), FrameClass::Audio));
         assert!(q.push(bytes(3), FrameClass::VideoKey));
         assert!(q.push(bytes(4), FrameClass::VideoInter));
-        assert_eq!(q.dropped_video.load(Ordering::Relaxed), 1);
+        // Joining mid-GOP is not a loss: only frames dropped to a slow reader are counted.
+        assert_eq!(q.dropped_video.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn only_waits_caused_by_a_drop_count_as_dropped() {
+        let q = PlayerQueue::new(4, Default::default());
+        q.push(bytes(0), FrameClass::VideoKey);
+        q.push(bytes(1), FrameClass::Audio);
+        assert!(!q.push(bytes(2), FrameClass::VideoInter)); // half full: dropped
+        assert!(!q.push(bytes(3), FrameClass::VideoInter)); // lost while waiting for a key
+        assert_eq!(q.dropped_video.load(Ordering::Relaxed), 2);
+        q.drain(&mut Vec::new(), 10);
+        assert!(q.push(bytes(4), FrameClass::VideoKey));
+        q.set_paused(true);
+        q.set_paused(false);
+        assert!(!q.push(bytes(5), FrameClass::VideoInter)); // waiting after unpause: not a loss
+        assert_eq!(q.dropped_video.load(Ordering::Relaxed), 2);
     }
 
     #[test]

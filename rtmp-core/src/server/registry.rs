@@ -193,7 +193,9 @@ impl Stream {
     }
 
     /// Makes `session_id` the publisher. Under [`PublisherPolicy::TakeOver`] a current publisher is
-    /// kicked (its connection ends) and players see an unpublish then a publish.
+    /// kicked (its connection ends) and players see only the new publish (PublishNotify, Reset,
+    /// Start): an UnpublishNotify would end ffmpeg's and librtmp's playback, and a takeover is
+    /// meant to keep viewers across an encoder reconnect.
     pub(crate) fn claim_publisher(
         &self,
         session_id: u64,
@@ -208,9 +210,6 @@ impl Stream {
             }
             current.kick.notify_one();
             state.cache.clear();
-            for player in &state.players {
-                player.queue.push_notice(Outgoing::Unpublished);
-            }
         }
         state.publisher = Some(Publisher {
             session_id,
@@ -376,5 +375,32 @@ impl Registry {
         let mut stats: Vec<StreamStats> = streams.iter().map(|s| s.stats()).collect();
         stats.sort_by(|a, b| a.key.cmp(&b.key));
         stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notices(player: &Player) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        player.queue.drain(&mut out, 100);
+        out
+    }
+
+    #[test]
+    fn takeover_tells_players_of_the_new_publish_only() {
+        let stream = Stream::new(StreamKey::new("live", "cam"), &ServerConfig::default());
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        let policy = PublisherPolicy::TakeOver;
+        stream.claim_publisher(1, addr, Arc::default(), policy).unwrap();
+        let player = Arc::new(Player::new(9, addr, 1, 16, Arc::default()));
+        stream.add_player(Arc::clone(&player));
+        stream.claim_publisher(2, addr, Arc::default(), policy).unwrap();
+        assert_eq!(notices(&player), [Outgoing::Published]);
+        // The replaced publisher no longer owns the stream; the new one does.
+        assert!(!stream.release_publisher(1));
+        assert!(stream.release_publisher(2));
+        assert_eq!(notices(&player), [Outgoing::Unpublished]);
     }
 }
