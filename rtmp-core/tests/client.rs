@@ -6,7 +6,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rtmp_core::client::{ClientConfig, PlayerEvent, ReconnectPolicy, RtmpPlayer, RtmpPublisher, server_config_from_pem};
+use rtmp_core::client::{
+    ClientConfig, PlayerEvent, ReconnectPolicy, RtmpPlayer, RtmpPublisher, server_config_from_pem,
+};
 use rtmp_core::flv::{FlvTag, FlvWriter};
 use rtmp_core::proto::media::{AudioCodec, VideoCodec};
 use rtmp_core::server::{AcceptAll, RtmpServer, TlsListener};
@@ -31,10 +33,24 @@ async fn make_flv(path: &Path, video: Video, audio: Audio, seconds: f64) {
     };
     let acodec = if audio == Audio::Opus { "libopus" } else { acodec };
     let status = tokio::process::Command::new(ffmpeg9())
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25",
+        ])
         .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", &seconds.to_string()])
         .args(["-c:v", vcodec, "-g", "25", "-pix_fmt", "yuv420p", "-c:a", acodec, "-b:a", "64k"])
-        .args(["-x265-params", "log-level=error", "-preset", if video == Video::Av1 { "12" } else { "ultrafast" }])
+        .args([
+            "-x265-params",
+            "log-level=error",
+            "-preset",
+            if video == Video::Av1 { "12" } else { "ultrafast" },
+        ])
         .args(["-f", "flv"])
         .arg(path)
         .status()
@@ -98,7 +114,8 @@ async fn play_with_ours(url: &str, config: ClientConfig, seconds: f64, out: Opti
 /// Publishes `file` with our publisher in the background.
 fn publish_file(url: String, file: PathBuf, repeat: bool) -> tokio::task::JoinHandle<u64> {
     tokio::spawn(async move {
-        let mut publisher = RtmpPublisher::connect(&url, ClientConfig::default()).await.expect("our publisher connects");
+        let mut publisher =
+            RtmpPublisher::connect(&url, ClientConfig::default()).await.expect("our publisher connects");
         let sent = publisher.publish_flv(&file, repeat).await.expect("publish file");
         publisher.close().await.unwrap();
         sent
@@ -151,8 +168,12 @@ async fn relay_from_nginx_through_our_server_to_ffmpeg() {
         while let Ok(Some(event)) = player.next_event().await {
             let sent = match event {
                 PlayerEvent::Metadata { metadata, .. } => publisher.send_metadata(&metadata).await,
-                PlayerEvent::Video { timestamp, payload, .. } => publisher.send_video(timestamp, payload).await,
-                PlayerEvent::Audio { timestamp, payload, .. } => publisher.send_audio(timestamp, payload).await,
+                PlayerEvent::Video { timestamp, payload, .. } => {
+                    publisher.send_video(timestamp, payload).await
+                }
+                PlayerEvent::Audio { timestamp, payload, .. } => {
+                    publisher.send_audio(timestamp, payload).await
+                }
                 PlayerEvent::StreamEnd => break,
                 _ => Ok(()),
             };
@@ -171,7 +192,8 @@ async fn relay_from_nginx_through_our_server_to_ffmpeg() {
 
 /// A self-signed certificate for 127.0.0.1, written as PEM files.
 fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
@@ -182,14 +204,19 @@ fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
 async fn rtmps_ffmpeg_publishes_and_our_player_verifies_and_plays() {
     let dir = temp_dir("rtmps");
     let (cert, key) = self_signed(&dir);
-    let tls = TlsListener { bind: "127.0.0.1:0".parse().unwrap(), config: server_config_from_pem(&cert, &key).unwrap() };
+    let tls = TlsListener {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        config: server_config_from_pem(&cert, &key).unwrap(),
+    };
     let server = RtmpServer::new(config().tls(Some(tls)), AcceptAll).unwrap();
     let tls_addr = server.tls_local_addr().unwrap().unwrap();
     let handle = server.handle();
     tokio::spawn(server.run());
     let url = format!("rtmps://127.0.0.1:{}/live/secure", tls_addr.port());
-    let publisher =
-        Publish::new(ffmpeg9(), Video::H264, Audio::Aac, 8.0).gop(25).extra(&["-tls_verify", "0"]).spawn(&url);
+    let publisher = Publish::new(ffmpeg9(), Video::H264, Audio::Aac, 8.0)
+        .gop(25)
+        .extra(&["-tls_verify", "0"])
+        .spawn(&url);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // Verified against the self-signed root: no insecure switch.
     let mut client = ClientConfig::default();
@@ -264,7 +291,8 @@ async fn player_reconnects_after_the_server_restarts() {
     let mut video_after = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while video_after < 10 {
-        let event = tokio::time::timeout_at(deadline, player.next_event()).await.expect("frames after reconnect");
+        let event =
+            tokio::time::timeout_at(deadline, player.next_event()).await.expect("frames after reconnect");
         match event.unwrap() {
             Some(PlayerEvent::Reconnected) => reconnected = true,
             Some(PlayerEvent::Video { .. }) if reconnected => video_after += 1,

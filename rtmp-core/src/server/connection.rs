@@ -25,6 +25,8 @@ use crate::proto::session::{ServerEvent, ServerSession};
 
 /// Most queued messages written in one vectored write.
 const WRITE_BATCH: usize = 128;
+/// Vectored writes per wake-up before the task reads its socket again.
+const MAX_BATCHES_PER_WAKE: usize = 8;
 
 struct Publishing {
     stream_id: u32,
@@ -109,11 +111,6 @@ impl<H: RtmpHandler> Connection<H> {
                     return DisconnectReason::Shutdown;
                 }
                 _ = self.kick.notified() => return DisconnectReason::Replaced,
-                _ = self.queue_notify.notified(), if !self.playing.is_empty() => {
-                    if let Err(reason) = self.write_queues(writer).await {
-                        return reason;
-                    }
-                }
                 read = timeout_at(read_deadline, reader.read_buf(&mut input)) => {
                     match read {
                         Err(_) if self.connected => return DisconnectReason::Timeout("idle"),
@@ -138,6 +135,11 @@ impl<H: RtmpHandler> Connection<H> {
                                 return reason;
                             }
                         }
+                    }
+                }
+                _ = self.queue_notify.notified(), if !self.playing.is_empty() => {
+                    if let Err(reason) = self.write_queues(writer).await {
+                        return reason;
                     }
                 }
                 _ = sleep_until(next_ping) => {
@@ -393,7 +395,7 @@ impl<H: RtmpHandler> Connection<H> {
 
     /// Drains every player queue into vectored writes, turning notices into session messages.
     async fn write_queues<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> Result<(), DisconnectReason> {
-        loop {
+        for _ in 0..MAX_BATCHES_PER_WAKE {
             let mut items = Vec::new();
             let mut batch = Vec::new();
             for p in &self.playing {
@@ -442,6 +444,10 @@ impl<H: RtmpHandler> Connection<H> {
             }
             self.write_batch(writer, batch).await?;
         }
+        // A publisher faster than this socket keeps the queue full: go back to the select loop so
+        // the player's own commands and pings are read, and come straight back here.
+        self.queue_notify.notify_one();
+        Ok(())
     }
 
     async fn write_batch<W: AsyncWrite + Unpin>(

@@ -48,7 +48,11 @@ impl Nginx {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let started = Instant::now();
         while TcpStream::connect(addr).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(10), "nginx did not start: see {}/logs", dir.display());
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "nginx did not start: see {}/logs",
+                dir.display()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Self { child, addr, dir }
