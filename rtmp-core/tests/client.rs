@@ -266,12 +266,14 @@ async fn player_reconnects_after_the_server_restarts() {
     let url = format!("rtmp://{addr}/live/again");
     let publisher = Publish::new(ffmpeg9(), Video::H264, Audio::Aac, 20.0).gop(25).spawn(&url);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut config_with_reconnect = ClientConfig::default();
-    config_with_reconnect.reconnect = Some(ReconnectPolicy {
-        initial_delay: Duration::from_millis(200),
-        max_delay: Duration::from_secs(1),
-        max_attempts: Some(30),
-    });
+    let config_with_reconnect = ClientConfig {
+        reconnect: Some(ReconnectPolicy {
+            initial_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(1),
+            max_attempts: Some(30),
+        }),
+        ..ClientConfig::default()
+    };
     let mut player = RtmpPlayer::connect(&url, config_with_reconnect).await.unwrap();
     let mut seen_video = 0;
     while seen_video < 10 {
