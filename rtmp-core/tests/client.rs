@@ -304,3 +304,63 @@ async fn player_reconnects_after_the_server_restarts() {
     second_handle.shutdown();
     drop(finish(publisher, LIMIT).await);
 }
+
+/// A one-connection server that accepts connect and play, then asks the client (E-RTMP
+/// ReconnectRequest) to move to `tc_url`.
+async fn redirecting_server(listener: tokio::net::TcpListener, tc_url: String) {
+    use rtmp_core::proto::session::{ServerEvent, ServerSession, ServerSessionConfig};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut socket, _) = listener.accept().await.unwrap();
+    let mut session = ServerSession::new(ServerSessionConfig::default(), 0, &[7; 1528]);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = socket.read(&mut buf).await.unwrap();
+        if n == 0 {
+            return;
+        }
+        session.handle_input(&buf[..n]).unwrap();
+        while let Some(event) = session.poll_event() {
+            match event {
+                ServerEvent::ConnectRequested { request, .. } => session.accept(request).unwrap(),
+                ServerEvent::PlayRequested { request, .. } => {
+                    session.accept(request).unwrap();
+                    session.request_reconnect(Some(&tc_url));
+                }
+                _ => {}
+            }
+        }
+        while let Some(bytes) = session.poll_transmit() {
+            socket.write_all(&bytes).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn player_follows_a_reconnect_request_to_another_server() {
+    let server = TestServer::start(config());
+    let publisher =
+        Publish::new(ffmpeg9(), Video::H264, Audio::Aac, 8.0).gop(25).spawn(&server.url("live/moved"));
+    server.wait_live("moved", Duration::from_secs(10)).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect = format!("rtmp://{}/live/moved", listener.local_addr().unwrap());
+    tokio::spawn(redirecting_server(listener, format!("rtmp://{}/live", server.addr)));
+    let mut player = RtmpPlayer::connect(&redirect, ClientConfig::default()).await.unwrap();
+    let mut reconnected = false;
+    let mut video = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while video < 10 {
+        let event =
+            tokio::time::timeout_at(deadline, player.next_event()).await.expect("frames after the move");
+        match event.unwrap() {
+            Some(PlayerEvent::Reconnected) => reconnected = true,
+            Some(PlayerEvent::Video { .. }) => {
+                assert!(reconnected, "the redirecting server sends no media");
+                video += 1;
+            }
+            _ => {}
+        }
+    }
+    let players = server.stream("moved").unwrap().players.len();
+    assert_eq!(players, 1, "the player now plays from the real server");
+    drop(finish(publisher, LIMIT).await);
+}

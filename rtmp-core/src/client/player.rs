@@ -59,7 +59,8 @@ pub enum PlayerEvent {
         /// The description.
         description: String,
     },
-    /// The connection dropped and was re-established (with reconnect enabled).
+    /// The connection was re-established: after a drop (with reconnect enabled), or because the
+    /// server asked for it (E-RTMP ReconnectRequest, always followed).
     Reconnected,
 }
 
@@ -83,6 +84,17 @@ impl RtmpPlayer {
         loop {
             let Some(handle) = self.handle.as_mut() else { return Ok(None) };
             match handle.events.recv().await {
+                Some(Ok(ClientEvent::ReconnectRequested { tc_url })) => {
+                    // E-RTMP: the server moves us (maintenance, load); follow at once.
+                    if let Some(tc_url) = tc_url {
+                        self.url = self.url.with_tc_url(&tc_url)?;
+                    }
+                    if let Some(old) = self.handle.take() {
+                        let _ = old.commands.send(Command::Close).await;
+                    }
+                    self.handle = Some(driver::open(&self.url, &self.config, Intent::Play).await?);
+                    return Ok(Some(PlayerEvent::Reconnected));
+                }
                 Some(Ok(event)) => {
                     if let Some(event) = convert(event) {
                         return Ok(Some(event));

@@ -10,14 +10,19 @@ use super::driver::{self, Command, DriverHandle, Intent};
 use super::{ClientConfig, ClientError, RtmpUrl};
 use crate::flv::{FlvReader, FlvTag};
 use crate::proto::amf::AmfObject;
+use crate::proto::media::{AudioTag, VideoTag};
 use crate::proto::message::{DataMessage, type_id};
+use crate::proto::session::ClientEvent;
 
 /// A connection publishing one stream.
 pub struct RtmpPublisher {
     url: RtmpUrl,
     config: ClientConfig,
     handle: DriverHandle,
+    /// What a new connection needs before media decodes: metadata and sequence headers.
     metadata: Option<AmfObject>,
+    video_header: Option<Bytes>,
+    audio_header: Option<Bytes>,
 }
 
 impl RtmpPublisher {
@@ -25,7 +30,7 @@ impl RtmpPublisher {
     pub async fn connect(url: &str, config: ClientConfig) -> Result<Self, ClientError> {
         let url = RtmpUrl::parse(url)?;
         let handle = driver::open(&url, &config, Intent::Publish).await?;
-        Ok(Self { url, config, handle, metadata: None })
+        Ok(Self { url, config, handle, metadata: None, video_header: None, audio_header: None })
     }
 
     /// Sends `@setDataFrame onMetaData` (resent after a reconnect).
@@ -34,14 +39,54 @@ impl RtmpPublisher {
         self.send(Command::Metadata(metadata.clone())).await
     }
 
-    /// Sends an FLV video tag body (legacy or Enhanced RTMP, any codec).
+    /// Sends an FLV video tag body (legacy or Enhanced RTMP, any codec). A server's E-RTMP
+    /// ReconnectRequest is followed just before a keyframe, so the new connection starts with one.
     pub async fn send_video(&mut self, timestamp: u32, payload: Bytes) -> Result<(), ClientError> {
+        let tag = VideoTag::parse(&payload).ok();
+        if tag.as_ref().is_some_and(VideoTag::is_sequence_header) {
+            self.video_header = Some(payload.clone());
+        }
+        let keyframe = tag.is_some_and(|t| t.is_keyframe() && !t.is_sequence_header());
+        if keyframe && let Some(tc_url) = self.reconnect_requested() {
+            if let Some(tc_url) = tc_url {
+                self.url = self.url.with_tc_url(&tc_url)?;
+            }
+            let _ = self.handle.commands.send(Command::Close).await;
+            self.handle = driver::open(&self.url, &self.config, Intent::Publish).await?;
+            self.resend_headers(timestamp).await;
+        }
         self.send(Command::Video { timestamp, payload }).await
+    }
+
+    /// A pending ReconnectRequest (with its optional new tcUrl), taken from the event queue.
+    fn reconnect_requested(&mut self) -> Option<Option<String>> {
+        let mut requested = None;
+        while let Ok(event) = self.handle.events.try_recv() {
+            if let Ok(ClientEvent::ReconnectRequested { tc_url }) = event {
+                requested = Some(tc_url);
+            }
+        }
+        requested
     }
 
     /// Sends an FLV audio tag body.
     pub async fn send_audio(&mut self, timestamp: u32, payload: Bytes) -> Result<(), ClientError> {
+        if AudioTag::parse(&payload).is_ok_and(|t| t.is_sequence_header()) {
+            self.audio_header = Some(payload.clone());
+        }
         self.send(Command::Audio { timestamp, payload }).await
+    }
+
+    /// After a reconnect: metadata and the last sequence headers, so players of the new
+    /// connection can decode.
+    async fn resend_headers(&mut self, timestamp: u32) {
+        let mut commands = Vec::new();
+        commands.extend(self.metadata.clone().map(Command::Metadata));
+        commands.extend(self.audio_header.clone().map(|payload| Command::Audio { timestamp, payload }));
+        commands.extend(self.video_header.clone().map(|payload| Command::Video { timestamp, payload }));
+        for command in commands {
+            let _ = self.handle.commands.send(command).await;
+        }
     }
 
     /// Sends a data message (onTextData, onCuePoint, …).
@@ -98,9 +143,10 @@ impl RtmpPublisher {
     }
 
     async fn send(&mut self, command: Command) -> Result<(), ClientError> {
-        if self.handle.commands.send(command).await.is_ok() {
+        let Err(tokio::sync::mpsc::error::SendError(command)) = self.handle.commands.send(command).await
+        else {
             return Ok(());
-        }
+        };
         // The driver ended: report why, or reconnect if configured.
         let error = match self.handle.events.recv().await {
             Some(Err(e)) => e,
@@ -115,9 +161,13 @@ impl RtmpPublisher {
             tokio::time::sleep(delay).await;
             if let Ok(handle) = driver::open(&self.url, &self.config, Intent::Publish).await {
                 self.handle = handle;
-                if let Some(metadata) = self.metadata.clone() {
-                    let _ = self.handle.commands.send(Command::Metadata(metadata)).await;
-                }
+                let timestamp = match &command {
+                    Command::Audio { timestamp, .. } | Command::Video { timestamp, .. } => *timestamp,
+                    _ => 0,
+                };
+                self.resend_headers(timestamp).await;
+                // The command that found the connection gone is sent on the new one.
+                let _ = self.handle.commands.send(command).await;
                 return Ok(());
             }
             delay = (delay * 2).min(policy.max_delay);

@@ -79,6 +79,11 @@ impl RtmpUrl {
         Ok(Self { scheme, host, port, app: app.to_owned(), stream })
     }
 
+    /// The same stream on the server at `tc_url` (what a ReconnectRequest points to).
+    pub fn with_tc_url(&self, tc_url: &str) -> Result<Self, ClientError> {
+        Self::parse(&format!("{}/{}", tc_url.trim_end_matches('/'), self.stream))
+    }
+
     /// The tcUrl sent in connect, as ffmpeg builds it: `rtmp://host:port/app`.
     pub fn tc_url(&self) -> String {
         let scheme = if self.scheme == Scheme::Rtmp { "rtmp" } else { "rtmps" };
@@ -130,6 +135,14 @@ mod tests {
         assert_eq!(url.tc_url(), "rtmp://[::1]:1936/live");
         assert_eq!(RtmpUrl::parse("rtmp://[::1]/live/cam").unwrap().port, 1935);
         assert_eq!(url.to_string(), "rtmp://[::1]:1936/live/cam");
+    }
+
+    #[test]
+    fn reconnect_target_keeps_the_stream() {
+        let url = RtmpUrl::parse("rtmp://a/live/cam?k=1").unwrap();
+        let moved = url.with_tc_url("rtmps://b:444/edge/").unwrap();
+        assert_eq!((moved.host.as_str(), moved.port, moved.app.as_str()), ("b", 444, "edge"));
+        assert_eq!(moved.stream, "cam?k=1");
     }
 
     #[test]

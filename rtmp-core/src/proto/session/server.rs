@@ -257,6 +257,17 @@ impl ServerSession {
         self.io.send_command(csid::STREAM, stream_id, status::on_status(code, description));
     }
 
+    /// Asks the client to reconnect (E-RTMP `NetConnection.Connect.ReconnectRequest`), optionally
+    /// to another tcUrl: for maintenance or moving load without dropping viewers.
+    pub fn request_reconnect(&mut self, tc_url: Option<&str>) {
+        let mut info =
+            info_object(StatusLevel::Status, status::CONNECT_RECONNECT_REQUEST, "Please reconnect.");
+        if let Some(url) = tc_url {
+            info.insert("tcUrl", url);
+        }
+        self.io.send_command(csid::STREAM, 0, Command::new("onStatus", 0.0, vec![Amf0Value::Object(info)]));
+    }
+
     /// Sends a user control event (StreamBegin, StreamEOF, PingRequest, …).
     pub fn send_user_control(&mut self, event: UserControl) {
         self.io.send(csid::CONTROL, 0, 0, &Message::UserControl(event));

@@ -392,6 +392,12 @@ fn reconnect_request_reaches_the_client() {
     pair.server.send_status(0, status::CONNECT_RECONNECT_REQUEST, "please reconnect");
     pair.drive();
     assert!(pair.client_events.contains(&ClientEvent::ReconnectRequested { tc_url: None }));
+    pair.server.request_reconnect(Some("rtmp://other:1935/live"));
+    pair.drive();
+    assert!(
+        pair.client_events
+            .contains(&ClientEvent::ReconnectRequested { tc_url: Some("rtmp://other:1935/live".into()) })
+    );
 }
 
 #[test]
