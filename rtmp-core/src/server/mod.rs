@@ -115,7 +115,8 @@ impl<H: RtmpHandler> RtmpServer<H> {
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = stop.wait_for(|s| *s) => break,
+                // The guard `wait_for` returns must not live across an await: `run` stays `Send`.
+                _ = async { let _ = stop.wait_for(|s| *s).await; } => break,
                 accepted = listener.accept() => match accepted {
                     Ok((socket, peer)) => accept(&shared, &mut tasks, socket, peer, None),
                     Err(e) => accept_failed(e).await,
@@ -193,10 +194,15 @@ fn accept<H: RtmpHandler>(
 }
 
 async fn stats_loop<H: RtmpHandler>(shared: Arc<Shared<H>>, interval: Duration) {
+    // Ends with the server: `run_until` waits for every task before it returns.
+    let mut stop = shared.shutdown.subscribe();
     let mut ticker = tokio::time::interval(interval);
     ticker.tick().await;
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = ticker.tick() => {}
+        }
         let stats = shared.stats();
         shared.handler.on_stats(&stats);
     }
