@@ -899,9 +899,11 @@ void rtmp_server_config_free(rtmp_server_config *config);
 /**
  * Sets the callbacks (the struct is copied) and their userdata, replacing earlier ones; NULL
  * `callbacks` removes them (everything is then accepted). `userdata` is passed to every
- * callback, on many threads at once: it must be thread-safe and outlive every server built
- * from this config. `userdata_drop` (may be NULL) runs once, when this config and every server
- * built from it have been freed (or when the callbacks are replaced and no server holds them).
+ * callback, on many threads at once: it must be thread-safe and stay valid until its
+ * destructor runs. `userdata_drop` (may be NULL) runs exactly once, when nothing holds the
+ * callbacks any more: this config freed (or given other callbacks) and every server built from
+ * it stopped or freed. It runs on the thread that let go last (the one calling
+ * `rtmp_server_stop`, `rtmp_server_free`, `rtmp_server_config_free` or this function).
  */
 rtmp_result rtmp_server_config_set_callbacks(rtmp_server_config *config,
                                              const rtmp_callbacks *callbacks,
@@ -1121,7 +1123,7 @@ rtmp_bytes rtmp_frame_body(const rtmp_frame *frame);
 rtmp_str rtmp_frame_codec(const rtmp_frame *frame);
 
 /**
- * Whether it is a video keyframe (not a command frame).
+ * Whether it is a video keyframe with a picture (not a sequence header or command frame).
  */
 bool rtmp_frame_is_keyframe(const rtmp_frame *frame);
 
@@ -1333,7 +1335,8 @@ rtmp_result rtmp_server_stats(const rtmp_server *server, rtmp_stats **stats_out)
 
 /**
  * Stops the server like `rtmp_server_stop` (waiting), then frees it and its runtime; the
- * callbacks' userdata destructor runs here if no config holds it any more. NULL is ignored.
+ * callbacks' userdata destructor runs during the stop if no config holds them any more. NULL is
+ * ignored.
  * Called from inside a callback it does not wait: the stop finishes on a helper thread, which
  * then drops the userdata.
  */

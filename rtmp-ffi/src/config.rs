@@ -59,9 +59,11 @@ pub extern "C" fn rtmp_server_config_free(config: *mut rtmp_server_config) {
 
 /// Sets the callbacks (the struct is copied) and their userdata, replacing earlier ones; NULL
 /// `callbacks` removes them (everything is then accepted). `userdata` is passed to every
-/// callback, on many threads at once: it must be thread-safe and outlive every server built
-/// from this config. `userdata_drop` (may be NULL) runs once, when this config and every server
-/// built from it have been freed (or when the callbacks are replaced and no server holds them).
+/// callback, on many threads at once: it must be thread-safe and stay valid until its
+/// destructor runs. `userdata_drop` (may be NULL) runs exactly once, when nothing holds the
+/// callbacks any more: this config freed (or given other callbacks) and every server built from
+/// it stopped or freed. It runs on the thread that let go last (the one calling
+/// `rtmp_server_stop`, `rtmp_server_free`, `rtmp_server_config_free` or this function).
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_server_config_set_callbacks(
     config: *mut rtmp_server_config,

@@ -152,7 +152,7 @@ pub extern "C" fn rtmp_frame_codec(frame: *const rtmp_frame) -> rtmp_str<'static
     }
 }
 
-/// Whether it is a video keyframe (not a command frame).
+/// Whether it is a video keyframe with a picture (not a sequence header or command frame).
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_frame_is_keyframe(frame: *const rtmp_frame) -> bool {
     ffi_panic_boundary! {

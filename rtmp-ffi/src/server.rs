@@ -415,7 +415,8 @@ pub extern "C" fn rtmp_server_stats(
 }
 
 /// Stops the server like `rtmp_server_stop` (waiting), then frees it and its runtime; the
-/// callbacks' userdata destructor runs here if no config holds it any more. NULL is ignored.
+/// callbacks' userdata destructor runs during the stop if no config holds them any more. NULL is
+/// ignored.
 /// Called from inside a callback it does not wait: the stop finishes on a helper thread, which
 /// then drops the userdata.
 #[unsafe(no_mangle)]

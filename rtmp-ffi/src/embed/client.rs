@@ -178,7 +178,8 @@ impl EmbeddedPlayer {
         self.closing.send_replace(true);
         let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(task) = task {
-            let wait = tokio::time::timeout(Duration::from_secs(5), task);
+            // The timer must be made inside the runtime: build it in the async block.
+            let wait = async move { tokio::time::timeout(Duration::from_secs(5), task).await };
             let _ = self.runtime.block_on("closing a player", wait)?;
         }
         Ok(())
@@ -189,7 +190,7 @@ impl Drop for EmbeddedPlayer {
     fn drop(&mut self) {
         self.closing.send_replace(true);
         if let Some(task) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let wait = tokio::time::timeout(Duration::from_secs(5), task);
+            let wait = async move { tokio::time::timeout(Duration::from_secs(5), task).await };
             if self.runtime.block_on("closing a player", wait).is_err() {
                 // Inside a non-blocking callback: the runtime's shutdown ends the task.
             }

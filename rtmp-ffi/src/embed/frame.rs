@@ -168,9 +168,12 @@ impl Frame {
         })
     }
 
-    /// A video keyframe (key or generated key, not a command frame).
+    /// A video keyframe that carries a picture: key or generated key, not a sequence header or
+    /// command frame (what `on_keyframe` reports).
     pub fn is_keyframe(&self) -> bool {
-        self.video.as_ref().is_some_and(|v| v.is_keyframe() && v.command().is_none())
+        self.video
+            .as_ref()
+            .is_some_and(|v| v.is_keyframe() && !v.is_sequence_header() && v.command().is_none())
     }
 
     /// A decoder configuration (AVC/HEVC/AV1 sequence header, AAC AudioSpecificConfig).
