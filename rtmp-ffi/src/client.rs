@@ -308,7 +308,7 @@ pub extern "C" fn rtmp_player_next(
             if is_status {
                 // SAFETY: the strings live in the player until the next call or its free
                 // (documented), which the C signature spells 'static.
-                unsafe { std::mem::transmute::<rtmp_str<'_>, rtmp_str<'static>>(rtmp_str::from_str(&status[i])) }
+                unsafe { std::mem::transmute::<rtmp_str<'_>, rtmp_str<'static>>(rtmp_str::borrow(&status[i])) }
             } else {
                 rtmp_str::empty()
             }

@@ -148,7 +148,7 @@ pub extern "C" fn rtmp_frame_body(frame: *const rtmp_frame) -> rtmp_bytes<'stati
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_frame_codec(frame: *const rtmp_frame) -> rtmp_str<'static> {
     ffi_panic_boundary! {
-        rtmp_str::from_str(try_ref!(frame).codec())
+        rtmp_str::borrow(try_ref!(frame).codec())
     }
 }
 
@@ -181,7 +181,7 @@ pub extern "C" fn rtmp_frame_composition_time(frame: *const rtmp_frame) -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_frame_stream_app(frame: *const rtmp_frame) -> rtmp_str<'static> {
     ffi_panic_boundary! {
-        rtmp_str::from_str(try_ref!(frame).app())
+        rtmp_str::borrow(try_ref!(frame).app())
     }
 }
 
@@ -190,7 +190,7 @@ pub extern "C" fn rtmp_frame_stream_app(frame: *const rtmp_frame) -> rtmp_str<'s
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_frame_stream_name(frame: *const rtmp_frame) -> rtmp_str<'static> {
     ffi_panic_boundary! {
-        rtmp_str::from_str(try_ref!(frame).name())
+        rtmp_str::borrow(try_ref!(frame).name())
     }
 }
 
@@ -200,7 +200,7 @@ pub extern "C" fn rtmp_frame_stream_name(frame: *const rtmp_frame) -> rtmp_str<'
 pub extern "C" fn rtmp_frame_data_name(frame: *const rtmp_frame) -> rtmp_str<'static> {
     ffi_panic_boundary! {
         match try_ref!(frame).data_message() {
-            Some(message) => rtmp_str::from_str(&message.name),
+            Some(message) => rtmp_str::borrow(&message.name),
             None => rtmp_str::empty(),
         }
     }
@@ -256,7 +256,7 @@ pub extern "C" fn rtmp_frame_metadata_string(
         match metadata_value(frame, key) {
             Ok(value) => match value.as_str() {
                 Some(text) => {
-                    *out = rtmp_str::from_str(text);
+                    *out = rtmp_str::borrow(text);
                     rtmp_result::Ok
                 }
                 None => fail(rtmp_result::NotFound, format!("metadata property {key} is not a string")),

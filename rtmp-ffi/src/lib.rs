@@ -5,6 +5,9 @@
 //! every function returns an [`rtmp_result`] (or a plain value for accessors), checks its
 //! pointers, and catches panics. See the header for threads, lifetimes and ownership.
 #![allow(non_camel_case_types)]
+// The exported functions take raw pointers from C by design: each one checks them for NULL and
+// documents what it requires; marking them `unsafe` would change nothing for C callers.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 #![warn(missing_docs)]
 
 #[macro_use]

@@ -71,8 +71,8 @@ pub extern "C" fn rtmp_log_set_callback(
                     Level::DEBUG => RTMP_LOG_LEVEL_DEBUG,
                     Level::TRACE => RTMP_LOG_LEVEL_TRACE,
                 };
-                let target: rtmp_str<'static> = extend(rtmp_str::from_str(record.target));
-                let message: rtmp_str<'static> = extend(rtmp_str::from_str(record.message));
+                let target: rtmp_str<'static> = extend(rtmp_str::borrow(record.target));
+                let message: rtmp_str<'static> = extend(rtmp_str::borrow(record.message));
                 let ud = userdata.get();
                 // SAFETY: the application's function with its userdata; views valid for the call.
                 callback_scope(CallbackKind::NonBlocking, || unsafe { cb(ud, level, target, message) });

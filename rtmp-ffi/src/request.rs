@@ -182,7 +182,7 @@ pub extern "C" fn rtmp_request_session(request: *const rtmp_request) -> *const r
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_request_app(request: *const rtmp_request) -> rtmp_str<'static> {
     ffi_panic_boundary! {
-        rtmp_str::from_str(try_ref!(request).request.app())
+        rtmp_str::borrow(try_ref!(request).request.app())
     }
 }
 
@@ -191,7 +191,7 @@ pub extern "C" fn rtmp_request_app(request: *const rtmp_request) -> rtmp_str<'st
 pub extern "C" fn rtmp_request_stream_name(request: *const rtmp_request) -> rtmp_str<'static> {
     ffi_panic_boundary! {
         match try_ref!(request).request.stream_name() {
-            Some(name) => rtmp_str::from_str(&name.name),
+            Some(name) => rtmp_str::borrow(&name.name),
             None => rtmp_str::empty(),
         }
     }
@@ -203,7 +203,7 @@ pub extern "C" fn rtmp_request_stream_name(request: *const rtmp_request) -> rtmp
 pub extern "C" fn rtmp_request_stream_raw(request: *const rtmp_request) -> rtmp_str<'static> {
     ffi_panic_boundary! {
         match try_ref!(request).request.stream_name() {
-            Some(name) => rtmp_str::from_str(&name.raw),
+            Some(name) => rtmp_str::borrow(&name.raw),
             None => rtmp_str::empty(),
         }
     }
@@ -224,7 +224,7 @@ pub extern "C" fn rtmp_request_query_param(
         let out = try_out!(value_out);
         match request.request.query_param(key) {
             Some(value) => {
-                *out = rtmp_str::from_str(value);
+                *out = rtmp_str::borrow(value);
                 rtmp_result::Ok
             }
             None => fail(rtmp_result::NotFound, format!("no query parameter {key}")),
@@ -237,7 +237,7 @@ pub extern "C" fn rtmp_request_query_param(
 pub extern "C" fn rtmp_request_publish_type(request: *const rtmp_request) -> rtmp_str<'static> {
     ffi_panic_boundary! {
         match try_ref!(request).request.details() {
-            RequestDetails::Publish(p) => rtmp_str::from_str(&p.publish_type),
+            RequestDetails::Publish(p) => rtmp_str::borrow(&p.publish_type),
             _ => rtmp_str::empty(),
         }
     }
@@ -293,7 +293,7 @@ pub extern "C" fn rtmp_session_id(session: *const rtmp_session) -> u64 {
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_session_peer_addr(session: *const rtmp_session) -> rtmp_str<'static> {
     ffi_panic_boundary! {
-        rtmp_str::from_str(try_ref!(session).peer_addr_text())
+        rtmp_str::borrow(try_ref!(session).peer_addr_text())
     }
 }
 
@@ -301,7 +301,7 @@ pub extern "C" fn rtmp_session_peer_addr(session: *const rtmp_session) -> rtmp_s
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_session_app(session: *const rtmp_session) -> rtmp_str<'static> {
     ffi_panic_boundary! {
-        rtmp_str::from_str(try_ref!(session).app())
+        rtmp_str::borrow(try_ref!(session).app())
     }
 }
 
@@ -309,7 +309,7 @@ pub extern "C" fn rtmp_session_app(session: *const rtmp_session) -> rtmp_str<'st
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_session_tc_url(session: *const rtmp_session) -> rtmp_str<'static> {
     ffi_panic_boundary! {
-        rtmp_str::from_str(try_ref!(session).tc_url().unwrap_or(""))
+        rtmp_str::borrow(try_ref!(session).tc_url().unwrap_or(""))
     }
 }
 
@@ -318,7 +318,7 @@ pub extern "C" fn rtmp_session_tc_url(session: *const rtmp_session) -> rtmp_str<
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_session_flash_ver(session: *const rtmp_session) -> rtmp_str<'static> {
     ffi_panic_boundary! {
-        rtmp_str::from_str(try_ref!(session).flash_ver().unwrap_or(""))
+        rtmp_str::borrow(try_ref!(session).flash_ver().unwrap_or(""))
     }
 }
 
@@ -336,7 +336,7 @@ pub extern "C" fn rtmp_session_query_param(
         let out = try_out!(value_out);
         match session.query_param(key) {
             Some(value) => {
-                *out = rtmp_str::from_str(value);
+                *out = rtmp_str::borrow(value);
                 rtmp_result::Ok
             }
             None => fail(rtmp_result::NotFound, format!("no connect query parameter {key}")),

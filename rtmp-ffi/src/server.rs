@@ -216,7 +216,7 @@ impl EventSink for CSink {
             }
             Event::FcPublish { session, name } => {
                 if let Some(cb) = c.on_fc_publish {
-                    let (app, name) = (rtmp_str::from_str(session.app()), rtmp_str::from_str(&name.raw));
+                    let (app, name) = (rtmp_str::borrow(session.app()), rtmp_str::borrow(&name.raw));
                     // SAFETY: the views outlive the call; 'static is the C type's lifetime only.
                     blocking(&mut || unsafe { cb(ud, session_ptr(&session), extend(app), extend(name)) });
                 }
@@ -237,7 +237,7 @@ impl EventSink for CSink {
                 if let Some(cb) = c.on_disconnect {
                     let text = reason.to_string();
                     let kind = rtmp_disconnect_reason::from(&reason);
-                    let view = rtmp_str::from_str(&text);
+                    let view = rtmp_str::borrow(&text);
                     blocking(&mut || unsafe { cb(ud, session_ptr(&session), kind, extend(view)) });
                 }
             }
@@ -264,7 +264,7 @@ impl EventSink for CSink {
 
 fn call_stream(cb: rtmp_stream_cb, ud: *mut c_void, session: &Session, key: &rtmp_core::server::StreamKey) {
     if let Some(cb) = cb {
-        let (app, name) = (rtmp_str::from_str(&key.app), rtmp_str::from_str(&key.name));
+        let (app, name) = (rtmp_str::borrow(&key.app), rtmp_str::borrow(&key.name));
         // SAFETY: as in `on_event`.
         callback_scope(CallbackKind::Blocking, || unsafe {
             cb(ud, session_ptr(session), extend(app), extend(name))
@@ -352,7 +352,7 @@ pub extern "C" fn rtmp_server_new(
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_server_local_addr(server: *const rtmp_server) -> rtmp_str<'static> {
     ffi_panic_boundary! {
-        rtmp_str::from_str(&try_ref!(server).local_addr)
+        rtmp_str::borrow(&try_ref!(server).local_addr)
     }
 }
 
@@ -368,7 +368,7 @@ pub extern "C" fn rtmp_server_port(server: *const rtmp_server) -> u16 {
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_server_tls_local_addr(server: *const rtmp_server) -> rtmp_str<'static> {
     ffi_panic_boundary! {
-        rtmp_str::from_str(&try_ref!(server).tls_local_addr)
+        rtmp_str::borrow(&try_ref!(server).tls_local_addr)
     }
 }
 

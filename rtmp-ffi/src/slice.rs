@@ -21,13 +21,13 @@ pub struct rtmp_str<'a> {
 
 impl<'a> rtmp_str<'a> {
     /// A view of `text`.
-    pub fn from_str(text: &'a str) -> Self {
+    pub fn borrow(text: &'a str) -> Self {
         Self { data: text.as_ptr().cast(), len: text.len(), _marker: PhantomData }
     }
 
     /// `""`.
     pub fn empty() -> Self {
-        Self::from_str("")
+        Self::borrow("")
     }
 
     /// Back to Rust, for tests and callbacks written in Rust.
@@ -35,14 +35,14 @@ impl<'a> rtmp_str<'a> {
     /// # Safety
     /// The view must be valid (as produced by this library, within its lifetime).
     pub unsafe fn as_str(&self) -> &'a str {
-        // SAFETY: produced from a &str by `from_str`.
+        // SAFETY: produced from a &str by `borrow`.
         unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(self.data.cast(), self.len)) }
     }
 }
 
 impl<'a> From<&'a str> for rtmp_str<'a> {
     fn from(text: &'a str) -> Self {
-        Self::from_str(text)
+        Self::borrow(text)
     }
 }
 

@@ -137,11 +137,11 @@ pub extern "C" fn rtmp_stats_stream(
             return fail(rtmp_result::NotFound, format!("no stream {index}"));
         };
         *out = rtmp_stream_stats {
-            app: rtmp_str::from_str(&stream.key.app),
-            name: rtmp_str::from_str(&stream.key.name),
-            publisher_addr: rtmp_str::from_str(&this.publishers[index]),
-            video_codec: rtmp_str::from_str(stream.video_codec.as_deref().unwrap_or("")),
-            audio_codec: rtmp_str::from_str(stream.audio_codec.as_deref().unwrap_or("")),
+            app: rtmp_str::borrow(&stream.key.app),
+            name: rtmp_str::borrow(&stream.key.name),
+            publisher_addr: rtmp_str::borrow(&this.publishers[index]),
+            video_codec: rtmp_str::borrow(stream.video_codec.as_deref().unwrap_or("")),
+            audio_codec: rtmp_str::borrow(stream.audio_codec.as_deref().unwrap_or("")),
             width: stream.width.unwrap_or(0),
             height: stream.height.unwrap_or(0),
             bytes_in: stream.bytes_in,
@@ -170,7 +170,7 @@ pub extern "C" fn rtmp_stats_player(
         };
         *out = rtmp_player_stats {
             session_id: p.session_id,
-            peer_addr: rtmp_str::from_str(&this.players[stream][player]),
+            peer_addr: rtmp_str::borrow(&this.players[stream][player]),
             bytes_out: p.bytes_out,
             dropped_video: p.dropped_video,
             dropped_audio: p.dropped_audio,
