@@ -75,6 +75,15 @@ step "examples/c (shared and static, -Wall -Wextra -Werror -pedantic)"
 make -C examples/c all static
 done_step
 
+step "the README example builds through pkg-config"
+sed -n '/^```c$/,/^```$/p' rtmp-ffi/README-C.md | sed '1d;$d' >"$OUT/readme_example.c"
+[ "$(wc -l <"$OUT/readme_example.c")" -le 30 ] || { echo "the README example grew past 30 lines" >&2; exit 1; }
+PKG_CONFIG_PATH=$REL/pkgconfig
+gcc -std=c11 -Wall -Wextra -Werror "$OUT/readme_example.c" -o "$OUT/readme_example" \
+    $(PKG_CONFIG_PATH=$PKG_CONFIG_PATH pkg-config --cflags --libs rtmp_rs) \
+    -Wl,-rpath,"$(PKG_CONFIG_PATH=$PKG_CONFIG_PATH pkg-config --variable=libdir rtmp_rs)"
+done_step
+
 WARN=(-std=c11 -Wall -Wextra -Werror -pedantic -g -I include)
 TEST=rtmp-ffi/tests/c/test_api.c
 
