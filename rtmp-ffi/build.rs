@@ -8,6 +8,8 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=build.rs");
+    // A hand-edited header is regenerated too (the write is skipped when nothing differs).
+    println!("cargo:rerun-if-changed=../include/rtmp_rs.h");
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let header = crate_dir.join("..").join("include").join("rtmp_rs.h");
     let mut config =

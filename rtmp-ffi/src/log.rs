@@ -38,12 +38,14 @@ pub type rtmp_log_cb = Option<
 >;
 
 /// Sends the library's log events at `max_level` and more severe to `callback`, process-wide,
-/// replacing the previous callback (whose userdata destructor then runs, on this thread). NULL
+/// replacing the previous callback (whose userdata destructor runs once no thread is inside it
+/// any more: normally at once, on this thread). NULL
 /// `callback` or `RTMP_LOG_LEVEL_OFF` turns logging off. The callback runs on whatever thread
 /// logs — runtime workers included — so it must be thread-safe, must not block, and may call
 /// only non-blocking functions (events logged inside it are dropped). `userdata_drop` (may be
-/// NULL) runs when the callback is replaced. `RTMP_RESULT_INVALID_STATE` when the process
-/// already installed another tracing subscriber (an embedding Rust program).
+/// NULL) runs when the callback is replaced or turned off (at once when `callback` is NULL).
+/// `RTMP_RESULT_INVALID_STATE` when the process already installed another tracing subscriber
+/// (an embedding Rust program).
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_log_set_callback(
     callback: rtmp_log_cb,

@@ -189,3 +189,19 @@ fn log_sink_receives_the_library_events() {
     let lines = lines.lock().unwrap();
     assert!(lines.iter().any(|l| l.contains("rtmp server listening addr=127.0.0.1:")), "{lines:?}");
 }
+
+#[test]
+fn drop_inside_a_callback_finishes_in_the_background() {
+    let (server, _rx) = server(Interest::NONE, Dispatch::Inline, Duration::from_secs(1));
+    let addr = server.local_addr();
+    assert!(std::net::TcpStream::connect(addr).is_ok());
+    // Waiting here would wait for the callback itself: the stop goes on on a helper thread.
+    callback_scope(CallbackKind::Blocking, move || drop(server));
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(addr).is_err() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the listener of a server dropped inside a callback stayed open");
+}
