@@ -36,6 +36,9 @@
  *    returns.
  *  - A server may be used from any thread (free it last); a config from one thread at a time;
  *    a player is read from one thread at a time; frames and requests from any thread.
+ *  - Signals: the library's threads block SIGPIPE, and blocking calls block it on the calling
+ *    thread while they run, so a peer closing its socket never kills the process; the library
+ *    installs no signal handler and changes no process-wide disposition.
  */
 
 #ifndef RTMP_RS_H

@@ -73,6 +73,9 @@ impl Runtime {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(worker_threads.max(1))
             .thread_name("rtmp-rs")
+            // A peer that closes its socket must not kill a C or Python host with SIGPIPE (Rust
+            // programs ignore it, hosts usually do not): writes then fail with EPIPE instead.
+            .on_thread_start(sigpipe::block_in_this_thread)
             .enable_all()
             .build()?;
         Ok(Self { inner: Arc::new(Inner { runtime: Some(runtime) }) })
@@ -98,7 +101,11 @@ impl Runtime {
             None if Handle::try_current().is_ok() => std::thread::scope(|scope| {
                 scope.spawn(|| self.handle().block_on(future)).join().map_err(|_| EmbedError::Panic)
             }),
-            None => Ok(self.handle().block_on(future)),
+            None => {
+                // The future may write to a socket on this (the host's) thread, e.g. a connect.
+                let _sigpipe = sigpipe::Blocked::new();
+                Ok(self.handle().block_on(future))
+            }
         }
     }
 }
@@ -107,4 +114,78 @@ impl Runtime {
 /// guard across an await, so futures using it stay `Send`.
 pub(crate) async fn until_true(flag: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = flag.wait_for(|value| *value).await;
+}
+
+/// SIGPIPE kept away from the host process: blocked in the runtime's threads, and blocked (then
+/// drained) around blocking calls on the host's threads.
+#[cfg(unix)]
+mod sigpipe {
+    use std::mem::MaybeUninit;
+    use std::ptr;
+
+    fn sigpipe_set() -> libc::sigset_t {
+        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: sigemptyset initialises the set; sigaddset adds a valid signal to it.
+        unsafe {
+            libc::sigemptyset(set.as_mut_ptr());
+            libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
+            set.assume_init()
+        }
+    }
+
+    pub(super) fn block_in_this_thread() {
+        let set = sigpipe_set();
+        // SAFETY: changes only the calling thread's mask.
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, ptr::null_mut()) };
+    }
+
+    /// Blocks SIGPIPE on this thread until dropped; a SIGPIPE raised meanwhile is discarded.
+    pub(super) struct Blocked {
+        old: libc::sigset_t,
+        was_blocked: bool,
+    }
+
+    impl Blocked {
+        pub(super) fn new() -> Self {
+            let set = sigpipe_set();
+            let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+            // SAFETY: changes only the calling thread's mask and stores the previous one.
+            let old = unsafe {
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, old.as_mut_ptr());
+                old.assume_init()
+            };
+            // SAFETY: `old` is an initialised set.
+            let was_blocked = unsafe { libc::sigismember(&old, libc::SIGPIPE) } == 1;
+            Self { old, was_blocked }
+        }
+    }
+
+    impl Drop for Blocked {
+        fn drop(&mut self) {
+            if self.was_blocked {
+                return;
+            }
+            let set = sigpipe_set();
+            let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            // SAFETY: waits (without blocking) for a pending SIGPIPE of this thread, then restores
+            // the mask saved in `new`.
+            unsafe {
+                while libc::sigtimedwait(&set, ptr::null_mut(), &zero) == libc::SIGPIPE {}
+                libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, ptr::null_mut());
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod sigpipe {
+    pub(super) fn block_in_this_thread() {}
+
+    pub(super) struct Blocked;
+
+    impl Blocked {
+        pub(super) fn new() -> Self {
+            Self
+        }
+    }
 }

@@ -716,7 +716,10 @@ static void test_live(void) {
     }
     OK(rtmp_player_pause(player, true, 0));
     OK(rtmp_player_pause(player, false, 0));
-    sleep_ms(300); /* pause events and at least one on_stats */
+    /* Wait for the pause events and one on_stats (100 ms interval). */
+    for (i = 0; i < 500 && (atomic_load(&s.hooks[H_UNPAUSE]) == 0 || atomic_load(&s.hooks[H_STATS]) == 0); i++) {
+        sleep_ms(10);
+    }
 
     /* Statistics. */
     OK(rtmp_server_stats(s.server, &stats));
