@@ -1,0 +1,502 @@
+//! Owned events, sessions and deferred requests.
+
+use std::net::SocketAddr;
+use std::ops::BitOr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rtmp_core::proto::message::{ConnectParams, StreamName};
+use rtmp_core::server::{
+    Decision, DisconnectReason, PlayParams, PublishParams, ServerStats, SessionContext, StreamKey,
+};
+use tokio::sync::oneshot;
+
+use super::frame::Frame;
+
+/// One connection as the handler saw it when the event was raised. Owned: keep it as long as
+/// needed.
+#[derive(Debug, Clone)]
+pub struct Session {
+    id: u64,
+    peer_addr: SocketAddr,
+    connect: Option<Arc<ConnectParams>>,
+    peer_text: OnceLock<String>,
+}
+
+impl Session {
+    /// The session of a hook call.
+    pub fn from_context(ctx: &SessionContext) -> Self {
+        Self {
+            id: ctx.session_id,
+            peer_addr: ctx.peer_addr,
+            connect: ctx.connect.clone(),
+            peer_text: OnceLock::new(),
+        }
+    }
+
+    /// A connection that has no session yet (the `on_connection` hook): id 0.
+    pub fn unassigned(peer_addr: SocketAddr) -> Self {
+        Self { id: 0, peer_addr, connect: None, peer_text: OnceLock::new() }
+    }
+
+    /// Unique per server run; 0 before the session exists (`on_connection`).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The client's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer_addr
+    }
+
+    /// The client's address as text (`127.0.0.1:50000`, `[::1]:50000`), formatted once.
+    pub fn peer_addr_text(&self) -> &str {
+        self.peer_text.get_or_init(|| self.peer_addr.to_string())
+    }
+
+    /// The connect parameters, once connect arrived.
+    pub fn connect(&self) -> Option<&ConnectParams> {
+        self.connect.as_deref()
+    }
+
+    /// The connect app, or "" before connect.
+    pub fn app(&self) -> &str {
+        self.connect().map_or("", |c| c.app.as_str())
+    }
+
+    /// The connect `tcUrl`, if sent.
+    pub fn tc_url(&self) -> Option<&str> {
+        self.connect().and_then(|c| c.tc_url.as_deref())
+    }
+
+    /// The connect `flashVer`, if sent.
+    pub fn flash_ver(&self) -> Option<&str> {
+        self.connect().and_then(|c| c.flash_ver.as_deref())
+    }
+
+    /// The first value of `key` in the connect query (app or tcUrl query).
+    pub fn query_param(&self, key: &str) -> Option<&str> {
+        self.connect()?.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The handler hooks, one per [`RtmpHandler`](rtmp_core::server::RtmpHandler) method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hook {
+    /// `on_connection` (decision).
+    Connection,
+    /// `on_handshake_complete`.
+    HandshakeComplete,
+    /// `on_connect` (decision).
+    Connect,
+    /// `on_fc_publish`.
+    FcPublish,
+    /// `on_publish` (decision).
+    Publish,
+    /// `on_unpublish`.
+    Unpublish,
+    /// `on_play` (decision).
+    Play,
+    /// `on_play_stop`.
+    PlayStop,
+    /// `on_pause`.
+    Pause,
+    /// `on_unpause`.
+    Unpause,
+    /// `on_metadata`.
+    Metadata,
+    /// `on_media_tag` (filter, see [`EventSink::filter_media`]).
+    MediaTag,
+    /// `on_video_frame`.
+    VideoFrame,
+    /// `on_audio_frame`.
+    AudioFrame,
+    /// `on_keyframe`.
+    Keyframe,
+    /// `on_disconnect`.
+    Disconnect,
+    /// `on_stats`.
+    Stats,
+}
+
+impl Hook {
+    /// Every hook, in trait order.
+    pub const ALL: [Hook; 17] = [
+        Hook::Connection,
+        Hook::HandshakeComplete,
+        Hook::Connect,
+        Hook::FcPublish,
+        Hook::Publish,
+        Hook::Unpublish,
+        Hook::Play,
+        Hook::PlayStop,
+        Hook::Pause,
+        Hook::Unpause,
+        Hook::Metadata,
+        Hook::MediaTag,
+        Hook::VideoFrame,
+        Hook::AudioFrame,
+        Hook::Keyframe,
+        Hook::Disconnect,
+        Hook::Stats,
+    ];
+}
+
+/// The hooks a sink wants. Events of other hooks are never built, and decisions nobody asked
+/// for are accepted at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Interest(u32);
+
+impl Interest {
+    /// No hook.
+    pub const NONE: Self = Self(0);
+    /// Every hook.
+    pub const ALL: Self = Self((1 << Hook::ALL.len()) - 1);
+
+    /// Just `hook`.
+    pub const fn of(hook: Hook) -> Self {
+        Self(1 << hook as u32)
+    }
+
+    /// Whether `hook` is wanted.
+    pub const fn contains(self, hook: Hook) -> bool {
+        self.0 & (1 << hook as u32) != 0
+    }
+
+    /// This set plus `hook` when `yes`.
+    pub const fn with_if(self, hook: Hook, yes: bool) -> Self {
+        if yes { Self(self.0 | 1 << hook as u32) } else { self }
+    }
+}
+
+impl BitOr for Interest {
+    type Output = Self;
+
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+impl From<Hook> for Interest {
+    fn from(hook: Hook) -> Self {
+        Self::of(hook)
+    }
+}
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    /// A TCP connection (before the handshake).
+    Connection,
+    /// `connect`.
+    Connect,
+    /// `publish`.
+    Publish,
+    /// `play`.
+    Play,
+}
+
+/// The request's parameters.
+#[derive(Debug, Clone)]
+pub enum RequestDetails {
+    /// A TCP connection: the session has only its peer address.
+    Connection,
+    /// `connect`: the parameters are in [`Session::connect`].
+    Connect,
+    /// `publish`.
+    Publish(PublishParams),
+    /// `play`.
+    Play(PlayParams),
+}
+
+/// Why an answer was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerError {
+    /// The request was answered before; the first answer stands.
+    AlreadyAnswered,
+    /// Nobody waits any more: the decision timed out, the connection ended or the server stops.
+    /// The connection got a reject.
+    Expired,
+}
+
+impl std::fmt::Display for AnswerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::AlreadyAnswered => "the request was already answered",
+            Self::Expired => "the request expired (decision timeout, disconnect or shutdown)",
+        })
+    }
+}
+
+impl std::error::Error for AnswerError {}
+
+#[derive(Debug)]
+struct RequestInner {
+    id: u64,
+    session: Session,
+    details: RequestDetails,
+    answer: Mutex<Option<oneshot::Sender<Decision>>>,
+}
+
+/// A decision waiting for an answer: connect, publish, play, or a new TCP connection.
+///
+/// Cloning shares it; answer it once, from any thread, with [`accept`](Self::accept) or
+/// [`reject`](Self::reject). Dropping every clone unanswered rejects it at once; no answer
+/// within the server's decision timeout rejects it too.
+#[derive(Debug, Clone)]
+pub struct Request {
+    inner: Arc<RequestInner>,
+}
+
+impl Request {
+    pub(crate) fn new(
+        id: u64,
+        session: Session,
+        details: RequestDetails,
+    ) -> (Self, oneshot::Receiver<Decision>) {
+        let (tx, rx) = oneshot::channel();
+        let inner = RequestInner { id, session, details, answer: Mutex::new(Some(tx)) };
+        (Self { inner: Arc::new(inner) }, rx)
+    }
+
+    /// Unique per server run, counting from 1.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// What is asked.
+    pub fn kind(&self) -> RequestKind {
+        match self.inner.details {
+            RequestDetails::Connection => RequestKind::Connection,
+            RequestDetails::Connect => RequestKind::Connect,
+            RequestDetails::Publish(_) => RequestKind::Publish,
+            RequestDetails::Play(_) => RequestKind::Play,
+        }
+    }
+
+    /// The connection asking.
+    pub fn session(&self) -> &Session {
+        &self.inner.session
+    }
+
+    /// The parameters.
+    pub fn details(&self) -> &RequestDetails {
+        &self.inner.details
+    }
+
+    /// The stream key of a publish or play.
+    pub fn key(&self) -> Option<&StreamKey> {
+        match &self.inner.details {
+            RequestDetails::Publish(p) => Some(&p.key),
+            RequestDetails::Play(p) => Some(&p.key),
+            _ => None,
+        }
+    }
+
+    /// The stream name (with its parsed query) of a publish or play.
+    pub fn stream_name(&self) -> Option<&StreamName> {
+        match &self.inner.details {
+            RequestDetails::Publish(p) => Some(&p.stream_name),
+            RequestDetails::Play(p) => Some(&p.stream_name),
+            _ => None,
+        }
+    }
+
+    /// The app: the stream key's for publish and play, the connect app otherwise.
+    pub fn app(&self) -> &str {
+        self.key().map_or_else(|| self.inner.session.app(), |k| k.app.as_str())
+    }
+
+    /// A query parameter: from the stream name for publish and play, from the connect query for
+    /// connect.
+    pub fn query_param(&self, key: &str) -> Option<&str> {
+        match self.stream_name() {
+            Some(name) => name.param(key),
+            None => self.inner.session.query_param(key),
+        }
+    }
+
+    /// Accepts.
+    pub fn accept(&self) -> Result<(), AnswerError> {
+        self.answer(Decision::Accept)
+    }
+
+    /// Rejects; `reason` becomes the status description the client sees.
+    pub fn reject(&self, reason: impl Into<String>) -> Result<(), AnswerError> {
+        self.answer(Decision::Reject(reason.into()))
+    }
+
+    /// Answers with `decision`.
+    pub fn answer(&self, decision: Decision) -> Result<(), AnswerError> {
+        let sender = self.inner.answer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match sender {
+            None => Err(AnswerError::AlreadyAnswered),
+            Some(tx) => tx.send(decision).map_err(|_| AnswerError::Expired),
+        }
+    }
+
+    /// Whether an answer was given (or tried, after expiry).
+    pub fn is_answered(&self) -> bool {
+        self.inner.answer.lock().unwrap_or_else(|e| e.into_inner()).is_none()
+    }
+
+    /// Whether the server still waits for the answer.
+    pub fn is_pending(&self) -> bool {
+        self.inner.answer.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|tx| !tx.is_closed())
+    }
+}
+
+/// One hook call, owned.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A TCP connection arrived; answer `request` (its session has id 0).
+    Connection {
+        /// The decision to make.
+        request: Request,
+    },
+    /// The handshake finished.
+    HandshakeComplete {
+        /// The connection.
+        session: Session,
+    },
+    /// `connect` arrived; the parameters are in `request.session().connect()`.
+    Connect {
+        /// The decision to make.
+        request: Request,
+    },
+    /// `FCPublish` arrived.
+    FcPublish {
+        /// The connection.
+        session: Session,
+        /// The name as sent, with its query.
+        name: StreamName,
+    },
+    /// `publish` arrived.
+    Publish {
+        /// The decision to make; [`RequestDetails::Publish`].
+        request: Request,
+    },
+    /// An accepted publisher stopped.
+    Unpublish {
+        /// The connection.
+        session: Session,
+        /// The stream.
+        key: StreamKey,
+    },
+    /// `play` arrived.
+    Play {
+        /// The decision to make; [`RequestDetails::Play`].
+        request: Request,
+    },
+    /// An accepted player stopped.
+    PlayStop {
+        /// The connection.
+        session: Session,
+        /// The stream.
+        key: StreamKey,
+    },
+    /// A player paused.
+    Pause {
+        /// The connection.
+        session: Session,
+        /// The stream.
+        key: StreamKey,
+    },
+    /// A player resumed.
+    Unpause {
+        /// The connection.
+        session: Session,
+        /// The stream.
+        key: StreamKey,
+    },
+    /// The publisher sent `onMetaData` (a [`FrameKind::Metadata`](super::FrameKind) frame).
+    Metadata {
+        /// The connection.
+        session: Session,
+        /// The metadata.
+        frame: Arc<Frame>,
+    },
+    /// A video message that parsed.
+    VideoFrame {
+        /// The connection.
+        session: Session,
+        /// The frame.
+        frame: Arc<Frame>,
+    },
+    /// An audio message that parsed.
+    AudioFrame {
+        /// The connection.
+        session: Session,
+        /// The frame.
+        frame: Arc<Frame>,
+    },
+    /// A video keyframe that is not a sequence header.
+    Keyframe {
+        /// The connection.
+        session: Session,
+        /// The frame.
+        frame: Arc<Frame>,
+    },
+    /// A connection ended.
+    Disconnect {
+        /// The connection.
+        session: Session,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// Periodic statistics.
+    Stats {
+        /// The snapshot.
+        stats: Arc<ServerStats>,
+    },
+}
+
+impl Event {
+    /// The hook that raised it.
+    pub fn hook(&self) -> Hook {
+        match self {
+            Self::Connection { .. } => Hook::Connection,
+            Self::HandshakeComplete { .. } => Hook::HandshakeComplete,
+            Self::Connect { .. } => Hook::Connect,
+            Self::FcPublish { .. } => Hook::FcPublish,
+            Self::Publish { .. } => Hook::Publish,
+            Self::Unpublish { .. } => Hook::Unpublish,
+            Self::Play { .. } => Hook::Play,
+            Self::PlayStop { .. } => Hook::PlayStop,
+            Self::Pause { .. } => Hook::Pause,
+            Self::Unpause { .. } => Hook::Unpause,
+            Self::Metadata { .. } => Hook::Metadata,
+            Self::VideoFrame { .. } => Hook::VideoFrame,
+            Self::AudioFrame { .. } => Hook::AudioFrame,
+            Self::Keyframe { .. } => Hook::Keyframe,
+            Self::Disconnect { .. } => Hook::Disconnect,
+            Self::Stats { .. } => Hook::Stats,
+        }
+    }
+}
+
+/// Where events go. The C API calls function pointers; Python and Node queue them to their
+/// interpreter threads.
+///
+/// Threads: connection events (decisions, handshake, FCPublish, unpublish, play stop, pause,
+/// unpause, disconnect) reach [`on_event`](Self::on_event) on a blocking-pool thread with
+/// [`Dispatch::Blocking`](super::Dispatch) or on a runtime worker with
+/// [`Dispatch::Inline`](super::Dispatch); per-frame events (metadata, frames, keyframes), stats
+/// and [`filter_media`](Self::filter_media) always run on a runtime worker and must not block.
+/// Events of one connection arrive in order.
+pub trait EventSink: Send + Sync + 'static {
+    /// The hooks this sink wants; asked once, when the server is built.
+    fn interest(&self) -> Interest {
+        Interest::ALL
+    }
+
+    /// Receives one event. Decision events carry a [`Request`] to answer now or later.
+    fn on_event(&self, event: Event);
+
+    /// `on_media_tag`: every audio, video and data message of a publisher before it reaches
+    /// players; false drops it. Only called when [`Hook::MediaTag`] is of interest.
+    fn filter_media(&self, session: &Session, frame: &Arc<Frame>) -> bool {
+        let _ = (session, frame);
+        true
+    }
+}

@@ -1,0 +1,345 @@
+//! `rtmp_session` (a connection, borrowed during callbacks) and `rtmp_request` (a decision,
+//! answerable later from any thread).
+
+use std::ffi::c_char;
+use std::sync::{Arc, Mutex};
+
+use crate::embed::{Request, RequestDetails, RequestKind, Session};
+use crate::error::{answer_error, fail, rtmp_result};
+use crate::ffi::{Castable, OwnershipArc, OwnershipRef, arc_from_ptr};
+use crate::slice::rtmp_str;
+
+/// One client connection. Callbacks receive `const rtmp_session *`, valid for the duration of the
+/// call; `rtmp_request_session` gives one valid while the request is. Read-only, any thread.
+pub struct rtmp_session {
+    _private: [u8; 0],
+}
+
+impl Castable for rtmp_session {
+    type RustType = Session;
+    type Ownership = OwnershipRef;
+}
+
+/// A decision the server waits for: a new TCP connection, `connect`, `publish` or `play`.
+///
+/// A decision callback receives `rtmp_request *`, valid during the call. It answers by its
+/// return value (`RTMP_DECISION_ACCEPT` / `RTMP_DECISION_REJECT`), or calls
+/// `rtmp_request_accept` / `rtmp_request_reject` during the call (the first answer wins), or
+/// returns `RTMP_DECISION_DEFER` without answering: then the request stays valid and belongs to
+/// the application, which must answer it exactly once, from any thread, with
+/// `rtmp_request_accept` or `rtmp_request_reject`; that call also releases it (do not touch it
+/// afterwards). A deferred request not answered within the decision timeout
+/// (`rtmp_server_config_set_decision_timeout_ms`), or when the client leaves or the server stops,
+/// is rejected by the server; answering it later returns `RTMP_RESULT_REQUEST_EXPIRED` and still
+/// releases it.
+pub struct rtmp_request {
+    _private: [u8; 0],
+}
+
+/// The Rust side of an `rtmp_request *`: the request plus the state that decides who releases
+/// the C reference.
+pub(crate) struct CRequest {
+    pub(crate) request: Request,
+    /// True while the decision callback runs: answers given then do not release.
+    in_callback: Mutex<bool>,
+}
+
+impl Castable for rtmp_request {
+    type RustType = CRequest;
+    type Ownership = OwnershipArc;
+}
+
+/// The kind of a request.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rtmp_request_kind {
+    /// A TCP connection, before the handshake (`on_connection`); its session has id 0.
+    Connection = 1,
+    /// `connect` (`on_connect`).
+    Connect = 2,
+    /// `publish` (`on_publish`).
+    Publish = 3,
+    /// `play` (`on_play`).
+    Play = 4,
+}
+
+/// A decision callback's answer.
+pub type rtmp_decision = u32;
+/// Accept the request.
+pub const RTMP_DECISION_ACCEPT: rtmp_decision = 0;
+/// Reject the request with the reason "Rejected." (use `rtmp_request_reject` for another one).
+pub const RTMP_DECISION_REJECT: rtmp_decision = 1;
+/// Answer later with `rtmp_request_accept` / `rtmp_request_reject` (or already answered).
+pub const RTMP_DECISION_DEFER: rtmp_decision = 2;
+
+impl CRequest {
+    /// Hands `request` to a decision callback and applies its answer.
+    pub(crate) fn decide(request: Request, callback: impl FnOnce(*mut rtmp_request) -> rtmp_decision) {
+        let shared = Arc::new(CRequest { request, in_callback: Mutex::new(true) });
+        let ptr = Arc::into_raw(Arc::clone(&shared)) as *mut rtmp_request;
+        let decision = callback(ptr);
+        let mut in_callback = shared.in_callback.lock().unwrap_or_else(|e| e.into_inner());
+        *in_callback = false;
+        let release = match decision {
+            RTMP_DECISION_ACCEPT => {
+                let _ = shared.request.accept();
+                true
+            }
+            RTMP_DECISION_DEFER => shared.request.is_answered(),
+            other => {
+                if other != RTMP_DECISION_REJECT {
+                    tracing::warn!(
+                        decision = other,
+                        "decision callback returned an unknown value: rejecting"
+                    );
+                }
+                let _ = shared.request.reject("Rejected.");
+                true
+            }
+        };
+        drop(in_callback);
+        if release {
+            drop(arc_from_ptr(ptr.cast_const()));
+        }
+    }
+
+    fn answer(ptr: *mut rtmp_request, reject: Option<&str>) -> rtmp_result {
+        let Some(this) = crate::ffi::try_ref(ptr.cast_const()) else {
+            return crate::error::null_parameter("request");
+        };
+        let in_callback = this.in_callback.lock().unwrap_or_else(|e| e.into_inner());
+        let result = match reject {
+            None => this.request.accept(),
+            Some(reason) => this.request.reject(reason),
+        };
+        let release = !*in_callback;
+        drop(in_callback);
+        if release {
+            drop(arc_from_ptr(ptr.cast_const()));
+        }
+        match result {
+            Ok(()) => rtmp_result::Ok,
+            Err(e) => answer_error(e),
+        }
+    }
+}
+
+/// Accepts `request`. Any thread. Inside its decision callback it only answers; after the
+/// callback returned `RTMP_DECISION_DEFER` it also releases the request. Returns
+/// `RTMP_RESULT_REQUEST_EXPIRED` when the server stopped waiting (the client was rejected) and
+/// `RTMP_RESULT_ALREADY_ANSWERED` for a second answer inside the callback.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_accept(request: *mut rtmp_request) -> rtmp_result {
+    ffi_panic_boundary! {
+        CRequest::answer(request, None)
+    }
+}
+
+/// Rejects `request`; `reason` (UTF-8, may be NULL for "Rejected.") becomes the status
+/// description the client sees. Otherwise as `rtmp_request_accept`. With a reason that is not
+/// UTF-8 it returns `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor releases.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_reject(request: *mut rtmp_request, reason: *const c_char) -> rtmp_result {
+    ffi_panic_boundary! {
+        let reason = if reason.is_null() { "Rejected." } else { try_cstr!(reason) };
+        CRequest::answer(request, Some(reason))
+    }
+}
+
+/// The request's kind, one of `RTMP_REQUEST_KIND_*` (0 for NULL).
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_get_kind(request: *const rtmp_request) -> u32 {
+    ffi_panic_boundary! {
+        let kind = match try_ref!(request).request.kind() {
+            RequestKind::Connection => rtmp_request_kind::Connection,
+            RequestKind::Connect => rtmp_request_kind::Connect,
+            RequestKind::Publish => rtmp_request_kind::Publish,
+            RequestKind::Play => rtmp_request_kind::Play,
+        };
+        kind as u32
+    }
+}
+
+/// Unique per server run, from 1.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_id(request: *const rtmp_request) -> u64 {
+    ffi_panic_boundary! {
+        try_ref!(request).request.id()
+    }
+}
+
+/// The connection asking; valid while the request is.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_session(request: *const rtmp_request) -> *const rtmp_session {
+    ffi_panic_boundary! {
+        let session: *const Session = try_ref!(request).request.session();
+        session.cast()
+    }
+}
+
+/// The app: the stream's for publish and play, the connect app for connect, empty for a
+/// connection. Valid while the request is.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_app(request: *const rtmp_request) -> rtmp_str<'static> {
+    ffi_panic_boundary! {
+        rtmp_str::borrow(try_ref!(request).request.app())
+    }
+}
+
+/// The stream name without its query (`cam`) for publish and play; empty otherwise.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_stream_name(request: *const rtmp_request) -> rtmp_str<'static> {
+    ffi_panic_boundary! {
+        match try_ref!(request).request.stream_name() {
+            Some(name) => rtmp_str::borrow(&name.name),
+            None => rtmp_str::empty(),
+        }
+    }
+}
+
+/// The stream name exactly as sent, query included (`cam?token=abc`); empty for connect and
+/// connection requests.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_stream_raw(request: *const rtmp_request) -> rtmp_str<'static> {
+    ffi_panic_boundary! {
+        match try_ref!(request).request.stream_name() {
+            Some(name) => rtmp_str::borrow(&name.raw),
+            None => rtmp_str::empty(),
+        }
+    }
+}
+
+/// Reads query parameter `key` into `*value_out` (valid while the request is): from the stream
+/// name's query for publish and play (`cam?token=abc`), from the connect query for connect.
+/// `RTMP_RESULT_NOT_FOUND` when absent.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_query_param(
+    request: *const rtmp_request,
+    key: *const c_char,
+    value_out: *mut rtmp_str<'static>,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let request = try_ref!(request);
+        let key = try_cstr!(key);
+        let out = try_out!(value_out);
+        match request.request.query_param(key) {
+            Some(value) => {
+                *out = rtmp_str::borrow(value);
+                rtmp_result::Ok
+            }
+            None => fail(rtmp_result::NotFound, format!("no query parameter {key}")),
+        }
+    }
+}
+
+/// The publish type (`live`, `record`, `append`) of a publish request; empty otherwise.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_publish_type(request: *const rtmp_request) -> rtmp_str<'static> {
+    ffi_panic_boundary! {
+        match try_ref!(request).request.details() {
+            RequestDetails::Publish(p) => rtmp_str::borrow(&p.publish_type),
+            _ => rtmp_str::empty(),
+        }
+    }
+}
+
+/// The message stream id of a publish or play request (0 otherwise).
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_stream_id(request: *const rtmp_request) -> u32 {
+    ffi_panic_boundary! {
+        match try_ref!(request).request.details() {
+            RequestDetails::Publish(p) => p.stream_id,
+            RequestDetails::Play(p) => p.stream_id,
+            _ => 0,
+        }
+    }
+}
+
+/// The play arguments of a play request: start (-2 live or recorded, -1 live, ≥ 0 position in
+/// s), duration (-1 to the end) and reset. Any out-pointer may be NULL. `RTMP_RESULT_INVALID_STATE`
+/// for other kinds.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_play_args(
+    request: *const rtmp_request,
+    start_out: *mut f64,
+    duration_out: *mut f64,
+    reset_out: *mut bool,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        match try_ref!(request).request.details() {
+            RequestDetails::Play(p) => {
+                // SAFETY: each out-pointer is NULL or writable (C caller's promise).
+                unsafe {
+                    if let Some(out) = start_out.as_mut() { *out = p.start; }
+                    if let Some(out) = duration_out.as_mut() { *out = p.duration; }
+                    if let Some(out) = reset_out.as_mut() { *out = p.reset; }
+                }
+                rtmp_result::Ok
+            }
+            _ => fail(rtmp_result::InvalidState, "not a play request"),
+        }
+    }
+}
+
+/// The session id, unique per server run (0 for the session of a connection request).
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_session_id(session: *const rtmp_session) -> u64 {
+    ffi_panic_boundary! {
+        try_ref!(session).id()
+    }
+}
+
+/// The client's address (`127.0.0.1:50000`, `[::1]:50000`). Valid as long as the session.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_session_peer_addr(session: *const rtmp_session) -> rtmp_str<'static> {
+    ffi_panic_boundary! {
+        rtmp_str::borrow(try_ref!(session).peer_addr_text())
+    }
+}
+
+/// The connect app (`live`), empty before connect. Valid as long as the session.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_session_app(session: *const rtmp_session) -> rtmp_str<'static> {
+    ffi_panic_boundary! {
+        rtmp_str::borrow(try_ref!(session).app())
+    }
+}
+
+/// The connect `tcUrl`, empty if not sent. Valid as long as the session.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_session_tc_url(session: *const rtmp_session) -> rtmp_str<'static> {
+    ffi_panic_boundary! {
+        rtmp_str::borrow(try_ref!(session).tc_url().unwrap_or(""))
+    }
+}
+
+/// The connect `flashVer` (`FMLE/3.0 (compatible; …)`), empty if not sent. Valid as long as the
+/// session.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_session_flash_ver(session: *const rtmp_session) -> rtmp_str<'static> {
+    ffi_panic_boundary! {
+        rtmp_str::borrow(try_ref!(session).flash_ver().unwrap_or(""))
+    }
+}
+
+/// Reads parameter `key` of the connect query (app or tcUrl query) into `*value_out`, valid as
+/// long as the session. `RTMP_RESULT_NOT_FOUND` when absent.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_session_query_param(
+    session: *const rtmp_session,
+    key: *const c_char,
+    value_out: *mut rtmp_str<'static>,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let session = try_ref!(session);
+        let key = try_cstr!(key);
+        let out = try_out!(value_out);
+        match session.query_param(key) {
+            Some(value) => {
+                *out = rtmp_str::borrow(value);
+                rtmp_result::Ok
+            }
+            None => fail(rtmp_result::NotFound, format!("no connect query parameter {key}")),
+        }
+    }
+}

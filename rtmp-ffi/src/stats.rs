@@ -1,0 +1,190 @@
+//! `rtmp_stats`: a statistics snapshot.
+
+use rtmp_core::server::ServerStats;
+
+use crate::error::{fail, rtmp_result};
+use crate::ffi::{Castable, OwnershipBox, free_box};
+use crate::slice::rtmp_str;
+
+/// A statistics snapshot of a server: from `rtmp_server_stats` (owned: free it with
+/// `rtmp_stats_free`) or lent to the `on_stats` callback (valid for the call). Immutable; the
+/// views it gives are valid while it lives.
+pub struct rtmp_stats {
+    _private: [u8; 0],
+}
+
+pub(crate) struct CStats {
+    stats: ServerStats,
+    publishers: Vec<String>,
+    players: Vec<Vec<String>>,
+}
+
+impl CStats {
+    pub(crate) fn new(stats: ServerStats) -> Self {
+        let publishers =
+            stats.streams.iter().map(|s| s.publisher.map(|a| a.to_string()).unwrap_or_default()).collect();
+        let players = stats
+            .streams
+            .iter()
+            .map(|s| s.players.iter().map(|p| p.peer_addr.to_string()).collect())
+            .collect();
+        Self { stats, publishers, players }
+    }
+}
+
+impl Castable for rtmp_stats {
+    type RustType = CStats;
+    type Ownership = OwnershipBox;
+}
+
+/// Server-wide counters.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct rtmp_server_totals {
+    /// Open connections.
+    pub connections: usize,
+    /// Connections accepted since start.
+    pub total_connections: u64,
+    /// Connections refused because of `max_connections`.
+    pub refused_connections: u64,
+    /// Bytes received on all connections.
+    pub bytes_in: u64,
+    /// Bytes sent on all connections.
+    pub bytes_out: u64,
+    /// Streams with a publisher or players (index range for `rtmp_stats_stream`).
+    pub streams: usize,
+}
+
+/// One stream. The strings are views valid while the `rtmp_stats` lives.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct rtmp_stream_stats<'a> {
+    /// The app (`live`).
+    pub app: rtmp_str<'a>,
+    /// The stream name (`cam`).
+    pub name: rtmp_str<'a>,
+    /// The publisher's address; empty when nobody publishes.
+    pub publisher_addr: rtmp_str<'a>,
+    /// RFC 6381 codec string of the video (`avc1.64001f`); empty until known.
+    pub video_codec: rtmp_str<'a>,
+    /// Codec string of the audio (`mp4a.40.2`); empty until known.
+    pub audio_codec: rtmp_str<'a>,
+    /// Video width in pixels, 0 until known.
+    pub width: u32,
+    /// Video height in pixels, 0 until known.
+    pub height: u32,
+    /// Bytes received from the current publisher.
+    pub bytes_in: u64,
+    /// Average incoming bitrate of the current publisher, bits per second.
+    pub bitrate_in: u64,
+    /// Milliseconds since the current publisher started.
+    pub uptime_ms: u64,
+    /// Number of players (index range for `rtmp_stats_player`).
+    pub players: usize,
+}
+
+/// One player of a stream. `peer_addr` is valid while the `rtmp_stats` lives.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct rtmp_player_stats<'a> {
+    /// The player's session id.
+    pub session_id: u64,
+    /// The player's address.
+    pub peer_addr: rtmp_str<'a>,
+    /// Media bytes sent to it.
+    pub bytes_out: u64,
+    /// Video messages dropped for it (slow reader).
+    pub dropped_video: u64,
+    /// Audio messages dropped for it.
+    pub dropped_audio: u64,
+    /// Messages waiting in its queue now.
+    pub queue_depth: usize,
+}
+
+/// Fills `*totals_out` with the server-wide counters.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_stats_totals(
+    stats: *const rtmp_stats,
+    totals_out: *mut rtmp_server_totals,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let stats = &try_ref!(stats).stats;
+        let out = try_out!(totals_out);
+        *out = rtmp_server_totals {
+            connections: stats.connections,
+            total_connections: stats.total_connections,
+            refused_connections: stats.refused_connections,
+            bytes_in: stats.bytes_in,
+            bytes_out: stats.bytes_out,
+            streams: stats.streams.len(),
+        };
+        rtmp_result::Ok
+    }
+}
+
+/// Fills `*stream_out` with stream number `index` (< `totals.streams`); `RTMP_RESULT_NOT_FOUND`
+/// past the end.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_stats_stream(
+    stats: *const rtmp_stats,
+    index: usize,
+    stream_out: *mut rtmp_stream_stats<'static>,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let this = try_ref!(stats);
+        let out = try_out!(stream_out);
+        let Some(stream) = this.stats.streams.get(index) else {
+            return fail(rtmp_result::NotFound, format!("no stream {index}"));
+        };
+        *out = rtmp_stream_stats {
+            app: rtmp_str::borrow(&stream.key.app),
+            name: rtmp_str::borrow(&stream.key.name),
+            publisher_addr: rtmp_str::borrow(&this.publishers[index]),
+            video_codec: rtmp_str::borrow(stream.video_codec.as_deref().unwrap_or("")),
+            audio_codec: rtmp_str::borrow(stream.audio_codec.as_deref().unwrap_or("")),
+            width: stream.width.unwrap_or(0),
+            height: stream.height.unwrap_or(0),
+            bytes_in: stream.bytes_in,
+            bitrate_in: stream.bitrate_in,
+            uptime_ms: u64::try_from(stream.uptime.as_millis()).unwrap_or(u64::MAX),
+            players: stream.players.len(),
+        };
+        rtmp_result::Ok
+    }
+}
+
+/// Fills `*player_out` with player `player` of stream `stream`; `RTMP_RESULT_NOT_FOUND` past the
+/// end of either.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_stats_player(
+    stats: *const rtmp_stats,
+    stream: usize,
+    player: usize,
+    player_out: *mut rtmp_player_stats<'static>,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let this = try_ref!(stats);
+        let out = try_out!(player_out);
+        let Some(p) = this.stats.streams.get(stream).and_then(|s| s.players.get(player)) else {
+            return fail(rtmp_result::NotFound, format!("no player {player} of stream {stream}"));
+        };
+        *out = rtmp_player_stats {
+            session_id: p.session_id,
+            peer_addr: rtmp_str::borrow(&this.players[stream][player]),
+            bytes_out: p.bytes_out,
+            dropped_video: p.dropped_video,
+            dropped_audio: p.dropped_audio,
+            queue_depth: p.queue_depth,
+        };
+        rtmp_result::Ok
+    }
+}
+
+/// Frees a snapshot from `rtmp_server_stats`. NULL is ignored. Never free the one lent to
+/// `on_stats`.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_stats_free(stats: *mut rtmp_stats) {
+    ffi_panic_boundary! {
+        free_box(stats);
+    }
+}

@@ -1,0 +1,851 @@
+/*
+ * The C API, function by function: NULL arguments, misuse, and a live server with every
+ * callback, a publisher and a player on loopback. Built with -fsanitize=address,undefined and
+ * run again under valgrind by scripts/test-c.sh. Ends with "N passed, M failed".
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rtmp_rs.h"
+
+static int checks_failed;
+static int tests_passed, tests_failed;
+
+#define CHECK(cond)                                                                                   \
+    do {                                                                                              \
+        if (!(cond)) {                                                                                \
+            checks_failed++;                                                                          \
+            fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond, \
+                    rtmp_last_error());                                                               \
+        }                                                                                             \
+    } while (0)
+#define EXPECT(call, result) CHECK((call) == (result))
+#define OK(call) EXPECT(call, RTMP_RESULT_OK)
+
+static int str_eq(rtmp_str s, const char *text) {
+    return s.data != NULL && s.len == strlen(text) && memcmp(s.data, text, s.len) == 0;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void run(const char *name, void (*test)(void)) {
+    int before = checks_failed;
+    test();
+    if (checks_failed == before) {
+        tests_passed++;
+        printf("ok   %s\n", name);
+    } else {
+        tests_failed++;
+        printf("FAIL %s\n", name);
+    }
+    fflush(stdout);
+}
+
+/* ---- media samples ---- */
+
+/* AVC sequence header (AVCDecoderConfigurationRecord with one SPS and one PPS). */
+static const uint8_t AVC_SEQ[] = {0x17, 0x00, 0x00, 0x00, 0x00, 0x01, 0x64, 0x00, 0x1f, 0xff, 0xe1, 0x00, 0x04,
+                                  0x67, 0x64, 0x00, 0x1f, 0x01, 0x00, 0x04, 0x68, 0xee, 0x3c, 0x80};
+/* AVC keyframe NALU packet, CTS 40, one IDR NAL unit. */
+static const uint8_t AVC_KEY[] = {0x17, 0x01, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x05, 0x65, 0x88, 0x84, 0x00, 0x10};
+/* AVC inter frame. */
+static const uint8_t AVC_INTER[] = {0x27, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x41, 0x9a, 0x00};
+/* AAC sequence header (AAC-LC, 44.1 kHz, stereo) and a raw frame. */
+static const uint8_t AAC_SEQ[] = {0xaf, 0x00, 0x12, 0x10};
+static const uint8_t AAC_RAW[] = {0xaf, 0x01, 0x21, 0x00, 0x49, 0x90};
+/* onMetaData with an ECMA array {width: 640, encoder: "c-test"}. */
+static const uint8_t METADATA[] = {
+    0x02, 0x00, 0x0a, 'o',  'n',  'M',  'e',  't',  'a',  'D',  'a',  't',  'a',  0x08, 0x00, 0x00,
+    0x00, 0x02, 0x00, 0x05, 'w',  'i',  'd',  't',  'h',  0x00, 0x40, 0x84, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x07, 'e',  'n',  'c',  'o',  'd',  'e',  'r',  0x02, 0x00, 0x06, 'c',  '-',
+    't',  'e',  's',  't',  0x00, 0x00, 0x09};
+
+/* ---- tests without a network ---- */
+
+static void test_version_and_errors(void) {
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", RTMP_RS_VERSION_MAJOR, RTMP_RS_VERSION_MINOR,
+             RTMP_RS_VERSION_PATCH);
+    CHECK(strcmp(rtmp_version(), expected) == 0);
+    CHECK(strcmp(rtmp_version(), RTMP_RS_VERSION) == 0);
+    CHECK(strcmp(rtmp_result_message(RTMP_RESULT_OK), "ok") == 0);
+    CHECK(strlen(rtmp_result_message(RTMP_RESULT_IN_CALLBACK)) > 0);
+    CHECK(strcmp(rtmp_result_message(9999), "unknown result") == 0);
+    /* Fixed numbers. */
+    CHECK(RTMP_RESULT_OK == 0 && RTMP_RESULT_NULL_PARAMETER == 1 && RTMP_RESULT_PANIC == 2 &&
+          RTMP_RESULT_NOT_FOUND == 14);
+    EXPECT(rtmp_server_config_new(NULL), RTMP_RESULT_NULL_PARAMETER);
+    CHECK(strstr(rtmp_last_error(), "NULL") != NULL);
+}
+
+static void test_server_config(void) {
+    rtmp_server_config *config = NULL;
+    const char *fourccs[] = {"avc1", "hvc1", "mp4a"};
+    OK(rtmp_server_config_new(&config));
+    CHECK(config != NULL);
+    OK(rtmp_server_config_set_bind(config, "127.0.0.1:0"));
+    EXPECT(rtmp_server_config_set_bind(config, "not an address"), RTMP_RESULT_INVALID_ARGUMENT);
+    EXPECT(rtmp_server_config_set_bind(config, "\xff\xfe"), RTMP_RESULT_INVALID_ARGUMENT);
+    EXPECT(rtmp_server_config_set_bind(config, NULL), RTMP_RESULT_NULL_PARAMETER);
+    OK(rtmp_server_config_set_max_connections(config, 100));
+    OK(rtmp_server_config_set_chunk_size(config, 4096));
+    EXPECT(rtmp_server_config_set_chunk_size(config, 1), RTMP_RESULT_INVALID_ARGUMENT);
+    OK(rtmp_server_config_set_connection_timeout_ms(config, 5000));
+    OK(rtmp_server_config_set_idle_timeout_ms(config, 30000));
+    OK(rtmp_server_config_set_window_ack_size(config, 2500000));
+    OK(rtmp_server_config_set_peer_bandwidth(config, 2500000));
+    OK(rtmp_server_config_set_max_message_size(config, 1 << 22));
+    OK(rtmp_server_config_set_max_chunk_streams(config, 32));
+    OK(rtmp_server_config_set_max_streams_per_connection(config, 4));
+    OK(rtmp_server_config_set_max_amf_depth(config, 32));
+    OK(rtmp_server_config_set_player_queue_length(config, 256));
+    OK(rtmp_server_config_set_player_stall_timeout_ms(config, 5000));
+    OK(rtmp_server_config_set_socket_send_buffer(config, 0));
+    OK(rtmp_server_config_set_socket_send_buffer(config, 65536));
+    OK(rtmp_server_config_set_gop_cache_max_bytes(config, 1 << 20));
+    OK(rtmp_server_config_set_gop_cache_max_duration_ms(config, 5000));
+    OK(rtmp_server_config_set_publisher_policy(config, RTMP_PUBLISHER_POLICY_TAKE_OVER));
+    OK(rtmp_server_config_set_publisher_policy(config, RTMP_PUBLISHER_POLICY_REJECT_NEW));
+    EXPECT(rtmp_server_config_set_publisher_policy(config, 7), RTMP_RESULT_INVALID_ARGUMENT);
+    OK(rtmp_server_config_set_play_wait_timeout_ms(config, -1));
+    OK(rtmp_server_config_set_play_wait_timeout_ms(config, 0));
+    OK(rtmp_server_config_set_play_wait_timeout_ms(config, 10000));
+    OK(rtmp_server_config_set_normalize_timestamps(config, true));
+    OK(rtmp_server_config_set_enhanced_rtmp(config, true));
+    OK(rtmp_server_config_set_fourcc_list(config, fourccs, 3));
+    OK(rtmp_server_config_set_fourcc_list(config, NULL, 0));
+    EXPECT(rtmp_server_config_set_fourcc_list(config, NULL, 2), RTMP_RESULT_NULL_PARAMETER);
+    OK(rtmp_server_config_set_caps_ex(config, 14));
+    OK(rtmp_server_config_set_stats_interval_ms(config, 0));
+    OK(rtmp_server_config_set_tls(config, NULL, NULL, NULL));
+    EXPECT(rtmp_server_config_set_tls(config, "127.0.0.1:0", "/nonexistent/cert.pem", "/nonexistent/key.pem"),
+           RTMP_RESULT_TLS);
+    EXPECT(rtmp_server_config_set_tls(config, "bad", "a", "b"), RTMP_RESULT_INVALID_ARGUMENT);
+    EXPECT(rtmp_server_config_set_tls(config, "127.0.0.1:0", NULL, "b"), RTMP_RESULT_NULL_PARAMETER);
+    OK(rtmp_server_config_set_worker_threads(config, 1));
+    EXPECT(rtmp_server_config_set_worker_threads(config, 0), RTMP_RESULT_INVALID_ARGUMENT);
+    OK(rtmp_server_config_set_decision_timeout_ms(config, 1000));
+    OK(rtmp_server_config_set_callbacks(config, NULL, NULL, NULL));
+
+    /* NULL config everywhere. */
+    EXPECT(rtmp_server_config_set_callbacks(NULL, NULL, NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_bind(NULL, "127.0.0.1:0"), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_max_connections(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_chunk_size(NULL, 4096), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_connection_timeout_ms(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_idle_timeout_ms(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_window_ack_size(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_peer_bandwidth(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_max_message_size(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_max_chunk_streams(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_max_streams_per_connection(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_max_amf_depth(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_player_queue_length(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_player_stall_timeout_ms(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_socket_send_buffer(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_gop_cache_max_bytes(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_gop_cache_max_duration_ms(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_publisher_policy(NULL, 0), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_play_wait_timeout_ms(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_normalize_timestamps(NULL, true), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_enhanced_rtmp(NULL, true), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_fourcc_list(NULL, NULL, 0), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_caps_ex(NULL, 0), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_stats_interval_ms(NULL, 0), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_tls(NULL, NULL, NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_worker_threads(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_decision_timeout_ms(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    rtmp_server_config_free(NULL);
+    rtmp_server_config_free(config);
+}
+
+static void test_client_config(void) {
+    rtmp_client_config *config = NULL;
+    OK(rtmp_client_config_new(&config));
+    OK(rtmp_client_config_set_connect_timeout_ms(config, 2000));
+    OK(rtmp_client_config_set_tls_insecure_skip_verify(config, true));
+    EXPECT(rtmp_client_config_add_tls_roots_pem(config, "/nonexistent.pem"), RTMP_RESULT_TLS);
+    OK(rtmp_client_config_set_enhanced_rtmp(config, false));
+    OK(rtmp_client_config_set_flash_ver(config, "FMLE/3.0 (compatible; c-test)"));
+    OK(rtmp_client_config_set_reconnect(config, true, 100, 1000, 3));
+    OK(rtmp_client_config_set_reconnect(config, false, 0, 0, 0));
+    OK(rtmp_client_config_set_event_buffer(config, 64));
+    EXPECT(rtmp_client_config_set_event_buffer(config, 0), RTMP_RESULT_INVALID_ARGUMENT);
+    OK(rtmp_client_config_set_chunk_size(config, 60000));
+    EXPECT(rtmp_client_config_set_chunk_size(config, 0), RTMP_RESULT_INVALID_ARGUMENT);
+    OK(rtmp_client_config_set_worker_threads(config, 1));
+    EXPECT(rtmp_client_config_set_worker_threads(config, 0), RTMP_RESULT_INVALID_ARGUMENT);
+
+    EXPECT(rtmp_client_config_new(NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_client_config_set_connect_timeout_ms(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_client_config_set_tls_insecure_skip_verify(NULL, true), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_client_config_add_tls_roots_pem(NULL, "x"), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_client_config_add_tls_roots_pem(config, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_client_config_set_enhanced_rtmp(NULL, true), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_client_config_set_flash_ver(NULL, "x"), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_client_config_set_flash_ver(config, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_client_config_set_reconnect(NULL, true, 1, 1, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_client_config_set_event_buffer(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_client_config_set_chunk_size(NULL, 4096), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_client_config_set_worker_threads(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    rtmp_client_config_free(NULL);
+    rtmp_client_config_free(config);
+}
+
+static void test_frames(void) {
+    const rtmp_frame *frame = NULL, *again;
+    rtmp_bytes bytes;
+    rtmp_str text;
+    double number = 0;
+
+    OK(rtmp_frame_new(RTMP_FRAME_KIND_VIDEO, 1000, AVC_KEY, sizeof AVC_KEY, &frame));
+    CHECK(rtmp_frame_get_kind(frame) == RTMP_FRAME_KIND_VIDEO);
+    CHECK(rtmp_frame_timestamp(frame) == 1000);
+    CHECK(rtmp_frame_is_keyframe(frame));
+    CHECK(!rtmp_frame_is_sequence_header(frame));
+    CHECK(rtmp_frame_composition_time(frame) == 40);
+    CHECK(str_eq(rtmp_frame_codec(frame), "avc1"));
+    bytes = rtmp_frame_payload(frame);
+    CHECK(bytes.len == sizeof AVC_KEY && memcmp(bytes.data, AVC_KEY, bytes.len) == 0);
+    bytes = rtmp_frame_body(frame);
+    CHECK(bytes.len == sizeof AVC_KEY - 5);
+    CHECK(str_eq(rtmp_frame_stream_app(frame), "") && str_eq(rtmp_frame_stream_name(frame), ""));
+    CHECK(str_eq(rtmp_frame_data_name(frame), ""));
+    EXPECT(rtmp_frame_metadata_number(frame, "width", &number), RTMP_RESULT_INVALID_STATE);
+    again = rtmp_frame_retain(frame);
+    CHECK(again == frame);
+    rtmp_frame_release(again);
+    rtmp_frame_release(frame);
+
+    OK(rtmp_frame_new(RTMP_FRAME_KIND_VIDEO, 0, AVC_SEQ, sizeof AVC_SEQ, &frame));
+    CHECK(rtmp_frame_is_sequence_header(frame) && !rtmp_frame_is_keyframe(frame));
+    rtmp_frame_release(frame);
+
+    OK(rtmp_frame_new(RTMP_FRAME_KIND_AUDIO, 5, AAC_SEQ, sizeof AAC_SEQ, &frame));
+    CHECK(str_eq(rtmp_frame_codec(frame), "mp4a") && rtmp_frame_is_sequence_header(frame));
+    CHECK(rtmp_frame_composition_time(frame) == 0);
+    rtmp_frame_release(frame);
+
+    OK(rtmp_frame_new(RTMP_FRAME_KIND_METADATA, 0, METADATA, sizeof METADATA, &frame));
+    CHECK(str_eq(rtmp_frame_data_name(frame), "onMetaData"));
+    OK(rtmp_frame_metadata_number(frame, "width", &number));
+    CHECK(number == 640.0);
+    OK(rtmp_frame_metadata_string(frame, "encoder", &text));
+    CHECK(str_eq(text, "c-test"));
+    EXPECT(rtmp_frame_metadata_number(frame, "encoder", &number), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_frame_metadata_string(frame, "width", &text), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_frame_metadata_number(frame, "height", &number), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_frame_metadata_number(frame, NULL, &number), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_frame_metadata_number(frame, "width", NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_frame_metadata_string(frame, "encoder", NULL), RTMP_RESULT_NULL_PARAMETER);
+    rtmp_frame_release(frame);
+
+    /* Garbage still makes a frame, without a parsed view. */
+    OK(rtmp_frame_new(RTMP_FRAME_KIND_VIDEO, 0, (const uint8_t *)"\x01", 1, &frame));
+    CHECK(str_eq(rtmp_frame_codec(frame), ""));
+    rtmp_frame_release(frame);
+    OK(rtmp_frame_new(RTMP_FRAME_KIND_DATA, 0, NULL, 0, &frame));
+    CHECK(rtmp_frame_payload(frame).len == 0 && rtmp_frame_payload(frame).data != NULL);
+    rtmp_frame_release(frame);
+
+    /* Misuse and NULL. */
+    EXPECT(rtmp_frame_new(99, 0, AVC_KEY, sizeof AVC_KEY, &frame), RTMP_RESULT_INVALID_ARGUMENT);
+    EXPECT(rtmp_frame_new(RTMP_FRAME_KIND_VIDEO, 0, NULL, 3, &frame), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_frame_new(RTMP_FRAME_KIND_VIDEO, 0, AVC_KEY, sizeof AVC_KEY, NULL), RTMP_RESULT_NULL_PARAMETER);
+    CHECK(rtmp_frame_retain(NULL) == NULL);
+    rtmp_frame_release(NULL);
+    CHECK(rtmp_frame_get_kind(NULL) == 0);
+    CHECK(rtmp_frame_timestamp(NULL) == 0);
+    CHECK(rtmp_frame_payload(NULL).len == 0 && rtmp_frame_payload(NULL).data != NULL);
+    CHECK(rtmp_frame_body(NULL).len == 0);
+    CHECK(str_eq(rtmp_frame_codec(NULL), ""));
+    CHECK(!rtmp_frame_is_keyframe(NULL) && !rtmp_frame_is_sequence_header(NULL));
+    CHECK(rtmp_frame_composition_time(NULL) == 0);
+    CHECK(str_eq(rtmp_frame_stream_app(NULL), "") && str_eq(rtmp_frame_stream_name(NULL), ""));
+    CHECK(str_eq(rtmp_frame_data_name(NULL), ""));
+    EXPECT(rtmp_frame_metadata_number(NULL, "width", &number), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_frame_metadata_string(NULL, "width", &text), RTMP_RESULT_NULL_PARAMETER);
+}
+
+static void test_null_objects(void) {
+    rtmp_player_event event;
+    rtmp_server_totals totals;
+    rtmp_stream_stats stream;
+    rtmp_player_stats player;
+    rtmp_str text;
+    double d;
+    bool b;
+    uint64_t n;
+    rtmp_server *server = NULL;
+    rtmp_player *p = NULL;
+    rtmp_publisher *pub = NULL;
+    rtmp_stats *stats = NULL;
+    rtmp_server_config *config = NULL;
+
+    /* Server. */
+    EXPECT(rtmp_server_new(NULL, &server), RTMP_RESULT_NULL_PARAMETER);
+    OK(rtmp_server_config_new(&config));
+    EXPECT(rtmp_server_new(config, NULL), RTMP_RESULT_NULL_PARAMETER);
+    rtmp_server_config_free(config);
+    CHECK(str_eq(rtmp_server_local_addr(NULL), ""));
+    CHECK(str_eq(rtmp_server_tls_local_addr(NULL), ""));
+    CHECK(rtmp_server_port(NULL) == 0);
+    EXPECT(rtmp_server_start(NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_stop(NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_stats(NULL, &stats), RTMP_RESULT_NULL_PARAMETER);
+    rtmp_server_free(NULL);
+    /* Stats. */
+    EXPECT(rtmp_stats_totals(NULL, &totals), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_stats_stream(NULL, 0, &stream), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_stats_player(NULL, 0, 0, &player), RTMP_RESULT_NULL_PARAMETER);
+    rtmp_stats_free(NULL);
+    /* Requests and sessions. */
+    EXPECT(rtmp_request_accept(NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_request_reject(NULL, "no"), RTMP_RESULT_NULL_PARAMETER);
+    CHECK(rtmp_request_get_kind(NULL) == 0);
+    CHECK(rtmp_request_id(NULL) == 0);
+    CHECK(rtmp_request_session(NULL) == NULL);
+    CHECK(str_eq(rtmp_request_app(NULL), ""));
+    CHECK(str_eq(rtmp_request_stream_name(NULL), ""));
+    CHECK(str_eq(rtmp_request_stream_raw(NULL), ""));
+    EXPECT(rtmp_request_query_param(NULL, "k", &text), RTMP_RESULT_NULL_PARAMETER);
+    CHECK(str_eq(rtmp_request_publish_type(NULL), ""));
+    CHECK(rtmp_request_stream_id(NULL) == 0);
+    EXPECT(rtmp_request_play_args(NULL, &d, &d, &b), RTMP_RESULT_NULL_PARAMETER);
+    CHECK(rtmp_session_id(NULL) == 0);
+    CHECK(str_eq(rtmp_session_peer_addr(NULL), ""));
+    CHECK(str_eq(rtmp_session_app(NULL), ""));
+    CHECK(str_eq(rtmp_session_tc_url(NULL), ""));
+    CHECK(str_eq(rtmp_session_flash_ver(NULL), ""));
+    EXPECT(rtmp_session_query_param(NULL, "k", &text), RTMP_RESULT_NULL_PARAMETER);
+    /* Clients. */
+    EXPECT(rtmp_player_new(NULL, NULL, &p), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_player_new(NULL, "rtmp://127.0.0.1:1/live/x", NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_player_new(NULL, "http://example.invalid/", &p), RTMP_RESULT_INVALID_ARGUMENT);
+    EXPECT(rtmp_player_next(NULL, 0, &event), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_player_pause(NULL, true, 0), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_player_close(NULL), RTMP_RESULT_NULL_PARAMETER);
+    rtmp_player_free(NULL);
+    EXPECT(rtmp_publisher_new(NULL, NULL, &pub), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_publisher_new(NULL, "nonsense", &pub), RTMP_RESULT_INVALID_ARGUMENT);
+    EXPECT(rtmp_publisher_send_video(NULL, 0, AVC_KEY, sizeof AVC_KEY), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_publisher_send_audio(NULL, 0, AAC_RAW, sizeof AAC_RAW), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_publisher_send_data(NULL, 0, METADATA, sizeof METADATA), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_publisher_send_frame(NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_publisher_publish_flv(NULL, "x.flv", false, &n), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_publisher_close(NULL), RTMP_RESULT_NULL_PARAMETER);
+    rtmp_publisher_free(NULL);
+    /* Nothing listens on port 1: connection refused. */
+    EXPECT(rtmp_publisher_new(NULL, "rtmp://127.0.0.1:1/live/x", &pub), RTMP_RESULT_IO);
+    CHECK(strlen(rtmp_last_error()) > 0);
+    /* Logs. */
+    EXPECT(rtmp_log_set_callback(NULL, NULL, NULL, 42), RTMP_RESULT_INVALID_ARGUMENT);
+}
+
+/* ---- a live server ---- */
+
+struct state {
+    rtmp_server *server;
+    rtmp_publisher *publisher;
+    atomic_int hooks[17];
+    atomic_int dropped;
+    atomic_int stop_in_blocking;   /* result of rtmp_server_stop inside a connection callback */
+    atomic_int stop_in_worker;     /* result of rtmp_server_stop inside a media callback */
+    atomic_int send_in_worker;     /* result of a publisher send inside a media callback */
+    atomic_int metadata_width;
+    atomic_int play_args_ok;
+    atomic_int session_ok;
+    _Atomic(rtmp_request *) deferred; /* a publish answered later by another thread */
+    _Atomic(rtmp_request *) abandoned; /* a publish left unanswered until the timeout */
+    _Atomic(const rtmp_frame *) kept; /* a keyframe retained beyond its callback */
+    atomic_int logs;
+};
+
+enum { H_CONNECTION, H_HANDSHAKE, H_CONNECT, H_FC_PUBLISH, H_PUBLISH, H_UNPUBLISH, H_PLAY, H_PLAY_STOP, H_PAUSE,
+       H_UNPAUSE, H_METADATA, H_MEDIA_TAG, H_VIDEO, H_AUDIO, H_KEYFRAME, H_DISCONNECT, H_STATS };
+static const char *const HOOK_NAMES[17] = {
+    "on_connection", "on_handshake_complete", "on_connect", "on_fc_publish", "on_publish", "on_unpublish",
+    "on_play", "on_play_stop", "on_pause", "on_unpause", "on_metadata", "on_media_tag", "on_video_frame",
+    "on_audio_frame", "on_keyframe", "on_disconnect", "on_stats"};
+
+static rtmp_decision cb_connection(void *ud, const rtmp_session *session, rtmp_request *request) {
+    struct state *s = ud;
+    atomic_fetch_add(&s->hooks[H_CONNECTION], 1);
+    if (rtmp_request_get_kind(request) != RTMP_REQUEST_KIND_CONNECTION || rtmp_session_id(session) != 0 ||
+        rtmp_session_peer_addr(session).len == 0 || rtmp_request_session(request) != session) {
+        atomic_store(&s->session_ok, -1);
+    }
+    return RTMP_DECISION_ACCEPT;
+}
+
+static void cb_handshake(void *ud, const rtmp_session *session) {
+    struct state *s = ud;
+    atomic_fetch_add(&s->hooks[H_HANDSHAKE], 1);
+    if (rtmp_session_id(session) == 0) {
+        atomic_store(&s->session_ok, -2);
+    }
+}
+
+static rtmp_decision cb_connect(void *ud, const rtmp_session *session, rtmp_request *request) {
+    struct state *s = ud;
+    rtmp_str value;
+    atomic_fetch_add(&s->hooks[H_CONNECT], 1);
+    if (!str_eq(rtmp_session_app(session), "live") || rtmp_session_tc_url(session).len == 0 ||
+        rtmp_session_flash_ver(session).len == 0 || !str_eq(rtmp_request_app(request), "live") ||
+        rtmp_request_get_kind(request) != RTMP_REQUEST_KIND_CONNECT || rtmp_request_id(request) == 0 ||
+        rtmp_session_query_param(session, "nothing", &value) != RTMP_RESULT_NOT_FOUND ||
+        rtmp_session_query_param(session, NULL, &value) != RTMP_RESULT_NULL_PARAMETER) {
+        atomic_store(&s->session_ok, -3);
+    }
+    return RTMP_DECISION_ACCEPT;
+}
+
+static void cb_stream(struct state *s, int hook, rtmp_str app, rtmp_str name) {
+    atomic_fetch_add(&s->hooks[hook], 1);
+    if (!str_eq(app, "live") || name.len == 0) {
+        atomic_store(&s->session_ok, -4 - hook);
+    }
+}
+static void cb_fc_publish(void *ud, const rtmp_session *se, rtmp_str app, rtmp_str name) {
+    (void)se;
+    cb_stream(ud, H_FC_PUBLISH, app, name);
+}
+static void cb_unpublish(void *ud, const rtmp_session *se, rtmp_str app, rtmp_str name) {
+    (void)se;
+    cb_stream(ud, H_UNPUBLISH, app, name);
+}
+static void cb_play_stop(void *ud, const rtmp_session *se, rtmp_str app, rtmp_str name) {
+    (void)se;
+    cb_stream(ud, H_PLAY_STOP, app, name);
+}
+static void cb_pause(void *ud, const rtmp_session *se, rtmp_str app, rtmp_str name) {
+    (void)se;
+    cb_stream(ud, H_PAUSE, app, name);
+}
+static void cb_unpause(void *ud, const rtmp_session *se, rtmp_str app, rtmp_str name) {
+    (void)se;
+    cb_stream(ud, H_UNPAUSE, app, name);
+}
+
+static rtmp_decision cb_publish(void *ud, const rtmp_session *session, rtmp_request *request) {
+    struct state *s = ud;
+    rtmp_str token;
+    (void)session;
+    atomic_fetch_add(&s->hooks[H_PUBLISH], 1);
+    if (rtmp_request_get_kind(request) != RTMP_REQUEST_KIND_PUBLISH || !str_eq(rtmp_request_publish_type(request), "live") ||
+        rtmp_request_stream_id(request) == 0) {
+        atomic_store(&s->session_ok, -30);
+    }
+    if (rtmp_request_query_param(request, "token", &token) != RTMP_RESULT_OK || !str_eq(token, "secret")) {
+        /* Answer inside the callback: the first answer wins, the return value is ignored. */
+        if (rtmp_request_reject(request, "Bad token.") != RTMP_RESULT_OK ||
+            rtmp_request_accept(request) != RTMP_RESULT_ALREADY_ANSWERED) {
+            atomic_store(&s->session_ok, -31);
+        }
+        return RTMP_DECISION_ACCEPT;
+    }
+    if (str_eq(rtmp_request_stream_name(request), "abandoned")) {
+        atomic_store(&s->abandoned, request);
+        return RTMP_DECISION_DEFER;
+    }
+    /* Defer: the main thread's helper accepts it from another thread. */
+    atomic_store(&s->deferred, request);
+    return RTMP_DECISION_DEFER;
+}
+
+static rtmp_decision cb_play(void *ud, const rtmp_session *session, rtmp_request *request) {
+    struct state *s = ud;
+    double start = 0, duration = 0;
+    bool reset = false;
+    (void)session;
+    atomic_fetch_add(&s->hooks[H_PLAY], 1);
+    if (rtmp_request_play_args(request, &start, &duration, &reset) == RTMP_RESULT_OK &&
+        rtmp_request_play_args(request, NULL, NULL, NULL) == RTMP_RESULT_OK &&
+        str_eq(rtmp_request_stream_name(request), "cam") && str_eq(rtmp_request_stream_raw(request), "cam")) {
+        atomic_store(&s->play_args_ok, 1);
+    }
+    return RTMP_DECISION_ACCEPT;
+}
+
+static void cb_metadata(void *ud, const rtmp_session *session, const rtmp_frame *frame) {
+    struct state *s = ud;
+    double width = 0;
+    (void)session;
+    atomic_fetch_add(&s->hooks[H_METADATA], 1);
+    if (rtmp_frame_metadata_number(frame, "width", &width) == RTMP_RESULT_OK) {
+        atomic_store(&s->metadata_width, (int)width);
+    }
+}
+
+static bool cb_media_tag(void *ud, const rtmp_session *session, const rtmp_frame *frame) {
+    struct state *s = ud;
+    (void)session;
+    atomic_fetch_add(&s->hooks[H_MEDIA_TAG], 1);
+    /* Drop data messages that are not metadata, let everything else through. */
+    if (rtmp_frame_get_kind(frame) == RTMP_FRAME_KIND_DATA) {
+        atomic_fetch_add(&s->dropped, 1);
+        return false;
+    }
+    return true;
+}
+
+static void cb_video(void *ud, const rtmp_session *session, const rtmp_frame *frame) {
+    struct state *s = ud;
+    (void)session;
+    (void)frame;
+    if (atomic_fetch_add(&s->hooks[H_VIDEO], 1) == 0) {
+        /* Blocking calls are refused on worker threads. */
+        atomic_store(&s->stop_in_worker, (int)rtmp_server_stop(s->server));
+        atomic_store(&s->send_in_worker, (int)rtmp_publisher_send_video(s->publisher, 0, AVC_INTER, sizeof AVC_INTER));
+    }
+}
+
+static void cb_audio(void *ud, const rtmp_session *session, const rtmp_frame *frame) {
+    struct state *s = ud;
+    (void)session;
+    (void)frame;
+    atomic_fetch_add(&s->hooks[H_AUDIO], 1);
+}
+
+static void cb_keyframe(void *ud, const rtmp_session *session, const rtmp_frame *frame) {
+    struct state *s = ud;
+    const rtmp_frame *none = NULL;
+    (void)session;
+    atomic_fetch_add(&s->hooks[H_KEYFRAME], 1);
+    if (rtmp_frame_is_keyframe(frame) && str_eq(rtmp_frame_stream_name(frame), "cam")) {
+        const rtmp_frame *kept = rtmp_frame_retain(frame);
+        if (!atomic_compare_exchange_strong(&s->kept, &none, kept)) {
+            rtmp_frame_release(kept);
+        }
+    }
+}
+
+static void cb_disconnect(void *ud, const rtmp_session *session, rtmp_disconnect_reason reason, rtmp_str text) {
+    struct state *s = ud;
+    (void)session;
+    (void)reason;
+    (void)text;
+    atomic_fetch_add(&s->hooks[H_DISCONNECT], 1);
+    atomic_store(&s->stop_in_blocking, (int)rtmp_server_stop(s->server));
+}
+
+static void cb_stats(void *ud, const rtmp_stats *stats) {
+    struct state *s = ud;
+    rtmp_server_totals totals;
+    if (rtmp_stats_totals(stats, &totals) == RTMP_RESULT_OK) {
+        atomic_fetch_add(&s->hooks[H_STATS], 1);
+    }
+}
+
+static void drop_state(void *ud) {
+    struct state *s = ud;
+    atomic_fetch_add(&s->dropped, 1000);
+}
+
+static void log_cb(void *ud, rtmp_log_level level, rtmp_str target, rtmp_str message) {
+    atomic_int *count = ud;
+    (void)level;
+    if (target.len > 0 && message.len > 0) {
+        atomic_fetch_add(count, 1);
+    }
+}
+
+static atomic_int log_dropped;
+static void log_drop(void *ud) {
+    (void)ud;
+    atomic_fetch_add(&log_dropped, 1);
+}
+
+static void *answer_later(void *arg) {
+    struct state *s = arg;
+    rtmp_request *request;
+    int i;
+    for (i = 0; i < 500 && (request = atomic_load(&s->deferred)) == NULL; i++) {
+        sleep_ms(10);
+    }
+    if (request != NULL) {
+        sleep_ms(50);
+        if (rtmp_request_accept(request) != RTMP_RESULT_OK) {
+            atomic_store(&s->session_ok, -40);
+        }
+    }
+    return NULL;
+}
+
+static void test_live(void) {
+    static struct state s; /* zeroed */
+    rtmp_server_config *config = NULL;
+    rtmp_client_config *client = NULL;
+    rtmp_publisher *bad = NULL, *abandoned = NULL;
+    rtmp_player *player = NULL;
+    rtmp_stats *stats = NULL;
+    rtmp_server_totals totals;
+    rtmp_stream_stats stream;
+    rtmp_player_stats pstats;
+    rtmp_callbacks cb;
+    pthread_t helper;
+    char url[128], bad_url[128], abandoned_url[128], play_url[128];
+    int video = 0, audio = 0, metadata = 0, keyframes = 0, i;
+    rtmp_str addr;
+    rtmp_request *left;
+    const rtmp_frame *kept;
+
+    OK(rtmp_log_set_callback(log_cb, &s.logs, log_drop, RTMP_LOG_LEVEL_INFO));
+
+    memset(&cb, 0, sizeof cb);
+    cb.on_connection = cb_connection;
+    cb.on_handshake_complete = cb_handshake;
+    cb.on_connect = cb_connect;
+    cb.on_fc_publish = cb_fc_publish;
+    cb.on_publish = cb_publish;
+    cb.on_unpublish = cb_unpublish;
+    cb.on_play = cb_play;
+    cb.on_play_stop = cb_play_stop;
+    cb.on_pause = cb_pause;
+    cb.on_unpause = cb_unpause;
+    cb.on_metadata = cb_metadata;
+    cb.on_media_tag = cb_media_tag;
+    cb.on_video_frame = cb_video;
+    cb.on_audio_frame = cb_audio;
+    cb.on_keyframe = cb_keyframe;
+    cb.on_disconnect = cb_disconnect;
+    cb.on_stats = cb_stats;
+
+    OK(rtmp_server_config_new(&config));
+    OK(rtmp_server_config_set_bind(config, "127.0.0.1:0"));
+    OK(rtmp_server_config_set_stats_interval_ms(config, 100));
+    OK(rtmp_server_config_set_decision_timeout_ms(config, 300));
+    OK(rtmp_server_config_set_callbacks(config, &cb, &s, drop_state));
+    OK(rtmp_server_new(config, &s.server));
+    rtmp_server_config_free(config); /* the server keeps its copy and the userdata */
+    CHECK(atomic_load(&s.dropped) == 0);
+    addr = rtmp_server_local_addr(s.server);
+    CHECK(rtmp_server_port(s.server) != 0);
+    CHECK(str_eq(rtmp_server_tls_local_addr(s.server), ""));
+    OK(rtmp_server_start(s.server));
+    EXPECT(rtmp_server_start(s.server), RTMP_RESULT_INVALID_STATE);
+
+    snprintf(url, sizeof url, "rtmp://%.*s/live/cam?token=secret", (int)addr.len, addr.data);
+    snprintf(bad_url, sizeof bad_url, "rtmp://%.*s/live/cam?token=wrong", (int)addr.len, addr.data);
+    snprintf(abandoned_url, sizeof abandoned_url, "rtmp://%.*s/live/abandoned?token=secret", (int)addr.len,
+             addr.data);
+    snprintf(play_url, sizeof play_url, "rtmp://%.*s/live/cam", (int)addr.len, addr.data);
+
+    OK(rtmp_client_config_new(&client));
+    OK(rtmp_client_config_set_connect_timeout_ms(client, 5000));
+
+    /* Wrong token: rejected inside the callback. */
+    EXPECT(rtmp_publisher_new(client, bad_url, &bad), RTMP_RESULT_REJECTED);
+    CHECK(strstr(rtmp_last_error(), "Bad token.") != NULL);
+    CHECK(bad == NULL);
+
+    /* Deferred and never answered: the decision timeout rejects it; answering later reports it. */
+    EXPECT(rtmp_publisher_new(client, abandoned_url, &abandoned), RTMP_RESULT_REJECTED);
+    left = atomic_load(&s.abandoned);
+    CHECK(left != NULL);
+    if (left != NULL) {
+        EXPECT(rtmp_request_accept(left), RTMP_RESULT_REQUEST_EXPIRED); /* and released */
+    }
+
+    /* Deferred and accepted from another thread. */
+    pthread_create(&helper, NULL, answer_later, &s);
+    OK(rtmp_publisher_new(client, url, &s.publisher));
+    pthread_join(helper, NULL);
+    if (s.publisher == NULL) {
+        goto out;
+    }
+    OK(rtmp_publisher_send_data(s.publisher, 0, METADATA, sizeof METADATA));
+    /* A data message the media-tag filter drops. */
+    OK(rtmp_publisher_send_data(s.publisher, 0, (const uint8_t *)"\x02\x00\x0aonTextData\x02\x00\x02hi", 18));
+    OK(rtmp_publisher_send_video(s.publisher, 0, AVC_SEQ, sizeof AVC_SEQ));
+    OK(rtmp_publisher_send_audio(s.publisher, 0, AAC_SEQ, sizeof AAC_SEQ));
+    OK(rtmp_publisher_send_video(s.publisher, 0, AVC_KEY, sizeof AVC_KEY));
+    OK(rtmp_publisher_send_audio(s.publisher, 10, AAC_RAW, sizeof AAC_RAW));
+    OK(rtmp_publisher_send_video(s.publisher, 40, AVC_INTER, sizeof AVC_INTER));
+    EXPECT(rtmp_publisher_send_video(s.publisher, 0, NULL, 4), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_publisher_publish_flv(s.publisher, "/nonexistent.flv", false, NULL), RTMP_RESULT_IO);
+    EXPECT(rtmp_publisher_send_data(s.publisher, 0, (const uint8_t *)"\x05", 1), RTMP_RESULT_PROTOCOL);
+
+    /* A player joins: it gets the GOP cache (metadata, sequence headers, keyframe...). */
+    OK(rtmp_player_new(client, play_url, &player));
+    if (player == NULL) {
+        goto out;
+    }
+    for (i = 0; i < 20 && (video < 5 || audio < 3 || metadata < 1); i++) {
+        rtmp_player_event event;
+        rtmp_result res = rtmp_player_next(player, 2000, &event);
+        if (res != RTMP_RESULT_OK) {
+            CHECK(res == RTMP_RESULT_OK);
+            break;
+        }
+        if (event.kind == RTMP_PLAYER_EVENT_KIND_VIDEO) {
+            video++;
+            keyframes += rtmp_frame_is_keyframe(event.frame);
+            if (video == 3) {
+                /* Live from here: send more, and relay one received frame back unchanged. */
+                OK(rtmp_publisher_send_video(s.publisher, 80, AVC_KEY, sizeof AVC_KEY));
+                OK(rtmp_publisher_send_frame(s.publisher, event.frame));
+                OK(rtmp_publisher_send_audio(s.publisher, 90, AAC_RAW, sizeof AAC_RAW));
+            }
+        } else if (event.kind == RTMP_PLAYER_EVENT_KIND_AUDIO) {
+            audio++;
+        } else if (event.kind == RTMP_PLAYER_EVENT_KIND_METADATA) {
+            double width = 0;
+            metadata++;
+            OK(rtmp_frame_metadata_number(event.frame, "width", &width));
+            CHECK(width == 640.0);
+        } else if (event.kind == RTMP_PLAYER_EVENT_KIND_STATUS) {
+            CHECK(event.code.len > 0 && event.frame == NULL);
+        }
+        rtmp_frame_release(event.frame);
+    }
+    CHECK(video >= 5 && audio >= 3 && metadata == 1 && keyframes >= 2);
+    {
+        rtmp_player_event event;
+        EXPECT(rtmp_player_next(player, 0, &event), RTMP_RESULT_TIMEOUT);
+        EXPECT(rtmp_player_next(player, 10, NULL), RTMP_RESULT_NULL_PARAMETER);
+    }
+    OK(rtmp_player_pause(player, true, 0));
+    OK(rtmp_player_pause(player, false, 0));
+    /* Wait for the pause events and one on_stats (100 ms interval). */
+    for (i = 0; i < 500 && (atomic_load(&s.hooks[H_UNPAUSE]) == 0 || atomic_load(&s.hooks[H_STATS]) == 0); i++) {
+        sleep_ms(10);
+    }
+
+    /* Statistics. */
+    OK(rtmp_server_stats(s.server, &stats));
+    OK(rtmp_stats_totals(stats, &totals));
+    CHECK(totals.connections >= 2 && totals.total_connections >= 4 && totals.streams == 1);
+    CHECK(totals.bytes_in > 0);
+    OK(rtmp_stats_stream(stats, 0, &stream));
+    CHECK(str_eq(stream.app, "live") && str_eq(stream.name, "cam") && stream.publisher_addr.len > 0);
+    CHECK(stream.players == 1);
+    /* The made-up SPS above tells no profile: the codec string may stay empty. */
+    CHECK(stream.video_codec.len == 0 || memcmp(stream.video_codec.data, "avc1", 4) == 0);
+    EXPECT(rtmp_stats_stream(stats, 1, &stream), RTMP_RESULT_NOT_FOUND);
+    OK(rtmp_stats_player(stats, 0, 0, &pstats));
+    CHECK(pstats.session_id != 0 && pstats.peer_addr.len > 0);
+    EXPECT(rtmp_stats_player(stats, 0, 1, &pstats), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_stats_totals(stats, NULL), RTMP_RESULT_NULL_PARAMETER);
+    rtmp_stats_free(stats);
+
+    OK(rtmp_player_close(player));
+    OK(rtmp_player_close(player));
+    {
+        rtmp_player_event event;
+        rtmp_result res;
+        /* Whatever was queued, then closed. */
+        while ((res = rtmp_player_next(player, 1000, &event)) == RTMP_RESULT_OK) {
+            rtmp_frame_release(event.frame);
+        }
+        EXPECT(res, RTMP_RESULT_CLOSED);
+    }
+    OK(rtmp_publisher_close(s.publisher));
+    OK(rtmp_publisher_close(s.publisher));
+    EXPECT(rtmp_publisher_send_video(s.publisher, 0, AVC_INTER, sizeof AVC_INTER), RTMP_RESULT_CLOSED);
+
+out:
+    OK(rtmp_server_stop(s.server));
+    OK(rtmp_server_stop(s.server));
+    EXPECT(rtmp_server_start(s.server), RTMP_RESULT_INVALID_STATE);
+
+    for (i = 0; i < 17; i++) {
+        if (atomic_load(&s.hooks[i]) == 0) {
+            fprintf(stderr, "hook %s never ran\n", HOOK_NAMES[i]);
+            CHECK(atomic_load(&s.hooks[i]) > 0);
+        }
+    }
+    CHECK(atomic_load(&s.session_ok) == 0);
+    CHECK(atomic_load(&s.play_args_ok) == 1);
+    CHECK(atomic_load(&s.metadata_width) == 640);
+    CHECK(atomic_load(&s.stop_in_worker) == RTMP_RESULT_IN_CALLBACK);
+    CHECK(atomic_load(&s.send_in_worker) == RTMP_RESULT_IN_CALLBACK);
+    CHECK(atomic_load(&s.stop_in_blocking) == RTMP_RESULT_IN_CALLBACK);
+    CHECK(atomic_load(&s.dropped) >= 1); /* the onTextData */
+    CHECK(atomic_load(&s.logs) > 0);
+
+    /* A frame retained in a callback outlives it (and the server). */
+    kept = atomic_load(&s.kept);
+    CHECK(kept != NULL);
+    if (kept != NULL) {
+        CHECK(rtmp_frame_payload(kept).len == sizeof AVC_KEY && str_eq(rtmp_frame_stream_app(kept), "live"));
+        rtmp_frame_release(kept);
+    }
+
+    /* The config is gone and the server stopped: nothing holds the callbacks, so the userdata
+     * destructor ran, exactly once. */
+    CHECK(atomic_load(&s.dropped) >= 1000 && atomic_load(&s.dropped) < 2000);
+    rtmp_player_free(player);
+    rtmp_publisher_free(s.publisher);
+    rtmp_client_config_free(client);
+    rtmp_server_free(s.server);
+    CHECK(atomic_load(&s.dropped) < 2000);
+
+    OK(rtmp_log_set_callback(NULL, NULL, NULL, RTMP_LOG_LEVEL_OFF));
+    CHECK(atomic_load(&log_dropped) == 1);
+}
+
+/* The callbacks' destructor also runs for a config that never made a server, and when they are
+ * replaced. */
+static void test_userdata_drop(void) {
+    static struct state s;
+    rtmp_server_config *config = NULL;
+    rtmp_server *server = NULL;
+    rtmp_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    OK(rtmp_server_config_new(&config));
+    OK(rtmp_server_config_set_callbacks(config, &cb, &s, drop_state));
+    OK(rtmp_server_config_set_callbacks(config, &cb, &s, drop_state));
+    CHECK(atomic_load(&s.dropped) == 1000);
+    /* A server never started: stop just closes its listener; free drops the userdata. */
+    OK(rtmp_server_config_set_bind(config, "127.0.0.1:0"));
+    OK(rtmp_server_new(config, &server));
+    rtmp_server_config_free(config);
+    CHECK(atomic_load(&s.dropped) == 1000);
+    OK(rtmp_server_stop(server));
+    CHECK(atomic_load(&s.dropped) == 2000);
+    EXPECT(rtmp_server_start(server), RTMP_RESULT_INVALID_STATE);
+    rtmp_server_free(server);
+    CHECK(atomic_load(&s.dropped) == 2000);
+}
+
+/* Binding a port that is taken fails with RTMP_RESULT_IO. */
+static void test_bind_conflict(void) {
+    rtmp_server_config *config = NULL;
+    rtmp_server *first = NULL, *second = NULL;
+    char bind[64];
+    rtmp_str addr;
+    OK(rtmp_server_config_new(&config));
+    OK(rtmp_server_config_set_bind(config, "127.0.0.1:0"));
+    OK(rtmp_server_config_set_worker_threads(config, 1));
+    OK(rtmp_server_new(config, &first));
+    addr = rtmp_server_local_addr(first);
+    snprintf(bind, sizeof bind, "%.*s", (int)addr.len, addr.data);
+    OK(rtmp_server_config_set_bind(config, bind));
+    EXPECT(rtmp_server_new(config, &second), RTMP_RESULT_IO);
+    CHECK(second == NULL);
+    rtmp_server_free(first);
+    rtmp_server_config_free(config);
+}
+
+int main(void) {
+    run("version and errors", test_version_and_errors);
+    run("server config: every setter, NULL and bad values", test_server_config);
+    run("client config: every setter, NULL and bad values", test_client_config);
+    run("frames: new, accessors, retain/release, metadata", test_frames);
+    run("NULL objects: every server, stats, request, session and client function", test_null_objects);
+    run("live: every callback, defer/accept across threads, timeout, stats, player, publisher", test_live);
+    run("userdata destructor", test_userdata_drop);
+    run("bind conflict", test_bind_conflict);
+    printf("%d passed, %d failed\n", tests_passed, tests_failed);
+    return tests_failed == 0 ? 0 : 1;
+}

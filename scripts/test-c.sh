@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The C API's checks, from a clean or a used tree (idempotent; any failure stops it):
+#   1. builds the release librtmp_rs (.so and .a), which regenerates include/rtmp_rs.h,
+#      and fails when the committed header is stale;
+#   2. compiles the header as C11 and C++17;
+#   3. builds examples/c (shared and static) with -Wall -Wextra -Werror -pedantic;
+#   4. runs the C API test (rtmp-ffi/tests/c/test_api.c) with ASan+UBSan, statically linked,
+#      and under valgrind (no errors, no definite/indirect/possible leaks);
+#   5. runs the end-to-end test: ffmpeg ↔ C auth_server ↔ C player and relay.
+# Needs gcc, g++, pkg-config, valgrind and an ffmpeg with libx264 (RTMP_RS_FFMPEG, ffmpeg-9 on
+# PATH, or imageio-ffmpeg installed into .venv as scripts/test.sh does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+START=$(date +%s)
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
+REL=$ROOT/target/x86_64-unknown-linux-gnu/release
+OUT=$ROOT/target/c-tests
+mkdir -p "$OUT"
+STEPS=0
+step() { printf '\n==> %s\n' "$*"; }
+done_step() { STEPS=$((STEPS + 1)); }
+
+step "tools"
+missing=()
+for tool in gcc g++ pkg-config valgrind make; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        pkgs=()
+        for tool in "${missing[@]}"; do
+            case $tool in g++) pkgs+=(g++) ;; *) pkgs+=("$tool") ;; esac
+        done
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+    else
+        echo "missing tools: ${missing[*]} (install them, or run this script as root)" >&2
+        exit 1
+    fi
+fi
+FFMPEG=${RTMP_RS_FFMPEG:-}
+if [ -z "$FFMPEG" ] && command -v ffmpeg-9 >/dev/null; then
+    FFMPEG=$(command -v ffmpeg-9)
+fi
+if [ -z "$FFMPEG" ]; then
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "imageio-ffmpeg==0.8.1"
+    FFMPEG=$(.venv/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')
+fi
+gcc --version | head -n 1
+valgrind --version
+"$FFMPEG" -hide_banner -version | head -n 1
+
+step "release library and header (cargo build --release -p rtmp-ffi)"
+cargo build --release --locked -p rtmp-ffi
+ls -l "$REL/librtmp_rs.so" "$REL/librtmp_rs.a"
+if [ -n "$(git status --porcelain -- include/rtmp_rs.h)" ]; then
+    git --no-pager diff --stat -- include/rtmp_rs.h || true
+    echo "include/rtmp_rs.h is stale or uncommitted: the build regenerated it; commit it" >&2
+    exit 1
+fi
+git diff --exit-code --quiet -- include/rtmp_rs.h
+echo "include/rtmp_rs.h is up to date"
+done_step
+
+step "the header compiles as C11 and C++17"
+printf '#include "rtmp_rs.h"\nint main(void) { return rtmp_version() == 0; }\n' >"$OUT/header.c"
+cp "$OUT/header.c" "$OUT/header.cpp"
+gcc -std=c11 -Wall -Wextra -Werror -pedantic -I include -c "$OUT/header.c" -o "$OUT/header_c.o"
+g++ -std=c++17 -Wall -Wextra -Werror -pedantic -I include -c "$OUT/header.cpp" -o "$OUT/header_cpp.o"
+done_step
+
+step "examples/c (shared and static, -Wall -Wextra -Werror -pedantic)"
+make -C examples/c all static
+done_step
+
+step "the README example builds through pkg-config"
+sed -n '/^```c$/,/^```$/p' rtmp-ffi/README-C.md | sed '1d;$d' >"$OUT/readme_example.c"
+[ "$(wc -l <"$OUT/readme_example.c")" -le 30 ] || { echo "the README example grew past 30 lines" >&2; exit 1; }
+PKG_CONFIG_PATH=$REL/pkgconfig
+gcc -std=c11 -Wall -Wextra -Werror "$OUT/readme_example.c" -o "$OUT/readme_example" \
+    $(PKG_CONFIG_PATH=$PKG_CONFIG_PATH pkg-config --cflags --libs rtmp_rs) \
+    -Wl,-rpath,"$(PKG_CONFIG_PATH=$PKG_CONFIG_PATH pkg-config --variable=libdir rtmp_rs)"
+done_step
+
+WARN=(-std=c11 -Wall -Wextra -Werror -pedantic -g -I include)
+TEST=rtmp-ffi/tests/c/test_api.c
+
+step "C API test with ASan + UBSan"
+gcc "${WARN[@]}" -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+    "$TEST" -L"$REL" -lrtmp_rs -Wl,-rpath,"$REL" -lpthread -o "$OUT/test_api_asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    timeout 300 "$OUT/test_api_asan"
+done_step
+
+step "C API test linked statically (librtmp_rs.a)"
+gcc "${WARN[@]}" "$TEST" "$REL/librtmp_rs.a" -lgcc_s -lutil -lrt -lpthread -lm -ldl -o "$OUT/test_api_static"
+timeout 300 "$OUT/test_api_static"
+done_step
+
+step "C API test under valgrind"
+gcc "${WARN[@]}" "$TEST" -L"$REL" -lrtmp_rs -Wl,-rpath,"$REL" -lpthread -o "$OUT/test_api"
+set +e
+timeout 600 valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
+    --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+    --log-file="$OUT/valgrind.log" "$OUT/test_api"
+status=$?
+set -e
+grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable|in use at exit" "$OUT/valgrind.log" |
+    sed 's/^==[0-9]*== *//'
+if [ "$status" -ne 0 ]; then
+    cat "$OUT/valgrind.log" >&2
+    echo "valgrind: exit status $status" >&2
+    exit 1
+fi
+done_step
+
+step "end to end: ffmpeg, C auth_server, C player, C relay"
+timeout 120 bash rtmp-ffi/tests/c/e2e.sh "$ROOT/examples/c/build" "$FFMPEG"
+done_step
+
+echo
+echo "C API checks took $(($(date +%s) - START)) s"
+echo "test-c: $STEPS passed, 0 failed"
