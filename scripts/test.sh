@@ -56,3 +56,6 @@ cargo build -p rtmp-core --benches --locked
 
 step "tests"
 cargo test --workspace --locked
+
+step "C API: header, examples, ASan/UBSan, valgrind, end to end"
+bash scripts/test-c.sh
