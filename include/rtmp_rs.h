@@ -1076,6 +1076,12 @@ rtmp_result rtmp_server_config_set_caps_ex(rtmp_server_config *config, uint32_t 
 rtmp_result rtmp_server_config_set_stats_interval_ms(rtmp_server_config *config, uint64_t ms);
 
 /**
+ * Holds each player's output up to `ms` milliseconds and writes it in one call (less CPU, more
+ * latency); 0 writes at once. Default 0.
+ */
+rtmp_result rtmp_server_config_set_write_coalescing_ms(rtmp_server_config *config, uint64_t ms);
+
+/**
  * Adds an RTMPS listener on `bind` (`"IP:PORT"`) with a PEM certificate chain file and a PEM
  * private key file, read now; NULL `bind` removes it (then the paths are ignored). Default
  * none. `RTMP_RESULT_INVALID_ARGUMENT` for a bad address, `RTMP_RESULT_TLS` for unusable files.

@@ -54,6 +54,9 @@ struct Args {
     /// Seconds a player waits for a stream that is not published (0: fail at once).
     #[arg(long, default_value_t = 30)]
     play_wait_timeout: u64,
+    /// Hold each player's output up to this many ms and write it at once (less CPU, more latency).
+    #[arg(long)]
+    write_coalescing_ms: Option<u64>,
     /// Let a new publisher take over a live stream key instead of being refused.
     #[arg(long)]
     takeover: bool,
@@ -94,7 +97,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .gop_cache_max_duration(Duration::from_secs(args.gop_cache_max_duration))
         .play_wait_timeout(Some(Duration::from_secs(args.play_wait_timeout)))
         .publisher_policy(if args.takeover { PublisherPolicy::TakeOver } else { PublisherPolicy::RejectNew })
-        .normalize_timestamps(args.normalize_timestamps);
+        .normalize_timestamps(args.normalize_timestamps)
+        .write_coalescing(args.write_coalescing_ms.map(Duration::from_millis));
     let config = match (args.tls_bind, &args.tls_cert, &args.tls_key) {
         (Some(bind), Some(cert), Some(key)) => {
             config.tls(Some(TlsListener { bind, config: server_config_from_pem(cert, key)? }))

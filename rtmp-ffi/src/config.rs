@@ -340,6 +340,16 @@ pub extern "C" fn rtmp_server_config_set_stats_interval_ms(
     ffi_panic_boundary! { core(config, |c| c.stats_interval = (ms > 0).then(|| millis(ms))) }
 }
 
+/// Holds each player's output up to `ms` milliseconds and writes it in one call (less CPU, more
+/// latency); 0 writes at once. Default 0.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_config_set_write_coalescing_ms(
+    config: *mut rtmp_server_config,
+    ms: u64,
+) -> rtmp_result {
+    ffi_panic_boundary! { core(config, |c| c.write_coalescing = (ms > 0).then(|| millis(ms))) }
+}
+
 /// Adds an RTMPS listener on `bind` (`"IP:PORT"`) with a PEM certificate chain file and a PEM
 /// private key file, read now; NULL `bind` removes it (then the paths are ignored). Default
 /// none. `RTMP_RESULT_INVALID_ARGUMENT` for a bad address, `RTMP_RESULT_TLS` for unusable files.

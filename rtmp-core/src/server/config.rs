@@ -87,6 +87,10 @@ pub struct ServerConfig {
     pub stats_interval: Option<Duration>,
     /// An RTMPS listener on its own address. Default none.
     pub tls: Option<TlsListener>,
+    /// Hold each player's output up to this long and write it in one vectored call: far fewer
+    /// writes (less CPU) for up to this much added latency. Default none (low latency: every
+    /// wake-up writes at once).
+    pub write_coalescing: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -117,6 +121,7 @@ impl Default for ServerConfig {
             caps_ex: session.caps_ex,
             stats_interval: Some(Duration::from_secs(10)),
             tls: None,
+            write_coalescing: None,
         }
     }
 }
@@ -184,6 +189,8 @@ setters! {
     stats_interval: Option<Duration>,
     /// Sets [`ServerConfig::tls`].
     tls: Option<TlsListener>,
+    /// Sets [`ServerConfig::write_coalescing`].
+    write_coalescing: Option<Duration>,
 }
 
 impl ServerConfig {

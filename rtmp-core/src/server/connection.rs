@@ -98,6 +98,7 @@ impl<H: RtmpHandler> Connection<H> {
         let ping_every = (config.idle_timeout / 3).max(Duration::from_millis(100));
         let mut next_ping = Instant::now() + ping_every;
         let mut last_read = Instant::now();
+        let mut last_media_write = Instant::now();
         let mut input = BytesMut::with_capacity(16 * 1024);
         loop {
             let read_deadline =
@@ -138,9 +139,15 @@ impl<H: RtmpHandler> Connection<H> {
                     }
                 }
                 _ = self.queue_notify.notified(), if !self.playing.is_empty() => {
+                    // Coalescing trades latency for CPU: media waits up to the window so one
+                    // vectored write carries many messages (SRS's merged writes).
+                    if let Some(window) = config.write_coalescing {
+                        sleep_until(last_media_write + window).await;
+                    }
                     if let Err(reason) = self.write_queues(writer).await {
                         return reason;
                     }
+                    last_media_write = Instant::now();
                 }
                 _ = sleep_until(next_ping) => {
                     next_ping = Instant::now() + ping_every;

@@ -568,3 +568,28 @@ async fn a_player_on_another_message_stream_gets_its_media_there() {
     }
     publisher.await.unwrap();
 }
+
+/// Arrival bursts of a player's media: groups of messages closer than 20 ms to each other.
+async fn media_bursts(coalescing: Option<Duration>) -> (usize, usize) {
+    let server = TestServer::start(config().write_coalescing(coalescing));
+    let publisher = publish(server.addr, "cam", Synthetic::new(2.5)).await;
+    let mut client = TestClient::connect(server.addr, "live").await;
+    client.play_started("cam").await;
+    let from = client.media(0).len();
+    client.pump(Duration::from_millis(1500)).await;
+    let media = client.media(from);
+    let bursts = 1 + media.windows(2).filter(|w| w[1].at - w[0].at > Duration::from_millis(20)).count();
+    publisher.await.unwrap();
+    (media.len(), bursts)
+}
+
+#[tokio::test]
+async fn write_coalescing_batches_a_players_media() {
+    let ((plain_messages, plain_bursts), (merged_messages, merged_bursts)) =
+        tokio::join!(media_bursts(None), media_bursts(Some(Duration::from_millis(200))));
+    // 25 fps video + 50 audio/s: without coalescing every frame is its own write.
+    assert!(plain_messages >= 90 && merged_messages >= 90, "{plain_messages} {merged_messages}");
+    assert!(plain_bursts >= 25, "{plain_bursts} bursts without coalescing");
+    // 1.5 s in 200 ms windows: about 8 writes.
+    assert!(merged_bursts <= 10, "{merged_bursts} bursts with a 200 ms window");
+}
