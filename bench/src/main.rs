@@ -1,0 +1,332 @@
+//! Load harness: rtmp-rs and nginx-rtmp serving the same load in the same run, each pinned to
+//! core 0 while this process (the publishers and the light load client) runs on core 1.
+//! Prints, per scenario and server: server CPU per player-second (from /proc), peak RSS, bytes
+//! per player against the fixture's rate, late-joiner time to first keyframe, and the ratios.
+//! Run it with `bench/run.sh` (builds what it needs and pins this process).
+
+mod load;
+mod peers;
+mod proc;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use load::{Counters, Role};
+use peers::Peer;
+use tokio::sync::watch;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// 100 players of a 2.5 Mbit/s 720p30 stream.
+    Fanout100,
+    /// 1000 players of a 300 kbit/s stream.
+    Fanout1000,
+    /// 100 publishers of the 300 kbit/s stream, nobody playing.
+    Ingest100,
+    /// 1000 connections that did handshake and connect, then idle.
+    Idle1000,
+    /// All of the above.
+    All,
+}
+
+/// Measure rtmp-rs against nginx-rtmp on loopback.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Which scenario.
+    #[arg(long, value_enum, default_value = "all")]
+    scenario: Scenario,
+    /// Seconds of measurement per scenario and server (after warm-up).
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Where the ffmpeg-made fixtures are cached.
+    #[arg(long, default_value = "target/bench-fixtures")]
+    fixtures: PathBuf,
+    /// Skip nginx-rtmp (only when it is not installed; the ratios need it).
+    #[arg(long)]
+    no_nginx: bool,
+}
+
+/// A pre-encoded stream and its bitrate.
+struct Fixture {
+    path: PathBuf,
+    bytes_per_second: f64,
+}
+
+fn ffmpeg() -> PathBuf {
+    if let Ok(path) = std::env::var("RTMP_RS_FFMPEG") {
+        return path.into();
+    }
+    let out = std::process::Command::new(".venv/bin/python")
+        .args(["-c", "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())"])
+        .output()
+        .expect("ffmpeg 9: set RTMP_RS_FFMPEG or install imageio-ffmpeg into .venv (scripts/test.sh does)");
+    String::from_utf8(out.stdout).unwrap().trim().into()
+}
+
+/// Encodes (once) 20 s of 30 fps H.264 + AAC with a 2 s GOP at `kbps`.
+fn fixture(dir: &Path, size: &str, kbps: u32) -> Fixture {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(format!("{size}-{kbps}k.flv"));
+    if !path.exists() {
+        let audio_kbps = if kbps > 1000 { 128 } else { 64 };
+        let video = format!("{}k", kbps - audio_kbps);
+        let status = std::process::Command::new(ffmpeg())
+            .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!("testsrc2=size={size}:rate=30"))
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "20"])
+            .args(["-c:v", "libx264", "-preset", "veryfast", "-b:v", &video, "-maxrate", &video])
+            .args(["-bufsize", &video, "-g", "60", "-keyint_min", "60", "-sc_threshold", "0"])
+            .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", &format!("{audio_kbps}k"), "-f", "flv"])
+            .arg(&path)
+            .status()
+            .expect("run ffmpeg");
+        assert!(status.success(), "ffmpeg could not make {}", path.display());
+    }
+    let len = std::fs::metadata(&path).unwrap().len();
+    Fixture { path, bytes_per_second: len as f64 / 20.0 }
+}
+
+/// One server's figures in one scenario.
+#[derive(Debug, Clone)]
+struct Figures {
+    peer: Peer,
+    /// Server CPU milliseconds per player-second (or publisher-second).
+    cpu_ms_per_unit_s: f64,
+    peak_rss_kb: u64,
+    /// Received bytes per player per second, against the fixture's rate.
+    rate_ratio: f64,
+    /// Lowest per-player video frame rate in the window.
+    min_fps: f64,
+    ttff_ms: Vec<f64>,
+    /// RSS per idle connection (idle scenario).
+    kb_per_connection: f64,
+}
+
+async fn fanout(peer: Peer, players: usize, fx: &Fixture, seconds: u64) -> Figures {
+    let server = peers::start(peer);
+    let (stop_tx, stop) = watch::channel(false);
+    let publisher = tokio::spawn(load::publisher(server.addr, "cam".into(), fx.path.clone(), stop.clone()));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let connected = Arc::new(AtomicU64::new(0));
+    let counters: Vec<Arc<Counters>> = (0..players).map(|_| Arc::default()).collect();
+    let mut tasks = Vec::new();
+    for c in &counters {
+        tasks.push(tokio::spawn(load::player(
+            server.addr,
+            "cam".into(),
+            Role::Play,
+            Arc::clone(c),
+            Arc::clone(&connected),
+            stop.clone(),
+        )));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pid = server.pid();
+    let (cpu0, t0) = (proc::cpu_seconds(pid), Instant::now());
+    let snapshot = |cs: &[Arc<Counters>]| -> Vec<(u64, u64)> {
+        cs.iter().map(|c| (c.bytes.load(Ordering::Relaxed), c.video.load(Ordering::Relaxed))).collect()
+    };
+    let before = snapshot(&counters);
+    // Late joiners, one a second, during the window.
+    let mut ttff = Vec::new();
+    while t0.elapsed() < Duration::from_secs(seconds) {
+        let started = Instant::now();
+        let joiner =
+            load::player(server.addr, "cam".into(), Role::Join, Arc::default(), Arc::default(), stop.clone());
+        if let Ok(Some(d)) = tokio::time::timeout(Duration::from_secs(3), joiner).await {
+            ttff.push(d.as_secs_f64() * 1000.0);
+        }
+        tokio::time::sleep(Duration::from_secs(1).saturating_sub(started.elapsed())).await;
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    let cpu = proc::cpu_seconds(pid) - cpu0;
+    let after = snapshot(&counters);
+    let peak_rss_kb = proc::status_kb(pid, "VmHWM:");
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let _ = publisher.await;
+    let bytes: u64 = after.iter().zip(&before).map(|(a, b)| a.0 - b.0).sum();
+    let min_fps =
+        after.iter().zip(&before).map(|(a, b)| (a.1 - b.1) as f64 / elapsed).fold(f64::MAX, f64::min);
+    Figures {
+        peer,
+        cpu_ms_per_unit_s: cpu * 1000.0 / (players as f64 * elapsed),
+        peak_rss_kb,
+        rate_ratio: bytes as f64 / players as f64 / elapsed / fx.bytes_per_second,
+        min_fps,
+        ttff_ms: ttff,
+        kb_per_connection: 0.0,
+    }
+}
+
+async fn ingest(peer: Peer, publishers: usize, fx: &Fixture, seconds: u64) -> Figures {
+    let server = peers::start(peer);
+    let (stop_tx, stop) = watch::channel(false);
+    let tasks: Vec<_> = (0..publishers)
+        .map(|i| tokio::spawn(load::publisher(server.addr, format!("in{i}"), fx.path.clone(), stop.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let pid = server.pid();
+    let (cpu0, t0) = (proc::cpu_seconds(pid), Instant::now());
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let cpu = proc::cpu_seconds(pid) - cpu0;
+    let peak_rss_kb = proc::status_kb(pid, "VmHWM:");
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    Figures {
+        peer,
+        cpu_ms_per_unit_s: cpu * 1000.0 / (publishers as f64 * elapsed),
+        peak_rss_kb,
+        rate_ratio: 0.0,
+        min_fps: 0.0,
+        ttff_ms: Vec::new(),
+        kb_per_connection: 0.0,
+    }
+}
+
+async fn idle(peer: Peer, connections: usize) -> Figures {
+    let server = peers::start(peer);
+    let pid = server.pid();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss0 = proc::status_kb(pid, "VmRSS:");
+    let (stop_tx, stop) = watch::channel(false);
+    let connected = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| {
+            tokio::spawn(load::player(
+                server.addr,
+                String::new(),
+                Role::Idle,
+                Arc::default(),
+                Arc::clone(&connected),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    let t0 = Instant::now();
+    while (connected.load(Ordering::Relaxed) as usize) < connections && t0.elapsed() < Duration::from_secs(30)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss1 = proc::status_kb(pid, "VmRSS:");
+    let done = connected.load(Ordering::Relaxed);
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    Figures {
+        peer,
+        cpu_ms_per_unit_s: 0.0,
+        peak_rss_kb: proc::status_kb(pid, "VmHWM:"),
+        rate_ratio: done as f64 / connections as f64,
+        min_fps: 0.0,
+        ttff_ms: Vec::new(),
+        kb_per_connection: rss1.saturating_sub(rss0) as f64 / done.max(1) as f64,
+    }
+}
+
+fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn report(title: &str, unit: &str, figures: &[Figures]) {
+    println!("\n## {title}");
+    println!(
+        "| server | CPU ms per {unit}-s | peak RSS MiB | rate vs fixture | min fps | TTFF p50 ms | TTFF max ms | KiB/conn |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for f in figures {
+        println!(
+            "| {} | {:.3} | {:.1} | {:.3} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            f.peer.label(),
+            f.cpu_ms_per_unit_s,
+            f.peak_rss_kb as f64 / 1024.0,
+            f.rate_ratio,
+            f.min_fps,
+            percentile(&f.ttff_ms, 0.5),
+            percentile(&f.ttff_ms, 1.0),
+            f.kb_per_connection,
+        );
+    }
+    if let Some(nginx) = figures.iter().find(|f| f.peer == Peer::Nginx) {
+        for f in figures.iter().filter(|f| f.peer != Peer::Nginx) {
+            let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+            println!(
+                "ratio {} / nginx-rtmp: CPU {:.2}, peak RSS {:.2}, KiB/conn {:.2}",
+                f.peer.label(),
+                ratio(f.cpu_ms_per_unit_s, nginx.cpu_ms_per_unit_s),
+                ratio(f.peak_rss_kb as f64, nginx.peak_rss_kb as f64),
+                ratio(f.kb_per_connection, nginx.kb_per_connection),
+            );
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args = Args::parse();
+    let peers = |with_coalescing: bool| {
+        let mut p = vec![Peer::Ours(None)];
+        if with_coalescing {
+            p.push(Peer::Ours(Some(100)));
+        }
+        if !args.no_nginx {
+            p.push(Peer::Nginx);
+        }
+        p
+    };
+    let all = args.scenario == Scenario::All;
+    if all || args.scenario == Scenario::Fanout100 {
+        let fx = fixture(&args.fixtures, "1280x720", 2500);
+        let mut figures = Vec::new();
+        for peer in peers(true) {
+            figures.push(fanout(peer, 100, &fx, args.seconds).await);
+        }
+        report(
+            &format!("fan-out: 100 players, {:.2} Mbit/s 720p30", fx.bytes_per_second * 8.0 / 1e6),
+            "player",
+            &figures,
+        );
+    }
+    if all || args.scenario == Scenario::Fanout1000 {
+        let fx = fixture(&args.fixtures, "640x360", 300);
+        let mut figures = Vec::new();
+        for peer in peers(true) {
+            figures.push(fanout(peer, 1000, &fx, args.seconds).await);
+        }
+        report(
+            &format!("fan-out: 1000 players, {:.0} kbit/s", fx.bytes_per_second * 8.0 / 1e3),
+            "player",
+            &figures,
+        );
+    }
+    if all || args.scenario == Scenario::Ingest100 {
+        let fx = fixture(&args.fixtures, "640x360", 300);
+        let mut figures = Vec::new();
+        for peer in peers(false) {
+            figures.push(ingest(peer, 100, &fx, args.seconds).await);
+        }
+        report("ingest: 100 publishers of 300 kbit/s", "publisher", &figures);
+    }
+    if all || args.scenario == Scenario::Idle1000 {
+        let mut figures = Vec::new();
+        for peer in peers(false) {
+            figures.push(idle(peer, 1000).await);
+        }
+        report("1000 idle connections (handshake + connect)", "connection", &figures);
+    }
+}

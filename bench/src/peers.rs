@@ -1,0 +1,101 @@
+//! The servers under test, each pinned to core 0: ours (the example server, release build) and
+//! nginx-rtmp (Debian's nginx + libnginx-mod-rtmp, one process, its own config).
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Which server, and how it is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// rtmp-rs, optionally with write coalescing (ms).
+    Ours(Option<u64>),
+    /// nginx-rtmp with its defaults.
+    Nginx,
+}
+
+impl Peer {
+    pub fn label(self) -> String {
+        match self {
+            Self::Ours(None) => "rtmp-rs".into(),
+            Self::Ours(Some(ms)) => format!("rtmp-rs coalesce {ms}ms"),
+            Self::Nginx => "nginx-rtmp".into(),
+        }
+    }
+}
+
+/// A running server process.
+pub struct Running {
+    child: Child,
+    pub addr: SocketAddr,
+    dir: Option<PathBuf>,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The example server binary, built by `bench/run.sh` (`cargo build --release --example server`).
+fn our_binary() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let path = root.join("target/x86_64-unknown-linux-gnu/release/examples/server");
+    assert!(path.exists(), "{} is missing: cargo build --release --example server", path.display());
+    path
+}
+
+/// Starts `peer` on a free loopback port, pinned to core 0.
+pub fn start(peer: Peer) -> Running {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (mut cmd, dir) = match peer {
+        Peer::Ours(coalescing) => {
+            let mut cmd = Command::new("taskset");
+            cmd.args(["-c", "0"]).arg(our_binary()).args(["--bind", &addr.to_string()]);
+            if let Some(ms) = coalescing {
+                cmd.args(["--write-coalescing-ms", &ms.to_string()]);
+            }
+            cmd.env("RUST_LOG", "warn");
+            (cmd, None)
+        }
+        Peer::Nginx => {
+            let dir = std::env::temp_dir().join(format!("rtmp-bench-nginx-{port}"));
+            std::fs::create_dir_all(dir.join("logs")).unwrap();
+            let conf = format!(
+                "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;\nuser root;\nworker_processes 1;\n\
+                 daemon off;\nmaster_process off;\nerror_log {d}/logs/error.log warn;\npid {d}/nginx.pid;\n\
+                 events {{ worker_connections 4096; }}\n\
+                 rtmp {{ server {{ listen {addr}; chunk_size 4096;\n\
+                 application live {{ live on; record off; }} }} }}\n",
+                d = dir.display()
+            );
+            std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+            let mut cmd = Command::new("taskset");
+            cmd.args(["-c", "0", "/usr/sbin/nginx", "-p"]).arg(&dir).arg("-c").arg(dir.join("nginx.conf"));
+            (cmd, Some(dir))
+        }
+    };
+    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start server");
+    let started = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "{} did not start", peer.label());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Running { child, addr, dir }
+}
