@@ -25,6 +25,9 @@ use tokio::task::JoinHandle;
 /// Most a single attack may grow the test process's resident memory.
 const RSS_BOUND_KB: u64 = 64 * 1024;
 
+/// RSS is measured for the whole test process, so attacks run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn rss_kb() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
@@ -33,6 +36,7 @@ fn rss_kb() -> u64 {
 
 /// A server with short timeouts, a live monitored stream and a player measuring its gaps.
 struct Arena {
+    _serial: std::sync::MutexGuard<'static, ()>,
     server: TestServer,
     monitor: JoinHandle<Duration>,
     publisher: JoinHandle<u32>,
@@ -43,12 +47,14 @@ struct Arena {
 
 impl Arena {
     async fn start(config: ServerConfig, seconds: f64) -> Self {
+        let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let server = TestServer::start(config);
         let mut publisher = TestClient::connect(server.addr, "live").await;
         let stream_id =
             publisher.publish("monitored", Duration::from_secs(5)).await.expect("monitored publish");
         let publisher = tokio::spawn(async move {
-            publisher.publish_synthetic(stream_id, &Synthetic::new(seconds + 1.0)).await
+            // Outlasts the monitor's window whatever the set-up took.
+            publisher.publish_synthetic(stream_id, &Synthetic::new(seconds + 5.0)).await
         });
         server.wait_live("monitored", Duration::from_secs(5)).await;
         let mut player = TestClient::connect(server.addr, "live").await;
@@ -72,7 +78,7 @@ impl Arena {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         });
-        Self { server, monitor, publisher, rss_before, rss_peak, sampler }
+        Self { _serial: serial, server, monitor, publisher, rss_before, rss_peak, sampler }
     }
 
     /// Waits for the monitor, checks the invariants, prints the figures.
@@ -402,6 +408,11 @@ async fn flapping_publisher_leaves_players_and_memory_alone() {
             .unwrap_or_else(|e| panic!("round {round}: {e}"));
         publisher.publish_synthetic(id, &Synthetic::new(0.08)).await;
         drop(publisher);
+        // The next encoder comes back as soon as the server has let the last one go.
+        support::eventually(Duration::from_secs(5), "flap released", || {
+            arena.server.stream("flap").is_none_or(|s| s.publisher.is_none()).then_some(())
+        })
+        .await;
     }
     let flaps = started.elapsed();
     player.pump(Duration::from_millis(300)).await;
