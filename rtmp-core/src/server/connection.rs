@@ -25,6 +25,10 @@ use crate::proto::session::{ServerEvent, ServerSession};
 
 /// Most queued messages written in one vectored write.
 const WRITE_BATCH: usize = 128;
+/// First read buffer of a connection.
+const MIN_READ_BUFFER: usize = 1024;
+/// Largest read buffer a busy publisher grows to.
+const MAX_READ_BUFFER: usize = 64 * 1024;
 /// Vectored writes per wake-up before the task reads its socket again.
 const MAX_BATCHES_PER_WAKE: usize = 8;
 
@@ -64,12 +68,8 @@ where
     H: RtmpHandler,
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut random = [0u8; 1528];
-    // Without OS randomness the handshake still works; the bytes only need to be unpredictable.
-    let _ = getrandom::fill(&mut random);
-    let epoch_ms = shared.started.elapsed().as_millis() as u32;
     let mut connection = Connection {
-        session: ServerSession::new(shared.config.session_config(), epoch_ms, &random),
+        session: new_session(&shared),
         ctx: SessionContext { session_id, peer_addr, connect: None },
         shared,
         publishing: Vec::new(),
@@ -99,7 +99,8 @@ impl<H: RtmpHandler> Connection<H> {
         let mut next_ping = Instant::now() + ping_every;
         let mut last_read = Instant::now();
         let mut last_media_write = Instant::now();
-        let mut input = BytesMut::with_capacity(16 * 1024);
+        // Small while idle (most connections of a big server), doubled while reads fill it.
+        let mut input = BytesMut::with_capacity(MIN_READ_BUFFER);
         loop {
             let read_deadline =
                 if self.connected { last_read + config.idle_timeout } else { connect_deadline };
@@ -120,11 +121,18 @@ impl<H: RtmpHandler> Connection<H> {
                         Ok(Err(e)) => return DisconnectReason::Io(e.to_string()),
                         Ok(Ok(n)) => {
                             last_read = Instant::now();
+                            let capacity = input.capacity();
                             // Counted as it arrives, like bytes_out: a long-lived publisher's
                             // input must show in the stats before it disconnects.
                             self.shared.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
                             let result = self.session.handle_input(&input);
                             input.clear();
+                            if n == capacity && capacity < MAX_READ_BUFFER {
+                                input.reserve(capacity * 2);
+                            } else if n < MIN_READ_BUFFER / 4 && capacity > MIN_READ_BUFFER {
+                                // Quiet again (a player, an idle connection after its handshake).
+                                input = BytesMut::with_capacity(MIN_READ_BUFFER);
+                            }
                             self.process_events().await;
                             if let Err(reason) = self.flush_session(writer).await {
                                 return reason;
@@ -498,6 +506,16 @@ impl<H: RtmpHandler> Connection<H> {
 /// H.264 stream with one, flagged as a keyframe), not a command frame.
 fn is_keyframe(tag: &VideoTag) -> bool {
     tag.is_keyframe() && !tag.is_sequence_header() && !tag.is_sequence_end() && tag.command().is_none()
+}
+
+/// A session for a new connection. Not inlined into `serve`, so the random bytes do not stay in
+/// every connection's future.
+fn new_session<H: RtmpHandler>(shared: &Shared<H>) -> ServerSession {
+    let mut random = [0u8; 1528];
+    // Without OS randomness the handshake still works; the bytes only need to be unpredictable.
+    let _ = getrandom::fill(&mut random);
+    let epoch_ms = shared.started.elapsed().as_millis() as u32;
+    ServerSession::new(Arc::clone(&shared.session_config), epoch_ms, &random)
 }
 
 fn far_future() -> Instant {

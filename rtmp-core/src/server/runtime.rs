@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use super::registry::Registry;
 use super::stats::ServerStats;
 use super::{RtmpHandler, ServerConfig};
+use crate::proto::session::ServerSessionConfig;
 
 /// Server-wide counters.
 #[derive(Debug, Default)]
@@ -24,6 +25,8 @@ pub(crate) struct Counters {
 #[derive(Debug)]
 pub(crate) struct ServerState {
     pub(crate) config: Arc<ServerConfig>,
+    /// Derived once and shared by every connection's session.
+    pub(crate) session_config: Arc<ServerSessionConfig>,
     pub(crate) registry: Registry,
     pub(crate) counters: Counters,
     pub(crate) shutdown: watch::Sender<bool>,
@@ -33,6 +36,7 @@ pub(crate) struct ServerState {
 impl ServerState {
     pub(crate) fn new(config: ServerConfig) -> Self {
         Self {
+            session_config: Arc::new(config.session_config()),
             config: Arc::new(config),
             registry: Registry::default(),
             counters: Counters::default(),

@@ -1,6 +1,7 @@
 //! The server side of one connection.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
@@ -95,9 +96,11 @@ enum PendingRequest {
 /// A server session: handshake, then the command flows of OBS, ffmpeg, GStreamer and librtmp.
 #[derive(Debug)]
 pub struct ServerSession {
-    config: ServerSessionConfig,
+    config: Arc<ServerSessionConfig>,
     phase: Phase,
-    handshake: ServerHandshake,
+    /// Boxed and dropped once done: its 3 KiB of packet buffers would otherwise stay with every
+    /// idle connection.
+    handshake: Option<Box<ServerHandshake>>,
     io: ChunkIo,
     app: String,
     streams: HashMap<u32, StreamRole>,
@@ -109,12 +112,14 @@ pub struct ServerSession {
 
 impl ServerSession {
     /// A session waiting for C0+C1. `random` fills S1 and S2.
-    pub fn new(config: ServerSessionConfig, epoch_ms: u32, random: &[u8; 1528]) -> Self {
+    /// A server shares one config among its sessions (`Arc`); a plain config works too.
+    pub fn new(config: impl Into<Arc<ServerSessionConfig>>, epoch_ms: u32, random: &[u8; 1528]) -> Self {
+        let config = config.into();
         let io = ChunkIo::new(config.chunk_limits, config.amf_limits);
         Self {
             config,
             phase: Phase::Handshake,
-            handshake: ServerHandshake::new(epoch_ms, random),
+            handshake: Some(Box::new(ServerHandshake::new(epoch_ms, random))),
             io,
             app: String::new(),
             streams: HashMap::new(),
@@ -128,17 +133,18 @@ impl ServerSession {
     /// Feeds bytes received from the client. An error means the connection must be closed
     /// (after sending what [`poll_transmit`](Self::poll_transmit) still holds).
     pub fn handle_input(&mut self, mut input: &[u8]) -> Result<(), ProtocolError> {
-        if self.phase == Phase::Handshake {
-            let consumed = self.handshake.handle_input(input, &mut self.io.outbound)?;
+        if let Some(handshake) = self.handshake.as_mut() {
+            let consumed = handshake.handle_input(input, &mut self.io.outbound)?;
             self.io.handshake_bytes += consumed as u64;
             input = &input[consumed..];
-            if !self.handshake.is_done() {
+            if !handshake.is_done() {
                 return Ok(());
             }
             self.phase = Phase::AwaitingConnect;
-            if let Some(kind) = self.handshake.kind() {
+            if let Some(kind) = handshake.kind() {
                 self.events.push_back(ServerEvent::HandshakeComplete { kind });
             }
+            self.handshake = None;
         }
         self.io.decoder.push(input);
         while let Some((raw, message)) = self.io.next_message()? {
@@ -297,6 +303,10 @@ impl ServerSession {
 
     fn accept_connect(&mut self, transaction_id: f64, object_encoding: f64, enhanced: bool) {
         self.phase = Phase::Connected;
+        // Most connections of a large server idle from here on: give back what the handshake and
+        // connect burst needed.
+        self.events.shrink_to_fit();
+        self.pending.shrink_to_fit();
         let io = &mut self.io;
         io.send(csid::CONTROL, 0, 0, &Message::WindowAckSize(self.config.window_ack_size));
         let bandwidth =
