@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 const RSS_BOUND_KB: u64 = 64 * 1024;
 
 /// RSS is measured for the whole test process, so attacks run one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn rss_kb() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -36,7 +36,7 @@ fn rss_kb() -> u64 {
 
 /// A server with short timeouts, a live monitored stream and a player measuring its gaps.
 struct Arena {
-    _serial: std::sync::MutexGuard<'static, ()>,
+    _serial: tokio::sync::MutexGuard<'static, ()>,
     server: TestServer,
     monitor: JoinHandle<Duration>,
     publisher: JoinHandle<u32>,
@@ -47,7 +47,7 @@ struct Arena {
 
 impl Arena {
     async fn start(config: ServerConfig, seconds: f64) -> Self {
-        let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let serial = SERIAL.lock().await;
         let server = TestServer::start(config);
         let mut publisher = TestClient::connect(server.addr, "live").await;
         let stream_id =
