@@ -413,6 +413,8 @@ async fn flapping_publisher_leaves_players_and_memory_alone() {
             arena.server.stream("flap").is_none_or(|s| s.publisher.is_none()).then_some(())
         })
         .await;
+        // The player keeps reading (and answering pings) while the publisher flaps.
+        player.pump(Duration::from_millis(20)).await;
     }
     let flaps = started.elapsed();
     player.pump(Duration::from_millis(300)).await;
