@@ -33,11 +33,19 @@ pub(crate) fn client_runtime() -> PyResult<embed::Runtime> {
     Ok(RUNTIME.get_or_init(|| rt).clone())
 }
 
+/// The most threads the awaitable runtime uses to hand results to Python.
+const ASYNCIO_BLOCKING_THREADS: usize = 4;
+
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The runtime behind awaitables (pyo3-async-runtimes): one worker is plenty, it only waits.
+    // Its blocking pool hands results to the event loop (each call takes the GIL briefly).
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.worker_threads(1).thread_name("rtmp-rs-asyncio").enable_all();
+    builder
+        .worker_threads(1)
+        .max_blocking_threads(ASYNCIO_BLOCKING_THREADS)
+        .thread_name("rtmp-rs-asyncio")
+        .enable_all();
     pyo3_async_runtimes::tokio::init(builder);
 
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
