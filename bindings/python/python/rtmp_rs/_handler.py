@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Awaitable, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Union
 
 if TYPE_CHECKING:
     from ._native import (
@@ -83,7 +83,7 @@ class Handler:
     def on_unpause(self, session: Session, key: StreamKey) -> Notification:
         """A player resumed."""
 
-    def on_metadata(self, session: Session, key: StreamKey, metadata: dict) -> Notification:
+    def on_metadata(self, session: Session, key: StreamKey, metadata: dict[str, Any]) -> Notification:
         """The publisher sent ``onMetaData``."""
 
     def on_media_tag(self, session: Session, frame: Frame) -> bool:
