@@ -83,6 +83,6 @@ step "stubs: mypy.stubtest rtmp_rs._native"
 (cd /tmp && "$PY" -m mypy.stubtest rtmp_rs._native)
 
 step "types: mypy --strict on the package and the examples"
-(cd bindings/python && "$PY" -m mypy --strict --no-incremental python/rtmp_rs ../../examples/python)
+(cd bindings/python && "$PY" -m mypy --strict --cache-dir=/dev/null python/rtmp_rs ../../examples/python)
 
 printf '\nPython package: all checks passed in %ss\n' "$(($(date +%s) - START))"

@@ -88,7 +88,7 @@ impl Queue {
             if droppable {
                 if state.pending_frames >= self.max_pending_frames {
                     drop(state);
-                    if self.dropped.fetch_add(1, Ordering::Relaxed) % 1000 == 0 {
+                    if self.dropped.fetch_add(1, Ordering::Relaxed).is_multiple_of(1000) {
                         tracing::warn!("the Python handler is too slow: frame events dropped");
                     }
                     return;
@@ -244,7 +244,7 @@ fn event_to_tuple(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyTuple>> 
         Event::Stats { stats } => {
             vec![none(), Bound::new(py, types::ServerStats::from_core(py, &stats)?)?.into_any()]
         }
-        _ => return Ok(PyTuple::new(py, [name.into_pyobject(py)?.into_any(), none()])?),
+        _ => return PyTuple::new(py, [name.into_pyobject(py)?.into_any(), none()]),
     };
     let mut all = Vec::with_capacity(items.len() + 1);
     all.push(name.into_pyobject(py)?.into_any());

@@ -108,7 +108,6 @@ async def test_every_hook_fires_with_ffmpeg(ffmpeg: str) -> None:
         await wait_for(lambda: handler.calls["on_play_stop"])
         assert await asyncio.to_thread(publisher.wait, 30) == 0
         await wait_for(lambda: handler.calls["on_unpublish"] and len(handler.calls["on_disconnect"]) >= 2)
-        await wait_for(lambda: any(s.streams for (s,) in handler.calls["on_stats"]) or True)
     port = server.port
     calls = handler.calls
     missing = [name for name in rtmp_rs._native.hook_names() if name != "on_media_tag" and not calls[name]]

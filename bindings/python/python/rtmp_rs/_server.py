@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import inspect
 import logging
 import signal
@@ -272,12 +273,14 @@ class Server:
         thread = threading.Thread(target=self._thread_main, name="rtmp-rs-server", daemon=True)
         self._thread = thread
         thread.start()
+        atexit.register(self.stop)  # a script that exits without stop() still stops cleanly
         while not self._started.wait(0.05):
             if not thread.is_alive():
                 break
         if self._thread_error is not None:
             self._thread = None
             thread.join()
+            atexit.unregister(self.stop)
             raise self._thread_error
 
     def _thread_main(self) -> None:
@@ -296,6 +299,7 @@ class Server:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
             self._thread = None
+            atexit.unregister(self.stop)
 
     def __enter__(self) -> Server:
         self.start()
