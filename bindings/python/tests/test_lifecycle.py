@@ -194,10 +194,14 @@ def test_sigterm_stops_the_example_cleanly(python: str, examples: Path) -> None:
         text=True,
     )
     assert process.stderr is not None
-    process.stderr.readline()
+    addr = process.stderr.readline().strip().split("rtmp://", 1)[1]
+    # A connect answered by the handler: the server's loop runs (and handles SIGTERM).
+    publisher = rtmp_rs.Publisher(f"rtmp://{addr}/live/cam?token=k")
     process.send_signal(signal.SIGTERM)
-    _out, err = process.communicate(timeout=10)
+    out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
+    assert out.splitlines()[-2:] == ["unpublish live/cam", "disconnect"]
+    publisher.close()
 
 
 def test_starting_twice_is_an_error() -> None:

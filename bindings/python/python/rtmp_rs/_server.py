@@ -129,6 +129,7 @@ class Server:
         self._thread: threading.Thread | None = None
         self._thread_error: BaseException | None = None
         self._serve_task: asyncio.Task[None] | None = None
+        self._sigterm = False
         self._bind()
 
     # ----------------------------------------------------------------- properties
@@ -195,6 +196,8 @@ class Server:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._stop_requested = loop.create_future()
+        if self._sigterm:
+            self._stop_requested.set_result(None)
         self._serving = True
         native.start()
         pump = loop.create_task(self._pump(native))
@@ -251,18 +254,29 @@ class Server:
 
     def run(self) -> None:
         """Serves in the calling thread until Ctrl-C or SIGTERM, then stops gracefully."""
+        main = threading.current_thread() is threading.main_thread()
+        self._sigterm = False
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm) if main else None
         try:
-            asyncio.run(self._run_main())
+            asyncio.run(self.serve())
         except KeyboardInterrupt:
             pass
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
 
-    async def _run_main(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            loop.add_signal_handler(signal.SIGTERM, self.close)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread, or no signals here
-        await self.serve()
+    def _on_sigterm(self, _signum: int, _frame: object) -> None:
+        # A signal handler: it may run before serve() made its loop, or inside the loop's own
+        # code. Record it for serve(), and wake the loop through its thread-safe entry.
+        self._sigterm = True
+        loop, requested = self._loop, self._stop_requested
+        if loop is not None and requested is not None:
+
+            def request() -> None:
+                if not requested.done():
+                    requested.set_result(None)
+
+            loop.call_soon_threadsafe(request)
 
     def start(self) -> None:
         """Serves on a thread of its own (its hooks run there); returns once it listens."""
