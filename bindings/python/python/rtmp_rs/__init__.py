@@ -1,0 +1,103 @@
+"""rtmp_rs: an async RTMP/RTMPS server and client, in Rust.
+
+Serve::
+
+    import rtmp_rs
+
+    class Auth(rtmp_rs.Handler):
+        async def on_publish(self, session, params):
+            return params.query_param("token") == "secret"
+
+        def on_keyframe(self, session, frame):
+            print(frame.key, frame.timestamp)
+
+    rtmp_rs.Server(Auth(), bind="0.0.0.0:1935").run()
+
+Play::
+
+    for item in rtmp_rs.Player("rtmp://127.0.0.1/live/cam"):
+        print(item)
+
+Hooks run on the asyncio event loop of the server (``serve()``), or on the server's own thread
+(``start()``/``run()``); library logs go to the ``rtmp_rs`` logger.
+"""
+
+from __future__ import annotations
+
+import logging as _logging
+
+from . import _native
+from ._handler import Handler, Reject
+from ._native import (
+    ClosedError,
+    ConnectParams,
+    DisconnectReason,
+    Frame,
+    InvalidStateError,
+    NetworkError,
+    Player,
+    PlayerEvent,
+    PlayerStats,
+    PlayParams,
+    ProtocolError,
+    Publisher,
+    PublishParams,
+    RejectedError,
+    RtmpError,
+    RtmpTimeoutError,
+    ServerStats,
+    Session,
+    StreamKey,
+    StreamName,
+    StreamStats,
+    TlsError,
+    UrlError,
+)
+from ._server import Server
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "ClosedError",
+    "ConnectParams",
+    "DisconnectReason",
+    "Frame",
+    "Handler",
+    "InvalidStateError",
+    "NetworkError",
+    "PlayParams",
+    "Player",
+    "PlayerEvent",
+    "PlayerStats",
+    "ProtocolError",
+    "PublishParams",
+    "Publisher",
+    "Reject",
+    "RejectedError",
+    "RtmpError",
+    "RtmpTimeoutError",
+    "Server",
+    "ServerStats",
+    "Session",
+    "StreamKey",
+    "StreamName",
+    "StreamStats",
+    "TlsError",
+    "UrlError",
+    "__version__",
+    "sync_log_level",
+]
+
+logger = _logging.getLogger("rtmp_rs")
+
+
+def sync_log_level() -> None:
+    """Makes the library log at the level of the ``rtmp_rs`` logger now.
+
+    Records below it are dropped before they reach Python. Called at import and whenever a
+    server or client is made; call it after changing the level of ``rtmp_rs`` later.
+    """
+    _native.set_log_level(logger.getEffectiveLevel())
+
+
+sync_log_level()

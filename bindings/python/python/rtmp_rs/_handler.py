@@ -1,0 +1,109 @@
+"""The handler base class and the ``Reject`` exception."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Awaitable, Union
+
+if TYPE_CHECKING:
+    from ._native import (
+        ConnectParams,
+        DisconnectReason,
+        Frame,
+        PlayParams,
+        PublishParams,
+        ServerStats,
+        Session,
+        StreamKey,
+        StreamName,
+    )
+
+Decision = Union[bool, None, Awaitable[Union[bool, None]]]
+"""What a decision hook returns: True (or None) accepts, False rejects; or an awaitable of it."""
+Notification = Union[None, Awaitable[None]]
+
+
+class Reject(Exception):
+    """Raise it from a decision hook to reject with a reason the client sees.
+
+    ``raise rtmp_rs.Reject("Bad token.")`` answers ``NetStream.Publish.Denied`` (for
+    ``on_publish``) with that description.
+    """
+
+    def __init__(self, reason: str = "Rejected.") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Handler:
+    """The server's hooks. Subclass it and override what you need; each hook may be a plain
+    ``def`` or an ``async def``.
+
+    Decision hooks (``on_connection``, ``on_connect``, ``on_publish``, ``on_play``) accept
+    when they return True or None, reject when they return False or raise ``Reject(reason)``;
+    any other exception is logged and rejects. A slow ``async`` decision delays only its own
+    connection. Plain ``def`` hooks run on the event loop: keep them quick.
+
+    Notifications return nothing; an exception is logged and the server goes on.
+    ``on_media_tag`` is the exception to the rule: it is a synchronous filter called on a
+    library thread for every message (it must be a plain ``def``); False drops the message.
+    Only overridden hooks cost anything: the library does not even build the others' events.
+    """
+
+    def on_connection(self, peer_addr: str) -> Decision:
+        """A TCP connection arrived (before the handshake); ``peer_addr`` is ``"ip:port"``."""
+        return True
+
+    def on_handshake_complete(self, session: Session) -> Notification:
+        """The RTMP handshake finished."""
+
+    def on_connect(self, session: Session, params: ConnectParams) -> Decision:
+        """``connect`` arrived (app, tcUrl, query, …). Reject: NetConnection.Connect.Rejected."""
+        return True
+
+    def on_fc_publish(self, session: Session, name: StreamName) -> Notification:
+        """``FCPublish`` arrived (the decision comes in ``on_publish``)."""
+
+    def on_publish(self, session: Session, params: PublishParams) -> Decision:
+        """``publish`` arrived. Reject: NetStream.Publish.Denied."""
+        return True
+
+    def on_unpublish(self, session: Session, key: StreamKey) -> Notification:
+        """An accepted publisher stopped."""
+
+    def on_play(self, session: Session, params: PlayParams) -> Decision:
+        """``play`` arrived. Reject: NetStream.Play.Failed."""
+        return True
+
+    def on_play_stop(self, session: Session, key: StreamKey) -> Notification:
+        """An accepted player stopped."""
+
+    def on_pause(self, session: Session, key: StreamKey) -> Notification:
+        """A player paused."""
+
+    def on_unpause(self, session: Session, key: StreamKey) -> Notification:
+        """A player resumed."""
+
+    def on_metadata(self, session: Session, key: StreamKey, metadata: dict[str, Any]) -> Notification:
+        """The publisher sent ``onMetaData``."""
+
+    def on_media_tag(self, session: Session, frame: Frame) -> bool:
+        """Every audio, video and data message before it reaches players; False drops it.
+
+        Runs synchronously on a library thread (not the event loop): plain ``def`` only.
+        """
+        return True
+
+    def on_video_frame(self, session: Session, frame: Frame) -> Notification:
+        """Every video message that parsed."""
+
+    def on_audio_frame(self, session: Session, frame: Frame) -> Notification:
+        """Every audio message that parsed."""
+
+    def on_keyframe(self, session: Session, frame: Frame) -> Notification:
+        """Every video keyframe that is not a sequence header."""
+
+    def on_disconnect(self, session: Session, reason: DisconnectReason) -> Notification:
+        """A connection ended."""
+
+    def on_stats(self, stats: ServerStats) -> Notification:
+        """Periodic statistics (every ``stats_interval`` seconds)."""

@@ -1,0 +1,442 @@
+"""``Server``: the RTMP server, its event pump and the sync/async faces."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import inspect
+import logging
+import signal
+import threading
+from typing import Any, Awaitable, Callable, Sequence
+
+from . import _native
+from ._handler import Handler, Reject
+from ._native import InvalidStateError, NativeServer, Request, ServerStats
+
+logger = logging.getLogger("rtmp_rs")
+
+_HOOKS: Sequence[str] = tuple(_native.hook_names())
+_DECISIONS = frozenset({"on_connection", "on_connect", "on_publish", "on_play"})
+
+
+def _overridden(handler: Handler, name: str) -> bool:
+    implementation = getattr(type(handler), name, None)
+    base = getattr(Handler, name)
+    if implementation is None:
+        # Not a Handler subclass: any callable attribute of that name counts.
+        return callable(getattr(handler, name, None))
+    return implementation is not base
+
+
+class Server:
+    """An RTMP (and optionally RTMPS) server.
+
+    Every field of the Rust ``ServerConfig`` is a keyword argument (durations in seconds).
+    The listener is bound when the server is made (``bind="127.0.0.1:0"`` picks a free port;
+    ``local_addr`` tells which).
+
+    Run it inside an asyncio application with ``await server.serve()`` or
+    ``async with server:``; from a script with ``server.run()`` (blocks; Ctrl-C or SIGTERM stop
+    it cleanly) or ``server.start()`` … ``server.stop()`` (serves on a thread of its own).
+    Hooks run on the event loop that serves: the application's (``serve``) or the server
+    thread's (``start``/``run``).
+    """
+
+    def __init__(
+        self,
+        handler: Handler | None = None,
+        *,
+        bind: str = "0.0.0.0:1935",
+        max_connections: int = 10000,
+        chunk_size: int = 4096,
+        connection_timeout: float = 10.0,
+        idle_timeout: float = 60.0,
+        window_ack_size: int = 2500000,
+        peer_bandwidth: int = 2500000,
+        max_message_size: int = 8388608,
+        max_chunk_streams: int = 64,
+        max_streams_per_connection: int = 8,
+        max_amf_depth: int = 64,
+        player_queue_length: int = 512,
+        player_stall_timeout: float = 10.0,
+        socket_send_buffer: int | None = None,
+        gop_cache_max_bytes: int = 16777216,
+        gop_cache_max_duration: float = 10.0,
+        publisher_policy: str = "reject_new",
+        play_wait_timeout: float | None = 30.0,
+        normalize_timestamps: bool = False,
+        enhanced_rtmp: bool = True,
+        fourcc_list: Sequence[str] | None = None,
+        caps_ex: int = 14,
+        stats_interval: float | None = 10.0,
+        tls_bind: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        worker_threads: int = 2,
+        decision_timeout: float = 10.0,
+        max_pending_frames: int = 10000,
+    ) -> None:
+        """Binds. ``fourcc_list=None`` announces every codec the library parses;
+        ``play_wait_timeout=None`` lets players wait forever for a stream;
+        ``stats_interval=None`` turns ``on_stats`` off; ``tls_bind``/``tls_cert``/``tls_key``
+        (PEM files) add an RTMPS listener; ``decision_timeout`` rejects decisions that take
+        longer; ``max_pending_frames`` caps the frame events waiting for a slow handler
+        (beyond it they are dropped and counted in ``dropped_events``)."""
+        self._handler = handler if handler is not None else Handler()
+        self._options: dict[str, Any] = {
+            "bind": bind,
+            "max_connections": max_connections,
+            "chunk_size": chunk_size,
+            "connection_timeout": connection_timeout,
+            "idle_timeout": idle_timeout,
+            "window_ack_size": window_ack_size,
+            "peer_bandwidth": peer_bandwidth,
+            "max_message_size": max_message_size,
+            "max_chunk_streams": max_chunk_streams,
+            "max_streams_per_connection": max_streams_per_connection,
+            "max_amf_depth": max_amf_depth,
+            "player_queue_length": player_queue_length,
+            "player_stall_timeout": player_stall_timeout,
+            "socket_send_buffer": socket_send_buffer,
+            "gop_cache_max_bytes": gop_cache_max_bytes,
+            "gop_cache_max_duration": gop_cache_max_duration,
+            "publisher_policy": publisher_policy,
+            "play_wait_timeout": play_wait_timeout,
+            "normalize_timestamps": normalize_timestamps,
+            "enhanced_rtmp": enhanced_rtmp,
+            "fourcc_list": list(fourcc_list) if fourcc_list is not None else None,
+            "caps_ex": caps_ex,
+            "stats_interval": stats_interval,
+            "tls_bind": tls_bind,
+            "tls_cert": tls_cert,
+            "tls_key": tls_key,
+            "worker_threads": worker_threads,
+            "decision_timeout": decision_timeout,
+            "max_pending_frames": max_pending_frames,
+        }
+        self._decision_timeout = decision_timeout
+        self._hooks = [name for name in _HOOKS if _overridden(self._handler, name)]
+        self._media_filter_warned = False
+        self._native: NativeServer | None = None
+        self._local_addr = ""
+        self._tls_local_addr: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_requested: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._serving = False
+        self._started = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._thread_error: BaseException | None = None
+        self._serve_task: asyncio.Task[None] | None = None
+        self._sigterm = False
+        self._bind()
+
+    # ----------------------------------------------------------------- properties
+
+    @property
+    def handler(self) -> Handler:
+        """The handler whose hooks run."""
+        return self._handler
+
+    @property
+    def local_addr(self) -> str:
+        """The bound RTMP address, ``"ip:port"`` (the real port when bound to port 0)."""
+        return self._local_addr
+
+    @property
+    def tls_local_addr(self) -> str | None:
+        """The bound RTMPS address, when TLS is configured."""
+        return self._tls_local_addr
+
+    @property
+    def port(self) -> int:
+        """The bound RTMP port."""
+        return int(self._local_addr.rsplit(":", 1)[1])
+
+    @property
+    def url(self) -> str:
+        """``rtmp://host:port`` to reach the server from this machine."""
+        host = self._local_addr.rsplit(":", 1)[0]
+        if host == "0.0.0.0":
+            host = "127.0.0.1"
+        elif host == "[::]":
+            host = "[::1]"
+        return f"rtmp://{host}:{self.port}"
+
+    @property
+    def is_serving(self) -> bool:
+        """Whether it serves now."""
+        return self._serving
+
+    @property
+    def dropped_events(self) -> int:
+        """Frame events dropped because the handler did not keep up (see ``max_pending_frames``)."""
+        return self._native.dropped_events if self._native is not None else 0
+
+    def stats(self) -> ServerStats:
+        """A statistics snapshot (connections, bytes, streams, players)."""
+        if self._native is None:
+            raise InvalidStateError("the server is closed")
+        return self._native.stats()
+
+    def __repr__(self) -> str:
+        state = "serving" if self._serving else "stopped"
+        return f"<rtmp_rs.Server {self._local_addr} {state}>"
+
+    # ----------------------------------------------------------------- asyncio
+
+    async def serve(self) -> None:
+        """Serves until ``close()`` is called or the task is cancelled, then stops gracefully:
+        pending decisions are rejected, every connection gets its last events
+        (``on_unpublish``, ``on_play_stop``, ``on_disconnect``), running async hooks finish."""
+        if self._serving:
+            raise InvalidStateError("the server is already serving")
+        native = self._bind()
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._stop_requested = loop.create_future()
+        if self._sigterm:
+            self._stop_requested.set_result(None)
+        self._serving = True
+        native.start()
+        pump = loop.create_task(self._pump(native))
+        self._started.set()
+        try:
+            await asyncio.shield(self._stop_requested)
+        finally:
+            try:
+                await native.stop_async()
+            finally:
+                native.close_events()
+                await pump
+                await self._finish_tasks()
+                native.close()
+                self._native = None
+                self._serving = False
+                self._started.clear()
+                self._loop = None
+
+    def close(self) -> None:
+        """Asks the server to stop; returns at once (any thread, hooks included). ``serve()``
+        returns, and ``run()``/``stop()`` finish, once it stopped."""
+        loop, requested = self._loop, self._stop_requested
+        if loop is None or requested is None:
+            return
+
+        def request() -> None:
+            if not requested.done():
+                requested.set_result(None)
+
+        try:
+            if _running_loop() is loop:
+                request()
+            else:
+                loop.call_soon_threadsafe(request)
+        except RuntimeError:
+            pass  # the loop is closed: the server is stopped
+
+    async def __aenter__(self) -> Server:
+        self._serve_task = asyncio.get_running_loop().create_task(self.serve())
+        while not self._started.is_set():
+            if self._serve_task.done():
+                self._serve_task.result()
+            await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+        task, self._serve_task = self._serve_task, None
+        if task is not None:
+            await task
+
+    # ----------------------------------------------------------------- blocking
+
+    def run(self) -> None:
+        """Serves in the calling thread until Ctrl-C or SIGTERM, then stops gracefully."""
+        main = threading.current_thread() is threading.main_thread()
+        self._sigterm = False
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm) if main else None
+        try:
+            asyncio.run(self.serve())
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
+
+    def _on_sigterm(self, _signum: int, _frame: object) -> None:
+        # A signal handler: it may run before serve() made its loop, or inside the loop's own
+        # code. Record it for serve(), and wake the loop through its thread-safe entry.
+        self._sigterm = True
+        loop, requested = self._loop, self._stop_requested
+        if loop is not None and requested is not None:
+
+            def request() -> None:
+                if not requested.done():
+                    requested.set_result(None)
+
+            loop.call_soon_threadsafe(request)
+
+    def start(self) -> None:
+        """Serves on a thread of its own (its hooks run there); returns once it listens."""
+        if self._thread is not None or self._serving:
+            raise InvalidStateError("the server is already serving")
+        self._thread_error = None
+        self._started.clear()
+        thread = threading.Thread(target=self._thread_main, name="rtmp-rs-server", daemon=True)
+        self._thread = thread
+        thread.start()
+        atexit.register(self.stop)  # a script that exits without stop() still stops cleanly
+        while not self._started.wait(0.05):
+            if not thread.is_alive():
+                break
+        if self._thread_error is not None:
+            self._thread = None
+            thread.join()
+            atexit.unregister(self.stop)
+            raise self._thread_error
+
+    def _thread_main(self) -> None:
+        try:
+            asyncio.run(self.serve())
+        except BaseException as error:  # noqa: BLE001 - handed to start()
+            self._thread_error = error
+            if self._started.is_set():
+                logger.exception("the server thread failed")
+
+    def stop(self) -> None:
+        """Stops gracefully and waits. From a hook (or the serving loop's thread) it only asks
+        for the stop, like ``close()``."""
+        self.close()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+            self._thread = None
+            atexit.unregister(self.stop)
+
+    def __enter__(self) -> Server:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _bind(self) -> NativeServer:
+        if self._native is None:
+            from . import sync_log_level
+
+            sync_log_level()
+            media_filter = self._media_filter if "on_media_tag" in self._hooks else None
+            self._native = NativeServer(self._hooks, media_filter, self._options)
+            self._local_addr = self._native.local_addr
+            self._tls_local_addr = self._native.tls_local_addr
+        return self._native
+
+    async def _pump(self, native: NativeServer) -> None:
+        while True:
+            batch = await native.next_events()
+            if batch is None:
+                return
+            for event in batch:
+                try:
+                    self._dispatch(event)
+                except Exception:  # noqa: BLE001 - a hook never kills the server
+                    logger.exception("rtmp_rs: dispatching %s failed", event[0])
+
+    def _dispatch(self, event: tuple[Any, ...]) -> None:
+        name: str = event[0]
+        request: Request | None = event[1]
+        args = event[2:]
+        hook: Callable[..., Any] = getattr(self._handler, name)
+        if request is not None:
+            self._decide(name, hook, request, args)
+            return
+        try:
+            result = hook(*args)
+        except Exception:  # noqa: BLE001
+            logger.exception("rtmp_rs: hook %s raised", name)
+            return
+        if inspect.isawaitable(result):
+            self._spawn(self._notification(name, result))
+
+    def _decide(self, name: str, hook: Callable[..., Any], request: Request, args: Sequence[Any]) -> None:
+        try:
+            result = hook(*args)
+        except Reject as reject:
+            request.reject(reject.reason)
+            return
+        except Exception:  # noqa: BLE001
+            logger.exception("rtmp_rs: hook %s raised; rejecting", name)
+            request.reject("Internal error.")
+            return
+        if inspect.isawaitable(result):
+            self._spawn(self._async_decision(name, result, request))
+        else:
+            _answer(request, result)
+
+    async def _async_decision(self, name: str, result: Awaitable[Any], request: Request) -> None:
+        try:
+            value = await result
+        except Reject as reject:
+            request.reject(reject.reason)
+        except Exception:  # noqa: BLE001
+            logger.exception("rtmp_rs: hook %s raised; rejecting", name)
+            request.reject("Internal error.")
+        except asyncio.CancelledError:
+            request.reject("Server shutting down.")
+            raise
+        else:
+            _answer(request, value)
+
+    async def _notification(self, name: str, result: Awaitable[Any]) -> None:
+        try:
+            await result
+        except Exception:  # noqa: BLE001
+            logger.exception("rtmp_rs: hook %s raised", name)
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finish_tasks(self) -> None:
+        if not self._tasks:
+            return
+        _done, pending = await asyncio.wait(set(self._tasks), timeout=self._decision_timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    def _media_filter(self, session: Any, frame: Any) -> bool:
+        try:
+            result = self._handler.on_media_tag(session, frame)
+        except Exception:  # noqa: BLE001
+            logger.exception("rtmp_rs: hook on_media_tag raised; dropping the message")
+            return False
+        if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()
+            if not self._media_filter_warned:
+                self._media_filter_warned = True
+                logger.error("rtmp_rs: on_media_tag must be a plain def (it was async): ignored")
+            return True
+        return result is None or bool(result)
+
+
+def _answer(request: Request, value: Any) -> None:
+    """True or None accept; False (any falsy value) rejects."""
+    if value is None or value:
+        request.accept()
+    else:
+        request.reject("Rejected.")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

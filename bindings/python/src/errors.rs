@@ -1,0 +1,75 @@
+//! The exception hierarchy: `RtmpError` and its subclasses, and the mapping from Rust errors.
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use rtmp_core::client::ClientError;
+use rtmp_rs::embed::EmbedError;
+
+create_exception!(rtmp_rs, RtmpError, PyException, "Base class of every error raised by rtmp_rs.");
+create_exception!(rtmp_rs, UrlError, RtmpError, "The URL is not an rtmp:// or rtmps:// URL.");
+create_exception!(rtmp_rs, NetworkError, RtmpError, "A socket error (connect, bind, read, write).");
+create_exception!(rtmp_rs, ProtocolError, RtmpError, "The peer broke the RTMP protocol.");
+create_exception!(rtmp_rs, TlsError, RtmpError, "RTMPS setup or handshake failed.");
+create_exception!(
+    rtmp_rs,
+    RejectedError,
+    RtmpError,
+    "The server refused connect, publish or play; `code` and `description` tell why."
+);
+create_exception!(rtmp_rs, RtmpTimeoutError, RtmpError, "The peer did not answer in time.");
+create_exception!(rtmp_rs, ClosedError, RtmpError, "The connection is closed.");
+create_exception!(
+    rtmp_rs,
+    InvalidStateError,
+    RtmpError,
+    "The object is not in a state that allows the call (starting twice, a closed client)."
+);
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("RtmpError", py.get_type::<RtmpError>())?;
+    m.add("UrlError", py.get_type::<UrlError>())?;
+    m.add("NetworkError", py.get_type::<NetworkError>())?;
+    m.add("ProtocolError", py.get_type::<ProtocolError>())?;
+    m.add("TlsError", py.get_type::<TlsError>())?;
+    m.add("RejectedError", py.get_type::<RejectedError>())?;
+    m.add("RtmpTimeoutError", py.get_type::<RtmpTimeoutError>())?;
+    m.add("ClosedError", py.get_type::<ClosedError>())?;
+    m.add("InvalidStateError", py.get_type::<InvalidStateError>())?;
+    Ok(())
+}
+
+/// A client error as its Python exception.
+pub(crate) fn client_error(e: ClientError) -> PyErr {
+    let text = e.to_string();
+    match e {
+        ClientError::BadUrl(_) => UrlError::new_err(text),
+        ClientError::Io(_) => NetworkError::new_err(text),
+        ClientError::Protocol(_) => ProtocolError::new_err(text),
+        ClientError::Tls(_) => TlsError::new_err(text),
+        ClientError::Rejected { code, description } => Python::attach(|py| {
+            let err = RejectedError::new_err(text);
+            let value = err.value(py);
+            let _ = value.setattr("code", code);
+            let _ = value.setattr("description", description);
+            err
+        }),
+        ClientError::Timeout(_) => RtmpTimeoutError::new_err(text),
+        ClientError::Closed => ClosedError::new_err(text),
+        _ => RtmpError::new_err(text),
+    }
+}
+
+/// An embedding-layer error as its Python exception.
+pub(crate) fn embed_error(e: EmbedError) -> PyErr {
+    match e {
+        EmbedError::Client(e) => client_error(e),
+        EmbedError::Io(e) => NetworkError::new_err(e.to_string()),
+        EmbedError::Timeout => RtmpTimeoutError::new_err("timed out"),
+        e @ (EmbedError::InCallback(_) | EmbedError::InvalidState(_)) => {
+            InvalidStateError::new_err(e.to_string())
+        }
+        e => RtmpError::new_err(e.to_string()),
+    }
+}

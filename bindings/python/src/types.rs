@@ -1,0 +1,830 @@
+//! The objects handed to hooks and returned by calls: sessions, parameters, requests, frames,
+//! statistics. All are immutable snapshots (`frozen`), safe to keep and to share across threads.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use rtmp_core::proto::message::StreamName as CoreStreamName;
+use rtmp_core::server::{
+    DisconnectReason as CoreReason, PlayParams as CorePlay, PublishParams as CorePublish,
+    ServerStats as CoreStats, StreamKey as CoreKey,
+};
+use rtmp_rs::embed::{self, FrameKind, RequestKind};
+
+use crate::amf;
+use crate::payload;
+
+fn query_dict<'py>(py: Python<'py>, query: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (key, value) in query {
+        // The first value wins, as in `query_param`.
+        if !dict.contains(key)? {
+            dict.set_item(key, value)?;
+        }
+    }
+    Ok(dict)
+}
+
+/// A stream: app and name (without query). `str(key)` is `"app/name"`.
+#[pyclass(frozen, eq, hash, module = "rtmp_rs._native")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct StreamKey {
+    #[pyo3(get)]
+    app: String,
+    #[pyo3(get)]
+    name: String,
+}
+
+impl StreamKey {
+    pub(crate) fn from_core(key: &CoreKey) -> Self {
+        Self { app: key.app.clone(), name: key.name.clone() }
+    }
+}
+
+#[pymethods]
+impl StreamKey {
+    #[new]
+    fn new(app: String, name: String) -> Self {
+        Self { app, name }
+    }
+
+    fn __str__(&self) -> String {
+        format!("{}/{}", self.app, self.name)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("StreamKey(app={:?}, name={:?})", self.app, self.name)
+    }
+}
+
+/// A stream name as sent (`cam?token=abc`): `name` without the query, `query` parsed, `raw`.
+#[pyclass(frozen, module = "rtmp_rs._native")]
+pub(crate) struct StreamName {
+    inner: CoreStreamName,
+}
+
+impl StreamName {
+    pub(crate) fn from_core(name: &CoreStreamName) -> Self {
+        Self { inner: name.clone() }
+    }
+}
+
+#[pymethods]
+impl StreamName {
+    /// The name without its query.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The name exactly as received.
+    #[getter]
+    fn raw(&self) -> &str {
+        &self.inner.raw
+    }
+
+    /// The query parameters (the first value of each key).
+    #[getter]
+    fn query<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        query_dict(py, &self.inner.query)
+    }
+
+    /// The first value of query parameter `key`.
+    fn query_param(&self, key: &str) -> Option<&str> {
+        self.inner.param(key)
+    }
+
+    fn __str__(&self) -> &str {
+        &self.inner.raw
+    }
+
+    fn __repr__(&self) -> String {
+        format!("StreamName({:?})", self.inner.raw)
+    }
+}
+
+/// The parameters of `connect`.
+#[pyclass(frozen, module = "rtmp_rs._native")]
+pub(crate) struct ConnectParams {
+    session: embed::Session,
+}
+
+impl ConnectParams {
+    fn params(&self) -> &rtmp_core::proto::message::ConnectParams {
+        self.session.connect().expect("built only for sessions with connect params")
+    }
+}
+
+#[pymethods]
+impl ConnectParams {
+    /// The application, without query and trailing `/`.
+    #[getter]
+    fn app(&self) -> &str {
+        &self.params().app
+    }
+
+    /// The URL the client connected to, as sent.
+    #[getter]
+    fn tc_url(&self) -> Option<&str> {
+        self.params().tc_url.as_deref()
+    }
+
+    /// The client's version string.
+    #[getter]
+    fn flash_ver(&self) -> Option<&str> {
+        self.params().flash_ver.as_deref()
+    }
+
+    /// The SWF URL, if sent.
+    #[getter]
+    fn swf_url(&self) -> Option<&str> {
+        self.params().swf_url.as_deref()
+    }
+
+    /// The page URL, if sent.
+    #[getter]
+    fn page_url(&self) -> Option<&str> {
+        self.params().page_url.as_deref()
+    }
+
+    /// 0 for AMF0, 3 for AMF3.
+    #[getter]
+    fn object_encoding(&self) -> f64 {
+        self.params().object_encoding
+    }
+
+    /// Query parameters from the app or the tcUrl (the first value of each key).
+    #[getter]
+    fn query<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        query_dict(py, &self.params().query)
+    }
+
+    /// Enhanced RTMP `fourCcList`: the codecs the client can receive.
+    #[getter]
+    fn fourcc_list(&self) -> Vec<String> {
+        self.params().fourcc_list.clone()
+    }
+
+    /// Enhanced RTMP `capsEx` bits.
+    #[getter]
+    fn caps_ex(&self) -> u32 {
+        self.params().caps_ex.0
+    }
+
+    /// The whole command object as received.
+    #[getter]
+    fn properties<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        amf::object_to_py(py, &self.params().properties)
+    }
+
+    /// The first value of query parameter `key`.
+    fn query_param(&self, key: &str) -> Option<&str> {
+        self.session.query_param(key)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ConnectParams(app={:?}, tc_url={:?})", self.app(), self.tc_url())
+    }
+}
+
+/// One connection, as it was when the event was raised.
+#[pyclass(frozen, module = "rtmp_rs._native")]
+pub(crate) struct Session {
+    inner: embed::Session,
+}
+
+impl Session {
+    pub(crate) fn new(inner: embed::Session) -> Self {
+        Self { inner }
+    }
+}
+
+#[pymethods]
+impl Session {
+    /// Unique per server run; 0 before the session exists (`on_connection`).
+    #[getter]
+    fn id(&self) -> u64 {
+        self.inner.id()
+    }
+
+    /// The client's address, `"127.0.0.1:50000"` or `"[::1]:50000"`.
+    #[getter]
+    fn peer_addr(&self) -> &str {
+        self.inner.peer_addr_text()
+    }
+
+    /// The connect app; `""` before connect.
+    #[getter]
+    fn app(&self) -> &str {
+        self.inner.app()
+    }
+
+    /// The connect `tcUrl`, if sent.
+    #[getter]
+    fn tc_url(&self) -> Option<&str> {
+        self.inner.tc_url()
+    }
+
+    /// The connect `flashVer`, if sent.
+    #[getter]
+    fn flash_ver(&self) -> Option<&str> {
+        self.inner.flash_ver()
+    }
+
+    /// The connect parameters, once connect arrived.
+    #[getter]
+    fn connect(&self) -> Option<ConnectParams> {
+        self.inner.connect().map(|_| ConnectParams { session: self.inner.clone() })
+    }
+
+    /// The first value of `key` in the connect query.
+    fn query_param(&self, key: &str) -> Option<&str> {
+        self.inner.query_param(key)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Session(id={}, peer_addr={:?}, app={:?})", self.id(), self.peer_addr(), self.app())
+    }
+}
+
+/// The parameters of `publish`.
+#[pyclass(frozen, module = "rtmp_rs._native")]
+pub(crate) struct PublishParams {
+    inner: CorePublish,
+}
+
+impl PublishParams {
+    pub(crate) fn new(inner: CorePublish) -> Self {
+        Self { inner }
+    }
+}
+
+#[pymethods]
+impl PublishParams {
+    /// The stream key (app and name without query).
+    #[getter]
+    fn key(&self) -> StreamKey {
+        StreamKey::from_core(&self.inner.key)
+    }
+
+    /// The app.
+    #[getter]
+    fn app(&self) -> &str {
+        &self.inner.key.app
+    }
+
+    /// The stream name without its query.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.inner.key.name
+    }
+
+    /// The name as sent, with its query.
+    #[getter]
+    fn stream_name(&self) -> StreamName {
+        StreamName::from_core(&self.inner.stream_name)
+    }
+
+    /// The stream name's query parameters.
+    #[getter]
+    fn query<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        query_dict(py, &self.inner.stream_name.query)
+    }
+
+    /// `live`, `record` or `append`.
+    #[getter]
+    fn publish_type(&self) -> &str {
+        &self.inner.publish_type
+    }
+
+    /// The message stream id.
+    #[getter]
+    fn stream_id(&self) -> u32 {
+        self.inner.stream_id
+    }
+
+    /// The first value of query parameter `key` of the stream name.
+    fn query_param(&self, key: &str) -> Option<&str> {
+        self.inner.stream_name.param(key)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("PublishParams(key={:?}, publish_type={:?})", self.inner.key.to_string(), self.publish_type())
+    }
+}
+
+/// The parameters of `play`.
+#[pyclass(frozen, module = "rtmp_rs._native")]
+pub(crate) struct PlayParams {
+    inner: CorePlay,
+}
+
+impl PlayParams {
+    pub(crate) fn new(inner: CorePlay) -> Self {
+        Self { inner }
+    }
+}
+
+#[pymethods]
+impl PlayParams {
+    /// The stream key (app and name without query).
+    #[getter]
+    fn key(&self) -> StreamKey {
+        StreamKey::from_core(&self.inner.key)
+    }
+
+    /// The app.
+    #[getter]
+    fn app(&self) -> &str {
+        &self.inner.key.app
+    }
+
+    /// The stream name without its query.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.inner.key.name
+    }
+
+    /// The name as sent, with its query.
+    #[getter]
+    fn stream_name(&self) -> StreamName {
+        StreamName::from_core(&self.inner.stream_name)
+    }
+
+    /// The stream name's query parameters.
+    #[getter]
+    fn query<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        query_dict(py, &self.inner.stream_name.query)
+    }
+
+    /// Start position (seconds; -2 live or recorded, -1 live only).
+    #[getter]
+    fn start(&self) -> f64 {
+        self.inner.start
+    }
+
+    /// Duration (seconds; -1 until the end).
+    #[getter]
+    fn duration(&self) -> f64 {
+        self.inner.duration
+    }
+
+    /// Whether to flush earlier playlists.
+    #[getter]
+    fn reset(&self) -> bool {
+        self.inner.reset
+    }
+
+    /// The message stream id.
+    #[getter]
+    fn stream_id(&self) -> u32 {
+        self.inner.stream_id
+    }
+
+    /// The first value of query parameter `key` of the stream name.
+    fn query_param(&self, key: &str) -> Option<&str> {
+        self.inner.stream_name.param(key)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("PlayParams(key={:?})", self.inner.key.to_string())
+    }
+}
+
+/// Why a connection ended: `kind` is one of `client_closed`, `timeout`, `protocol`,
+/// `rejected`, `replaced`, `shutdown`, `io`; `message` the details; `str()` both.
+#[pyclass(frozen, module = "rtmp_rs._native")]
+pub(crate) struct DisconnectReason {
+    inner: CoreReason,
+}
+
+impl DisconnectReason {
+    pub(crate) fn new(inner: CoreReason) -> Self {
+        Self { inner }
+    }
+}
+
+#[pymethods]
+impl DisconnectReason {
+    /// The kind of reason.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.inner {
+            CoreReason::ClientClosed => "client_closed",
+            CoreReason::Timeout(_) => "timeout",
+            CoreReason::Protocol(_) => "protocol",
+            CoreReason::Rejected(_) => "rejected",
+            CoreReason::Replaced => "replaced",
+            CoreReason::Shutdown => "shutdown",
+            CoreReason::Io(_) => "io",
+        }
+    }
+
+    /// The details: what timed out, the protocol error, the reject reason, the socket error.
+    #[getter]
+    fn message(&self) -> String {
+        match &self.inner {
+            CoreReason::Timeout(what) => (*what).to_owned(),
+            CoreReason::Protocol(text) | CoreReason::Rejected(text) | CoreReason::Io(text) => text.clone(),
+            _ => String::new(),
+        }
+    }
+
+    fn __str__(&self) -> String {
+        self.inner.to_string()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("DisconnectReason(kind={:?}, message={:?})", self.kind(), self.message())
+    }
+}
+
+/// A decision waiting for an answer (connection, connect, publish, play). The package answers
+/// it from the hook's result; answer it yourself only when you took it from a raw event.
+#[pyclass(frozen, module = "rtmp_rs._native")]
+pub(crate) struct Request {
+    inner: embed::Request,
+}
+
+impl Request {
+    pub(crate) fn new(inner: embed::Request) -> Self {
+        Self { inner }
+    }
+}
+
+#[pymethods]
+impl Request {
+    /// Unique per server run, counting from 1.
+    #[getter]
+    fn id(&self) -> u64 {
+        self.inner.id()
+    }
+
+    /// `connection`, `connect`, `publish` or `play`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.inner.kind() {
+            RequestKind::Connection => "connection",
+            RequestKind::Connect => "connect",
+            RequestKind::Publish => "publish",
+            RequestKind::Play => "play",
+        }
+    }
+
+    /// Whether the server still waits for the answer.
+    #[getter]
+    fn is_pending(&self) -> bool {
+        self.inner.is_pending()
+    }
+
+    /// Accepts. Returns False when the request was answered before or expired.
+    fn accept(&self) -> bool {
+        self.inner.accept().is_ok()
+    }
+
+    /// Rejects with `reason` (the status description the client sees). Returns False when the
+    /// request was answered before or expired.
+    fn reject(&self, reason: &str) -> bool {
+        self.inner.reject(reason).is_ok()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Request(id={}, kind={:?})", self.id(), self.kind())
+    }
+}
+
+/// One media message: audio, video, data or metadata. The payload is shared with the library
+/// (a read-only memoryview, no copy).
+#[pyclass(frozen, module = "rtmp_rs._native")]
+pub(crate) struct Frame {
+    pub(crate) inner: Arc<embed::Frame>,
+}
+
+impl Frame {
+    pub(crate) fn new(inner: Arc<embed::Frame>) -> Self {
+        Self { inner }
+    }
+}
+
+#[pymethods]
+impl Frame {
+    /// `audio`, `video`, `data` or `metadata`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.inner.kind() {
+            FrameKind::Audio => "audio",
+            FrameKind::Video => "video",
+            FrameKind::Data => "data",
+            FrameKind::Metadata => "metadata",
+        }
+    }
+
+    /// Timestamp in ms.
+    #[getter]
+    fn timestamp(&self) -> u32 {
+        self.inner.timestamp()
+    }
+
+    /// The codec: a FourCC where there is one (`avc1`, `hvc1`, `av01`, `mp4a`, `Opus`, …),
+    /// else a legacy name (`h263`, `vp6`, `pcm`, …); `""` when unknown or not media.
+    #[getter]
+    fn codec(&self) -> &str {
+        self.inner.codec()
+    }
+
+    /// A video keyframe with a picture (not a sequence header or command frame).
+    #[getter]
+    fn is_keyframe(&self) -> bool {
+        self.inner.is_keyframe()
+    }
+
+    /// A decoder configuration (AVC/HEVC/AV1 sequence header, AAC AudioSpecificConfig).
+    #[getter]
+    fn is_sequence_header(&self) -> bool {
+        self.inner.is_sequence_header()
+    }
+
+    /// The composition time offset of a video frame in ms (0 otherwise).
+    #[getter]
+    fn composition_time(&self) -> i32 {
+        self.inner.composition_time()
+    }
+
+    /// The Enhanced RTMP track id of the (first) track; 0 for single-track media and data.
+    #[getter]
+    fn track(&self) -> u8 {
+        match (self.inner.video_tag(), self.inner.audio_tag()) {
+            (Some(v), _) => v.track_id(),
+            (_, Some(a)) => a.track_id(),
+            _ => 0,
+        }
+    }
+
+    /// The number of tracks (multitrack media); 1 for single-track media, 0 for data.
+    #[getter]
+    fn track_count(&self) -> usize {
+        match (self.inner.video_tag(), self.inner.audio_tag()) {
+            (Some(v), _) => v.track_count(),
+            (_, Some(a)) => a.track_count(),
+            _ => 0,
+        }
+    }
+
+    /// The stream's app (frames raised by a server; `""` for client frames).
+    #[getter]
+    fn app(&self) -> &str {
+        self.inner.app()
+    }
+
+    /// The stream's name (frames raised by a server; `""` for client frames).
+    #[getter]
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    /// The stream key of a frame raised by a server, else None.
+    #[getter]
+    fn key(&self) -> Option<StreamKey> {
+        (!self.inner.app().is_empty() || !self.inner.name().is_empty())
+            .then(|| StreamKey { app: self.inner.app().to_owned(), name: self.inner.name().to_owned() })
+    }
+
+    /// The whole message body (FLV tag body for audio and video, AMF0 for data) as a read-only
+    /// memoryview over the library's memory: no copy.
+    #[getter]
+    fn payload<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        payload::memoryview(py, &self.inner, self.inner.payload())
+    }
+
+    /// The codec data of the first track (after the FLV / Enhanced RTMP header), read-only, no
+    /// copy; the whole payload for data frames and media that did not parse.
+    #[getter]
+    fn body<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        payload::memoryview(py, &self.inner, self.inner.body())
+    }
+
+    /// The metadata of a metadata frame as a dict, else None.
+    #[getter]
+    fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.inner.metadata().map(|m| amf::object_to_py(py, m)).transpose()
+    }
+
+    /// The handler name of a data or metadata frame (`onMetaData`, `onTextData`, …), else None.
+    #[getter]
+    fn data_name(&self) -> Option<&str> {
+        self.inner.data_message().map(|d| d.name.as_str())
+    }
+
+    /// The values of a data or metadata frame, else None.
+    #[getter]
+    fn data_values<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyList>>> {
+        let Some(message) = self.inner.data_message() else { return Ok(None) };
+        let list = PyList::empty(py);
+        for value in &message.values {
+            list.append(amf::value_to_py(py, value)?)?;
+        }
+        Ok(Some(list))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.payload().len()
+    }
+
+    fn __bytes__(&self) -> Vec<u8> {
+        self.inner.payload().to_vec()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Frame(kind={:?}, timestamp={}, codec={:?}, is_keyframe={}, len={})",
+            self.kind(),
+            self.timestamp(),
+            self.codec(),
+            self.is_keyframe(),
+            self.inner.payload().len()
+        )
+    }
+}
+
+/// One player of a stream.
+#[pyclass(frozen, get_all, module = "rtmp_rs._native")]
+pub(crate) struct PlayerStats {
+    /// The player's session id.
+    session_id: u64,
+    /// The player's address.
+    peer_addr: String,
+    /// Media bytes sent to it.
+    bytes_out: u64,
+    /// Video messages dropped for it (slow reader).
+    dropped_video: u64,
+    /// Audio messages dropped for it.
+    dropped_audio: u64,
+    /// Messages waiting in its queue now.
+    queue_depth: usize,
+}
+
+#[pymethods]
+impl PlayerStats {
+    fn __repr__(&self) -> String {
+        format!("PlayerStats(session_id={}, peer_addr={:?})", self.session_id, self.peer_addr)
+    }
+}
+
+/// One stream (with a publisher or players).
+#[pyclass(frozen, get_all, module = "rtmp_rs._native")]
+pub(crate) struct StreamStats {
+    /// The stream key.
+    key: StreamKey,
+    /// The publisher's address; None when nobody publishes.
+    publisher_addr: Option<String>,
+    /// RFC 6381 codec string of the video (`avc1.64001f`), once known.
+    video_codec: Option<String>,
+    /// Codec string of the audio (`mp4a.40.2`), once known.
+    audio_codec: Option<String>,
+    /// Video width in pixels, once known.
+    width: Option<u32>,
+    /// Video height in pixels, once known.
+    height: Option<u32>,
+    /// Bytes received from the current publisher.
+    bytes_in: u64,
+    /// Average incoming bitrate of the current publisher, bits per second.
+    bitrate_in: u64,
+    /// Seconds since the current publisher started.
+    uptime: f64,
+    /// The players.
+    players: Vec<Py<PlayerStats>>,
+}
+
+#[pymethods]
+impl StreamStats {
+    fn __repr__(&self) -> String {
+        format!("StreamStats(key='{}/{}', players={})", self.key.app, self.key.name, self.players.len())
+    }
+}
+
+/// A statistics snapshot of a server.
+#[pyclass(frozen, get_all, module = "rtmp_rs._native")]
+pub(crate) struct ServerStats {
+    /// Open connections.
+    connections: usize,
+    /// Connections accepted since start.
+    total_connections: u64,
+    /// Connections refused because of `max_connections`.
+    refused_connections: u64,
+    /// Bytes received on all connections.
+    bytes_in: u64,
+    /// Bytes sent on all connections.
+    bytes_out: u64,
+    /// Streams with a publisher or players.
+    streams: Vec<Py<StreamStats>>,
+}
+
+#[pymethods]
+impl ServerStats {
+    fn __repr__(&self) -> String {
+        format!(
+            "ServerStats(connections={}, total_connections={}, streams={})",
+            self.connections,
+            self.total_connections,
+            self.streams.len()
+        )
+    }
+}
+
+impl ServerStats {
+    pub(crate) fn from_core(py: Python<'_>, stats: &CoreStats) -> PyResult<Self> {
+        let mut streams = Vec::with_capacity(stats.streams.len());
+        for s in &stats.streams {
+            let mut players = Vec::with_capacity(s.players.len());
+            for p in &s.players {
+                players.push(Py::new(
+                    py,
+                    PlayerStats {
+                        session_id: p.session_id,
+                        peer_addr: p.peer_addr.to_string(),
+                        bytes_out: p.bytes_out,
+                        dropped_video: p.dropped_video,
+                        dropped_audio: p.dropped_audio,
+                        queue_depth: p.queue_depth,
+                    },
+                )?);
+            }
+            streams.push(Py::new(
+                py,
+                StreamStats {
+                    key: StreamKey::from_core(&s.key),
+                    publisher_addr: s.publisher.map(|a| a.to_string()),
+                    video_codec: s.video_codec.clone(),
+                    audio_codec: s.audio_codec.clone(),
+                    width: s.width,
+                    height: s.height,
+                    bytes_in: s.bytes_in,
+                    bitrate_in: s.bitrate_in,
+                    uptime: s.uptime.as_secs_f64(),
+                    players,
+                },
+            )?);
+        }
+        Ok(Self {
+            connections: stats.connections,
+            total_connections: stats.total_connections,
+            refused_connections: stats.refused_connections,
+            bytes_in: stats.bytes_in,
+            bytes_out: stats.bytes_out,
+            streams,
+        })
+    }
+}
+
+/// A player event that is not a frame: `kind` is `stream_begin`, `stream_end`, `status` (with
+/// `level`, `code`, `description`) or `reconnected`.
+#[pyclass(frozen, get_all, module = "rtmp_rs._native")]
+pub(crate) struct PlayerEvent {
+    /// The kind of event.
+    kind: &'static str,
+    /// `status`, `warning` or `error` for status events, else `""`.
+    level: String,
+    /// The status code for status events, else `""`.
+    code: String,
+    /// The status description for status events, else `""`.
+    description: String,
+}
+
+impl PlayerEvent {
+    pub(crate) fn simple(kind: &'static str) -> Self {
+        Self { kind, level: String::new(), code: String::new(), description: String::new() }
+    }
+
+    pub(crate) fn status(level: String, code: String, description: String) -> Self {
+        Self { kind: "status", level, code, description }
+    }
+}
+
+#[pymethods]
+impl PlayerEvent {
+    fn __repr__(&self) -> String {
+        if self.kind == "status" {
+            format!("PlayerEvent(kind='status', level={:?}, code={:?})", self.level, self.code)
+        } else {
+            format!("PlayerEvent(kind={:?})", self.kind)
+        }
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<StreamKey>()?;
+    m.add_class::<StreamName>()?;
+    m.add_class::<ConnectParams>()?;
+    m.add_class::<Session>()?;
+    m.add_class::<PublishParams>()?;
+    m.add_class::<PlayParams>()?;
+    m.add_class::<DisconnectReason>()?;
+    m.add_class::<Request>()?;
+    m.add_class::<Frame>()?;
+    m.add_class::<PlayerStats>()?;
+    m.add_class::<StreamStats>()?;
+    m.add_class::<ServerStats>()?;
+    m.add_class::<PlayerEvent>()?;
+    Ok(())
+}

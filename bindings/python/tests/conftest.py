@@ -1,0 +1,81 @@
+"""Shared fixtures: the real ffmpeg, media helpers, a recording handler."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = ROOT / "examples" / "python"
+
+# A legacy AVC sequence header (AVCDecoderConfigurationRecord) and NAL unit frames, enough for
+# the server to parse codec, frame type and CTS; the bytes after the header are arbitrary.
+AVC_SEQUENCE_HEADER = bytes.fromhex("1700000000" + "0164001fffe1") + b"\x00\x04gd\x00\x1f" + b"\x01\x00\x04h\xee<\x80"
+AAC_SEQUENCE_HEADER = bytes.fromhex("af001210")
+
+
+def avc_frame(keyframe: bool, fill: int, size: int = 64, cts: int = 0) -> bytes:
+    head = bytes([0x17 if keyframe else 0x27, 1]) + cts.to_bytes(3, "big")
+    return head + (size - 4).to_bytes(4, "big") + bytes([fill]) * (size - 4)
+
+
+def aac_frame(fill: int, size: int = 32) -> bytes:
+    return bytes([0xAF, 1]) + bytes([fill]) * size
+
+
+def find_ffmpeg() -> str:
+    explicit = os.environ.get("RTMP_RS_FFMPEG")
+    if explicit:
+        return explicit
+    found = shutil.which("ffmpeg-9")
+    if found:
+        return found
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+@pytest.fixture(scope="session")
+def ffmpeg() -> str:
+    return find_ffmpeg()
+
+
+def ffmpeg_source_args(seconds: float) -> list[str]:
+    return [
+        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+        "-t", str(seconds),
+        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "64k",
+    ]  # fmt: skip
+
+
+def ffmpeg_publish(ffmpeg: str, url: str, seconds: float) -> subprocess.Popen[bytes]:
+    """ffmpeg publishing test video (H.264, 25 fps, keyframe every second) and AAC in real time."""
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-re", *ffmpeg_source_args(seconds)]
+    return subprocess.Popen([*args, "-f", "flv", url], stderr=subprocess.PIPE)
+
+
+@pytest.fixture(scope="session")
+def flv_file(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two seconds of H.264 + AAC in an FLV file (made as fast as ffmpeg can)."""
+    path = tmp_path_factory.mktemp("media") / "test.flv"
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *ffmpeg_source_args(2), str(path)]
+    subprocess.run(args, check=True, timeout=60)
+    return path
+
+
+@pytest.fixture
+def python() -> str:
+    return sys.executable
+
+
+@pytest.fixture
+def examples() -> Iterator[Path]:
+    yield EXAMPLES
