@@ -59,3 +59,6 @@ cargo test --workspace --locked
 
 step "C API: header, examples, ASan/UBSan, valgrind, end to end"
 bash scripts/test-c.sh
+
+step "Python package: pip install into .venv, pytest, stubtest, mypy"
+bash scripts/test-python.sh

@@ -270,7 +270,10 @@ fn options_from(dict: &Bound<'_, PyDict>) -> PyResult<(ServerOptions, usize)> {
     for (key, value) in dict.iter() {
         let key: String = key.extract()?;
         if value.is_none()
-            && !matches!(key.as_str(), "socket_send_buffer" | "play_wait_timeout" | "stats_interval")
+            && !matches!(
+                key.as_str(),
+                "socket_send_buffer" | "play_wait_timeout" | "stats_interval" | "write_coalescing"
+            )
         {
             continue;
         }
@@ -318,6 +321,10 @@ fn options_from(dict: &Bound<'_, PyDict>) -> PyResult<(ServerOptions, usize)> {
             "caps_ex" => c.caps_ex = value.extract()?,
             "stats_interval" => {
                 c.stats_interval =
+                    value.extract::<Option<f64>>()?.filter(|v| *v > 0.0).map(|v| seconds(k, v)).transpose()?
+            }
+            "write_coalescing" => {
+                c.write_coalescing =
                     value.extract::<Option<f64>>()?.filter(|v| *v > 0.0).map(|v| seconds(k, v)).transpose()?
             }
             "tls_bind" => tls_bind = Some(value.extract()?),
@@ -370,6 +377,7 @@ fn server_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("fourcc_list", c.fourcc_list)?;
     d.set_item("caps_ex", c.caps_ex)?;
     d.set_item("stats_interval", c.stats_interval.map(|t| t.as_secs_f64()))?;
+    d.set_item("write_coalescing", c.write_coalescing.map(|t| t.as_secs_f64()))?;
     d.set_item("tls_bind", py.None())?;
     d.set_item("tls_cert", py.None())?;
     d.set_item("tls_key", py.None())?;

@@ -70,6 +70,7 @@ class Server:
         fourcc_list: Sequence[str] | None = None,
         caps_ex: int = 14,
         stats_interval: float | None = 10.0,
+        write_coalescing: float | None = None,
         tls_bind: str | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
@@ -79,7 +80,8 @@ class Server:
     ) -> None:
         """Binds. ``fourcc_list=None`` announces every codec the library parses;
         ``play_wait_timeout=None`` lets players wait forever for a stream;
-        ``stats_interval=None`` turns ``on_stats`` off; ``tls_bind``/``tls_cert``/``tls_key``
+        ``stats_interval=None`` turns ``on_stats`` off; ``write_coalescing`` (seconds) holds
+        each player's output that long to write it at once (less CPU, more latency); ``tls_bind``/``tls_cert``/``tls_key``
         (PEM files) add an RTMPS listener; ``decision_timeout`` rejects decisions that take
         longer; ``max_pending_frames`` caps the frame events waiting for a slow handler
         (beyond it they are dropped and counted in ``dropped_events``)."""
@@ -108,6 +110,7 @@ class Server:
             "fourcc_list": list(fourcc_list) if fourcc_list is not None else None,
             "caps_ex": caps_ex,
             "stats_interval": stats_interval,
+            "write_coalescing": write_coalescing,
             "tls_bind": tls_bind,
             "tls_cert": tls_cert,
             "tls_key": tls_key,
