@@ -200,6 +200,8 @@ fn accept<H: RtmpHandler>(
 async fn stats_loop<H: RtmpHandler>(shared: Arc<Shared<H>>, interval: Duration) {
     let mut stop = shared.shutdown.subscribe();
     let mut ticker = tokio::time::interval(interval);
+    // After a stall, carry on at the interval instead of calling on_stats in a burst.
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
     loop {
         tokio::select! {
