@@ -134,8 +134,8 @@ test('stats describe the live streams', async () => {
   const player = await rtmp.Player.connect(server.url('live/cam'))
   const stats = await waitFor(() => {
     const s = server.stats()
-    return s.streams[0]?.players.length === 1 && s
-  }, 3000, 'a player in the stats')
+    return s.streams[0]?.players.length === 1 && s.streams[0].bytesIn > 0 && s
+  }, 3000, 'the publisher and a player in the stats')
   assert.equal(stats.connections, 2)
   assert.ok(stats.totalConnections >= 2)
   assert.ok(stats.bytesOut > 0) // bytesIn is counted when a connection ends
