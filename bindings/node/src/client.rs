@@ -42,10 +42,10 @@ impl<T: Send + Sync + 'static> Detached<T> {
 
 impl<T: Send + Sync + 'static> Drop for Detached<T> {
     fn drop(&mut self) {
-        if let Some(inner) = self.0.take() {
-            if Arc::strong_count(&inner) == 1 {
-                let _ = std::thread::Builder::new().name("rtmp-rs-close".into()).spawn(move || drop(inner));
-            }
+        if let Some(inner) = self.0.take()
+            && Arc::strong_count(&inner) == 1
+        {
+            let _ = std::thread::Builder::new().name("rtmp-rs-close".into()).spawn(move || drop(inner));
         }
     }
 }

@@ -476,18 +476,16 @@ impl EventSink for Sink {
 
     fn on_event(&self, event: Event) {
         let hook = event.hook();
-        if is_frame_hook(hook) {
-            if self.pending_frames.fetch_add(1, Ordering::AcqRel) >= MAX_PENDING_FRAMES {
-                self.pending_frames.fetch_sub(1, Ordering::AcqRel);
-                if !self.dropping.swap(true, Ordering::AcqRel) {
-                    let message = format!(
-                        "more than {MAX_PENDING_FRAMES} frame events wait for JS: frame events are dropped until \
-                         it catches up"
-                    );
-                    self.send(Item::Failure { hook: name(hook), code: code::EVENTS_DROPPED, message });
-                }
-                return;
+        if is_frame_hook(hook) && self.pending_frames.fetch_add(1, Ordering::AcqRel) >= MAX_PENDING_FRAMES {
+            self.pending_frames.fetch_sub(1, Ordering::AcqRel);
+            if !self.dropping.swap(true, Ordering::AcqRel) {
+                let message = format!(
+                    "more than {MAX_PENDING_FRAMES} frame events wait for JS: frame events are dropped until it \
+                     catches up"
+                );
+                self.send(Item::Failure { hook: name(hook), code: code::EVENTS_DROPPED, message });
             }
+            return;
         }
         let request = match &event {
             Event::Connection { request }

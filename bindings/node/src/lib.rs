@@ -85,6 +85,7 @@ fn level_name(level: Level) -> &'static str {
 #[napi(
     ts_args_type = "logger: ((level: LogLevel, target: string, message: string) => void) | null | undefined, level?: LogLevel"
 )]
+#[allow(clippy::type_complexity)]
 pub fn set_logger(
     logger: Option<Function<FnArgs<(String, String, String)>, ()>>,
     level: Option<LogLevel>,

@@ -162,9 +162,7 @@ fn millis(name: &str, value: Option<f64>, infinite_ok: bool) -> Result<Option<Op
     match value {
         None => Ok(None),
         Some(v) if v == f64::INFINITY && infinite_ok => Ok(Some(None)),
-        Some(v) if v.is_finite() && v >= 0.0 && v <= 1e12 => {
-            Ok(Some(Some(Duration::from_secs_f64(v / 1000.0))))
-        }
+        Some(v) if (0.0..=1e12).contains(&v) => Ok(Some(Some(Duration::from_secs_f64(v / 1000.0)))),
         Some(v) => Err(RtmpError::invalid(format!(
             "{name} must be a number of milliseconds{}, not {v}",
             if infinite_ok { " or Infinity" } else { "" }

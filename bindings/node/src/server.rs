@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use napi::bindgen_prelude::{Object, PromiseRaw, This};
 use napi::{Env, Result};
 use napi_derive::napi;
-use rtmp_core::server::ServerStats as CoreStats;
 use rtmp_rs::embed::{EmbeddedServer, EventSink, Runtime};
 
 use crate::error::{RtmpError, promise, settled};
@@ -178,7 +177,7 @@ impl Server {
     /// A statistics snapshot (all zero when not listening).
     #[napi]
     pub fn stats(&self) -> ServerStats {
-        let stats = self.with_running(EmbeddedServer::stats).unwrap_or_else(CoreStats::default);
+        let stats = self.with_running(EmbeddedServer::stats).unwrap_or_default();
         ServerStats::from(&stats)
     }
 }
