@@ -78,7 +78,7 @@ export interface ServerHandler {
    * (`ERR_RTMP_INVALID_DECISION`), or frame events were dropped (`ERR_RTMP_EVENTS_DROPPED`).
    * Without `onError` these go to stderr.
    */
-  onError?(error: unknown, hook: HookName): void
+  onError?(error: unknown, hook: HookName): MaybePromise<void>
 }
 
 

@@ -82,3 +82,30 @@ test('data frames decode', async () => {
   await publisher.close()
   await server.close()
 })
+
+test('a JS thread that cannot keep up loses frame events, not memory, and is told so', async () => {
+  const errors = []
+  let frames = 0
+  let blocked = false
+  const server = await listen({}, {
+    onVideoFrame() {
+      frames++
+      if (!blocked) {
+        blocked = true
+        // A JS thread busy elsewhere, until the publisher has sent everything.
+        const until = Date.now() + 20000
+        while (Date.now() < until && server.stats().streams.length > 0);
+      }
+    },
+    onAudioFrame() {},
+    onError: (error, hook) => errors.push({ error, hook }),
+  })
+  // 2 min of media as fast as ffmpeg encodes: 3000 video and 5200 audio frames, more than the
+  // 4096 frame events that may wait for JS.
+  const { code, stderr } = await publish(server.url('live/fast'), 120, { realtime: false }).done
+  assert.equal(code, 0, stderr)
+  await server.close()
+  const dropped = errors.filter((e) => e.error.code === 'ERR_RTMP_EVENTS_DROPPED')
+  assert.ok(dropped.length >= 1, JSON.stringify(errors.map((e) => e.error.message)))
+  assert.ok(frames > 100 && frames < 3000, `${frames} of 3000 video frames reached JS`)
+})

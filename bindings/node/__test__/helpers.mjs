@@ -49,10 +49,11 @@ export function runFfmpeg(args) {
   return child
 }
 
-/** Publishes a synthetic H.264 + AAC stream (25 fps, a keyframe per second) to `url`. */
-export function publish(url, seconds, { size = '160x120' } = {}) {
+/** Publishes a synthetic H.264 + AAC stream (25 fps, a keyframe per second) to `url`, in real time
+ * unless `realtime` is false (then as fast as ffmpeg encodes). */
+export function publish(url, seconds, { size = '160x120', realtime = true } = {}) {
   return runFfmpeg([
-    '-re', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=25`,
+    ...(realtime ? ['-re'] : []), '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=25`,
     '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
     '-t', String(seconds),
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p',
