@@ -69,6 +69,25 @@ test('states, addresses and ports', async () => {
   await Promise.all([again.close(), again.close()])
 })
 
+test('close() called from inside a hook does not deadlock', async () => {
+  let closing = null
+  const server = await listen({}, {
+    onPublish() {
+      closing = server.close()
+      return true
+    },
+    onMediaTag: () => true,
+  })
+  const publisher = Publisher.connect(server.url('live/cam')).catch((error) => error)
+  await waitFor(() => closing !== null, 3000, 'the hook')
+  await closing
+  assert.equal(server.listening, false)
+  // Either the accept or the shutdown wins the race; either way the publisher hears an answer.
+  const outcome = await publisher
+  if (outcome instanceof Error) assert.match(outcome.description, /Server shutting down/)
+  else await outcome.close()
+})
+
 test('every option is accepted; bad ones are TypeErrors', async () => {
   const server = new Server({
     bind: 'localhost:0',
