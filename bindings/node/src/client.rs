@@ -115,7 +115,7 @@ impl Player {
     /// Connects to `rtmp://host[:port]/app/stream` (or `rtmps://`) and starts playing; resolves
     /// once the server answered `Play.Start`. Rejects with `ERR_RTMP_REJECTED` (and the
     /// server's `status`), `ERR_RTMP_TIMEOUT`, `ERR_RTMP_IO`, `ERR_RTMP_BAD_URL`, ….
-    #[napi(ts_return_type = "Promise<Player>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<Player>")]
     pub fn connect<'env>(
         env: &'env Env,
         url: String,
@@ -139,14 +139,14 @@ impl Player {
     }
 
     /// The next event, or null once the connection ended.
-    #[napi(ts_return_type = "Promise<PlayerEvent | null>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<PlayerEvent | null>")]
     pub fn read<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<PlayerEvent>>> {
         let inner = self.inner.get();
         promise(env, async move { Ok(inner.next_async().await?) }, |_, item| Ok(item.map(PlayerEvent::from)))
     }
 
     /// Pauses (true) or resumes (false) the stream; `positionMs` is sent along (default 0).
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn pause<'env>(
         &self,
         env: &'env Env,
@@ -160,7 +160,7 @@ impl Player {
 
     /// Stops playing and closes the connection (waits up to 5 s for the goodbye). Events
     /// already received can still be read. Idempotent.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
         let inner = self.inner.get();
         promise(env, blocking(move || Ok(inner.close()?)), |_, ()| Ok(()))
@@ -236,7 +236,7 @@ impl Publisher {
 impl Publisher {
     /// Connects to `rtmp://host[:port]/app/stream[?query]` (or `rtmps://`) and starts
     /// publishing; resolves once the server answered `Publish.Start`.
-    #[napi(ts_return_type = "Promise<Publisher>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<Publisher>")]
     pub fn connect<'env>(
         env: &'env Env,
         url: String,
@@ -260,7 +260,7 @@ impl Publisher {
     }
 
     /// Sends an FLV video tag body at `timestamp` ms (the Buffer is copied).
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn send_video<'env>(
         &self,
         env: &'env Env,
@@ -271,7 +271,7 @@ impl Publisher {
     }
 
     /// Sends an FLV audio tag body at `timestamp` ms (the Buffer is copied).
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn send_audio<'env>(
         &self,
         env: &'env Env,
@@ -283,7 +283,7 @@ impl Publisher {
 
     /// Sends an AMF0 data message (an FLV script tag body) at `timestamp` ms; `onMetaData`,
     /// with or without `@setDataFrame`, is sent as metadata.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn send_data<'env>(
         &self,
         env: &'env Env,
@@ -294,7 +294,11 @@ impl Publisher {
     }
 
     /// Sends `onMetaData` with the properties of `metadata` (numbers, strings, booleans, …).
-    #[napi(ts_args_type = "metadata: Record<string, unknown>", ts_return_type = "Promise<void>")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "metadata: Record<string, unknown>",
+        ts_return_type = "Promise<void>"
+    )]
     pub fn send_metadata<'env>(&self, env: &'env Env, metadata: Unknown<'_>) -> Result<PromiseRaw<'env, ()>> {
         let object = js_object_to_amf(env.raw(), metadata.raw(), 0).map_err(|e| e.into_napi(env))?;
         let frame = EmbedFrame::from_metadata(None, 0, &object);
@@ -302,7 +306,7 @@ impl Publisher {
     }
 
     /// Sends a frame a `Player` (or a hook) received, without copying its payload: a relay.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn send_frame<'env>(&self, env: &'env Env, frame: &Frame) -> Result<PromiseRaw<'env, ()>> {
         let tag_type = match frame.inner.kind() {
             FrameKind::Audio => type_id::AUDIO,
@@ -314,7 +318,7 @@ impl Publisher {
 
     /// Publishes an FLV file at real-time pace (forever with `repeat`); resolves with the
     /// number of tags sent.
-    #[napi(ts_return_type = "Promise<number>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<number>")]
     pub fn publish_flv<'env>(
         &self,
         env: &'env Env,
@@ -331,7 +335,7 @@ impl Publisher {
     }
 
     /// Unpublishes and closes the connection. Idempotent.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
         let inner = self.inner.get();
         promise(env, async move { Ok(inner.close_async().await?) }, |_, ()| Ok(()))

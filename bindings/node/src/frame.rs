@@ -54,7 +54,7 @@ impl Frame {
 #[napi]
 impl Frame {
     /// What it carries.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn kind(&self) -> FrameKind {
         match self.inner.kind() {
             EmbedKind::Audio => FrameKind::Audio,
@@ -65,7 +65,7 @@ impl Frame {
     }
 
     /// Timestamp in ms (0 for the metadata the server hook reports).
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn timestamp(&self) -> u32 {
         self.inner.timestamp()
     }
@@ -73,58 +73,58 @@ impl Frame {
     /// The whole message body (the FLV tag body for audio and video, AMF0 for data): a Buffer
     /// over the library's memory, shared with every other view of the same message. Read it,
     /// keep it as long as needed; do not write into it.
-    #[napi(getter, ts_return_type = "Buffer")]
+    #[napi(catch_unwind, getter, ts_return_type = "Buffer")]
     pub fn payload(&self, env: &Env) -> Result<Raw> {
         js::external_buffer(env.raw(), self.inner.payload()).map(Raw)
     }
 
     /// The codec data of the first track (after the FLV / Enhanced RTMP header), also without
     /// a copy; the whole payload for data and for media that did not parse.
-    #[napi(getter, ts_return_type = "Buffer")]
+    #[napi(catch_unwind, getter, ts_return_type = "Buffer")]
     pub fn body(&self, env: &Env) -> Result<Raw> {
         js::external_buffer(env.raw(), self.inner.body()).map(Raw)
     }
 
     /// The stream's app (server side; "" for frames a `Player` received).
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn app(&self) -> String {
         self.inner.app().to_owned()
     }
 
     /// The stream's name without query (server side; "" for frames a `Player` received).
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn name(&self) -> String {
         self.inner.name().to_owned()
     }
 
     /// The codec: a FourCC where there is one (`avc1`, `hvc1`, `av01`, `mp4a`, `Opus`, …),
     /// else a legacy name (`h263`, `vp6`, `pcm`, `speex`, …); "" when unknown or not media.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn codec(&self) -> String {
         self.inner.codec().to_owned()
     }
 
     /// A video keyframe that carries a picture (not a sequence header or command frame).
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn is_keyframe(&self) -> bool {
         self.inner.is_keyframe()
     }
 
     /// A decoder configuration (AVC/HEVC/AV1 sequence header, AAC AudioSpecificConfig).
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn is_sequence_header(&self) -> bool {
         self.inner.is_sequence_header()
     }
 
     /// The composition time offset of a video frame in ms (0 otherwise).
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn composition_time(&self) -> i32 {
         self.inner.composition_time()
     }
 
     /// The metadata object of a metadata frame (`width`, `height`, `videocodecid`, …), else
     /// null.
-    #[napi(getter, ts_return_type = "Record<string, unknown> | null")]
+    #[napi(catch_unwind, getter, ts_return_type = "Record<string, unknown> | null")]
     pub fn metadata(&self, env: &Env) -> Result<Raw> {
         match self.inner.metadata() {
             Some(object) => amf_object_to_js(env.raw(), object, 0).map(Raw),
@@ -134,7 +134,7 @@ impl Frame {
 
     /// The decoded data message of a data or metadata frame (`{ name: 'onTextData', values }`),
     /// else null.
-    #[napi(getter, ts_return_type = "DataMessage | null")]
+    #[napi(catch_unwind, getter, ts_return_type = "DataMessage | null")]
     pub fn data(&self, env: &Env) -> Result<Raw> {
         let env = env.raw();
         let Some(message) = self.inner.data_message() else { return js::null(env).map(Raw) };
@@ -150,7 +150,7 @@ impl Frame {
 
     /// Where the payload lives in memory (diagnostics: a Buffer from `payload` starts here, see
     /// `bufferAddress`).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn payload_address(&self) -> BigInt {
         BigInt::from(self.inner.payload().as_ptr() as u64)
     }

@@ -41,14 +41,14 @@ pub use values::{
 };
 
 /// The library version (`0.1.0`).
-#[napi]
+#[napi(catch_unwind)]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
 /// Where a Buffer's bytes live (diagnostics: `bufferAddress(frame.payload) ===
 /// frame.payloadAddress()` shows the payload was not copied).
-#[napi(ts_args_type = "buffer: Buffer")]
+#[napi(catch_unwind, ts_args_type = "buffer: Buffer")]
 pub fn buffer_address(env: &Env, buffer: Unknown<'_>) -> Result<BigInt> {
     Ok(BigInt::from(js::buffer_address(env.raw(), buffer.raw())? as u64))
 }
@@ -83,6 +83,7 @@ fn level_name(level: Level) -> &'static str {
 /// stops sending them (`null`). The logger runs on the JS thread, later than the event; it
 /// does not keep Node alive, and what it throws is ignored.
 #[napi(
+    catch_unwind,
     ts_args_type = "logger: ((level: LogLevel, target: string, message: string) => void) | null | undefined, level?: LogLevel"
 )]
 #[allow(clippy::type_complexity)]

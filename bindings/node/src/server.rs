@@ -92,6 +92,7 @@ impl Server {
     /// when something is wrong); nothing is bound before `listen()`.
     #[napi(
         constructor,
+        catch_unwind,
         ts_args_type = "options?: ServerOptions | undefined | null, handler?: ServerHandler | undefined | null"
     )]
     pub fn new(env: Env, options: Option<ServerOptions>, handler: Option<Object<'_>>) -> Result<Self> {
@@ -103,7 +104,7 @@ impl Server {
     /// Binds the listener(s) and starts serving. While it listens the server keeps Node alive.
     /// Rejects with `ERR_RTMP_IO` when the address is taken, `ERR_RTMP_STATE` when already
     /// listening. A closed server may listen again.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn listen<'env>(&self, env: &'env Env, this: This<'_>) -> Result<PromiseRaw<'env, ()>> {
         let outcome = self.start(env, this.object);
         settled(env, outcome)
@@ -113,7 +114,7 @@ impl Server {
     /// and `onDisconnect` events, pending decisions are rejected. Resolves once every event
     /// has been delivered to the handler; after that nothing of the server keeps Node alive.
     /// Closing a server that does not listen does nothing.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
         let running = {
             let mut state = self.lock();
@@ -144,38 +145,38 @@ impl Server {
     }
 
     /// Whether it listens now.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn listening(&self) -> bool {
         self.with_running(|_| true).unwrap_or(false)
     }
 
     /// The bound RTMP address (`127.0.0.1:1935`; the real port when bound to port 0), or null
     /// when not listening.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn address(&self) -> Option<String> {
         self.with_running(|s| s.local_addr().to_string())
     }
 
     /// The bound RTMP port, or null when not listening.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn port(&self) -> Option<u32> {
         self.with_running(|s| u32::from(s.local_addr().port()))
     }
 
     /// The bound RTMPS address, or null without TLS or when not listening.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn tls_address(&self) -> Option<String> {
         self.with_running(|s| s.tls_local_addr().map(|a| a.to_string())).flatten()
     }
 
     /// The bound RTMPS port, or null without TLS or when not listening.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn tls_port(&self) -> Option<u32> {
         self.with_running(|s| s.tls_local_addr().map(|a| u32::from(a.port()))).flatten()
     }
 
     /// A statistics snapshot (all zero when not listening).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn stats(&self) -> ServerStats {
         let stats = self.with_running(EmbeddedServer::stats).unwrap_or_default();
         ServerStats::from(&stats)
