@@ -1,0 +1,117 @@
+// Shared by the node --test files: the real ffmpeg, servers on loopback ports the OS picks,
+// and small waiting helpers.
+import { spawn, spawnSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { after } from 'node:test'
+
+export const require = createRequire(import.meta.url)
+export const here = dirname(fileURLToPath(import.meta.url))
+export const packageDir = join(here, '..')
+export const repoDir = join(packageDir, '..', '..')
+export const rtmp = require('../index.js')
+export { sleep }
+
+let ffmpeg = null
+
+/** ffmpeg 9: RTMP_RS_FFMPEG, `ffmpeg-9` on PATH, or imageio-ffmpeg's binary (the repo's .venv). */
+export function ffmpegPath() {
+  if (ffmpeg) return ffmpeg
+  const candidates = []
+  if (process.env.RTMP_RS_FFMPEG) candidates.push(process.env.RTMP_RS_FFMPEG)
+  const onPath = spawnSync('sh', ['-c', 'command -v ffmpeg-9'], { encoding: 'utf8' })
+  if (onPath.status === 0) candidates.push(onPath.stdout.trim())
+  for (const python of [join(repoDir, '.venv', 'bin', 'python'), 'python3']) {
+    const found = spawnSync(python, ['-c', 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())'], {
+      encoding: 'utf8',
+    })
+    if (found.status === 0) candidates.push(found.stdout.trim())
+  }
+  for (const candidate of candidates) {
+    if (spawnSync(candidate, ['-hide_banner', '-version']).status === 0) {
+      ffmpeg = candidate
+      return ffmpeg
+    }
+  }
+  throw new Error('no ffmpeg: set RTMP_RS_FFMPEG, put ffmpeg-9 on PATH or pip install imageio-ffmpeg (scripts/test-node.sh does)')
+}
+
+/** Runs ffmpeg; resolves { code, stderr } when it exits. */
+export function runFfmpeg(args) {
+  const child = spawn(ffmpegPath(), ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  child.done = new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })))
+  return child
+}
+
+/** Publishes a synthetic H.264 + AAC stream (25 fps, a keyframe per second) to `url`, in real time
+ * unless `realtime` is false (then as fast as ffmpeg encodes). */
+export function publish(url, seconds, { size = '160x120', realtime = true } = {}) {
+  return runFfmpeg([
+    ...(realtime ? ['-re'] : []), '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=25`,
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+    '-t', String(seconds),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', url,
+  ])
+}
+
+/** Writes a short FLV file (H.264 + AAC) with ffmpeg. */
+export async function makeFlv(path, seconds = 1) {
+  const child = runFfmpeg([
+    '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-f', 'lavfi', '-i', 'sine',
+    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-c:a', 'aac', '-f', 'flv', path,
+  ])
+  const { code, stderr } = await child.done
+  if (code !== 0) throw new Error(`ffmpeg could not write ${path}: ${stderr}`)
+}
+
+/** Polls `condition` every 20 ms until it is truthy or `ms` passed. */
+export async function waitFor(condition, ms = 10000, what = 'condition') {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await condition()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+const servers = new Set()
+// A failed test must not leave a listening server behind: it would keep the file's process alive.
+after(async () => {
+  for (const server of servers) await server.close()
+})
+
+/** A listening server on 127.0.0.1 with an OS-chosen port; `url(path)` builds RTMP URLs. */
+export async function listen(options = {}, handler = {}) {
+  const server = new rtmp.Server({ bind: '127.0.0.1:0', ...options }, handler)
+  await server.listen()
+  servers.add(server)
+  server.url = (path) => `rtmp://${server.address}/${path}`
+  return server
+}
+
+/** Runs a node script; resolves { code, signal, stdout, stderr, ms }. */
+export function runNode(args, { timeoutMs = 20000, env = {} } = {}) {
+  const started = Date.now()
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  child.done = new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started })
+    }),
+  )
+  child.output = () => ({ stdout, stderr })
+  return child
+}

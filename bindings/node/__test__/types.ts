@@ -1,0 +1,121 @@
+// Type-level test (tsc --noEmit, never run): every hook, option and result type is declared,
+// and mistakes do not type-check.
+import {
+  Frame,
+  Player,
+  Publisher,
+  Server,
+  bufferAddress,
+  setLogger,
+  version,
+  type ClientOptions,
+  type DisconnectReason,
+  type HookName,
+  type PlayerEvent,
+  type RtmpRequest,
+  type ServerHandler,
+  type ServerOptions,
+  type ServerStats,
+  type Session,
+  type StreamKey,
+  type StreamNameInfo,
+} from 'rtmp-rs'
+
+const everyOption: Required<ServerOptions> = {
+  bind: '127.0.0.1:0',
+  maxConnections: 10,
+  chunkSize: 4096,
+  connectionTimeoutMs: 1000,
+  idleTimeoutMs: 1000,
+  windowAckSize: 2_500_000,
+  peerBandwidth: 2_500_000,
+  maxMessageSize: 1 << 20,
+  maxChunkStreams: 64,
+  maxStreamsPerConnection: 8,
+  maxAmfDepth: 32,
+  playerQueueLength: 512,
+  playerStallTimeoutMs: 1000,
+  socketSendBuffer: 1 << 16,
+  gopCacheMaxBytes: 1 << 20,
+  gopCacheMaxDurationMs: 5000,
+  publisherPolicy: 'take-over',
+  playWaitTimeoutMs: Infinity,
+  normalizeTimestamps: true,
+  enhancedRtmp: true,
+  fourccList: ['avc1'],
+  capsEx: 0,
+  statsIntervalMs: 0,
+  tls: { bind: '127.0.0.1:0', certFile: 'cert.pem', keyFile: 'key.pem' },
+  workerThreads: 1,
+  decisionTimeoutMs: 100,
+  mediaTagTimeoutMs: 100,
+}
+
+const everyClientOption: Required<ClientOptions> = {
+  connectTimeoutMs: 1000,
+  tls: { insecureSkipVerify: true, caFile: 'ca.pem' },
+  enhancedRtmp: false,
+  flashVer: 'FMLE/3.0',
+  reconnect: { initialDelayMs: 100, maxDelayMs: 1000, maxAttempts: 3 },
+  eventBuffer: 16,
+  chunkSize: 4096,
+}
+
+const everyHook: Required<ServerHandler> = {
+  onConnection: (session: Session, request: RtmpRequest) => session.id === 0 && request.kind === 'connection',
+  onHandshakeComplete: (session: Session) => void session.peerAddr,
+  onConnect: async (session: Session) => session.query.key === 'v',
+  onFcPublish: (_session: Session, name: StreamNameInfo) => void name.raw,
+  onPublish: async (_session: Session, request: RtmpRequest) => {
+    if (request.query.token !== 'x') throw new Error('Bad token.')
+  },
+  onUnpublish: (_session: Session, key: StreamKey) => void key.app,
+  onPlay: (_session: Session, request: RtmpRequest) => request.start === -2,
+  onPlayStop: async () => {},
+  onPause: () => {},
+  onUnpause: () => {},
+  onMetadata: (_session: Session, frame: Frame) => void frame.metadata?.width,
+  onMediaTag: (_session: Session, frame: Frame) => frame.kind !== 'data',
+  onVideoFrame: (_session: Session, frame: Frame) => void frame.payload.readUInt8(0),
+  onAudioFrame: (_session: Session, frame: Frame) => void frame.body.length,
+  onKeyframe: (_session: Session, frame: Frame) => void (bufferAddress(frame.payload) === frame.payloadAddress()),
+  onDisconnect: (_session: Session, reason: DisconnectReason) => void reason.kind,
+  onStats: (stats: ServerStats) => void stats.streams[0]?.players[0]?.queueDepth,
+  onError: (error: unknown, hook: HookName) => void [error, hook],
+}
+
+async function use(): Promise<void> {
+  const server = new Server(everyOption, everyHook)
+  await server.listen()
+  const port: number | null = server.port
+  const player: Player = await Player.connect(`rtmp://127.0.0.1:${port}/live/cam`, everyClientOption)
+  for await (const frame of player) {
+    const kind: 'audio' | 'video' | 'data' | 'metadata' = frame.kind
+    void kind
+  }
+  const event: PlayerEvent | null = await player.read()
+  if (event?.type === 'status') void event.code
+  const publisher = await Publisher.connect(`rtmp://127.0.0.1:${port}/live/copy`)
+  await publisher.sendMetadata({ width: 640 })
+  await publisher.sendVideo(0, Buffer.from([0x17, 0, 0, 0, 0]))
+  if (event?.frame) await publisher.sendFrame(event.frame)
+  const tags: number = await publisher.publishFlv('in.flv')
+  void tags
+  await publisher.close()
+  await player.close()
+  const stats: ServerStats = server.stats()
+  void stats.bytesIn
+  await server.close()
+  setLogger((level, target, message) => void [level, target, message], 'debug')
+  setLogger(null)
+  void version()
+}
+void use
+
+// @ts-expect-error: a misspelled hook is not a ServerHandler property
+const typo: ServerHandler = { onPublsh: () => true }
+// @ts-expect-error: the policy is a string union
+const badPolicy: ServerOptions = { publisherPolicy: 'newest' }
+// @ts-expect-error: a decision is a boolean (or undefined), not a string
+const badDecision: ServerHandler = { onPublish: () => 'yes' }
+void [typo, badPolicy, badDecision]

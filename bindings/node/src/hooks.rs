@@ -1,0 +1,527 @@
+//! Hooks: the embedding layer's events carried to the JS thread and the answers carried back.
+//!
+//! One strong ThreadsafeFunction per listening server carries every event (decisions,
+//! notifications, frames, `onMediaTag` filters, error reports) in one FIFO queue, so JS sees the
+//! events of a connection in the order the server raised them. Its JS function is a no-op bound
+//! to the `Server` object: the queue's callback does the work on the JS thread (calls the hook,
+//! settles the Promise it returns, answers the request), and the binding keeps the `Server`
+//! object alive while it listens. `close()` pushes a barrier through the same queue after the
+//! server stopped and then drops the function, so nothing keeps Node alive afterwards.
+//!
+//! Decisions are answered from the JS thread (at once, or when the returned Promise settles);
+//! the layer's `tokio::select!` against `decisionTimeoutMs` rejects a decision that does not
+//! settle in time, and a timer reports it to `onError`.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, SyncSender};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use napi::bindgen_prelude::{
+    CallbackContext, FromNapiValue, Function, FunctionRef, Object, PromiseRaw, ToNapiValue, Unknown,
+};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, JsValue, Status, sys};
+use rtmp_rs::embed::{
+    Event, EventSink, Frame as EmbedFrame, Hook, Interest, Request, Session as EmbedSession,
+};
+use tokio::sync::oneshot;
+
+use crate::error::{RtmpError, code};
+use crate::frame::Frame;
+use crate::js;
+use crate::values::{DisconnectReason, RtmpRequest, ServerStats, Session, StreamKey, StreamNameInfo};
+
+/// The handler's hook names, in `Hook` order.
+pub(crate) const HOOK_NAMES: [&str; 17] = [
+    "onConnection",
+    "onHandshakeComplete",
+    "onConnect",
+    "onFcPublish",
+    "onPublish",
+    "onUnpublish",
+    "onPlay",
+    "onPlayStop",
+    "onPause",
+    "onUnpause",
+    "onMetadata",
+    "onMediaTag",
+    "onVideoFrame",
+    "onAudioFrame",
+    "onKeyframe",
+    "onDisconnect",
+    "onStats",
+];
+
+/// Frame events (video, audio, keyframe, metadata) waiting for JS beyond which more are
+/// dropped, so that a JS thread that cannot keep up costs frames, not memory.
+const MAX_PENDING_FRAMES: usize = 4096;
+
+fn name(hook: Hook) -> &'static str {
+    HOOK_NAMES[hook as usize]
+}
+
+fn is_frame_hook(hook: Hook) -> bool {
+    matches!(hook, Hook::VideoFrame | Hook::AudioFrame | Hook::Keyframe | Hook::Metadata)
+}
+
+type JsFn = FunctionRef<(), ()>;
+
+/// The handler object's functions, each bound to the handler (so `this` works in methods).
+pub(crate) struct Hooks {
+    hooks: Vec<Option<JsFn>>,
+    on_error: Option<JsFn>,
+}
+
+impl Hooks {
+    /// Reads the hooks of `handler`; unknown `on*` names are refused (a typo would otherwise
+    /// silently accept everything).
+    pub(crate) fn from_handler(handler: Option<Object<'_>>) -> Result<Self, RtmpError> {
+        let mut hooks = Self { hooks: (0..HOOK_NAMES.len()).map(|_| None).collect(), on_error: None };
+        let Some(handler) = handler else { return Ok(hooks) };
+        let fail = |e: napi::Error| RtmpError::invalid(e.reason);
+        for key in Object::keys(&handler).map_err(fail)? {
+            if key.starts_with("on") && key != "onError" && !HOOK_NAMES.contains(&key.as_str()) {
+                return Err(RtmpError::invalid(format!(
+                    "unknown hook {key}; the hooks are {} and onError",
+                    HOOK_NAMES.join(", ")
+                )));
+            }
+        }
+        let read = |name: &str| -> Result<Option<JsFn>, RtmpError> {
+            let Some(value) = handler.get::<Unknown>(name).map_err(fail)? else { return Ok(None) };
+            match value.get_type().map_err(fail)? {
+                napi::ValueType::Undefined | napi::ValueType::Null => Ok(None),
+                napi::ValueType::Function => {
+                    let function: Function<(), ()> = unsafe { value.cast() }.map_err(fail)?;
+                    Ok(Some(function.bind(handler).and_then(|f| f.create_ref()).map_err(fail)?))
+                }
+                _ => Err(RtmpError::invalid(format!("handler.{name} must be a function"))),
+            }
+        };
+        for (slot, name) in hooks.hooks.iter_mut().zip(HOOK_NAMES) {
+            *slot = read(name)?;
+        }
+        hooks.on_error = read("onError")?;
+        Ok(hooks)
+    }
+
+    /// The hooks the handler defines.
+    pub(crate) fn interest(&self) -> Interest {
+        Hook::ALL
+            .iter()
+            .fold(Interest::NONE, |set, &hook| set.with_if(hook, self.hooks[hook as usize].is_some()))
+    }
+
+    fn function(&self, env: &Env, hook: Hook) -> napi::Result<Option<js::Value>> {
+        match &self.hooks[hook as usize] {
+            Some(f) => Ok(Some(f.borrow_back(env)?.raw())),
+            None => Ok(None),
+        }
+    }
+
+    /// Hands `error` (what a hook threw, or an error the library made) to `onError`, or to
+    /// stderr when there is none. Never throws.
+    fn report(&self, env: &Env, hook: &str, error: js::Value) {
+        let raw = env.raw();
+        let handler = match &self.on_error {
+            Some(f) => f.borrow_back(env).map(|f| f.raw()),
+            None => Err(napi::Error::from_reason("no onError")),
+        };
+        let Ok(handler) = handler else {
+            eprintln!("rtmp-rs: error in {hook}: {}", describe(raw, error));
+            return;
+        };
+        let outcome = js::string(raw, hook).and_then(|hook| js::call(raw, handler, &[error, hook]));
+        match outcome {
+            Ok(Ok(value)) if js::is_promise(raw, value) => {
+                let promise = unsafe { PromiseRaw::<Unknown<'static>>::from_napi_value(raw, value) };
+                let _ = promise.and_then(|p| {
+                    p.catch(|ctx: CallbackContext<Unknown<'static>>| {
+                        eprintln!("rtmp-rs: onError rejected: {}", describe(ctx.env.raw(), ctx.value.raw()));
+                        Ok(())
+                    })
+                });
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(thrown)) => eprintln!("rtmp-rs: onError threw: {}", describe(raw, thrown)),
+            Err(e) => eprintln!("rtmp-rs: error in {hook} (and onError could not be called: {e})"),
+        }
+    }
+
+    fn report_new(&self, env: &Env, hook: &str, code: &str, message: &str, type_error: bool) {
+        match js::error(env.raw(), code, message, type_error) {
+            Ok(error) => self.report(env, hook, error),
+            Err(e) => eprintln!("rtmp-rs: error in {hook}: {code}: {message} ({e})"),
+        }
+    }
+}
+
+/// `code: message` of an error, or the reason of any other thrown value.
+fn describe(env: sys::napi_env, value: js::Value) -> String {
+    js::reason(env, value, "(no message)")
+}
+
+/// What travels to the JS thread.
+pub(crate) enum Item {
+    Event(Event),
+    MediaTag { session: EmbedSession, frame: Arc<EmbedFrame>, reply: SyncSender<bool> },
+    Failure { hook: &'static str, code: &'static str, message: String },
+    Barrier(oneshot::Sender<()>),
+}
+
+type Tsfn = ThreadsafeFunction<Item, (), (), Status, false, false, 0>;
+
+/// The JS-thread half: runs in the ThreadsafeFunction's callback.
+struct Dispatcher {
+    hooks: Arc<Hooks>,
+    pending_frames: Arc<AtomicUsize>,
+    dropping: Arc<AtomicBool>,
+}
+
+impl Dispatcher {
+    fn dispatch(&self, env: &Env, item: Item) {
+        match catch_unwind(AssertUnwindSafe(|| self.handle(env, item))) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("rtmp-rs: event dispatch failed: {e}"),
+            Err(_) => eprintln!("rtmp-rs: event dispatch panicked"),
+        }
+    }
+
+    fn handle(&self, env: &Env, item: Item) -> napi::Result<()> {
+        let raw = env.raw();
+        match item {
+            Item::Event(event) => self.event(env, event),
+            Item::MediaTag { session, frame, reply } => {
+                let Some(f) = self.hooks.function(env, Hook::MediaTag)? else {
+                    let _ = reply.try_send(true);
+                    return Ok(());
+                };
+                let args = [to_js(raw, Session::new(&session))?, to_js(raw, Frame::new(frame))?];
+                match js::call(raw, f, &args)? {
+                    Err(thrown) => {
+                        let _ = reply.try_send(true);
+                        self.hooks.report(env, "onMediaTag", thrown);
+                    }
+                    Ok(value) if js::is_promise(raw, value) => {
+                        let (hooks, hooks2) = (Arc::clone(&self.hooks), Arc::clone(&self.hooks));
+                        let reply2 = reply.clone();
+                        let promise = unsafe { PromiseRaw::<Unknown<'static>>::from_napi_value(raw, value)? };
+                        promise
+                            .then(move |ctx| {
+                                let _ = reply.try_send(filter_value(&ctx.env, &hooks, ctx.value.raw()));
+                                Ok(())
+                            })?
+                            .catch(move |ctx: CallbackContext<Unknown<'static>>| {
+                                let _ = reply2.try_send(true);
+                                hooks2.report(&ctx.env, "onMediaTag", ctx.value.raw());
+                                Ok(())
+                            })?;
+                    }
+                    Ok(value) => {
+                        let _ = reply.try_send(filter_value(env, &self.hooks, value));
+                    }
+                }
+                Ok(())
+            }
+            Item::Failure { hook, code, message } => {
+                self.hooks.report_new(env, hook, code, &message, false);
+                Ok(())
+            }
+            Item::Barrier(done) => {
+                let _ = done.send(());
+                Ok(())
+            }
+        }
+    }
+
+    fn event(&self, env: &Env, event: Event) -> napi::Result<()> {
+        let raw = env.raw();
+        let hook = event.hook();
+        if is_frame_hook(hook) && self.pending_frames.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.dropping.store(false, Ordering::Release);
+        }
+        let Some(f) = self.hooks.function(env, hook)? else { return Ok(()) };
+        match event {
+            Event::Connection { request }
+            | Event::Connect { request }
+            | Event::Publish { request }
+            | Event::Play { request } => {
+                let args =
+                    [to_js(raw, Session::new(request.session()))?, to_js(raw, RtmpRequest::new(&request))?];
+                match js::call(raw, f, &args)? {
+                    // Throwing is rejecting, with the error's message as the reason.
+                    Err(thrown) => {
+                        let _ = request.reject(js::reason(raw, thrown, "Rejected."));
+                    }
+                    Ok(value) if js::is_promise(raw, value) => {
+                        let hooks = Arc::clone(&self.hooks);
+                        let on_reject = request.clone();
+                        let promise = unsafe { PromiseRaw::<Unknown<'static>>::from_napi_value(raw, value)? };
+                        promise
+                            .then(move |ctx| {
+                                decide(&ctx.env, &hooks, hook, ctx.value.raw(), &request);
+                                Ok(())
+                            })?
+                            .catch(move |ctx: CallbackContext<Unknown<'static>>| {
+                                let _ =
+                                    on_reject.reject(js::reason(ctx.env.raw(), ctx.value.raw(), "Rejected."));
+                                Ok(())
+                            })?;
+                    }
+                    Ok(value) => decide(env, &self.hooks, hook, value, &request),
+                }
+                Ok(())
+            }
+            Event::HandshakeComplete { session } => {
+                self.notify(env, hook, f, &[to_js(raw, Session::new(&session))?])
+            }
+            Event::FcPublish { session, name } => {
+                let args = [to_js(raw, Session::new(&session))?, to_js(raw, StreamNameInfo::from(&name))?];
+                self.notify(env, hook, f, &args)
+            }
+            Event::Unpublish { session, key }
+            | Event::PlayStop { session, key }
+            | Event::Pause { session, key }
+            | Event::Unpause { session, key } => {
+                let args = [to_js(raw, Session::new(&session))?, to_js(raw, StreamKey::from(&key))?];
+                self.notify(env, hook, f, &args)
+            }
+            Event::Metadata { session, frame }
+            | Event::VideoFrame { session, frame }
+            | Event::AudioFrame { session, frame }
+            | Event::Keyframe { session, frame } => {
+                let args = [to_js(raw, Session::new(&session))?, to_js(raw, Frame::new(frame))?];
+                self.notify(env, hook, f, &args)
+            }
+            Event::Disconnect { session, reason } => {
+                let args =
+                    [to_js(raw, Session::new(&session))?, to_js(raw, DisconnectReason::from(&reason))?];
+                self.notify(env, hook, f, &args)
+            }
+            Event::Stats { stats } => self.notify(env, hook, f, &[to_js(raw, ServerStats::from(&*stats))?]),
+            _ => Ok(()),
+        }
+    }
+
+    /// Calls a notification hook; a throw or a rejected Promise goes to `onError`.
+    fn notify(&self, env: &Env, hook: Hook, f: js::Value, args: &[js::Value]) -> napi::Result<()> {
+        let raw = env.raw();
+        match js::call(raw, f, args)? {
+            Err(thrown) => self.hooks.report(env, name(hook), thrown),
+            Ok(value) if js::is_promise(raw, value) => {
+                let hooks = Arc::clone(&self.hooks);
+                let promise = unsafe { PromiseRaw::<Unknown<'static>>::from_napi_value(raw, value)? };
+                promise.catch(move |ctx: CallbackContext<Unknown<'static>>| {
+                    hooks.report(&ctx.env, name(hook), ctx.value.raw());
+                    Ok(())
+                })?;
+            }
+            Ok(_) => {}
+        }
+        Ok(())
+    }
+}
+
+fn to_js<T: ToNapiValue>(env: sys::napi_env, value: T) -> napi::Result<js::Value> {
+    unsafe { T::to_napi_value(env, value) }
+}
+
+/// Answers `request` with what a decision hook returned (or its Promise resolved to).
+fn decide(env: &Env, hooks: &Hooks, hook: Hook, value: js::Value, request: &Request) {
+    let raw = env.raw();
+    let answer = match js::type_of(raw, value) {
+        Ok(sys::ValueType::napi_boolean) => match unsafe { bool::from_napi_value(raw, value) } {
+            Ok(true) => request.accept(),
+            _ => request.reject("Rejected."),
+        },
+        Ok(sys::ValueType::napi_undefined | sys::ValueType::napi_null) => request.accept(),
+        _ => {
+            let answer = request.reject("Invalid decision.");
+            let message = format!(
+                "{} must return true, false, undefined or a Promise of one (throw or reject to refuse with a \
+                 reason); the request was rejected",
+                name(hook)
+            );
+            hooks.report_new(env, name(hook), code::INVALID_DECISION, &message, true);
+            answer
+        }
+    };
+    // An expired request (timeout, disconnect, shutdown) was rejected already; the timeout is
+    // reported by the timer.
+    let _ = answer;
+}
+
+/// What `onMediaTag` returned: false drops the message; anything else but a boolean keeps it
+/// and is reported.
+fn filter_value(env: &Env, hooks: &Hooks, value: js::Value) -> bool {
+    let raw = env.raw();
+    match js::type_of(raw, value) {
+        Ok(sys::ValueType::napi_boolean) => unsafe { bool::from_napi_value(raw, value) }.unwrap_or(true),
+        Ok(sys::ValueType::napi_undefined | sys::ValueType::napi_null) => true,
+        _ => {
+            let message = "onMediaTag must return a boolean or a Promise of one; the message was kept";
+            hooks.report_new(env, "onMediaTag", code::INVALID_DECISION, message, true);
+            true
+        }
+    }
+}
+
+/// The worker-thread half: the layer's `EventSink`.
+pub(crate) struct Sink {
+    tsfn: RwLock<Option<Tsfn>>,
+    interest: Interest,
+    decision_timeout: Duration,
+    media_tag_timeout: Duration,
+    pending_frames: Arc<AtomicUsize>,
+    dropping: Arc<AtomicBool>,
+    runtime: tokio::runtime::Handle,
+    me: Weak<Sink>,
+}
+
+/// What a sink needs besides the hooks.
+pub(crate) struct SinkSettings {
+    pub(crate) decision_timeout: Duration,
+    pub(crate) media_tag_timeout: Duration,
+    pub(crate) runtime: tokio::runtime::Handle,
+}
+
+impl Sink {
+    /// Makes the strong ThreadsafeFunction (on the JS thread); `server` is the JS `Server`,
+    /// kept alive by the function while it exists.
+    pub(crate) fn new(
+        env: &Env,
+        server: Object<'_>,
+        hooks: Arc<Hooks>,
+        settings: SinkSettings,
+    ) -> napi::Result<Arc<Self>> {
+        let noop = env.create_function_from_closure::<(), (), _>("rtmpDispatch", |_| Ok(()))?;
+        let pending_frames = Arc::new(AtomicUsize::new(0));
+        let dropping = Arc::new(AtomicBool::new(false));
+        let interest = hooks.interest();
+        let dispatcher = Dispatcher {
+            hooks,
+            pending_frames: Arc::clone(&pending_frames),
+            dropping: Arc::clone(&dropping),
+        };
+        let tsfn: Tsfn = noop
+            .bind(server)?
+            .build_threadsafe_function::<Item>()
+            .callee_handled::<false>()
+            .weak::<false>()
+            .build_callback(move |ctx| {
+                dispatcher.dispatch(&ctx.env, ctx.value);
+                Ok(())
+            })?;
+        Ok(Arc::new_cyclic(|me| Self {
+            tsfn: RwLock::new(Some(tsfn)),
+            interest,
+            decision_timeout: settings.decision_timeout,
+            media_tag_timeout: settings.media_tag_timeout,
+            pending_frames,
+            dropping,
+            runtime: settings.runtime,
+            me: me.clone(),
+        }))
+    }
+
+    /// Queues `item` for the JS thread; false when the server closed (the item is dropped,
+    /// which rejects a request it carries).
+    fn send(&self, item: Item) -> bool {
+        let tsfn = self.tsfn.read().unwrap_or_else(|e| e.into_inner());
+        match tsfn.as_ref() {
+            Some(tsfn) => tsfn.call(item, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok,
+            None => false,
+        }
+    }
+
+    /// After the server stopped: lets every queued event reach JS, then releases the function.
+    pub(crate) async fn finish(&self) {
+        let tsfn = self.tsfn.write().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(tsfn) = tsfn {
+            let (done, barrier) = oneshot::channel();
+            if tsfn.call(Item::Barrier(done), ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok {
+                let _ = barrier.await;
+            }
+        }
+    }
+
+    /// Reports a decision that is still open when the decision timeout has passed.
+    fn watch(&self, hook: Hook, request: Request) {
+        let me = self.me.clone();
+        let timeout = self.decision_timeout;
+        self.runtime.spawn(async move {
+            // The layer's own timer started first; by now it has rejected the request.
+            tokio::time::sleep(timeout + Duration::from_millis(20)).await;
+            if request.is_answered() {
+                return;
+            }
+            if let Some(sink) = me.upgrade() {
+                let message = format!(
+                    "{} did not settle within {} ms; the request was rejected",
+                    name(hook),
+                    timeout.as_millis()
+                );
+                sink.send(Item::Failure { hook: name(hook), code: code::DECISION_TIMEOUT, message });
+            }
+        });
+    }
+}
+
+impl EventSink for Sink {
+    fn interest(&self) -> Interest {
+        self.interest
+    }
+
+    fn on_event(&self, event: Event) {
+        let hook = event.hook();
+        if is_frame_hook(hook) && self.pending_frames.fetch_add(1, Ordering::AcqRel) >= MAX_PENDING_FRAMES {
+            self.pending_frames.fetch_sub(1, Ordering::AcqRel);
+            if !self.dropping.swap(true, Ordering::AcqRel) {
+                let message = format!(
+                    "more than {MAX_PENDING_FRAMES} frame events wait for JS: frame events are dropped until it \
+                     catches up"
+                );
+                self.send(Item::Failure { hook: name(hook), code: code::EVENTS_DROPPED, message });
+            }
+            return;
+        }
+        let request = match &event {
+            Event::Connection { request }
+            | Event::Connect { request }
+            | Event::Publish { request }
+            | Event::Play { request } => Some(request.clone()),
+            _ => None,
+        };
+        if self.send(Item::Event(event)) {
+            if let Some(request) = request {
+                self.watch(hook, request);
+            }
+        } else if is_frame_hook(hook) {
+            self.pending_frames.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    fn filter_media(&self, session: &EmbedSession, frame: &Arc<EmbedFrame>) -> bool {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        let item = Item::MediaTag { session: session.clone(), frame: Arc::clone(frame), reply };
+        if !self.send(item) {
+            return true;
+        }
+        // A runtime worker waits for JS here; block_in_place hands its other tasks to another
+        // worker meanwhile.
+        match tokio::task::block_in_place(|| answer.recv_timeout(self.media_tag_timeout)) {
+            Ok(keep) => keep,
+            Err(RecvTimeoutError::Timeout) => {
+                let message = format!(
+                    "onMediaTag did not settle within {} ms; the message was kept",
+                    self.media_tag_timeout.as_millis()
+                );
+                self.send(Item::Failure { hook: "onMediaTag", code: code::DECISION_TIMEOUT, message });
+                true
+            }
+            Err(RecvTimeoutError::Disconnected) => true,
+        }
+    }
+}

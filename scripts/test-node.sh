@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The Node package's checks, from a fresh machine or a used tree (idempotent; any failure stops it):
+#   1. npm ci in bindings/node (npm install when there is no lock yet);
+#   2. npm run build (napi build --platform: the debug addon, index.js and index.d.ts), and fails
+#      when the generated index.js / index.d.ts differ from the committed ones;
+#   3. tsc --noEmit on the TypeScript example (examples/node/ingest.ts) and the type test;
+#   4. node --test (bindings/node/__test__) against the real ffmpeg, with no test skipped.
+# Needs Rust, Node >= 20.17 with npm, and ffmpeg 9 with libx264 (RTMP_RS_FFMPEG, ffmpeg-9 on
+# PATH, or imageio-ffmpeg installed into .venv as scripts/test.sh does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+START=$(date +%s)
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
+PKG=$ROOT/bindings/node
+LOG=$ROOT/target/node-tests.log
+STEPS=0
+step() { printf '\n==> %s\n' "$*"; }
+done_step() { STEPS=$((STEPS + 1)); }
+
+step "tools"
+command -v node >/dev/null && command -v npm >/dev/null || {
+    echo "node and npm are needed (Node >= 20.17)" >&2
+    exit 1
+}
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 17) ? 0 : 1)' || {
+    echo "Node $(node --version) is too old: @napi-rs/cli 3 needs >= 20.17" >&2
+    exit 1
+}
+echo "node $(node --version), npm $(npm --version)"
+cargo --version
+FFMPEG=${RTMP_RS_FFMPEG:-}
+if [ -z "$FFMPEG" ] && command -v ffmpeg-9 >/dev/null; then
+    FFMPEG=$(command -v ffmpeg-9)
+fi
+if [ -z "$FFMPEG" ]; then
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "imageio-ffmpeg==0.8.1"
+    FFMPEG=$(.venv/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')
+fi
+"$FFMPEG" -hide_banner -version | head -n 1
+export RTMP_RS_FFMPEG=$FFMPEG
+done_step
+
+cd "$PKG"
+step "dependencies (npm ci)"
+if [ -f package-lock.json ]; then
+    npm ci --no-audit --no-fund
+else
+    npm install --no-audit --no-fund
+fi
+done_step
+
+step "build (npm run build: napi build --platform)"
+npm run build
+ls -l rtmp-rs.*.node
+done_step
+
+step "the generated index.js and index.d.ts are committed and up to date"
+if [ -n "$(git status --porcelain -- index.js index.d.ts)" ]; then
+    git --no-pager diff --stat -- index.js index.d.ts || true
+    git status --short -- index.js index.d.ts
+    echo "bindings/node/index.js or index.d.ts is stale or uncommitted: the build regenerated it; commit it" >&2
+    exit 1
+fi
+git diff --exit-code --quiet -- index.js index.d.ts
+echo "index.js and index.d.ts are up to date"
+done_step
+
+step "TypeScript: tsc --noEmit (examples/node/ingest.ts, __test__/types.ts, index.d.ts)"
+npx --no-install tsc -p tsconfig.json
+done_step
+
+step "node --test"
+mkdir -p "$(dirname "$LOG")"
+set +e
+npm test -- --test-timeout=180000 2>&1 | tee "$LOG"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+    echo "node --test failed (exit status $status; log in $LOG)" >&2
+    exit 1
+fi
+for counter in fail cancelled skipped todo; do
+    if ! grep -qE "^# $counter 0$" "$LOG"; then
+        echo "node --test reported $(grep -E "^# $counter " "$LOG" || echo "no '$counter' count"): nothing may be skipped" >&2
+        exit 1
+    fi
+done
+passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$LOG" | tail -n 1)
+[ "${passed:-0}" -gt 0 ] || { echo "node --test ran no test" >&2; exit 1; }
+done_step
+
+echo
+echo "Node checks took $(($(date +%s) - START)) s ($passed node tests)"
+echo "test-node: $passed passed, 0 failed"
