@@ -442,6 +442,11 @@ export interface ServerOptions {
   capsEx?: number
   /** How often `onStats` is called, ms; 0 turns it off. Default 10000. */
   statsIntervalMs?: number
+  /**
+   * Hold each player's output up to this many ms and write it at once (less CPU, more
+   * latency); 0 writes at once. Default 0.
+   */
+  writeCoalescingMs?: number
   /** An RTMPS listener on its own address. Default none. */
   tls?: ServerTlsOptions
   /**
