@@ -62,3 +62,6 @@ bash scripts/test-c.sh
 
 step "Python package: pip install into .venv, pytest, stubtest, mypy"
 bash scripts/test-python.sh
+
+step "Node package: npm ci, napi build, generated files, tsc, node --test"
+bash scripts/test-node.sh
