@@ -39,15 +39,8 @@ if [ ${#missing[@]} -gt 0 ]; then
         exit 1
     fi
 fi
-FFMPEG=${RTMP_RS_FFMPEG:-}
-if [ -z "$FFMPEG" ] && command -v ffmpeg-9 >/dev/null; then
-    FFMPEG=$(command -v ffmpeg-9)
-fi
-if [ -z "$FFMPEG" ]; then
-    [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check "imageio-ffmpeg==0.8.1"
-    FFMPEG=$(.venv/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')
-fi
+# shellcheck source=scripts/find-ffmpeg.sh
+source scripts/find-ffmpeg.sh
 gcc --version | head -n 1
 valgrind --version
 "$FFMPEG" -hide_banner -version | head -n 1

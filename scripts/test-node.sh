@@ -29,17 +29,9 @@ node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.ex
 }
 echo "node $(node --version), npm $(npm --version)"
 cargo --version
-FFMPEG=${RTMP_RS_FFMPEG:-}
-if [ -z "$FFMPEG" ] && command -v ffmpeg-9 >/dev/null; then
-    FFMPEG=$(command -v ffmpeg-9)
-fi
-if [ -z "$FFMPEG" ]; then
-    [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check "imageio-ffmpeg==0.8.1"
-    FFMPEG=$(.venv/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')
-fi
+# shellcheck source=scripts/find-ffmpeg.sh
+source scripts/find-ffmpeg.sh
 "$FFMPEG" -hide_banner -version | head -n 1
-export RTMP_RS_FFMPEG=$FFMPEG
 done_step
 
 cd "$PKG"
