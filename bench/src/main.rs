@@ -28,6 +28,9 @@ enum Scenario {
     Ingest100,
     /// 1000 connections that did handshake and connect, then idle.
     Idle1000,
+    /// rtmp-rs only, for `--seconds` (600 for the soak): a publisher restarting every
+    /// minute and 50 players joining and leaving at random; prints the RSS and fd curve.
+    Soak,
     /// All of the above.
     All,
 }
@@ -192,6 +195,86 @@ async fn ingest(peer: Peer, publishers: usize, fx: &Fixture, seconds: u64) -> Fi
     }
 }
 
+/// Open file descriptors of a process.
+fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+async fn soak(seconds: u64, fx: &Fixture) {
+    let server = peers::start(Peer::Ours(None));
+    let pid = server.pid();
+    let (stop_tx, stop) = watch::channel(false);
+    let started = Instant::now();
+    let end = started + Duration::from_secs(seconds);
+    // The publisher restarts every 60 s.
+    let publisher_stop = stop.clone();
+    let addr = server.addr;
+    let path = fx.path.clone();
+    let publishing = tokio::spawn(async move {
+        while Instant::now() < end && !*publisher_stop.borrow() {
+            let (tx, rx) = watch::channel(false);
+            let run = tokio::spawn(load::publisher(addr, "soak".into(), path.clone(), rx));
+            tokio::time::sleep(Duration::from_secs(60).min(end.saturating_duration_since(Instant::now())))
+                .await;
+            let _ = tx.send(true);
+            let _ = run.await;
+        }
+    });
+    // 50 player slots, each joining for a pseudo-random 5–30 s, again and again.
+    let players: Vec<_> = (0..50u64)
+        .map(|slot| {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut seed = slot.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                while Instant::now() < end && !*stop.borrow() {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let life = Duration::from_secs(5 + seed % 26);
+                    let (tx, rx) = watch::channel(false);
+                    let run = tokio::spawn(load::player(
+                        addr,
+                        "soak".into(),
+                        Role::Play,
+                        Arc::default(),
+                        Arc::default(),
+                        rx,
+                    ));
+                    tokio::time::sleep(life.min(end.saturating_duration_since(Instant::now()))).await;
+                    let _ = tx.send(true);
+                    let _ = run.await;
+                }
+            })
+        })
+        .collect();
+    println!("\n## soak: {seconds} s, publisher restarts every 60 s, 50 players joining and leaving");
+    println!("| t s | RSS MiB | fds |");
+    println!("|---|---|---|");
+    let (mut first_rss, mut last_rss) = (0, 0);
+    while Instant::now() < end {
+        let rss = proc::status_kb(pid, "VmRSS:");
+        if first_rss == 0 && started.elapsed() > Duration::from_secs(20) {
+            first_rss = rss;
+        }
+        last_rss = rss;
+        println!("| {} | {:.1} | {} |", started.elapsed().as_secs(), rss as f64 / 1024.0, fd_count(pid));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+    let _ = stop_tx.send(true);
+    let _ = publishing.await;
+    for p in players {
+        let _ = p.await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    println!(
+        "soak end: RSS {:.1} MiB (at 20 s {:.1} MiB), peak {:.1} MiB, fds {} with no client left",
+        last_rss as f64 / 1024.0,
+        first_rss as f64 / 1024.0,
+        proc::status_kb(pid, "VmHWM:") as f64 / 1024.0,
+        fd_count(pid)
+    );
+}
+
 async fn idle(peer: Peer, connections: usize) -> Figures {
     let server = peers::start(peer);
     let pid = server.pid();
@@ -321,6 +404,9 @@ async fn main() {
             figures.push(ingest(peer, 100, &fx, args.seconds).await);
         }
         report("ingest: 100 publishers of 300 kbit/s", "publisher", &figures);
+    }
+    if args.scenario == Scenario::Soak {
+        soak(args.seconds, &fixture(&args.fixtures, "640x360", 300)).await;
     }
     if all || args.scenario == Scenario::Idle1000 {
         let mut figures = Vec::new();
