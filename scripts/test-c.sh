@@ -69,7 +69,8 @@ make -C examples/c all static
 done_step
 
 step "the README example builds through pkg-config"
-sed -n '/^```c$/,/^```$/p' rtmp-ffi/README-C.md | sed '1d;$d' >"$OUT/readme_example.c"
+# The README's only C block, in its "C API" section.
+sed -n '/^## C API$/,/^## [^C]/p' README.md | sed -n '/^```c$/,/^```$/p' | sed '1d;$d' >"$OUT/readme_example.c"
 [ "$(wc -l <"$OUT/readme_example.c")" -le 30 ] || { echo "the README example grew past 30 lines" >&2; exit 1; }
 PKG_CONFIG_PATH=$REL/pkgconfig
 gcc -std=c11 -Wall -Wextra -Werror "$OUT/readme_example.c" -o "$OUT/readme_example" \
