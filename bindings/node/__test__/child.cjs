@@ -30,7 +30,11 @@ const modes = {
     await publisher.sendVideo(0, Buffer.from([0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f]))
     const player = await Player.connect(url)
     await publisher.sendVideo(40, Buffer.from([0x17, 1, 0, 0, 0, 1, 2, 3]))
-    await player.read()
+    // Once the player has the second frame, the server has run its hooks (they come first).
+    for (;;) {
+      const event = await player.read()
+      if (!event || (event.type === 'frame' && event.frame.timestamp === 40)) break
+    }
     // The clients are left open: the server's shutdown ends their connections.
     await server.close()
     say(`closed frames=${frames}`)
