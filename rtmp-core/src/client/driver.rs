@@ -96,6 +96,28 @@ pub(crate) async fn open(
     timeout(config.connect_timeout, connect).await.map_err(|_| ClientError::Timeout("connect"))?
 }
 
+/// Re-opens after a drop with `policy`'s exponential backoff; `None` once its attempts are spent.
+pub(crate) async fn reopen(
+    url: &RtmpUrl,
+    config: &ClientConfig,
+    intent: Intent,
+    policy: super::ReconnectPolicy,
+) -> Option<DriverHandle> {
+    let mut delay = policy.initial_delay;
+    for attempt in 1.. {
+        if policy.max_attempts.is_some_and(|max| attempt > max) {
+            return None;
+        }
+        tokio::time::sleep(delay).await;
+        match open(url, config, intent.clone()).await {
+            Ok(handle) => return Some(handle),
+            Err(e) => tracing::debug!(error = %e, attempt, "reconnect failed"),
+        }
+        delay = (delay * 2).min(policy.max_delay);
+    }
+    None
+}
+
 fn spawn(
     transport: Box<dyn Transport>,
     url: &RtmpUrl,

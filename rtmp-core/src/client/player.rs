@@ -1,7 +1,6 @@
 //! Playing a stream: an async sequence of metadata, audio and video frames.
 
 use bytes::Bytes;
-use tokio::time::sleep;
 
 use super::driver::{self, Command, DriverHandle, Intent};
 use super::{ClientConfig, ClientError, RtmpUrl};
@@ -133,23 +132,8 @@ impl RtmpPlayer {
 
     async fn reconnect(&mut self) -> Result<bool, ClientError> {
         let Some(policy) = self.config.reconnect else { return Ok(false) };
-        let mut delay = policy.initial_delay;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            if policy.max_attempts.is_some_and(|max| attempt > max) {
-                return Ok(false);
-            }
-            sleep(delay).await;
-            match driver::open(&self.url, &self.config, Intent::Play).await {
-                Ok(handle) => {
-                    self.handle = Some(handle);
-                    return Ok(true);
-                }
-                Err(e) => tracing::debug!(error = %e, attempt, "reconnect failed"),
-            }
-            delay = (delay * 2).min(policy.max_delay);
-        }
+        self.handle = driver::reopen(&self.url, &self.config, Intent::Play, policy).await;
+        Ok(self.handle.is_some())
     }
 }
 

@@ -153,25 +153,17 @@ impl RtmpPublisher {
             _ => ClientError::Closed,
         };
         let Some(policy) = self.config.reconnect else { return Err(error) };
-        let mut delay = policy.initial_delay;
-        for attempt in 1.. {
-            if policy.max_attempts.is_some_and(|max| attempt > max) {
-                return Err(error);
-            }
-            tokio::time::sleep(delay).await;
-            if let Ok(handle) = driver::open(&self.url, &self.config, Intent::Publish).await {
-                self.handle = handle;
-                let timestamp = match &command {
-                    Command::Audio { timestamp, .. } | Command::Video { timestamp, .. } => *timestamp,
-                    _ => 0,
-                };
-                self.resend_headers(timestamp).await;
-                // The command that found the connection gone is sent on the new one.
-                let _ = self.handle.commands.send(command).await;
-                return Ok(());
-            }
-            delay = (delay * 2).min(policy.max_delay);
-        }
-        Err(error)
+        let Some(handle) = driver::reopen(&self.url, &self.config, Intent::Publish, policy).await else {
+            return Err(error);
+        };
+        self.handle = handle;
+        let timestamp = match &command {
+            Command::Audio { timestamp, .. } | Command::Video { timestamp, .. } => *timestamp,
+            _ => 0,
+        };
+        self.resend_headers(timestamp).await;
+        // The command that found the connection gone is sent on the new one.
+        let _ = self.handle.commands.send(command).await;
+        Ok(())
     }
 }
