@@ -7,9 +7,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
+use std::pin::pin;
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tokio::time::{Instant, sleep_until, timeout, timeout_at};
+use tokio::time::{Instant, sleep_until, timeout};
+
+use super::direct::{DirectWriter, SharedWriter};
 
 use super::handler::{
     AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams, RtmpHandler,
@@ -60,13 +65,57 @@ struct Connection<H: RtmpHandler> {
     /// Set when the session or a decision ends the connection.
     ending: Option<DisconnectReason>,
     bytes_out: u64,
+    /// This socket as its publishers see it (plain TCP without coalescing).
+    direct: Option<Arc<DirectWriter>>,
+    /// This task holds `direct`'s gate: publishers queue.
+    direct_held: bool,
+    /// What a publisher left half-written; the next bytes this task writes.
+    remainder: Option<Bytes>,
 }
 
-/// Runs a connection to its end. `socket` is any byte stream (TCP or TLS).
-pub(crate) async fn serve<H, S>(shared: Arc<Shared<H>>, socket: S, peer_addr: SocketAddr, session_id: u64)
-where
+/// Runs a plain TCP connection to its end. Its publishers may write media straight into it.
+pub(crate) async fn serve_tcp<H: RtmpHandler>(
+    shared: Arc<Shared<H>>,
+    socket: TcpStream,
+    peer_addr: SocketAddr,
+    session_id: u64,
+) {
+    let (reader, writer) = socket.into_split();
+    let writer = Arc::new(writer);
+    // Coalescing wants media to wait; a direct write would send it at once.
+    let direct = shared
+        .config
+        .write_coalescing
+        .is_none()
+        .then(|| Arc::new(DirectWriter::new(Arc::clone(&writer), Arc::clone(&shared.state))));
+    serve(shared, reader, SharedWriter(writer), direct, peer_addr, session_id).await;
+}
+
+/// Runs a connection over any byte stream (TLS) to its end.
+pub(crate) async fn serve_stream<H, S>(
+    shared: Arc<Shared<H>>,
+    socket: S,
+    peer_addr: SocketAddr,
+    session_id: u64,
+) where
     H: RtmpHandler,
     S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let (reader, writer) = tokio::io::split(socket);
+    serve(shared, reader, writer, None, peer_addr, session_id).await;
+}
+
+async fn serve<H, R, W>(
+    shared: Arc<Shared<H>>,
+    mut reader: R,
+    mut writer: W,
+    direct: Option<Arc<DirectWriter>>,
+    peer_addr: SocketAddr,
+    session_id: u64,
+) where
+    H: RtmpHandler,
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
 {
     let mut connection = Connection {
         session: new_session(&shared),
@@ -79,9 +128,14 @@ where
         connected: false,
         ending: None,
         bytes_out: 0,
+        // A new writer starts held.
+        direct_held: direct.is_some(),
+        direct,
+        remainder: None,
     };
-    let (mut reader, mut writer) = tokio::io::split(socket);
     let reason = connection.run(&mut reader, &mut writer).await;
+    // From here on publishers queue (and the queues are dropped with the players).
+    connection.hold_direct();
     let _ = timeout(Duration::from_secs(1), writer.shutdown()).await;
     connection.finish(reason).await;
 }
@@ -93,38 +147,55 @@ impl<H: RtmpHandler> Connection<H> {
         W: AsyncWrite + Unpin,
     {
         let config = Arc::clone(&self.shared.config);
+        // Every future below lives across iterations: creating them per wake-up (a waiter on
+        // each Notify, an entry in the timer wheel) cost more than the write it led to.
         let mut shutdown = self.shared.shutdown.subscribe();
+        let mut shutdown_changed = pin!(shutdown.changed());
+        let kick = Arc::clone(&self.kick);
+        let mut kicked = pin!(kick.notified());
+        let queue_notify = Arc::clone(&self.queue_notify);
+        let mut queued = pin!(queue_notify.notified());
         let connect_deadline = Instant::now() + config.connection_timeout;
         let ping_every = (config.idle_timeout / 3).max(Duration::from_millis(100));
         let mut next_ping = Instant::now() + ping_every;
         let mut last_read = Instant::now();
         let mut last_media_write = Instant::now();
+        // One timer for every deadline. It is moved earlier when a deadline appears and
+        // otherwise left alone: when it fires early (reads moved the idle deadline) it is re-armed.
+        let mut timer_at = connect_deadline.min(next_ping);
+        let mut timer = pin!(sleep_until(timer_at));
         // Small while idle (most connections of a big server), doubled while reads fill it.
         let mut input = BytesMut::with_capacity(MIN_READ_BUFFER);
         loop {
             let read_deadline =
                 if self.connected { last_read + config.idle_timeout } else { connect_deadline };
             let wait_deadline = self.playing.iter().filter_map(|p| p.wait_deadline).min();
+            let deadline = wait_deadline.map_or(next_ping, |w| w.min(next_ping)).min(read_deadline);
+            if deadline < timer_at {
+                timer_at = deadline;
+                timer.as_mut().reset(deadline);
+            }
             tokio::select! {
                 biased;
-                _ = shutdown.changed() => {
+                _ = &mut shutdown_changed => {
                     self.session.send_shutdown();
                     let _ = self.flush_session(writer).await;
                     return DisconnectReason::Shutdown;
                 }
-                _ = self.kick.notified() => return DisconnectReason::Replaced,
-                read = timeout_at(read_deadline, reader.read_buf(&mut input)) => {
+                _ = &mut kicked => return DisconnectReason::Replaced,
+                read = reader.read_buf(&mut input) => {
                     match read {
-                        Err(_) if self.connected => return DisconnectReason::Timeout("idle"),
-                        Err(_) => return DisconnectReason::Timeout("connection"),
-                        Ok(Ok(0)) => return DisconnectReason::ClientClosed,
-                        Ok(Err(e)) => return DisconnectReason::Io(e.to_string()),
-                        Ok(Ok(n)) => {
+                        Ok(0) => return DisconnectReason::ClientClosed,
+                        Err(e) => return DisconnectReason::Io(e.to_string()),
+                        Ok(n) => {
                             last_read = Instant::now();
                             let capacity = input.capacity();
                             // Counted as it arrives, like bytes_out: a long-lived publisher's
                             // input must show in the stats before it disconnects.
                             self.shared.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                            // Replies (Play.Start before any cached media) go out before
+                            // publishers may write to this socket again.
+                            self.hold_direct();
                             let result = self.session.handle_input(&input);
                             input.clear();
                             if n == capacity && capacity < MAX_READ_BUFFER {
@@ -146,7 +217,8 @@ impl<H: RtmpHandler> Connection<H> {
                         }
                     }
                 }
-                _ = self.queue_notify.notified(), if !self.playing.is_empty() => {
+                _ = &mut queued, if !self.playing.is_empty() => {
+                    queued.set(queue_notify.notified());
                     // Coalescing trades latency for CPU: media waits up to the window so one
                     // vectored write carries many messages (SRS's merged writes).
                     if let Some(window) = config.write_coalescing {
@@ -157,22 +229,54 @@ impl<H: RtmpHandler> Connection<H> {
                     }
                     last_media_write = Instant::now();
                 }
-                _ = sleep_until(next_ping) => {
-                    next_ping = Instant::now() + ping_every;
-                    if self.connected {
-                        let now_ms = self.shared.started.elapsed().as_millis() as u32;
-                        self.session.send_user_control(UserControl::PingRequest(now_ms));
-                        if let Err(reason) = self.flush_session(writer).await {
-                            return reason;
+                _ = &mut timer => {
+                    let now = Instant::now();
+                    if read_deadline <= now {
+                        let which = if self.connected { "idle" } else { "connection" };
+                        return DisconnectReason::Timeout(which);
+                    }
+                    if next_ping <= now {
+                        next_ping = now + ping_every;
+                        if self.connected {
+                            let now_ms = self.shared.started.elapsed().as_millis() as u32;
+                            self.session.send_user_control(UserControl::PingRequest(now_ms));
+                            if let Err(reason) = self.flush_session(writer).await {
+                                return reason;
+                            }
                         }
                     }
-                }
-                _ = sleep_until(wait_deadline.unwrap_or_else(far_future)), if wait_deadline.is_some() => {
-                    if let Err(reason) = self.expire_waiting_players(writer).await {
+                    if wait_deadline.is_some_and(|w| w <= now)
+                        && let Err(reason) = self.expire_waiting_players(writer).await
+                    {
                         return reason;
                     }
+                    timer_at = far_future();
                 }
             }
+            self.release_direct();
+        }
+    }
+
+    /// Closes the direct path before this task writes: publishers queue until
+    /// [`Self::release_direct`]. A message a publisher left half-written goes out first.
+    fn hold_direct(&mut self) {
+        if self.direct_held {
+            return;
+        }
+        if let Some(direct) = &self.direct {
+            self.remainder = direct.hold();
+            self.direct_held = true;
+        }
+    }
+
+    /// Reopens the direct path once every queue of this connection is empty.
+    fn release_direct(&mut self) {
+        let Some(direct) = self.direct.as_ref().filter(|_| self.direct_held) else { return };
+        debug_assert!(self.remainder.is_none(), "written by the last write_batch");
+        let guards: Vec<_> = self.playing.iter().map(|p| p.player.queue.guard()).collect();
+        if guards.iter().all(|g| g.is_empty()) {
+            direct.release();
+            self.direct_held = false;
         }
     }
 
@@ -313,6 +417,7 @@ impl<H: RtmpHandler> Connection<H> {
             params.stream_id,
             config.player_queue_length,
             Arc::clone(&self.queue_notify),
+            self.direct.clone(),
         ));
         // Play.Start must precede the cached media: the session's bytes are flushed before any
         // queue is drained, and the cache goes into the queue here.
@@ -410,6 +515,7 @@ impl<H: RtmpHandler> Connection<H> {
 
     /// Drains every player queue into vectored writes, turning notices into session messages.
     async fn write_queues<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> Result<(), DisconnectReason> {
+        self.hold_direct();
         for _ in 0..MAX_BATCHES_PER_WAKE {
             let mut items = Vec::new();
             let mut batch = Vec::new();
@@ -419,7 +525,7 @@ impl<H: RtmpHandler> Connection<H> {
                 for item in items.drain(..) {
                     match item {
                         Outgoing::Bytes(bytes) => {
-                            p.player.bytes_out.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                            p.player.queue.bytes_out.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                             batch.push(bytes);
                         }
                         Outgoing::Unpublished => {
@@ -454,7 +560,7 @@ impl<H: RtmpHandler> Connection<H> {
                     }
                 }
             }
-            if batch.is_empty() {
+            if batch.is_empty() && self.remainder.is_none() {
                 return Ok(());
             }
             self.write_batch(writer, batch).await?;
@@ -470,8 +576,12 @@ impl<H: RtmpHandler> Connection<H> {
         writer: &mut W,
         mut batch: Vec<Bytes>,
     ) -> Result<(), DisconnectReason> {
-        if batch.is_empty() {
+        if batch.is_empty() && self.remainder.is_none() {
             return Ok(());
+        }
+        self.hold_direct();
+        if let Some(rest) = self.remainder.take() {
+            batch.insert(0, rest);
         }
         let stall = self.shared.config.player_stall_timeout;
         match timeout(stall, write_all_vectored(writer, &mut batch)).await {
@@ -494,7 +604,7 @@ impl<H: RtmpHandler> Connection<H> {
             session = self.ctx.session_id,
             peer = %self.ctx.peer_addr,
             bytes_in,
-            bytes_out = self.bytes_out,
+            bytes_out = self.bytes_out + self.direct.as_ref().map_or(0, |d| d.written()),
             %reason,
             "disconnect"
         );

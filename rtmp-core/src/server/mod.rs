@@ -3,6 +3,7 @@
 
 mod config;
 mod connection;
+mod direct;
 mod gop;
 mod handler;
 mod queue;
@@ -182,13 +183,13 @@ fn accept<H: RtmpHandler>(
         } else if let Some(acceptor) = tls {
             match tokio::time::timeout(shared.config.connection_timeout, acceptor.accept(socket)).await {
                 Ok(Ok(tls_stream)) => {
-                    connection::serve(Arc::clone(&shared), tls_stream, peer, session_id).await
+                    connection::serve_stream(Arc::clone(&shared), tls_stream, peer, session_id).await
                 }
                 Ok(Err(error)) => tracing::info!(session = session_id, %peer, %error, "TLS handshake failed"),
                 Err(_) => tracing::info!(session = session_id, %peer, "TLS handshake timeout"),
             }
         } else {
-            connection::serve(Arc::clone(&shared), socket, peer, session_id).await;
+            connection::serve_tcp(Arc::clone(&shared), socket, peer, session_id).await;
         }
         shared.counters.connections.fetch_sub(1, Ordering::Relaxed);
     });

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use super::direct::{DirectWrite, DirectWriter};
+
 /// How a message may be dropped when the queue fills; the order is nginx-rtmp's priorities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FrameClass {
@@ -73,13 +75,27 @@ pub(crate) struct PlayerQueue {
     capacity: usize,
     /// The owning connection's wake-up: one per connection, whatever it plays.
     notify: Arc<Notify>,
+    /// The connection's socket, when publishers may write into it themselves while the queue is
+    /// empty (plain TCP without write coalescing).
+    direct: Option<Arc<DirectWriter>>,
     pub(crate) dropped_video: AtomicU64,
     pub(crate) dropped_audio: AtomicU64,
+    /// Media bytes handed to the socket, directly or through the queue.
+    pub(crate) bytes_out: AtomicU64,
+}
+
+/// The lock on a queue's state, to check several queues at once.
+pub(crate) struct QueueGuard<'a>(std::sync::MutexGuard<'a, QueueState>);
+
+impl QueueGuard<'_> {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.items.is_empty()
+    }
 }
 
 impl PlayerQueue {
     /// A queue of `capacity` messages that starts by waiting for a keyframe and wakes `notify`.
-    pub(crate) fn new(capacity: usize, notify: Arc<Notify>) -> Self {
+    pub(crate) fn new(capacity: usize, notify: Arc<Notify>, direct: Option<Arc<DirectWriter>>) -> Self {
         Self {
             state: Mutex::new(QueueState {
                 items: VecDeque::new(),
@@ -91,8 +107,10 @@ impl PlayerQueue {
             }),
             capacity: capacity.max(4),
             notify,
+            direct,
             dropped_video: AtomicU64::new(0),
             dropped_audio: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
         }
     }
 
@@ -100,7 +118,13 @@ impl PlayerQueue {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Queues a media message, or drops it by the policy. Returns whether it was queued.
+    /// Locks the queue (for [`DirectWriter::release`]: every queue of a connection empty at once).
+    pub(crate) fn guard(&self) -> QueueGuard<'_> {
+        QueueGuard(self.lock())
+    }
+
+    /// Sends a media message (straight into the socket when the queue is empty and the socket
+    /// free), queues it, or drops it by the policy. Returns whether it was sent or queued.
     pub(crate) fn push(&self, bytes: Bytes, class: FrameClass) -> bool {
         let mut state = self.lock();
         let wanted = match class {
@@ -131,6 +155,23 @@ impl PlayerQueue {
         if class == FrameClass::VideoKey {
             state.skip_video_until_key = false;
             state.waiting_after_drop = false;
+        }
+        if state.items.is_empty()
+            && let Some(direct) = &self.direct
+        {
+            match direct.try_write(&bytes) {
+                DirectWrite::Written => {
+                    self.bytes_out.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    return true;
+                }
+                DirectWrite::Partial => {
+                    self.bytes_out.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    drop(state);
+                    self.notify.notify_one();
+                    return true;
+                }
+                DirectWrite::Refused => {}
+            }
         }
         state.items.push_back(Outgoing::Bytes(bytes));
         drop(state);
@@ -200,7 +241,7 @@ mod tests {
 
     #[test]
     fn video_waits_for_a_keyframe_at_start() {
-        let q = PlayerQueue::new(16, Default::default());
+        let q = PlayerQueue::new(16, Default::default(), None);
         assert!(!q.push(bytes(1), FrameClass::VideoInter));
         assert!(q.push(bytes(2), FrameClass::Audio));
         assert!(q.push(bytes(3), FrameClass::VideoKey));
@@ -211,7 +252,7 @@ mod tests {
 
     #[test]
     fn only_waits_caused_by_a_drop_count_as_dropped() {
-        let q = PlayerQueue::new(4, Default::default());
+        let q = PlayerQueue::new(4, Default::default(), None);
         q.push(bytes(0), FrameClass::VideoKey);
         q.push(bytes(1), FrameClass::Audio);
         assert!(!q.push(bytes(2), FrameClass::VideoInter)); // half full: dropped
@@ -227,7 +268,7 @@ mod tests {
 
     #[test]
     fn drop_order_disposable_inter_key_audio() {
-        let q = PlayerQueue::new(16, Default::default());
+        let q = PlayerQueue::new(16, Default::default(), None);
         q.push(bytes(0), FrameClass::VideoKey);
         filled(&q, FrameClass::Audio, 3); // 4 queued = capacity / 4
         assert!(!q.push(bytes(9), FrameClass::VideoDisposable));
@@ -248,7 +289,7 @@ mod tests {
 
     #[test]
     fn drain_in_order_and_notices_restart_the_keyframe_wait() {
-        let q = PlayerQueue::new(16, Default::default());
+        let q = PlayerQueue::new(16, Default::default(), None);
         q.push(bytes(1), FrameClass::VideoKey);
         q.push_notice(Outgoing::Unpublished);
         q.push_notice(Outgoing::Published);
@@ -261,7 +302,7 @@ mod tests {
 
     #[test]
     fn selection_and_pause() {
-        let q = PlayerQueue::new(16, Default::default());
+        let q = PlayerQueue::new(16, Default::default(), None);
         q.select(Some(false), None);
         assert!(!q.push(bytes(1), FrameClass::Audio));
         q.select(Some(true), None);

@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use super::direct::DirectWriter;
 use super::gop::{CacheRole, CachedMessage, GopCache};
 use super::queue::{FrameClass, Outgoing, PlayerQueue};
 use super::stats::{PlayerStats, StreamStats};
@@ -33,7 +34,6 @@ pub(crate) struct Player {
     /// The message stream its play arrived on; media is sent on it.
     pub(crate) stream_id: u32,
     pub(crate) queue: PlayerQueue,
-    pub(crate) bytes_out: AtomicU64,
 }
 
 impl Player {
@@ -43,21 +43,16 @@ impl Player {
         stream_id: u32,
         capacity: usize,
         notify: Arc<Notify>,
+        direct: Option<Arc<DirectWriter>>,
     ) -> Self {
-        Self {
-            session_id,
-            peer_addr,
-            stream_id,
-            queue: PlayerQueue::new(capacity, notify),
-            bytes_out: AtomicU64::new(0),
-        }
+        Self { session_id, peer_addr, stream_id, queue: PlayerQueue::new(capacity, notify, direct) }
     }
 
     fn stats(&self) -> PlayerStats {
         PlayerStats {
             session_id: self.session_id,
             peer_addr: self.peer_addr,
-            bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            bytes_out: self.queue.bytes_out.load(Ordering::Relaxed),
             dropped_video: self.queue.dropped_video.load(Ordering::Relaxed),
             dropped_audio: self.queue.dropped_audio.load(Ordering::Relaxed),
             queue_depth: self.queue.depth(),
@@ -394,7 +389,7 @@ mod tests {
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
         let policy = PublisherPolicy::TakeOver;
         stream.claim_publisher(1, addr, Arc::default(), policy).unwrap();
-        let player = Arc::new(Player::new(9, addr, 1, 16, Arc::default()));
+        let player = Arc::new(Player::new(9, addr, 1, 16, Arc::default(), None));
         stream.add_player(Arc::clone(&player));
         stream.claim_publisher(2, addr, Arc::default(), policy).unwrap();
         assert_eq!(notices(&player), [Outgoing::Published]);
