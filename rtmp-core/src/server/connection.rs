@@ -83,11 +83,8 @@ pub(crate) async fn serve_tcp<H: RtmpHandler>(
     let (reader, writer) = socket.into_split();
     let writer = Arc::new(writer);
     // Coalescing wants media to wait; a direct write would send it at once.
-    let direct = shared
-        .config
-        .write_coalescing
-        .is_none()
-        .then(|| Arc::new(DirectWriter::new(Arc::clone(&writer), Arc::clone(&shared.state))));
+    let direct =
+        shared.config.write_coalescing.is_none().then(|| Arc::new(DirectWriter::new(Arc::clone(&writer))));
     serve(shared, reader, SharedWriter(writer), direct, peer_addr, session_id).await;
 }
 
@@ -341,8 +338,7 @@ impl<H: RtmpHandler> Connection<H> {
                         let tag = MediaTag { key, kind: MediaKind::Data, timestamp, payload: &payload };
                         if handler.on_media_tag(&self.ctx, &tag) {
                             handler.on_metadata(&self.ctx, key, &metadata);
-                            p.stream
-                                .publish(self.ctx.session_id, PublishedMessage::metadata(timestamp, payload));
+                            self.publish(&p.stream, PublishedMessage::metadata(timestamp, payload));
                         }
                     }
                 }
@@ -355,7 +351,7 @@ impl<H: RtmpHandler> Connection<H> {
                             payload: &payload,
                         };
                         if handler.on_media_tag(&self.ctx, &tag) {
-                            p.stream.publish(self.ctx.session_id, PublishedMessage::data(timestamp, payload));
+                            self.publish(&p.stream, PublishedMessage::data(timestamp, payload));
                         }
                     }
                 }
@@ -451,7 +447,15 @@ impl<H: RtmpHandler> Connection<H> {
             }
             PublishedMessage::audio(timestamp, payload.clone(), tag.as_ref())
         };
-        p.stream.publish(self.ctx.session_id, message);
+        self.publish(&p.stream, message);
+    }
+
+    /// Fans a message out; what publishers write directly counts in the server's bytes out.
+    fn publish(&self, stream: &Stream, message: PublishedMessage) {
+        let sent = stream.publish(self.ctx.session_id, message);
+        if sent > 0 {
+            self.shared.counters.bytes_out.fetch_add(sent, Ordering::Relaxed);
+        }
     }
 
     async fn stop_publishing(&mut self, stream_id: Option<u32>) {
@@ -524,10 +528,7 @@ impl<H: RtmpHandler> Connection<H> {
                 p.player.queue.drain(&mut items, WRITE_BATCH);
                 for item in items.drain(..) {
                     match item {
-                        Outgoing::Bytes(bytes) => {
-                            p.player.queue.bytes_out.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                            batch.push(bytes);
-                        }
+                        Outgoing::Bytes(bytes) => batch.push(bytes),
                         Outgoing::Unpublished => {
                             self.session.send_status(
                                 p.stream_id,

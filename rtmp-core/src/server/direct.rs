@@ -9,23 +9,22 @@
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
+use socket2::SockRef;
 use tokio::io::AsyncWrite;
 use tokio::net::tcp::OwnedWriteHalf;
-
-use super::runtime::ServerState;
 
 /// What a direct write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DirectWrite {
-    /// Every byte is in the socket.
-    Written,
-    /// Part went out; the rest is kept here and the player's task must be woken to write it.
-    Partial,
+    /// Every byte (this many) is in the socket.
+    Written(usize),
+    /// This many bytes went out; the rest is kept here and the player's task must be woken to
+    /// write it.
+    Partial(usize),
     /// Nothing went out (the task holds the socket, or it is full): queue the message.
     Refused,
 }
@@ -36,6 +35,8 @@ struct Gate {
     held: bool,
     /// The unwritten end of a message a publisher wrote in part: the next bytes on the wire.
     remainder: Option<Bytes>,
+    /// Bytes publishers wrote, for the connection's own count.
+    written: u64,
 }
 
 /// A player connection's socket as its publishers see it.
@@ -43,21 +44,12 @@ struct Gate {
 pub(crate) struct DirectWriter {
     socket: Arc<OwnedWriteHalf>,
     gate: Mutex<Gate>,
-    /// Bytes written by publishers, for the connection's own count.
-    written: AtomicU64,
-    /// For the server's byte counter.
-    state: Arc<ServerState>,
 }
 
 impl DirectWriter {
     /// A writer that starts held: the connection's handshake and replies go first.
-    pub(crate) fn new(socket: Arc<OwnedWriteHalf>, state: Arc<ServerState>) -> Self {
-        Self {
-            socket,
-            gate: Mutex::new(Gate { held: true, remainder: None }),
-            written: AtomicU64::new(0),
-            state,
-        }
+    pub(crate) fn new(socket: Arc<OwnedWriteHalf>) -> Self {
+        Self { socket, gate: Mutex::new(Gate { held: true, remainder: None, written: 0 }) }
     }
 
     fn lock(&self) -> MutexGuard<'_, Gate> {
@@ -71,19 +63,22 @@ impl DirectWriter {
         if gate.held {
             return DirectWrite::Refused;
         }
+        // Straight to the socket, not through tokio's readiness: a full socket answers
+        // WouldBlock all the same, and the task's next write clears the stale readiness.
         // An error other than a full socket is the task's to report when it next writes.
-        let Ok(n) = self.socket.try_write(bytes) else { return DirectWrite::Refused };
-        self.written.fetch_add(n as u64, Ordering::Relaxed);
-        self.state.counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+        let Ok(n) = SockRef::from(self.socket.as_ref().as_ref()).send(bytes) else {
+            return DirectWrite::Refused;
+        };
+        gate.written += n as u64;
         if n == bytes.len() {
-            return DirectWrite::Written;
+            return DirectWrite::Written(n);
         }
         if n == 0 {
             return DirectWrite::Refused;
         }
         gate.held = true;
         gate.remainder = Some(bytes.slice(n..));
-        DirectWrite::Partial
+        DirectWrite::Partial(n)
     }
 
     /// Called by the connection's task before it writes: publishers queue from now on. Returns
@@ -96,7 +91,7 @@ impl DirectWriter {
 
     /// Bytes publishers wrote into this socket.
     pub(crate) fn written(&self) -> u64 {
-        self.written.load(Ordering::Relaxed)
+        self.lock().written
     }
 
     /// Lets publishers write directly again. The caller has seen every queue of the connection

@@ -66,6 +66,8 @@ struct QueueState {
     audio_enabled: bool,
     video_enabled: bool,
     paused: bool,
+    /// Media bytes handed to the socket, directly or through the queue.
+    bytes_out: u64,
 }
 
 /// One player's queue, filled by the publisher's task and drained by the player's.
@@ -80,8 +82,25 @@ pub(crate) struct PlayerQueue {
     direct: Option<Arc<DirectWriter>>,
     pub(crate) dropped_video: AtomicU64,
     pub(crate) dropped_audio: AtomicU64,
-    /// Media bytes handed to the socket, directly or through the queue.
-    pub(crate) bytes_out: AtomicU64,
+}
+
+/// What became of a pushed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Dropped by the policy (or unwanted: paused, deselected, waiting for a keyframe).
+    Dropped,
+    /// Queued for the player's task.
+    Queued,
+    /// Written into the player's socket with this many bytes (the rest, if any, is the task's).
+    Sent(usize),
+}
+
+#[cfg(test)]
+impl Pushed {
+    /// Sent or queued.
+    pub(crate) fn kept(self) -> bool {
+        self != Self::Dropped
+    }
 }
 
 /// The lock on a queue's state, to check several queues at once.
@@ -104,13 +123,13 @@ impl PlayerQueue {
                 audio_enabled: true,
                 video_enabled: true,
                 paused: false,
+                bytes_out: 0,
             }),
             capacity: capacity.max(4),
             notify,
             direct,
             dropped_video: AtomicU64::new(0),
             dropped_audio: AtomicU64::new(0),
-            bytes_out: AtomicU64::new(0),
         }
     }
 
@@ -124,8 +143,8 @@ impl PlayerQueue {
     }
 
     /// Sends a media message (straight into the socket when the queue is empty and the socket
-    /// free), queues it, or drops it by the policy. Returns whether it was sent or queued.
-    pub(crate) fn push(&self, bytes: Bytes, class: FrameClass) -> bool {
+    /// free), queues it, or drops it by the policy. Cloned only when queued.
+    pub(crate) fn push(&self, bytes: &Bytes, class: FrameClass) -> Pushed {
         let mut state = self.lock();
         let wanted = match class {
             _ if state.paused && class != FrameClass::Header => false,
@@ -134,13 +153,13 @@ impl PlayerQueue {
             _ => true,
         };
         if !wanted {
-            return false;
+            return Pushed::Dropped;
         }
         if class.is_video() && state.skip_video_until_key && class != FrameClass::VideoKey {
             if state.waiting_after_drop {
                 self.dropped_video.fetch_add(1, Ordering::Relaxed);
             }
-            return false;
+            return Pushed::Dropped;
         }
         if state.items.len() >= class.drop_threshold(self.capacity) {
             if class.is_video() {
@@ -150,7 +169,7 @@ impl PlayerQueue {
             } else {
                 self.dropped_audio.fetch_add(1, Ordering::Relaxed);
             }
-            return false;
+            return Pushed::Dropped;
         }
         if class == FrameClass::VideoKey {
             state.skip_video_until_key = false;
@@ -159,24 +178,24 @@ impl PlayerQueue {
         if state.items.is_empty()
             && let Some(direct) = &self.direct
         {
-            match direct.try_write(&bytes) {
-                DirectWrite::Written => {
-                    self.bytes_out.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                    return true;
+            match direct.try_write(bytes) {
+                DirectWrite::Written(n) => {
+                    state.bytes_out += bytes.len() as u64;
+                    return Pushed::Sent(n);
                 }
-                DirectWrite::Partial => {
-                    self.bytes_out.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                DirectWrite::Partial(n) => {
+                    state.bytes_out += bytes.len() as u64;
                     drop(state);
                     self.notify.notify_one();
-                    return true;
+                    return Pushed::Sent(n);
                 }
                 DirectWrite::Refused => {}
             }
         }
-        state.items.push_back(Outgoing::Bytes(bytes));
+        state.items.push_back(Outgoing::Bytes(bytes.clone()));
         drop(state);
         self.notify.notify_one();
-        true
+        Pushed::Queued
     }
 
     /// Queues a notice; notices are never dropped. A (re)publish also restarts the keyframe wait.
@@ -191,11 +210,20 @@ impl PlayerQueue {
         self.notify.notify_one();
     }
 
-    /// Moves up to `max` items into `out`.
+    /// Moves up to `max` items into `out` (their bytes count as sent: the caller writes them).
     pub(crate) fn drain(&self, out: &mut Vec<Outgoing>, max: usize) {
         let mut state = self.lock();
         let n = state.items.len().min(max);
+        let start = out.len();
         out.extend(state.items.drain(..n));
+        let bytes: usize =
+            out[start..].iter().map(|item| if let Outgoing::Bytes(b) = item { b.len() } else { 0 }).sum();
+        state.bytes_out += bytes as u64;
+    }
+
+    /// Media bytes handed to the socket so far, directly or through the queue.
+    pub(crate) fn bytes_out(&self) -> u64 {
+        self.lock().bytes_out
     }
 
     /// Messages waiting now.
@@ -235,17 +263,17 @@ mod tests {
 
     fn filled(queue: &PlayerQueue, class: FrameClass, n: usize) {
         for i in 0..n {
-            assert!(queue.push(bytes(i as u8), class), "push {i}");
+            assert!(queue.push(&bytes(i as u8), class).kept(), "push {i}");
         }
     }
 
     #[test]
     fn video_waits_for_a_keyframe_at_start() {
         let q = PlayerQueue::new(16, Default::default(), None);
-        assert!(!q.push(bytes(1), FrameClass::VideoInter));
-        assert!(q.push(bytes(2), FrameClass::Audio));
-        assert!(q.push(bytes(3), FrameClass::VideoKey));
-        assert!(q.push(bytes(4), FrameClass::VideoInter));
+        assert!(!q.push(&bytes(1), FrameClass::VideoInter).kept());
+        assert!(q.push(&bytes(2), FrameClass::Audio).kept());
+        assert!(q.push(&bytes(3), FrameClass::VideoKey).kept());
+        assert!(q.push(&bytes(4), FrameClass::VideoInter).kept());
         // Joining mid-GOP is not a loss: only frames dropped to a slow reader are counted.
         assert_eq!(q.dropped_video.load(Ordering::Relaxed), 0);
     }
@@ -253,36 +281,36 @@ mod tests {
     #[test]
     fn only_waits_caused_by_a_drop_count_as_dropped() {
         let q = PlayerQueue::new(4, Default::default(), None);
-        q.push(bytes(0), FrameClass::VideoKey);
-        q.push(bytes(1), FrameClass::Audio);
-        assert!(!q.push(bytes(2), FrameClass::VideoInter)); // half full: dropped
-        assert!(!q.push(bytes(3), FrameClass::VideoInter)); // lost while waiting for a key
+        q.push(&bytes(0), FrameClass::VideoKey).kept();
+        q.push(&bytes(1), FrameClass::Audio).kept();
+        assert!(!q.push(&bytes(2), FrameClass::VideoInter).kept()); // half full: dropped
+        assert!(!q.push(&bytes(3), FrameClass::VideoInter).kept()); // lost while waiting for a key
         assert_eq!(q.dropped_video.load(Ordering::Relaxed), 2);
         q.drain(&mut Vec::new(), 10);
-        assert!(q.push(bytes(4), FrameClass::VideoKey));
+        assert!(q.push(&bytes(4), FrameClass::VideoKey).kept());
         q.set_paused(true);
         q.set_paused(false);
-        assert!(!q.push(bytes(5), FrameClass::VideoInter)); // waiting after unpause: not a loss
+        assert!(!q.push(&bytes(5), FrameClass::VideoInter).kept()); // waiting after unpause: not a loss
         assert_eq!(q.dropped_video.load(Ordering::Relaxed), 2);
     }
 
     #[test]
     fn drop_order_disposable_inter_key_audio() {
         let q = PlayerQueue::new(16, Default::default(), None);
-        q.push(bytes(0), FrameClass::VideoKey);
+        q.push(&bytes(0), FrameClass::VideoKey).kept();
         filled(&q, FrameClass::Audio, 3); // 4 queued = capacity / 4
-        assert!(!q.push(bytes(9), FrameClass::VideoDisposable));
+        assert!(!q.push(&bytes(9), FrameClass::VideoDisposable).kept());
         // After a video drop, even inter frames wait for the next keyframe.
-        assert!(!q.push(bytes(9), FrameClass::VideoInter));
-        assert!(q.push(bytes(9), FrameClass::VideoKey));
+        assert!(!q.push(&bytes(9), FrameClass::VideoInter).kept());
+        assert!(q.push(&bytes(9), FrameClass::VideoKey).kept());
         filled(&q, FrameClass::Audio, 3); // 8 = half
-        assert!(!q.push(bytes(9), FrameClass::VideoInter));
-        assert!(q.push(bytes(9), FrameClass::VideoKey));
+        assert!(!q.push(&bytes(9), FrameClass::VideoInter).kept());
+        assert!(q.push(&bytes(9), FrameClass::VideoKey).kept());
         filled(&q, FrameClass::Audio, 3); // 12 = three quarters
-        assert!(!q.push(bytes(9), FrameClass::VideoKey));
+        assert!(!q.push(&bytes(9), FrameClass::VideoKey).kept());
         filled(&q, FrameClass::Audio, 4); // 16 = full
-        assert!(!q.push(bytes(9), FrameClass::Audio));
-        assert!(q.push(bytes(9), FrameClass::Header));
+        assert!(!q.push(&bytes(9), FrameClass::Audio).kept());
+        assert!(q.push(&bytes(9), FrameClass::Header).kept());
         assert_eq!(q.dropped_video.load(Ordering::Relaxed), 4);
         assert_eq!(q.dropped_audio.load(Ordering::Relaxed), 1);
     }
@@ -290,10 +318,10 @@ mod tests {
     #[test]
     fn drain_in_order_and_notices_restart_the_keyframe_wait() {
         let q = PlayerQueue::new(16, Default::default(), None);
-        q.push(bytes(1), FrameClass::VideoKey);
+        q.push(&bytes(1), FrameClass::VideoKey).kept();
         q.push_notice(Outgoing::Unpublished);
         q.push_notice(Outgoing::Published);
-        assert!(!q.push(bytes(2), FrameClass::VideoInter));
+        assert!(!q.push(&bytes(2), FrameClass::VideoInter).kept());
         let mut out = Vec::new();
         q.drain(&mut out, 10);
         assert_eq!(out, [Outgoing::Bytes(bytes(1)), Outgoing::Unpublished, Outgoing::Published]);
@@ -304,12 +332,12 @@ mod tests {
     fn selection_and_pause() {
         let q = PlayerQueue::new(16, Default::default(), None);
         q.select(Some(false), None);
-        assert!(!q.push(bytes(1), FrameClass::Audio));
+        assert!(!q.push(&bytes(1), FrameClass::Audio).kept());
         q.select(Some(true), None);
         q.set_paused(true);
-        assert!(!q.push(bytes(1), FrameClass::Audio));
-        assert!(!q.push(bytes(1), FrameClass::VideoKey));
+        assert!(!q.push(&bytes(1), FrameClass::Audio).kept());
+        assert!(!q.push(&bytes(1), FrameClass::VideoKey).kept());
         q.set_paused(false);
-        assert!(q.push(bytes(1), FrameClass::Audio));
+        assert!(q.push(&bytes(1), FrameClass::Audio).kept());
     }
 }

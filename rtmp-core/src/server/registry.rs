@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use super::direct::DirectWriter;
 use super::gop::{CacheRole, CachedMessage, GopCache};
-use super::queue::{FrameClass, Outgoing, PlayerQueue};
+use super::queue::{FrameClass, Outgoing, PlayerQueue, Pushed};
 use super::stats::{PlayerStats, StreamStats};
 use super::{PublisherPolicy, ServerConfig, StreamKey};
 use crate::proto::chunk::encode_shared;
@@ -52,7 +52,7 @@ impl Player {
         PlayerStats {
             session_id: self.session_id,
             peer_addr: self.peer_addr,
-            bytes_out: self.queue.bytes_out.load(Ordering::Relaxed),
+            bytes_out: self.queue.bytes_out(),
             dropped_video: self.queue.dropped_video.load(Ordering::Relaxed),
             dropped_audio: self.queue.dropped_audio.load(Ordering::Relaxed),
             queue_depth: self.queue.depth(),
@@ -235,9 +235,10 @@ impl Stream {
         true
     }
 
-    /// Caches a publisher's message and queues it for every player; chunked once for all
-    /// players on message stream 1.
-    pub(crate) fn publish(&self, session_id: u64, message: PublishedMessage) {
+    /// Caches a publisher's message and sends or queues it for every player; chunked once for
+    /// all players on message stream 1. Returns the bytes written into players' sockets.
+    #[must_use]
+    pub(crate) fn publish(&self, session_id: u64, message: PublishedMessage) -> u64 {
         let chunked = encode_shared(
             message.csid(),
             message.timestamp,
@@ -247,7 +248,9 @@ impl Stream {
             self.chunk_size,
         );
         let mut state = lock(&self.state);
-        let Some(publisher) = state.publisher.as_mut().filter(|p| p.session_id == session_id) else { return };
+        let Some(publisher) = state.publisher.as_mut().filter(|p| p.session_id == session_id) else {
+            return 0;
+        };
         publisher.bytes_in += message.payload.len() as u64;
         if let CacheRole::VideoHeader(0) = message.role
             && let Ok(tag) = VideoTag::parse(&message.payload)
@@ -259,20 +262,24 @@ impl Stream {
         {
             publisher.audio = AudioConfig::parse(tag.codec(), tag.body()).ok();
         }
+        let mut sent = 0;
         for player in &state.players {
-            let bytes = if player.stream_id == COMMON_STREAM_ID {
-                chunked.clone()
+            let pushed = if player.stream_id == COMMON_STREAM_ID {
+                player.queue.push(&chunked, message.class)
             } else {
-                encode_shared(
+                let bytes = encode_shared(
                     message.csid(),
                     message.timestamp,
                     message.type_id,
                     player.stream_id,
                     &message.payload,
                     self.chunk_size,
-                )
+                );
+                player.queue.push(&bytes, message.class)
             };
-            player.queue.push(bytes, message.class);
+            if let Pushed::Sent(n) = pushed {
+                sent += n as u64;
+            }
         }
         let cached = CachedMessage {
             type_id: message.type_id,
@@ -282,31 +289,34 @@ impl Stream {
             class: message.class,
         };
         state.cache.record(message.role, cached);
+        sent
     }
 
     /// Adds a player: the cache (metadata, headers, GOP) goes into its queue first, then live
     /// messages follow with no gap, both under one lock.
+    /// The caller holds the player's connection (its replies go first), so nothing is written here.
     pub(crate) fn add_player(&self, player: Arc<Player>) {
         let mut state = lock(&self.state);
         for cached in state.cache.replay() {
-            let bytes = if player.stream_id == COMMON_STREAM_ID {
-                cached.chunked.clone()
+            let pushed = if player.stream_id == COMMON_STREAM_ID {
+                player.queue.push(&cached.chunked, cached.class)
             } else {
                 let csid = match cached.type_id {
                     type_id::AUDIO => csid::AUDIO,
                     type_id::VIDEO => csid::VIDEO,
                     _ => csid::DATA,
                 };
-                encode_shared(
+                let bytes = encode_shared(
                     csid,
                     cached.timestamp,
                     cached.type_id,
                     player.stream_id,
                     &cached.payload,
                     self.chunk_size,
-                )
+                );
+                player.queue.push(&bytes, cached.class)
             };
-            player.queue.push(bytes, cached.class);
+            debug_assert!(!matches!(pushed, Pushed::Sent(_)), "the player's connection is held");
         }
         state.players.push(player);
     }
