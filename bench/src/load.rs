@@ -120,3 +120,28 @@ pub async fn publisher(addr: SocketAddr, name: String, fixture: PathBuf, mut sto
     }
     let _ = publisher.close().await;
 }
+
+/// Publishes `fixture` in a loop with `ffmpeg -re -stream_loop -1 -c copy` until `stop`: the
+/// publisher the fan-out scenarios use, as encoders send (ffmpeg's muxer interleaves, so a video
+/// frame and the audio before it leave together).
+pub async fn ffmpeg_publisher(
+    ffmpeg: PathBuf,
+    addr: SocketAddr,
+    name: String,
+    fixture: PathBuf,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut child = tokio::process::Command::new(ffmpeg)
+        .args(["-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i"])
+        .arg(&fixture)
+        .args(["-c", "copy", "-f", "flv"])
+        .arg(format!("rtmp://{addr}/live/{name}"))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run ffmpeg");
+    tokio::select! {
+        status = child.wait() => eprintln!("ffmpeg publisher {name} ended early: {status:?}"),
+        _ = stop.wait_for(|s| *s) => {}
+    }
+    let _ = child.kill().await;
+}

@@ -111,7 +111,13 @@ struct Figures {
 async fn fanout(peer: Peer, players: usize, fx: &Fixture, seconds: u64) -> Figures {
     let server = peers::start(peer);
     let (stop_tx, stop) = watch::channel(false);
-    let publisher = tokio::spawn(load::publisher(server.addr, "cam".into(), fx.path.clone(), stop.clone()));
+    let publisher = tokio::spawn(load::ffmpeg_publisher(
+        ffmpeg(),
+        server.addr,
+        "cam".into(),
+        fx.path.clone(),
+        stop.clone(),
+    ));
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let connected = Arc::new(AtomicU64::new(0));
     let counters: Vec<Arc<Counters>> = (0..players).map(|_| Arc::default()).collect();

@@ -71,6 +71,8 @@ struct Connection<H: RtmpHandler> {
     direct_held: bool,
     /// What a publisher left half-written; the next bytes this task writes.
     remainder: Option<Bytes>,
+    /// Media of the current read not yet fanned out, for one stream.
+    media: Option<(Arc<Stream>, Vec<PublishedMessage>)>,
 }
 
 /// Runs a plain TCP connection to its end. Its publishers may write media straight into it.
@@ -129,6 +131,7 @@ async fn serve<H, R, W>(
         direct_held: direct.is_some(),
         direct,
         remainder: None,
+        media: None,
     };
     let reason = connection.run(&mut reader, &mut writer).await;
     // From here on publishers queue (and the queues are dropped with the players).
@@ -281,6 +284,17 @@ impl<H: RtmpHandler> Connection<H> {
     async fn process_events(&mut self) {
         while let Some(event) = self.session.poll_event() {
             let handler = Arc::clone(&self.shared.handler);
+            let is_media = matches!(
+                event,
+                ServerEvent::Audio { .. }
+                    | ServerEvent::Video { .. }
+                    | ServerEvent::Metadata { .. }
+                    | ServerEvent::Data { .. }
+            );
+            if !is_media {
+                // Media before a command goes out before the command's effects.
+                self.flush_media();
+            }
             match event {
                 ServerEvent::HandshakeComplete { .. } => handler.on_handshake_complete(&self.ctx).await,
                 ServerEvent::ConnectRequested { request, params } => {
@@ -338,7 +352,8 @@ impl<H: RtmpHandler> Connection<H> {
                         let tag = MediaTag { key, kind: MediaKind::Data, timestamp, payload: &payload };
                         if handler.on_media_tag(&self.ctx, &tag) {
                             handler.on_metadata(&self.ctx, key, &metadata);
-                            self.publish(&p.stream, PublishedMessage::metadata(timestamp, payload));
+                            let stream = Arc::clone(&p.stream);
+                            self.publish(stream, PublishedMessage::metadata(timestamp, payload));
                         }
                     }
                 }
@@ -351,13 +366,15 @@ impl<H: RtmpHandler> Connection<H> {
                             payload: &payload,
                         };
                         if handler.on_media_tag(&self.ctx, &tag) {
-                            self.publish(&p.stream, PublishedMessage::data(timestamp, payload));
+                            let stream = Arc::clone(&p.stream);
+                            self.publish(stream, PublishedMessage::data(timestamp, payload));
                         }
                     }
                 }
                 _ => {}
             }
         }
+        self.flush_media();
     }
 
     async fn decide_publish(&mut self, request: crate::proto::session::RequestId, params: PublishParams) {
@@ -423,7 +440,7 @@ impl<H: RtmpHandler> Connection<H> {
     }
 
     /// Hooks and fan-out for one audio or video message of a publisher.
-    fn on_media(&self, stream_id: u32, kind: MediaKind, timestamp: u32, payload: Bytes) {
+    fn on_media(&mut self, stream_id: u32, kind: MediaKind, timestamp: u32, payload: Bytes) {
         let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) else { return };
         let handler = &self.shared.handler;
         let key = &p.stream.key;
@@ -447,12 +464,25 @@ impl<H: RtmpHandler> Connection<H> {
             }
             PublishedMessage::audio(timestamp, payload.clone(), tag.as_ref())
         };
-        self.publish(&p.stream, message);
+        let stream = Arc::clone(&p.stream);
+        self.publish(stream, message);
     }
 
-    /// Fans a message out; what publishers write directly counts in the server's bytes out.
-    fn publish(&self, stream: &Stream, message: PublishedMessage) {
-        let sent = stream.publish(self.ctx.session_id, message);
+    /// Adds a message to the batch of this read: players get a read's messages in one write.
+    fn publish(&mut self, stream: Arc<Stream>, message: PublishedMessage) {
+        match &mut self.media {
+            Some((current, batch)) if Arc::ptr_eq(current, &stream) => batch.push(message),
+            _ => {
+                self.flush_media();
+                self.media = Some((stream, vec![message]));
+            }
+        }
+    }
+
+    /// Fans the batch out; what is written into players' sockets counts in the server's bytes out.
+    fn flush_media(&mut self) {
+        let Some((stream, batch)) = self.media.take() else { return };
+        let sent = stream.publish(self.ctx.session_id, batch);
         if sent > 0 {
             self.shared.counters.bytes_out.fetch_add(sent, Ordering::Relaxed);
         }

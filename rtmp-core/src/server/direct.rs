@@ -17,16 +17,18 @@ use socket2::SockRef;
 use tokio::io::AsyncWrite;
 use tokio::net::tcp::OwnedWriteHalf;
 
-/// What a direct write did.
+/// Most messages in one direct write.
+pub(crate) const MAX_SLICES: usize = 32;
+
+/// What a direct write took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DirectWrite {
-    /// Every byte (this many) is in the socket.
-    Written(usize),
-    /// This many bytes went out; the rest is kept here and the player's task must be woken to
-    /// write it.
-    Partial(usize),
-    /// Nothing went out (the task holds the socket, or it is full): queue the message.
-    Refused,
+pub(crate) struct Sent {
+    /// Messages the socket took, the last one possibly in part.
+    pub(crate) messages: usize,
+    pub(crate) bytes: usize,
+    /// The last message went out in part: its rest is kept here for the player's task, which
+    /// must be woken.
+    pub(crate) left_remainder: bool,
 }
 
 #[derive(Debug)]
@@ -56,29 +58,44 @@ impl DirectWriter {
         self.gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Writes `bytes` now if the socket is free and takes them. The caller holds the player's queue
-    /// lock and has checked the queue is empty, so nothing can overtake these bytes.
-    pub(crate) fn try_write(&self, bytes: &Bytes) -> DirectWrite {
+    /// Writes `messages` now, in one call, if the socket is free and takes them. The caller holds
+    /// the player's queue lock and has checked the queue is empty, so nothing can overtake them;
+    /// it queues the messages the socket did not take.
+    pub(crate) fn send(&self, messages: &[&Bytes]) -> Sent {
+        let mut sent = Sent { messages: 0, bytes: 0, left_remainder: false };
         let mut gate = self.lock();
         if gate.held {
-            return DirectWrite::Refused;
+            return sent;
+        }
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        debug_assert!(messages.len() <= MAX_SLICES);
+        let count = messages.len().min(MAX_SLICES);
+        for (slice, message) in slices.iter_mut().zip(messages) {
+            *slice = IoSlice::new(message);
         }
         // Straight to the socket, not through tokio's readiness: a full socket answers
         // WouldBlock all the same, and the task's next write clears the stale readiness.
         // An error other than a full socket is the task's to report when it next writes.
-        let Ok(n) = SockRef::from(self.socket.as_ref().as_ref()).send(bytes) else {
-            return DirectWrite::Refused;
+        let Ok(n) = SockRef::from(self.socket.as_ref().as_ref()).send_vectored(&slices[..count]) else {
+            return sent;
         };
         gate.written += n as u64;
-        if n == bytes.len() {
-            return DirectWrite::Written(n);
+        sent.bytes = n;
+        let mut left = n;
+        for message in &messages[..count] {
+            if left == 0 {
+                break;
+            }
+            sent.messages += 1;
+            if left < message.len() {
+                gate.held = true;
+                gate.remainder = Some(message.slice(left..));
+                sent.left_remainder = true;
+                break;
+            }
+            left -= message.len();
         }
-        if n == 0 {
-            return DirectWrite::Refused;
-        }
-        gate.held = true;
-        gate.remainder = Some(bytes.slice(n..));
-        DirectWrite::Partial(n)
+        sent
     }
 
     /// Called by the connection's task before it writes: publishers queue from now on. Returns

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::direct::{DirectWrite, DirectWriter};
+use super::direct::{DirectWriter, MAX_SLICES};
 
 /// How a message may be dropped when the queue fills; the order is nginx-rtmp's priorities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,25 +84,6 @@ pub(crate) struct PlayerQueue {
     pub(crate) dropped_audio: AtomicU64,
 }
 
-/// What became of a pushed message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Pushed {
-    /// Dropped by the policy (or unwanted: paused, deselected, waiting for a keyframe).
-    Dropped,
-    /// Queued for the player's task.
-    Queued,
-    /// Written into the player's socket with this many bytes (the rest, if any, is the task's).
-    Sent(usize),
-}
-
-#[cfg(test)]
-impl Pushed {
-    /// Sent or queued.
-    pub(crate) fn kept(self) -> bool {
-        self != Self::Dropped
-    }
-}
-
 /// The lock on a queue's state, to check several queues at once.
 pub(crate) struct QueueGuard<'a>(std::sync::MutexGuard<'a, QueueState>);
 
@@ -110,6 +91,23 @@ impl QueueGuard<'_> {
     pub(crate) fn is_empty(&self) -> bool {
         self.0.items.is_empty()
     }
+}
+
+#[cfg(test)]
+impl Pushed {
+    fn is_kept(self) -> bool {
+        self.kept > 0
+    }
+}
+
+/// What became of pushed messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Pushed {
+    /// Messages sent or queued (the others were dropped by the policy or are unwanted: paused,
+    /// deselected, waiting for a keyframe).
+    pub(crate) kept: usize,
+    /// Bytes written straight into the player's socket (for the server's count).
+    pub(crate) sent_bytes: usize,
 }
 
 impl PlayerQueue {
@@ -142,10 +140,53 @@ impl PlayerQueue {
         QueueGuard(self.lock())
     }
 
-    /// Sends a media message (straight into the socket when the queue is empty and the socket
-    /// free), queues it, or drops it by the policy. Cloned only when queued.
+    /// Sends one media message: see [`Self::push_all`].
     pub(crate) fn push(&self, bytes: &Bytes, class: FrameClass) -> Pushed {
+        self.push_all(&[(bytes.clone(), class)])
+    }
+
+    /// Drops, sends or queues each message in order. When the queue is empty and the socket free,
+    /// every kept message goes out in one vectored write from the caller's task; whatever the
+    /// socket does not take is queued for the player's task.
+    pub(crate) fn push_all(&self, messages: &[(Bytes, FrameClass)]) -> Pushed {
+        static NONE: Bytes = Bytes::new();
         let mut state = self.lock();
+        // A bigger burst (a publisher catching up) goes through the queue.
+        let direct = self.direct.as_ref().filter(|_| state.items.is_empty() && messages.len() <= MAX_SLICES);
+        let mut kept = [&NONE; MAX_SLICES];
+        let mut pushed = Pushed::default();
+        for (bytes, class) in messages {
+            if !self.admit(&mut state, *class) {
+                continue;
+            }
+            if direct.is_some() {
+                kept[pushed.kept] = bytes;
+            } else {
+                state.items.push_back(Outgoing::Bytes(bytes.clone()));
+            }
+            pushed.kept += 1;
+        }
+        if let Some(direct) = direct
+            && pushed.kept > 0
+        {
+            let kept = &kept[..pushed.kept];
+            let sent = direct.send(kept);
+            pushed.sent_bytes = sent.bytes;
+            state.bytes_out += kept[..sent.messages].iter().map(|b| b.len() as u64).sum::<u64>();
+            state.items.extend(kept[sent.messages..].iter().map(|&b| Outgoing::Bytes(b.clone())));
+            if !sent.left_remainder && state.items.is_empty() {
+                return pushed;
+            }
+        } else if pushed.kept == 0 {
+            return pushed;
+        }
+        drop(state);
+        self.notify.notify_one();
+        pushed
+    }
+
+    /// The drop policy: whether a message of `class` is kept, counting drops.
+    fn admit(&self, state: &mut QueueState, class: FrameClass) -> bool {
         let wanted = match class {
             _ if state.paused && class != FrameClass::Header => false,
             FrameClass::Audio => state.audio_enabled,
@@ -153,13 +194,13 @@ impl PlayerQueue {
             _ => true,
         };
         if !wanted {
-            return Pushed::Dropped;
+            return false;
         }
         if class.is_video() && state.skip_video_until_key && class != FrameClass::VideoKey {
             if state.waiting_after_drop {
                 self.dropped_video.fetch_add(1, Ordering::Relaxed);
             }
-            return Pushed::Dropped;
+            return false;
         }
         if state.items.len() >= class.drop_threshold(self.capacity) {
             if class.is_video() {
@@ -169,33 +210,13 @@ impl PlayerQueue {
             } else {
                 self.dropped_audio.fetch_add(1, Ordering::Relaxed);
             }
-            return Pushed::Dropped;
+            return false;
         }
         if class == FrameClass::VideoKey {
             state.skip_video_until_key = false;
             state.waiting_after_drop = false;
         }
-        if state.items.is_empty()
-            && let Some(direct) = &self.direct
-        {
-            match direct.try_write(bytes) {
-                DirectWrite::Written(n) => {
-                    state.bytes_out += bytes.len() as u64;
-                    return Pushed::Sent(n);
-                }
-                DirectWrite::Partial(n) => {
-                    state.bytes_out += bytes.len() as u64;
-                    drop(state);
-                    self.notify.notify_one();
-                    return Pushed::Sent(n);
-                }
-                DirectWrite::Refused => {}
-            }
-        }
-        state.items.push_back(Outgoing::Bytes(bytes.clone()));
-        drop(state);
-        self.notify.notify_one();
-        Pushed::Queued
+        true
     }
 
     /// Queues a notice; notices are never dropped. A (re)publish also restarts the keyframe wait.
@@ -263,17 +284,17 @@ mod tests {
 
     fn filled(queue: &PlayerQueue, class: FrameClass, n: usize) {
         for i in 0..n {
-            assert!(queue.push(&bytes(i as u8), class).kept(), "push {i}");
+            assert!(queue.push(&bytes(i as u8), class).is_kept(), "push {i}");
         }
     }
 
     #[test]
     fn video_waits_for_a_keyframe_at_start() {
         let q = PlayerQueue::new(16, Default::default(), None);
-        assert!(!q.push(&bytes(1), FrameClass::VideoInter).kept());
-        assert!(q.push(&bytes(2), FrameClass::Audio).kept());
-        assert!(q.push(&bytes(3), FrameClass::VideoKey).kept());
-        assert!(q.push(&bytes(4), FrameClass::VideoInter).kept());
+        assert!(!q.push(&bytes(1), FrameClass::VideoInter).is_kept());
+        assert!(q.push(&bytes(2), FrameClass::Audio).is_kept());
+        assert!(q.push(&bytes(3), FrameClass::VideoKey).is_kept());
+        assert!(q.push(&bytes(4), FrameClass::VideoInter).is_kept());
         // Joining mid-GOP is not a loss: only frames dropped to a slow reader are counted.
         assert_eq!(q.dropped_video.load(Ordering::Relaxed), 0);
     }
@@ -281,36 +302,36 @@ mod tests {
     #[test]
     fn only_waits_caused_by_a_drop_count_as_dropped() {
         let q = PlayerQueue::new(4, Default::default(), None);
-        q.push(&bytes(0), FrameClass::VideoKey).kept();
-        q.push(&bytes(1), FrameClass::Audio).kept();
-        assert!(!q.push(&bytes(2), FrameClass::VideoInter).kept()); // half full: dropped
-        assert!(!q.push(&bytes(3), FrameClass::VideoInter).kept()); // lost while waiting for a key
+        q.push(&bytes(0), FrameClass::VideoKey).is_kept();
+        q.push(&bytes(1), FrameClass::Audio).is_kept();
+        assert!(!q.push(&bytes(2), FrameClass::VideoInter).is_kept()); // half full: dropped
+        assert!(!q.push(&bytes(3), FrameClass::VideoInter).is_kept()); // lost while waiting for a key
         assert_eq!(q.dropped_video.load(Ordering::Relaxed), 2);
         q.drain(&mut Vec::new(), 10);
-        assert!(q.push(&bytes(4), FrameClass::VideoKey).kept());
+        assert!(q.push(&bytes(4), FrameClass::VideoKey).is_kept());
         q.set_paused(true);
         q.set_paused(false);
-        assert!(!q.push(&bytes(5), FrameClass::VideoInter).kept()); // waiting after unpause: not a loss
+        assert!(!q.push(&bytes(5), FrameClass::VideoInter).is_kept()); // waiting after unpause: not a loss
         assert_eq!(q.dropped_video.load(Ordering::Relaxed), 2);
     }
 
     #[test]
     fn drop_order_disposable_inter_key_audio() {
         let q = PlayerQueue::new(16, Default::default(), None);
-        q.push(&bytes(0), FrameClass::VideoKey).kept();
+        q.push(&bytes(0), FrameClass::VideoKey).is_kept();
         filled(&q, FrameClass::Audio, 3); // 4 queued = capacity / 4
-        assert!(!q.push(&bytes(9), FrameClass::VideoDisposable).kept());
+        assert!(!q.push(&bytes(9), FrameClass::VideoDisposable).is_kept());
         // After a video drop, even inter frames wait for the next keyframe.
-        assert!(!q.push(&bytes(9), FrameClass::VideoInter).kept());
-        assert!(q.push(&bytes(9), FrameClass::VideoKey).kept());
+        assert!(!q.push(&bytes(9), FrameClass::VideoInter).is_kept());
+        assert!(q.push(&bytes(9), FrameClass::VideoKey).is_kept());
         filled(&q, FrameClass::Audio, 3); // 8 = half
-        assert!(!q.push(&bytes(9), FrameClass::VideoInter).kept());
-        assert!(q.push(&bytes(9), FrameClass::VideoKey).kept());
+        assert!(!q.push(&bytes(9), FrameClass::VideoInter).is_kept());
+        assert!(q.push(&bytes(9), FrameClass::VideoKey).is_kept());
         filled(&q, FrameClass::Audio, 3); // 12 = three quarters
-        assert!(!q.push(&bytes(9), FrameClass::VideoKey).kept());
+        assert!(!q.push(&bytes(9), FrameClass::VideoKey).is_kept());
         filled(&q, FrameClass::Audio, 4); // 16 = full
-        assert!(!q.push(&bytes(9), FrameClass::Audio).kept());
-        assert!(q.push(&bytes(9), FrameClass::Header).kept());
+        assert!(!q.push(&bytes(9), FrameClass::Audio).is_kept());
+        assert!(q.push(&bytes(9), FrameClass::Header).is_kept());
         assert_eq!(q.dropped_video.load(Ordering::Relaxed), 4);
         assert_eq!(q.dropped_audio.load(Ordering::Relaxed), 1);
     }
@@ -318,10 +339,10 @@ mod tests {
     #[test]
     fn drain_in_order_and_notices_restart_the_keyframe_wait() {
         let q = PlayerQueue::new(16, Default::default(), None);
-        q.push(&bytes(1), FrameClass::VideoKey).kept();
+        q.push(&bytes(1), FrameClass::VideoKey).is_kept();
         q.push_notice(Outgoing::Unpublished);
         q.push_notice(Outgoing::Published);
-        assert!(!q.push(&bytes(2), FrameClass::VideoInter).kept());
+        assert!(!q.push(&bytes(2), FrameClass::VideoInter).is_kept());
         let mut out = Vec::new();
         q.drain(&mut out, 10);
         assert_eq!(out, [Outgoing::Bytes(bytes(1)), Outgoing::Unpublished, Outgoing::Published]);
@@ -332,12 +353,12 @@ mod tests {
     fn selection_and_pause() {
         let q = PlayerQueue::new(16, Default::default(), None);
         q.select(Some(false), None);
-        assert!(!q.push(&bytes(1), FrameClass::Audio).kept());
+        assert!(!q.push(&bytes(1), FrameClass::Audio).is_kept());
         q.select(Some(true), None);
         q.set_paused(true);
-        assert!(!q.push(&bytes(1), FrameClass::Audio).kept());
-        assert!(!q.push(&bytes(1), FrameClass::VideoKey).kept());
+        assert!(!q.push(&bytes(1), FrameClass::Audio).is_kept());
+        assert!(!q.push(&bytes(1), FrameClass::VideoKey).is_kept());
         q.set_paused(false);
-        assert!(q.push(&bytes(1), FrameClass::Audio).kept());
+        assert!(q.push(&bytes(1), FrameClass::Audio).is_kept());
     }
 }

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use super::direct::DirectWriter;
 use super::gop::{CacheRole, CachedMessage, GopCache};
-use super::queue::{FrameClass, Outgoing, PlayerQueue, Pushed};
+use super::queue::{FrameClass, Outgoing, PlayerQueue};
 use super::stats::{PlayerStats, StreamStats};
 use super::{PublisherPolicy, ServerConfig, StreamKey};
 use crate::proto::chunk::encode_shared;
@@ -151,12 +151,25 @@ impl PublishedMessage {
         }
     }
 
-    fn csid(&self) -> u32 {
-        match self.type_id {
-            type_id::AUDIO => csid::AUDIO,
-            type_id::VIDEO => csid::VIDEO,
-            _ => csid::DATA,
-        }
+    /// The message chunked for message stream `stream_id`.
+    fn chunk(&self, stream_id: u32, chunk_size: u32) -> Bytes {
+        encode_shared(
+            csid_of(self.type_id),
+            self.timestamp,
+            self.type_id,
+            stream_id,
+            &self.payload,
+            chunk_size,
+        )
+    }
+}
+
+/// The chunk stream a message type is sent on.
+fn csid_of(type_id: u8) -> u32 {
+    match type_id {
+        type_id::AUDIO => csid::AUDIO,
+        type_id::VIDEO => csid::VIDEO,
+        _ => csid::DATA,
     }
 }
 
@@ -235,60 +248,51 @@ impl Stream {
         true
     }
 
-    /// Caches a publisher's message and sends or queues it for every player; chunked once for
-    /// all players on message stream 1. Returns the bytes written into players' sockets.
+    /// Caches a publisher's messages (those of one read) and sends or queues them for every
+    /// player: chunked once for all players on message stream 1, and one write per player
+    /// that keeps up. Returns the bytes written into players' sockets.
     #[must_use]
-    pub(crate) fn publish(&self, session_id: u64, message: PublishedMessage) -> u64 {
-        let chunked = encode_shared(
-            message.csid(),
-            message.timestamp,
-            message.type_id,
-            COMMON_STREAM_ID,
-            &message.payload,
-            self.chunk_size,
-        );
+    pub(crate) fn publish(&self, session_id: u64, messages: Vec<PublishedMessage>) -> u64 {
+        let chunked: Vec<(Bytes, FrameClass)> =
+            messages.iter().map(|m| (m.chunk(COMMON_STREAM_ID, self.chunk_size), m.class)).collect();
         let mut state = lock(&self.state);
         let Some(publisher) = state.publisher.as_mut().filter(|p| p.session_id == session_id) else {
             return 0;
         };
-        publisher.bytes_in += message.payload.len() as u64;
-        if let CacheRole::VideoHeader(0) = message.role
-            && let Ok(tag) = VideoTag::parse(&message.payload)
-        {
-            publisher.video = VideoConfig::parse(tag.codec(), tag.body()).ok();
-        }
-        if let CacheRole::AudioHeader(0) = message.role
-            && let Ok(tag) = AudioTag::parse(&message.payload)
-        {
-            publisher.audio = AudioConfig::parse(tag.codec(), tag.body()).ok();
+        for message in &messages {
+            publisher.bytes_in += message.payload.len() as u64;
+            if let CacheRole::VideoHeader(0) = message.role
+                && let Ok(tag) = VideoTag::parse(&message.payload)
+            {
+                publisher.video = VideoConfig::parse(tag.codec(), tag.body()).ok();
+            }
+            if let CacheRole::AudioHeader(0) = message.role
+                && let Ok(tag) = AudioTag::parse(&message.payload)
+            {
+                publisher.audio = AudioConfig::parse(tag.codec(), tag.body()).ok();
+            }
         }
         let mut sent = 0;
         for player in &state.players {
             let pushed = if player.stream_id == COMMON_STREAM_ID {
-                player.queue.push(&chunked, message.class)
+                player.queue.push_all(&chunked)
             } else {
-                let bytes = encode_shared(
-                    message.csid(),
-                    message.timestamp,
-                    message.type_id,
-                    player.stream_id,
-                    &message.payload,
-                    self.chunk_size,
-                );
-                player.queue.push(&bytes, message.class)
+                let own: Vec<_> =
+                    messages.iter().map(|m| (m.chunk(player.stream_id, self.chunk_size), m.class)).collect();
+                player.queue.push_all(&own)
             };
-            if let Pushed::Sent(n) = pushed {
-                sent += n as u64;
-            }
+            sent += pushed.sent_bytes as u64;
         }
-        let cached = CachedMessage {
-            type_id: message.type_id,
-            timestamp: message.timestamp,
-            payload: message.payload,
-            chunked,
-            class: message.class,
-        };
-        state.cache.record(message.role, cached);
+        for (message, (chunked, _)) in messages.into_iter().zip(chunked) {
+            let cached = CachedMessage {
+                type_id: message.type_id,
+                timestamp: message.timestamp,
+                payload: message.payload,
+                chunked,
+                class: message.class,
+            };
+            state.cache.record(message.role, cached);
+        }
         sent
     }
 
@@ -301,13 +305,8 @@ impl Stream {
             let pushed = if player.stream_id == COMMON_STREAM_ID {
                 player.queue.push(&cached.chunked, cached.class)
             } else {
-                let csid = match cached.type_id {
-                    type_id::AUDIO => csid::AUDIO,
-                    type_id::VIDEO => csid::VIDEO,
-                    _ => csid::DATA,
-                };
                 let bytes = encode_shared(
-                    csid,
+                    csid_of(cached.type_id),
                     cached.timestamp,
                     cached.type_id,
                     player.stream_id,
@@ -316,7 +315,7 @@ impl Stream {
                 );
                 player.queue.push(&bytes, cached.class)
             };
-            debug_assert!(!matches!(pushed, Pushed::Sent(_)), "the player's connection is held");
+            debug_assert_eq!(pushed.sent_bytes, 0, "the player's connection is held");
         }
         state.players.push(player);
     }
