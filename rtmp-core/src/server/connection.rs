@@ -84,9 +84,7 @@ pub(crate) async fn serve_tcp<H: RtmpHandler>(
 ) {
     let (reader, writer) = socket.into_split();
     let writer = Arc::new(writer);
-    // Coalescing wants media to wait; a direct write would send it at once.
-    let direct =
-        shared.config.write_coalescing.is_none().then(|| Arc::new(DirectWriter::new(Arc::clone(&writer))));
+    let direct = Some(Arc::new(DirectWriter::new(Arc::clone(&writer))));
     serve(shared, reader, SharedWriter(writer), direct, peer_addr, session_id).await;
 }
 
@@ -269,15 +267,14 @@ impl<H: RtmpHandler> Connection<H> {
         }
     }
 
-    /// Reopens the direct path once every queue of this connection is empty.
+    /// Reopens the direct path after this task's writes. Queued media cannot be overtaken: a
+    /// publisher writes directly only into a player whose queue is empty, and the flush task of
+    /// write coalescing writes from the front of the queue.
     fn release_direct(&mut self) {
         let Some(direct) = self.direct.as_ref().filter(|_| self.direct_held) else { return };
         debug_assert!(self.remainder.is_none(), "written by the last write_batch");
-        let guards: Vec<_> = self.playing.iter().map(|p| p.player.queue.guard()).collect();
-        if guards.iter().all(|g| g.is_empty()) {
-            direct.release();
-            self.direct_held = false;
-        }
+        direct.release();
+        self.direct_held = false;
     }
 
     /// Answers every event the session raised, awaiting the handler's decisions.
@@ -431,6 +428,7 @@ impl<H: RtmpHandler> Connection<H> {
             config.player_queue_length,
             Arc::clone(&self.queue_notify),
             self.direct.clone(),
+            config.write_coalescing.is_some(),
         ));
         // Play.Start must precede the cached media: the session's bytes are flushed before any
         // queue is drained, and the cache goes into the queue here.

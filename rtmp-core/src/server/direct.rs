@@ -5,7 +5,8 @@
 //! nothing of its own being written), the publisher's task writes the shared chunked bytes into
 //! the player's socket with one non-blocking call, as nginx-rtmp does on its single thread.
 //! Whatever the socket does not take goes back to the player's task, which owns every slow path:
-//! backpressure, the drop policy, the stall timeout. TLS and write coalescing never take this path.
+//! backpressure, the drop policy, the stall timeout. With write coalescing, the server's flush task
+//! writes each window's media the same way. TLS connections never take this path.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -21,7 +22,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 pub(crate) const MAX_SLICES: usize = 32;
 
 /// What a direct write took.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Sent {
     /// Messages the socket took, the last one possibly in part.
     pub(crate) messages: usize,
@@ -111,8 +112,7 @@ impl DirectWriter {
         self.lock().written
     }
 
-    /// Lets publishers write directly again. The caller has seen every queue of the connection
-    /// empty and still holds their locks, and has written everything it took.
+    /// Lets publishers write directly again. The caller has written everything it took.
     pub(crate) fn release(&self) {
         let mut gate = self.lock();
         debug_assert!(gate.remainder.is_none(), "a remainder appears only while released");

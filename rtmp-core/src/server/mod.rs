@@ -110,6 +110,9 @@ impl<H: RtmpHandler> RtmpServer<H> {
         if let Some(interval) = shared.config.stats_interval {
             tasks.spawn(stats_loop(Arc::clone(&shared), interval));
         }
+        if let Some(window) = shared.config.write_coalescing {
+            tasks.spawn(coalesced_flush_loop(Arc::clone(&shared.state), window));
+        }
         let mut stop = shared.shutdown.subscribe();
         tokio::pin!(shutdown);
         tracing::info!(addr = %listener.local_addr()?, "rtmp server listening");
@@ -193,6 +196,24 @@ fn accept<H: RtmpHandler>(
         }
         shared.counters.connections.fetch_sub(1, Ordering::Relaxed);
     });
+}
+
+/// With write coalescing, writes every player's queued media once per `window`, from this one
+/// task straight into the sockets: no player task wakes up per message or per window. Ends on
+/// shutdown, like `stats_loop`.
+async fn coalesced_flush_loop(state: Arc<runtime::ServerState>, window: Duration) {
+    let mut stop = state.shutdown.subscribe();
+    let mut ticker = tokio::time::interval(window);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let sent = state.registry.flush_coalesced();
+                state.counters.bytes_out.fetch_add(sent, Ordering::Relaxed);
+            }
+            _ = async { drop(stop.wait_for(|s| *s).await) } => return,
+        }
+    }
 }
 
 /// Calls `on_stats` every `interval` until shutdown. It must end on shutdown: it shares the

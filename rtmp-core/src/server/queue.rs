@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::direct::{DirectWriter, MAX_SLICES};
+use super::direct::{DirectWriter, MAX_SLICES, Sent};
 
 /// How a message may be dropped when the queue fills; the order is nginx-rtmp's priorities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,20 +77,14 @@ pub(crate) struct PlayerQueue {
     capacity: usize,
     /// The owning connection's wake-up: one per connection, whatever it plays.
     notify: Arc<Notify>,
-    /// The connection's socket, when publishers may write into it themselves while the queue is
-    /// empty (plain TCP without write coalescing).
+    /// The connection's socket (plain TCP), when publishers may write into it themselves while
+    /// the queue is empty.
     direct: Option<Arc<DirectWriter>>,
+    /// Write coalescing with a direct socket: media only queues, and the server's flush task
+    /// writes it once per window ([`Self::flush`]).
+    coalesced: bool,
     pub(crate) dropped_video: AtomicU64,
     pub(crate) dropped_audio: AtomicU64,
-}
-
-/// The lock on a queue's state, to check several queues at once.
-pub(crate) struct QueueGuard<'a>(std::sync::MutexGuard<'a, QueueState>);
-
-impl QueueGuard<'_> {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.items.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -112,7 +106,12 @@ pub(crate) struct Pushed {
 
 impl PlayerQueue {
     /// A queue of `capacity` messages that starts by waiting for a keyframe and wakes `notify`.
-    pub(crate) fn new(capacity: usize, notify: Arc<Notify>, direct: Option<Arc<DirectWriter>>) -> Self {
+    pub(crate) fn new(
+        capacity: usize,
+        notify: Arc<Notify>,
+        direct: Option<Arc<DirectWriter>>,
+        coalescing: bool,
+    ) -> Self {
         Self {
             state: Mutex::new(QueueState {
                 items: VecDeque::new(),
@@ -125,6 +124,7 @@ impl PlayerQueue {
             }),
             capacity: capacity.max(4),
             notify,
+            coalesced: coalescing && direct.is_some(),
             direct,
             dropped_video: AtomicU64::new(0),
             dropped_audio: AtomicU64::new(0),
@@ -133,11 +133,6 @@ impl PlayerQueue {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Locks the queue (for [`DirectWriter::release`]: every queue of a connection empty at once).
-    pub(crate) fn guard(&self) -> QueueGuard<'_> {
-        QueueGuard(self.lock())
     }
 
     /// Sends one media message: see [`Self::push_all`].
@@ -152,7 +147,10 @@ impl PlayerQueue {
         static NONE: Bytes = Bytes::new();
         let mut state = self.lock();
         // A bigger burst (a publisher catching up) goes through the queue.
-        let direct = self.direct.as_ref().filter(|_| state.items.is_empty() && messages.len() <= MAX_SLICES);
+        let direct = self
+            .direct
+            .as_ref()
+            .filter(|_| !self.coalesced && state.items.is_empty() && messages.len() <= MAX_SLICES);
         let mut kept = [&NONE; MAX_SLICES];
         let mut pushed = Pushed::default();
         for (bytes, class) in messages {
@@ -177,12 +175,42 @@ impl PlayerQueue {
             if !sent.left_remainder && state.items.is_empty() {
                 return pushed;
             }
-        } else if pushed.kept == 0 {
+        } else if pushed.kept == 0 || self.coalesced {
             return pushed;
         }
         drop(state);
         self.notify.notify_one();
         pushed
+    }
+
+    /// Writes the queued media straight into the socket (write coalescing: the flush task calls
+    /// this once per window). What the socket does not take, a notice, or a socket the player's
+    /// task is writing to, is left to that task, which is woken. Returns the bytes written.
+    pub(crate) fn flush(&self) -> usize {
+        let Some(direct) = self.direct.as_ref().filter(|_| self.coalesced) else { return 0 };
+        let mut state = self.lock();
+        if state.items.is_empty() {
+            return 0;
+        }
+        let batch: Vec<&Bytes> = state
+            .items
+            .iter()
+            .take(MAX_SLICES)
+            .map_while(|item| match item {
+                Outgoing::Bytes(bytes) => Some(bytes),
+                _ => None,
+            })
+            .collect();
+        let sent = if batch.is_empty() { Sent::default() } else { direct.send(&batch) };
+        let taken_bytes: u64 = batch[..sent.messages].iter().map(|b| b.len() as u64).sum();
+        drop(batch);
+        state.bytes_out += taken_bytes;
+        state.items.drain(..sent.messages);
+        if !state.items.is_empty() || sent.left_remainder {
+            drop(state);
+            self.notify.notify_one();
+        }
+        sent.bytes
     }
 
     /// The drop policy: whether a message of `class` is kept, counting drops.
@@ -290,7 +318,7 @@ mod tests {
 
     #[test]
     fn video_waits_for_a_keyframe_at_start() {
-        let q = PlayerQueue::new(16, Default::default(), None);
+        let q = PlayerQueue::new(16, Default::default(), None, false);
         assert!(!q.push(&bytes(1), FrameClass::VideoInter).is_kept());
         assert!(q.push(&bytes(2), FrameClass::Audio).is_kept());
         assert!(q.push(&bytes(3), FrameClass::VideoKey).is_kept());
@@ -301,7 +329,7 @@ mod tests {
 
     #[test]
     fn only_waits_caused_by_a_drop_count_as_dropped() {
-        let q = PlayerQueue::new(4, Default::default(), None);
+        let q = PlayerQueue::new(4, Default::default(), None, false);
         q.push(&bytes(0), FrameClass::VideoKey).is_kept();
         q.push(&bytes(1), FrameClass::Audio).is_kept();
         assert!(!q.push(&bytes(2), FrameClass::VideoInter).is_kept()); // half full: dropped
@@ -317,7 +345,7 @@ mod tests {
 
     #[test]
     fn drop_order_disposable_inter_key_audio() {
-        let q = PlayerQueue::new(16, Default::default(), None);
+        let q = PlayerQueue::new(16, Default::default(), None, false);
         q.push(&bytes(0), FrameClass::VideoKey).is_kept();
         filled(&q, FrameClass::Audio, 3); // 4 queued = capacity / 4
         assert!(!q.push(&bytes(9), FrameClass::VideoDisposable).is_kept());
@@ -338,7 +366,7 @@ mod tests {
 
     #[test]
     fn drain_in_order_and_notices_restart_the_keyframe_wait() {
-        let q = PlayerQueue::new(16, Default::default(), None);
+        let q = PlayerQueue::new(16, Default::default(), None, false);
         q.push(&bytes(1), FrameClass::VideoKey).is_kept();
         q.push_notice(Outgoing::Unpublished);
         q.push_notice(Outgoing::Published);
@@ -351,7 +379,7 @@ mod tests {
 
     #[test]
     fn selection_and_pause() {
-        let q = PlayerQueue::new(16, Default::default(), None);
+        let q = PlayerQueue::new(16, Default::default(), None, false);
         q.select(Some(false), None);
         assert!(!q.push(&bytes(1), FrameClass::Audio).is_kept());
         q.select(Some(true), None);

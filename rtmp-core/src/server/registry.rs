@@ -44,8 +44,14 @@ impl Player {
         capacity: usize,
         notify: Arc<Notify>,
         direct: Option<Arc<DirectWriter>>,
+        coalescing: bool,
     ) -> Self {
-        Self { session_id, peer_addr, stream_id, queue: PlayerQueue::new(capacity, notify, direct) }
+        Self {
+            session_id,
+            peer_addr,
+            stream_id,
+            queue: PlayerQueue::new(capacity, notify, direct, coalescing),
+        }
     }
 
     fn stats(&self) -> PlayerStats {
@@ -365,6 +371,19 @@ impl Registry {
         streams.entry(key.clone()).or_insert_with(|| Arc::new(Stream::new(key.clone(), config))).clone()
     }
 
+    /// Writes every player's coalesced media (see [`PlayerQueue::flush`]). Returns the bytes
+    /// written.
+    pub(crate) fn flush_coalesced(&self) -> u64 {
+        let streams: Vec<Arc<Stream>> = lock(&self.streams).values().cloned().collect();
+        let mut sent = 0;
+        for stream in streams {
+            for player in &lock(&stream.state).players {
+                sent += player.queue.flush() as u64;
+            }
+        }
+        sent
+    }
+
     /// Drops the stream for `key` if it has neither publisher nor players.
     pub(crate) fn remove_if_unused(&self, key: &StreamKey) {
         let mut streams = lock(&self.streams);
@@ -398,7 +417,7 @@ mod tests {
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
         let policy = PublisherPolicy::TakeOver;
         stream.claim_publisher(1, addr, Arc::default(), policy).unwrap();
-        let player = Arc::new(Player::new(9, addr, 1, 16, Arc::default(), None));
+        let player = Arc::new(Player::new(9, addr, 1, 16, Arc::default(), None, false));
         stream.add_player(Arc::clone(&player));
         stream.claim_publisher(2, addr, Arc::default(), policy).unwrap();
         assert_eq!(notices(&player), [Outgoing::Published]);
