@@ -34,6 +34,8 @@ const WRITE_BATCH: usize = 128;
 const MIN_READ_BUFFER: usize = 1024;
 /// Largest read buffer a busy publisher grows to.
 const MAX_READ_BUFFER: usize = 64 * 1024;
+/// Consecutive small reads after which a grown read buffer shrinks back.
+const QUIET_READS_BEFORE_SHRINK: u32 = 64;
 /// Vectored writes per wake-up before the task reads its socket again.
 const MAX_BATCHES_PER_WAKE: usize = 8;
 
@@ -71,8 +73,9 @@ struct Connection<H: RtmpHandler> {
     direct_held: bool,
     /// What a publisher left half-written; the next bytes this task writes.
     remainder: Option<Bytes>,
-    /// Media of the current read not yet fanned out, for one stream.
-    media: Option<(Arc<Stream>, Vec<PublishedMessage>)>,
+    /// Media of the current read not yet fanned out, and the stream it is for.
+    media: Vec<PublishedMessage>,
+    media_stream: Option<Arc<Stream>>,
 }
 
 /// Runs a plain TCP connection to its end. Its publishers may write media straight into it.
@@ -129,7 +132,8 @@ async fn serve<H, R, W>(
         direct_held: direct.is_some(),
         direct,
         remainder: None,
-        media: None,
+        media: Vec::new(),
+        media_stream: None,
     };
     let reason = connection.run(&mut reader, &mut writer).await;
     // From here on publishers queue (and the queues are dropped with the players).
@@ -164,6 +168,7 @@ impl<H: RtmpHandler> Connection<H> {
         let mut timer = pin!(sleep_until(timer_at));
         // Small while idle (most connections of a big server), doubled while reads fill it.
         let mut input = BytesMut::with_capacity(MIN_READ_BUFFER);
+        let mut small_reads = 0;
         loop {
             let read_deadline =
                 if self.connected { last_read + config.idle_timeout } else { connect_deadline };
@@ -173,14 +178,11 @@ impl<H: RtmpHandler> Connection<H> {
                 timer_at = deadline;
                 timer.as_mut().reset(deadline);
             }
+            // Reads first: when the socket has data (what woke a publisher), the other
+            // branches are not polled at all (each poll of a Notify waiter takes its lock).
+            // A peer that never lets the read wait still sees shutdown (checked per read).
             tokio::select! {
                 biased;
-                _ = &mut shutdown_changed => {
-                    self.session.send_shutdown();
-                    let _ = self.flush_session(writer).await;
-                    return DisconnectReason::Shutdown;
-                }
-                _ = &mut kicked => return DisconnectReason::Replaced,
                 read = reader.read_buf(&mut input) => {
                     match read {
                         Ok(0) => return DisconnectReason::ClientClosed,
@@ -191,16 +193,22 @@ impl<H: RtmpHandler> Connection<H> {
                             // Counted as it arrives, like bytes_out: a long-lived publisher's
                             // input must show in the stats before it disconnects.
                             self.shared.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-                            // Replies (Play.Start before any cached media) go out before
-                            // publishers may write to this socket again.
-                            self.hold_direct();
                             let result = self.session.handle_input(&input);
                             input.clear();
                             if n == capacity && capacity < MAX_READ_BUFFER {
                                 input.reserve(capacity * 2);
+                                small_reads = 0;
                             } else if n < MIN_READ_BUFFER / 4 && capacity > MIN_READ_BUFFER {
-                                // Quiet again (a player, an idle connection after its handshake).
-                                input = BytesMut::with_capacity(MIN_READ_BUFFER);
+                                // Quiet for a while (a player, an idle connection after its
+                                // handshake): shrink. Not at the first small read: a publisher's
+                                // audio between video frames would reallocate all the time.
+                                small_reads += 1;
+                                if small_reads == QUIET_READS_BEFORE_SHRINK {
+                                    input = BytesMut::with_capacity(MIN_READ_BUFFER);
+                                    small_reads = 0;
+                                }
+                            } else {
+                                small_reads = 0;
                             }
                             self.process_events().await;
                             if let Err(reason) = self.flush_session(writer).await {
@@ -212,9 +220,14 @@ impl<H: RtmpHandler> Connection<H> {
                             if let Some(reason) = self.ending.take() {
                                 return reason;
                             }
+                            if *self.shared.shutdown.borrow() {
+                                return self.shut_down(writer).await;
+                            }
                         }
                     }
                 }
+                _ = &mut shutdown_changed => return self.shut_down(writer).await,
+                _ = &mut kicked => return DisconnectReason::Replaced,
                 _ = &mut queued, if !self.playing.is_empty() => {
                     queued.set(queue_notify.notified());
                     // Coalescing trades latency for CPU: media waits up to the window so one
@@ -253,6 +266,13 @@ impl<H: RtmpHandler> Connection<H> {
             }
             self.release_direct();
         }
+    }
+
+    /// Server shutdown: tell the peer (AppShutdown, Unpublish.Success) and end.
+    async fn shut_down<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> DisconnectReason {
+        self.session.send_shutdown();
+        let _ = self.flush_session(writer).await;
+        DisconnectReason::Shutdown
     }
 
     /// Closes the direct path before this task writes: publishers queue until
@@ -411,8 +431,8 @@ impl<H: RtmpHandler> Connection<H> {
             let _ = self.session.reject(request, &reason);
             return;
         }
-        let config = &self.shared.config;
-        let stream = self.shared.registry.stream(&params.key, config);
+        let config = Arc::clone(&self.shared.config);
+        let stream = self.shared.registry.stream(&params.key, &config);
         let live = stream.is_live();
         if !live && config.play_wait_timeout == Some(Duration::ZERO) {
             let _ = self.session.reject_with_code(request, status::PLAY_STREAM_NOT_FOUND, "No such stream.");
@@ -431,7 +451,9 @@ impl<H: RtmpHandler> Connection<H> {
             config.write_coalescing.is_some(),
         ));
         // Play.Start must precede the cached media: the session's bytes are flushed before any
-        // queue is drained, and the cache goes into the queue here.
+        // queue is drained, and the cache goes into the queue here. Held until this read's
+        // replies are written, so no publisher writes live media before them either.
+        self.hold_direct();
         stream.add_player(Arc::clone(&player));
         let wait_deadline = if live { None } else { config.play_wait_timeout.map(|t| Instant::now() + t) };
         self.playing.push(Playing { stream_id: params.stream_id, stream, player, wait_deadline });
@@ -468,19 +490,17 @@ impl<H: RtmpHandler> Connection<H> {
 
     /// Adds a message to the batch of this read: players get a read's messages in one write.
     fn publish(&mut self, stream: Arc<Stream>, message: PublishedMessage) {
-        match &mut self.media {
-            Some((current, batch)) if Arc::ptr_eq(current, &stream) => batch.push(message),
-            _ => {
-                self.flush_media();
-                self.media = Some((stream, vec![message]));
-            }
+        if !self.media_stream.as_ref().is_some_and(|current| Arc::ptr_eq(current, &stream)) {
+            self.flush_media();
+            self.media_stream = Some(stream);
         }
+        self.media.push(message);
     }
 
     /// Fans the batch out; what is written into players' sockets counts in the server's bytes out.
     fn flush_media(&mut self) {
-        let Some((stream, batch)) = self.media.take() else { return };
-        let sent = stream.publish(self.ctx.session_id, batch);
+        let Some(stream) = self.media_stream.take() else { return };
+        let sent = stream.publish(self.ctx.session_id, &mut self.media);
         if sent > 0 {
             self.shared.counters.bytes_out.fetch_add(sent, Ordering::Relaxed);
         }

@@ -5,13 +5,14 @@ use bytes::Bytes;
 use super::queue::FrameClass;
 
 /// One cached message: its fields, and its bytes chunked for message stream 1 (what every
-/// player uses), shared with the live fan-out.
+/// player uses) when it was fanned out live. A stream nobody plays is not chunked at all: a
+/// joiner's replay chunks what it needs.
 #[derive(Debug, Clone)]
 pub(crate) struct CachedMessage {
     pub(crate) type_id: u8,
     pub(crate) timestamp: u32,
     pub(crate) payload: Bytes,
-    pub(crate) chunked: Bytes,
+    pub(crate) chunked: Option<Bytes>,
     pub(crate) class: FrameClass,
 }
 
@@ -125,7 +126,7 @@ mod tests {
 
     fn msg(type_id: u8, timestamp: u32, size: usize, class: FrameClass) -> CachedMessage {
         let payload = Bytes::from(vec![type_id; size]);
-        CachedMessage { type_id, timestamp, chunked: payload.clone(), payload, class }
+        CachedMessage { type_id, timestamp, chunked: Some(payload.clone()), payload, class }
     }
 
     fn order(cache: &GopCache) -> Vec<(u8, u32)> {

@@ -87,6 +87,9 @@ pub(crate) struct PlayerQueue {
     pub(crate) dropped_audio: AtomicU64,
 }
 
+/// Fills unused slots of the fixed-size batches (no allocation per write).
+static NO_BYTES: Bytes = Bytes::new();
+
 #[cfg(test)]
 impl Pushed {
     fn is_kept(self) -> bool {
@@ -144,14 +147,13 @@ impl PlayerQueue {
     /// every kept message goes out in one vectored write from the caller's task; whatever the
     /// socket does not take is queued for the player's task.
     pub(crate) fn push_all(&self, messages: &[(Bytes, FrameClass)]) -> Pushed {
-        static NONE: Bytes = Bytes::new();
         let mut state = self.lock();
         // A bigger burst (a publisher catching up) goes through the queue.
         let direct = self
             .direct
             .as_ref()
             .filter(|_| !self.coalesced && state.items.is_empty() && messages.len() <= MAX_SLICES);
-        let mut kept = [&NONE; MAX_SLICES];
+        let mut kept = [&NO_BYTES; MAX_SLICES];
         let mut pushed = Pushed::default();
         for (bytes, class) in messages {
             if !self.admit(&mut state, *class) {
@@ -192,18 +194,16 @@ impl PlayerQueue {
         if state.items.is_empty() {
             return 0;
         }
-        let batch: Vec<&Bytes> = state
-            .items
-            .iter()
-            .take(MAX_SLICES)
-            .map_while(|item| match item {
-                Outgoing::Bytes(bytes) => Some(bytes),
-                _ => None,
-            })
-            .collect();
-        let sent = if batch.is_empty() { Sent::default() } else { direct.send(&batch) };
+        let mut slots = [&NO_BYTES; MAX_SLICES];
+        let mut count = 0;
+        for item in state.items.iter().take(MAX_SLICES) {
+            let Outgoing::Bytes(bytes) = item else { break };
+            slots[count] = bytes;
+            count += 1;
+        }
+        let batch = &slots[..count];
+        let sent = if batch.is_empty() { Sent::default() } else { direct.send(batch) };
         let taken_bytes: u64 = batch[..sent.messages].iter().map(|b| b.len() as u64).sum();
-        drop(batch);
         state.bytes_out += taken_bytes;
         state.items.drain(..sent.messages);
         if !state.items.is_empty() || sent.left_remainder {

@@ -254,18 +254,17 @@ impl Stream {
         true
     }
 
-    /// Caches a publisher's messages (those of one read) and sends or queues them for every
-    /// player: chunked once for all players on message stream 1, and one write per player
-    /// that keeps up. Returns the bytes written into players' sockets.
+    /// Caches a publisher's messages (those of one read, drained from `messages`) and sends or
+    /// queues them for every player: chunked once for all players on message stream 1, and one
+    /// write per player that keeps up. Returns the bytes written into players' sockets.
     #[must_use]
-    pub(crate) fn publish(&self, session_id: u64, messages: Vec<PublishedMessage>) -> u64 {
-        let chunked: Vec<(Bytes, FrameClass)> =
-            messages.iter().map(|m| (m.chunk(COMMON_STREAM_ID, self.chunk_size), m.class)).collect();
+    pub(crate) fn publish(&self, session_id: u64, messages: &mut Vec<PublishedMessage>) -> u64 {
         let mut state = lock(&self.state);
         let Some(publisher) = state.publisher.as_mut().filter(|p| p.session_id == session_id) else {
+            messages.clear();
             return 0;
         };
-        for message in &messages {
+        for message in messages.iter() {
             publisher.bytes_in += message.payload.len() as u64;
             if let CacheRole::VideoHeader(0) = message.role
                 && let Ok(tag) = VideoTag::parse(&message.payload)
@@ -279,6 +278,12 @@ impl Stream {
             }
         }
         let mut sent = 0;
+        // Nobody playing (an ingest server's usual case): nothing to chunk.
+        let chunked: Vec<(Bytes, FrameClass)> = if state.players.is_empty() {
+            Vec::new()
+        } else {
+            messages.iter().map(|m| (m.chunk(COMMON_STREAM_ID, self.chunk_size), m.class)).collect()
+        };
         for player in &state.players {
             let pushed = if player.stream_id == COMMON_STREAM_ID {
                 player.queue.push_all(&chunked)
@@ -289,12 +294,13 @@ impl Stream {
             };
             sent += pushed.sent_bytes as u64;
         }
-        for (message, (chunked, _)) in messages.into_iter().zip(chunked) {
+        let mut chunked = chunked.into_iter().map(|(bytes, _)| bytes);
+        for message in messages.drain(..) {
             let cached = CachedMessage {
                 type_id: message.type_id,
                 timestamp: message.timestamp,
                 payload: message.payload,
-                chunked,
+                chunked: chunked.next(),
                 class: message.class,
             };
             state.cache.record(message.role, cached);
@@ -308,18 +314,21 @@ impl Stream {
     pub(crate) fn add_player(&self, player: Arc<Player>) {
         let mut state = lock(&self.state);
         for cached in state.cache.replay() {
-            let pushed = if player.stream_id == COMMON_STREAM_ID {
-                player.queue.push(&cached.chunked, cached.class)
-            } else {
-                let bytes = encode_shared(
-                    csid_of(cached.type_id),
-                    cached.timestamp,
-                    cached.type_id,
-                    player.stream_id,
-                    &cached.payload,
-                    self.chunk_size,
-                );
-                player.queue.push(&bytes, cached.class)
+            let pushed = match &cached.chunked {
+                Some(chunked) if player.stream_id == COMMON_STREAM_ID => {
+                    player.queue.push(chunked, cached.class)
+                }
+                _ => {
+                    let bytes = encode_shared(
+                        csid_of(cached.type_id),
+                        cached.timestamp,
+                        cached.type_id,
+                        player.stream_id,
+                        &cached.payload,
+                        self.chunk_size,
+                    );
+                    player.queue.push(&bytes, cached.class)
+                }
             };
             debug_assert_eq!(pushed.sent_bytes, 0, "the player's connection is held");
         }
