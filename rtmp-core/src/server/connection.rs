@@ -30,11 +30,13 @@ use crate::proto::session::{ServerEvent, ServerSession};
 
 /// Most queued messages written in one vectored write.
 const WRITE_BATCH: usize = 128;
-/// First read buffer of a connection.
-const MIN_READ_BUFFER: usize = 1024;
+/// First read buffer of a connection (the handshake's 1537 bytes take two reads).
+const FIRST_READ_BUFFER: usize = 1024;
+/// A read under this size is a quiet connection's.
+const SMALL_READ: usize = 256;
 /// Largest read buffer a busy publisher grows to.
 const MAX_READ_BUFFER: usize = 64 * 1024;
-/// Consecutive small reads after which a grown read buffer shrinks back.
+/// Consecutive small reads after which a publisher's grown read buffer shrinks back.
 const QUIET_READS_BEFORE_SHRINK: u32 = 64;
 /// Vectored writes per wake-up before the task reads its socket again.
 const MAX_BATCHES_PER_WAKE: usize = 8;
@@ -167,7 +169,7 @@ impl<H: RtmpHandler> Connection<H> {
         let mut timer_at = connect_deadline.min(next_ping);
         let mut timer = pin!(sleep_until(timer_at));
         // Small while idle (most connections of a big server), doubled while reads fill it.
-        let mut input = BytesMut::with_capacity(MIN_READ_BUFFER);
+        let mut input = BytesMut::with_capacity(FIRST_READ_BUFFER);
         let mut small_reads = 0;
         loop {
             let read_deadline =
@@ -198,13 +200,15 @@ impl<H: RtmpHandler> Connection<H> {
                             if n == capacity && capacity < MAX_READ_BUFFER {
                                 input.reserve(capacity * 2);
                                 small_reads = 0;
-                            } else if n < MIN_READ_BUFFER / 4 && capacity > MIN_READ_BUFFER {
-                                // Quiet for a while (a player, an idle connection after its
-                                // handshake): shrink. Not at the first small read: a publisher's
-                                // audio between video frames would reallocate all the time.
+                            } else if n < SMALL_READ && capacity > SMALL_READ {
+                                // Quiet again (a player, an idle connection after its
+                                // handshake): let the buffer go; the next read starts small
+                                // (64 bytes) and doubles while reads fill it. A publisher only
+                                // after a while: its audio between video frames would
+                                // reallocate all the time.
                                 small_reads += 1;
-                                if small_reads == QUIET_READS_BEFORE_SHRINK {
-                                    input = BytesMut::with_capacity(MIN_READ_BUFFER);
+                                if self.publishing.is_empty() || small_reads == QUIET_READS_BEFORE_SHRINK {
+                                    input = BytesMut::new();
                                     small_reads = 0;
                                 }
                             } else {
@@ -300,98 +304,105 @@ impl<H: RtmpHandler> Connection<H> {
     /// Answers every event the session raised, awaiting the handler's decisions.
     async fn process_events(&mut self) {
         while let Some(event) = self.session.poll_event() {
-            let handler = Arc::clone(&self.shared.handler);
-            let is_media = matches!(
-                event,
-                ServerEvent::Audio { .. }
-                    | ServerEvent::Video { .. }
-                    | ServerEvent::Metadata { .. }
-                    | ServerEvent::Data { .. }
-            );
-            if !is_media {
-                // Media before a command goes out before the command's effects.
-                self.flush_media();
-            }
             match event {
-                ServerEvent::HandshakeComplete { .. } => handler.on_handshake_complete(&self.ctx).await,
-                ServerEvent::ConnectRequested { request, params } => {
-                    let params = Arc::new(params);
-                    self.ctx.connect = Some(Arc::clone(&params));
-                    match handler.on_connect(&self.ctx, &params).await {
-                        Decision::Accept => {
-                            self.connected = true;
-                            let _ = self.session.accept(request);
-                        }
-                        Decision::Reject(reason) => {
-                            let _ = self.session.reject(request, &reason);
-                            self.ending = Some(DisconnectReason::Rejected(reason));
-                        }
-                    }
-                }
-                ServerEvent::FcPublish { name } => handler.on_fc_publish(&self.ctx, &name).await,
-                ServerEvent::PublishRequested { request, stream_id, app, name, publish_type } => {
-                    let key = StreamKey::new(app, name.name.clone());
-                    let params = PublishParams { key, stream_name: name, publish_type, stream_id };
-                    self.decide_publish(request, params).await;
-                }
-                ServerEvent::PlayRequested { request, stream_id, app, name, start, duration, reset } => {
-                    let key = StreamKey::new(app, name.name.clone());
-                    let params = PlayParams { key, stream_name: name, start, duration, reset, stream_id };
-                    self.decide_play(request, params).await;
-                }
-                ServerEvent::PublishFinished { stream_id, .. } => self.stop_publishing(Some(stream_id)).await,
-                ServerEvent::PlayFinished { stream_id, .. } => self.stop_playing(Some(stream_id)).await,
-                ServerEvent::Paused { stream_id, paused, .. } => {
-                    if let Some(p) = self.playing.iter().find(|p| p.stream_id == stream_id) {
-                        p.player.queue.set_paused(paused);
-                        let key = p.stream.key.clone();
-                        if paused {
-                            handler.on_pause(&self.ctx, &key).await;
-                        } else {
-                            handler.on_unpause(&self.ctx, &key).await;
-                        }
-                    }
-                }
-                ServerEvent::MediaSelection { stream_id, audio, video } => {
-                    if let Some(p) = self.playing.iter().find(|p| p.stream_id == stream_id) {
-                        p.player.queue.select(audio, video);
-                    }
-                }
                 ServerEvent::Audio { stream_id, timestamp, payload } => {
                     self.on_media(stream_id, MediaKind::Audio, timestamp, payload);
                 }
                 ServerEvent::Video { stream_id, timestamp, payload } => {
                     self.on_media(stream_id, MediaKind::Video, timestamp, payload);
                 }
-                ServerEvent::Metadata { stream_id, timestamp, metadata, payload } => {
-                    if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
-                        let key = &p.stream.key;
-                        let tag = MediaTag { key, kind: MediaKind::Data, timestamp, payload: &payload };
-                        if handler.on_media_tag(&self.ctx, &tag) {
-                            handler.on_metadata(&self.ctx, key, &metadata);
-                            let stream = Arc::clone(&p.stream);
-                            self.publish(stream, PublishedMessage::metadata(timestamp, payload));
-                        }
-                    }
+                ServerEvent::Metadata { .. } | ServerEvent::Data { .. } => self.on_data(event),
+                event => {
+                    // Media before a command goes out before the command's effects.
+                    self.flush_media();
+                    // Boxed: the hooks' futures live on the heap only while a command is
+                    // answered, not in every idle connection's task.
+                    Box::pin(self.handle_command(event)).await;
                 }
-                ServerEvent::Data { stream_id, timestamp, payload, .. } => {
-                    if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
-                        let tag = MediaTag {
-                            key: &p.stream.key,
-                            kind: MediaKind::Data,
-                            timestamp,
-                            payload: &payload,
-                        };
-                        if handler.on_media_tag(&self.ctx, &tag) {
-                            let stream = Arc::clone(&p.stream);
-                            self.publish(stream, PublishedMessage::data(timestamp, payload));
-                        }
-                    }
-                }
-                _ => {}
             }
         }
         self.flush_media();
+    }
+
+    /// Metadata and data messages of a publisher.
+    fn on_data(&mut self, event: ServerEvent) {
+        let handler = Arc::clone(&self.shared.handler);
+        match event {
+            ServerEvent::Metadata { stream_id, timestamp, metadata, payload } => {
+                if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
+                    let key = &p.stream.key;
+                    let tag = MediaTag { key, kind: MediaKind::Data, timestamp, payload: &payload };
+                    if handler.on_media_tag(&self.ctx, &tag) {
+                        handler.on_metadata(&self.ctx, key, &metadata);
+                        let stream = Arc::clone(&p.stream);
+                        self.publish(stream, PublishedMessage::metadata(timestamp, payload));
+                    }
+                }
+            }
+            ServerEvent::Data { stream_id, timestamp, payload, .. } => {
+                if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
+                    let tag =
+                        MediaTag { key: &p.stream.key, kind: MediaKind::Data, timestamp, payload: &payload };
+                    if handler.on_media_tag(&self.ctx, &tag) {
+                        let stream = Arc::clone(&p.stream);
+                        self.publish(stream, PublishedMessage::data(timestamp, payload));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A command or notice of the session, with the handler's decision when it takes one.
+    async fn handle_command(&mut self, event: ServerEvent) {
+        let handler = Arc::clone(&self.shared.handler);
+        match event {
+            ServerEvent::HandshakeComplete { .. } => handler.on_handshake_complete(&self.ctx).await,
+            ServerEvent::ConnectRequested { request, params } => {
+                let params = Arc::new(params);
+                self.ctx.connect = Some(Arc::clone(&params));
+                match handler.on_connect(&self.ctx, &params).await {
+                    Decision::Accept => {
+                        self.connected = true;
+                        let _ = self.session.accept(request);
+                    }
+                    Decision::Reject(reason) => {
+                        let _ = self.session.reject(request, &reason);
+                        self.ending = Some(DisconnectReason::Rejected(reason));
+                    }
+                }
+            }
+            ServerEvent::FcPublish { name } => handler.on_fc_publish(&self.ctx, &name).await,
+            ServerEvent::PublishRequested { request, stream_id, app, name, publish_type } => {
+                let key = StreamKey::new(app, name.name.clone());
+                let params = PublishParams { key, stream_name: name, publish_type, stream_id };
+                self.decide_publish(request, params).await;
+            }
+            ServerEvent::PlayRequested { request, stream_id, app, name, start, duration, reset } => {
+                let key = StreamKey::new(app, name.name.clone());
+                let params = PlayParams { key, stream_name: name, start, duration, reset, stream_id };
+                self.decide_play(request, params).await;
+            }
+            ServerEvent::PublishFinished { stream_id, .. } => self.stop_publishing(Some(stream_id)).await,
+            ServerEvent::PlayFinished { stream_id, .. } => self.stop_playing(Some(stream_id)).await,
+            ServerEvent::Paused { stream_id, paused, .. } => {
+                if let Some(p) = self.playing.iter().find(|p| p.stream_id == stream_id) {
+                    p.player.queue.set_paused(paused);
+                    let key = p.stream.key.clone();
+                    if paused {
+                        handler.on_pause(&self.ctx, &key).await;
+                    } else {
+                        handler.on_unpause(&self.ctx, &key).await;
+                    }
+                }
+            }
+            ServerEvent::MediaSelection { stream_id, audio, video } => {
+                if let Some(p) = self.playing.iter().find(|p| p.stream_id == stream_id) {
+                    p.player.queue.select(audio, video);
+                }
+            }
+            _ => {}
+        }
     }
 
     async fn decide_publish(&mut self, request: crate::proto::session::RequestId, params: PublishParams) {
