@@ -66,6 +66,21 @@ const modes = {
     }
     say('survived')
   },
+  // A listening server whose last reference is dropped (and collected) keeps serving, like a
+  // net.Server; process.exit() then ends it cleanly.
+  async dropped() {
+    let server = await serve()
+    const url = `rtmp://${server.address}/live/cam`
+    server = null
+    global.gc()
+    await new Promise((resolve) => setImmediate(resolve))
+    global.gc()
+    const publisher = await Publisher.connect(url)
+    await publisher.sendVideo(0, Buffer.from([0x17, 1, 0, 0, 0, 1, 2, 3]))
+    await publisher.close()
+    say('published')
+    process.exit(0)
+  },
   // A logger alone does not keep Node alive.
   async logger() {
     setLogger(() => {}, 'debug')
