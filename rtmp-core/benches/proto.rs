@@ -1,14 +1,16 @@
-//! Protocol core micro-benchmarks: chunk decode and encode throughput, AMF0 connect decode.
+//! Micro-benchmarks: chunk decode and encode throughput, AMF0 connect decode, and the server's
+//! fan-out of one message to 1000 players' queues.
 //!
 //! `cargo bench -p rtmp-core --bench proto` prints time and throughput (bytes/s) per case.
 
 use std::hint::black_box;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rtmp_core::proto::amf::{Amf0Value, AmfLimits, AmfObject};
 use rtmp_core::proto::chunk::{ChunkDecoder, ChunkEncoder, ChunkLimits, encode_shared};
 use rtmp_core::proto::message::Command;
+use rtmp_core::server::bench_support::FanoutBench;
 
 /// A stream of video-sized messages (one 2.5 Mbit/s second: 30 frames, a keyframe among them).
 fn media_messages() -> Vec<Vec<u8>> {
@@ -120,5 +122,18 @@ fn amf0_connect(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, chunk_decode, chunk_encode, amf0_connect);
+/// One 9 kB video frame chunked once and queued for 1000 players (then drained): the server's
+/// per-message fan-out cost without sockets.
+fn fanout(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fanout");
+    group.throughput(Throughput::Elements(1000));
+    let mut bench = FanoutBench::new(1000);
+    let mut frame = vec![0x27, 1, 0, 0, 0];
+    frame.resize(9_000, 0xab);
+    let frame = Bytes::from(frame);
+    group.bench_function("one_message_to_1000_queues", |b| b.iter(|| bench.publish_video(black_box(&frame))));
+    group.finish();
+}
+
+criterion_group!(benches, chunk_decode, chunk_encode, amf0_connect, fanout);
 criterion_main!(benches);

@@ -105,12 +105,22 @@ impl GopCache {
     }
 
     /// What a late joiner gets, in order: metadata, audio headers, video headers, the GOP.
+    #[cfg(test)]
     pub(crate) fn replay(&self) -> impl Iterator<Item = &CachedMessage> {
         self.metadata
             .iter()
             .chain(self.audio_headers.iter().map(|(_, m)| m))
             .chain(self.video_headers.iter().map(|(_, m)| m))
             .chain(self.gop.iter())
+    }
+
+    /// [`Self::replay`], mutable: a joiner chunks what was cached unchunked, once for all.
+    pub(crate) fn replay_mut(&mut self) -> impl Iterator<Item = &mut CachedMessage> {
+        self.metadata
+            .iter_mut()
+            .chain(self.audio_headers.iter_mut().map(|(_, m)| m))
+            .chain(self.video_headers.iter_mut().map(|(_, m)| m))
+            .chain(self.gop.iter_mut())
     }
 
     /// Bytes of media in the current GOP.

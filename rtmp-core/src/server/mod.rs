@@ -1,6 +1,8 @@
 //! The RTMP server: pub/sub by app and stream key, GOP cache for late joiners, backpressure that
 //! drops video before audio, handler hooks and limits. Built on tokio over [`crate::proto`].
 
+#[doc(hidden)]
+pub mod bench_support;
 mod config;
 mod connection;
 mod direct;

@@ -188,7 +188,7 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
-    fn new(key: StreamKey, config: &ServerConfig) -> Self {
+    pub(crate) fn new(key: StreamKey, config: &ServerConfig) -> Self {
         let max_ms = u32::try_from(config.gop_cache_max_duration.as_millis()).unwrap_or(u32::MAX);
         Self {
             key,
@@ -313,22 +313,31 @@ impl Stream {
     /// The caller holds the player's connection (its replies go first), so nothing is written here.
     pub(crate) fn add_player(&self, player: Arc<Player>) {
         let mut state = lock(&self.state);
-        for cached in state.cache.replay() {
-            let pushed = match &cached.chunked {
-                Some(chunked) if player.stream_id == COMMON_STREAM_ID => {
-                    player.queue.push(chunked, cached.class)
-                }
-                _ => {
-                    let bytes = encode_shared(
-                        csid_of(cached.type_id),
-                        cached.timestamp,
-                        cached.type_id,
-                        player.stream_id,
-                        &cached.payload,
-                        self.chunk_size,
-                    );
-                    player.queue.push(&bytes, cached.class)
-                }
+        let chunk_size = self.chunk_size;
+        let chunk = |cached: &CachedMessage, stream_id| {
+            encode_shared(
+                csid_of(cached.type_id),
+                cached.timestamp,
+                cached.type_id,
+                stream_id,
+                &cached.payload,
+                chunk_size,
+            )
+        };
+        for cached in state.cache.replay_mut() {
+            let pushed = if player.stream_id == COMMON_STREAM_ID {
+                // Cached while nobody played: chunked now, once for every later joiner too.
+                let chunked = match &cached.chunked {
+                    Some(chunked) => chunked.clone(),
+                    None => {
+                        let chunked = chunk(cached, COMMON_STREAM_ID);
+                        cached.chunked = Some(chunked.clone());
+                        chunked
+                    }
+                };
+                player.queue.push(&chunked, cached.class)
+            } else {
+                player.queue.push(&chunk(cached, player.stream_id), cached.class)
             };
             debug_assert_eq!(pushed.sent_bytes, 0, "the player's connection is held");
         }
