@@ -88,8 +88,10 @@ pub struct ServerConfig {
     /// An RTMPS listener on its own address. Default none.
     pub tls: Option<TlsListener>,
     /// Hold each player's output up to this long and write it in one vectored call: far fewer
-    /// writes (less CPU) for up to this much added latency. Default none (low latency: every
-    /// wake-up writes at once).
+    /// writes (less CPU) for up to this much added latency (the server CPU per player falls to
+    /// about half at 100 ms). One server task writes every player's window, straight into the
+    /// sockets. Default none (low latency: each publisher read reaches each player in one
+    /// write, at once).
     pub write_coalescing: Option<Duration>,
 }
 
