@@ -162,3 +162,65 @@ impl AsyncWrite for SharedWriter {
         Poll::Ready(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    /// A connected pair: our writer (small send buffer) and the peer's read side.
+    async fn pair() -> (Arc<OwnedWriteHalf>, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (peer, _) = listener.accept().await.unwrap();
+        SockRef::from(&client).set_send_buffer_size(4096).unwrap();
+        let (_read, write) = client.into_split();
+        (Arc::new(write), peer)
+    }
+
+    fn message(fill: u8, len: usize) -> Bytes {
+        Bytes::from(vec![fill; len])
+    }
+
+    #[tokio::test]
+    async fn held_writer_refuses_and_a_released_one_sends_whole_batches() {
+        let (socket, mut peer) = pair().await;
+        let writer = DirectWriter::new(Arc::clone(&socket));
+        let (a, b) = (message(1, 100), message(2, 50));
+        assert_eq!(writer.send(&[&a, &b]), Sent::default(), "a new writer starts held");
+        assert_eq!(writer.hold(), None);
+        writer.release();
+        assert_eq!(writer.send(&[&a, &b]), Sent { messages: 2, bytes: 150, left_remainder: false });
+        let mut got = vec![0; 150];
+        peer.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, [a.as_ref(), b.as_ref()].concat());
+        assert_eq!(writer.written(), 150);
+    }
+
+    #[tokio::test]
+    async fn a_partial_write_holds_the_socket_and_its_rest_goes_first() {
+        let (socket, mut peer) = pair().await;
+        let writer = DirectWriter::new(Arc::clone(&socket));
+        writer.release();
+        // Far more than the socket buffers take while the peer does not read.
+        let messages: Vec<Bytes> = (0..8).map(|i| message(i, 1 << 20)).collect();
+        let refs: Vec<&Bytes> = messages.iter().collect();
+        let sent = writer.send(&refs);
+        assert!(sent.left_remainder && sent.messages >= 1 && sent.messages < messages.len(), "{sent:?}");
+        // Publishers now queue: the socket is the task's until the rest is written.
+        assert_eq!(writer.send(&[&message(9, 10)]), Sent::default());
+        let rest = writer.hold().expect("the rest of the partly written message");
+        let mut task = SharedWriter(Arc::clone(&socket));
+        let expected: Vec<u8> = messages[..sent.messages].iter().flat_map(|m| m.iter().copied()).collect();
+        let reader = tokio::spawn(async move {
+            let mut got = vec![0; expected.len()];
+            peer.read_exact(&mut got).await.unwrap();
+            assert!(got == expected, "the bytes on the wire are the messages, whole and in order");
+        });
+        task.write_all(&rest).await.unwrap();
+        reader.await.unwrap();
+        writer.release();
+    }
+}

@@ -90,13 +90,6 @@ pub(crate) struct PlayerQueue {
 /// Fills unused slots of the fixed-size batches (no allocation per write).
 static NO_BYTES: Bytes = Bytes::new();
 
-#[cfg(test)]
-impl Pushed {
-    fn is_kept(self) -> bool {
-        self.kept > 0
-    }
-}
-
 /// What became of pushed messages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Pushed {
@@ -105,6 +98,13 @@ pub(crate) struct Pushed {
     pub(crate) kept: usize,
     /// Bytes written straight into the player's socket (for the server's count).
     pub(crate) sent_bytes: usize,
+}
+
+#[cfg(test)]
+impl Pushed {
+    fn is_kept(self) -> bool {
+        self.kept > 0
+    }
 }
 
 impl PlayerQueue {
@@ -330,8 +330,8 @@ mod tests {
     #[test]
     fn only_waits_caused_by_a_drop_count_as_dropped() {
         let q = PlayerQueue::new(4, Default::default(), None, false);
-        q.push(&bytes(0), FrameClass::VideoKey).is_kept();
-        q.push(&bytes(1), FrameClass::Audio).is_kept();
+        q.push(&bytes(0), FrameClass::VideoKey);
+        q.push(&bytes(1), FrameClass::Audio);
         assert!(!q.push(&bytes(2), FrameClass::VideoInter).is_kept()); // half full: dropped
         assert!(!q.push(&bytes(3), FrameClass::VideoInter).is_kept()); // lost while waiting for a key
         assert_eq!(q.dropped_video.load(Ordering::Relaxed), 2);
@@ -346,7 +346,7 @@ mod tests {
     #[test]
     fn drop_order_disposable_inter_key_audio() {
         let q = PlayerQueue::new(16, Default::default(), None, false);
-        q.push(&bytes(0), FrameClass::VideoKey).is_kept();
+        q.push(&bytes(0), FrameClass::VideoKey);
         filled(&q, FrameClass::Audio, 3); // 4 queued = capacity / 4
         assert!(!q.push(&bytes(9), FrameClass::VideoDisposable).is_kept());
         // After a video drop, even inter frames wait for the next keyframe.
@@ -367,7 +367,7 @@ mod tests {
     #[test]
     fn drain_in_order_and_notices_restart_the_keyframe_wait() {
         let q = PlayerQueue::new(16, Default::default(), None, false);
-        q.push(&bytes(1), FrameClass::VideoKey).is_kept();
+        q.push(&bytes(1), FrameClass::VideoKey);
         q.push_notice(Outgoing::Unpublished);
         q.push_notice(Outgoing::Published);
         assert!(!q.push(&bytes(2), FrameClass::VideoInter).is_kept());
