@@ -17,25 +17,25 @@ use super::reader::{read_u16, read_u32, read_utf8};
 use super::{Amf0Value, AmfError, AmfLimits, AmfObject, amf3};
 
 /// The AMF0 type markers.
-mod marker {
-    pub(super) const NUMBER: u8 = 0x00;
-    pub(super) const BOOLEAN: u8 = 0x01;
-    pub(super) const STRING: u8 = 0x02;
-    pub(super) const OBJECT: u8 = 0x03;
-    pub(super) const MOVIECLIP: u8 = 0x04;
-    pub(super) const NULL: u8 = 0x05;
-    pub(super) const UNDEFINED: u8 = 0x06;
-    pub(super) const REFERENCE: u8 = 0x07;
-    pub(super) const ECMA_ARRAY: u8 = 0x08;
-    pub(super) const OBJECT_END: u8 = 0x09;
-    pub(super) const STRICT_ARRAY: u8 = 0x0A;
-    pub(super) const DATE: u8 = 0x0B;
-    pub(super) const LONG_STRING: u8 = 0x0C;
-    pub(super) const UNSUPPORTED: u8 = 0x0D;
-    pub(super) const RECORDSET: u8 = 0x0E;
-    pub(super) const XML_DOCUMENT: u8 = 0x0F;
-    pub(super) const TYPED_OBJECT: u8 = 0x10;
-    pub(super) const AVMPLUS: u8 = 0x11;
+pub(crate) mod marker {
+    pub(crate) const NUMBER: u8 = 0x00;
+    pub(crate) const BOOLEAN: u8 = 0x01;
+    pub(crate) const STRING: u8 = 0x02;
+    pub(crate) const OBJECT: u8 = 0x03;
+    pub(crate) const MOVIECLIP: u8 = 0x04;
+    pub(crate) const NULL: u8 = 0x05;
+    pub(crate) const UNDEFINED: u8 = 0x06;
+    pub(crate) const REFERENCE: u8 = 0x07;
+    pub(crate) const ECMA_ARRAY: u8 = 0x08;
+    pub(crate) const OBJECT_END: u8 = 0x09;
+    pub(crate) const STRICT_ARRAY: u8 = 0x0A;
+    pub(crate) const DATE: u8 = 0x0B;
+    pub(crate) const LONG_STRING: u8 = 0x0C;
+    pub(crate) const UNSUPPORTED: u8 = 0x0D;
+    pub(crate) const RECORDSET: u8 = 0x0E;
+    pub(crate) const XML_DOCUMENT: u8 = 0x0F;
+    pub(crate) const TYPED_OBJECT: u8 = 0x10;
+    pub(crate) const AVMPLUS: u8 = 0x11;
 }
 
 /// What every decoded value is charged, on top of the text it owns.

@@ -45,6 +45,21 @@ impl DataMessage {
         self
     }
 
+    /// The encoded message minus its first value, a string: how the `@setDataFrame` wrapper is
+    /// removed from `payload` (this message's AMF0 encoding) without re-encoding, which would
+    /// expand AMF references (a few kB in, up to the AMF budget out). `None` when the first
+    /// value is not an AMF0 string.
+    pub fn skip_first_string(payload: &Bytes) -> Option<Bytes> {
+        let len = match *payload.first()? {
+            amf0::marker::STRING => 3 + usize::from(u16::from_be_bytes(payload.get(1..3)?.try_into().ok()?)),
+            amf0::marker::LONG_STRING => {
+                5 + usize::try_from(u32::from_be_bytes(payload.get(1..5)?.try_into().ok()?)).ok()?
+            }
+            _ => return None,
+        };
+        (len <= payload.len()).then(|| payload.slice(len..))
+    }
+
     /// The metadata object of an `onMetaData` message (object or ECMA array).
     pub fn metadata(&self) -> Option<&crate::proto::amf::AmfObject> {
         (self.name == "onMetaData").then(|| self.values.iter().find_map(Amf0Value::as_object)).flatten()

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::chunk_io::ChunkIo;
 use super::{RequestId, ServerEvent, SessionError, TimestampNormalizer, csid};
@@ -347,7 +347,11 @@ impl ServerSession {
                 self.handle_media(raw.stream_id, raw.timestamp, type_id::VIDEO, payload)
             }
             Message::Data(data) => {
-                let payload = if raw.type_id == type_id::DATA_AMF0 { raw.payload } else { data.encode() };
+                // An AMF3 data message's body is AMF0 after a format byte: relayed as AMF0.
+                let payload = match (raw.type_id, raw.payload.first()) {
+                    (type_id::DATA_AMF3, Some(0)) => raw.payload.slice(1..),
+                    _ => raw.payload,
+                };
                 self.handle_data(raw.stream_id, raw.timestamp, data, payload);
             }
             Message::Aggregate(body) => {
@@ -619,23 +623,21 @@ impl ServerSession {
 
     fn handle_data(&mut self, stream_id: u32, timestamp: u32, data: DataMessage, payload: Bytes) {
         let Some(timestamp) = self.publishing_timestamp(stream_id, timestamp) else { return };
-        let wrapped = data.name == "@setDataFrame";
+        // Relayed as received, minus the @setDataFrame wrapper: re-encoding the decoded values
+        // would expand AMF references, a few kB in and up to the AMF budget out, cached and
+        // sent to every player.
+        let payload = if data.name == "@setDataFrame" {
+            match DataMessage::skip_first_string(&payload) {
+                Some(payload) => payload,
+                None => return,
+            }
+        } else {
+            payload
+        };
         let data = data.without_set_data_frame();
         if let Some(metadata) = data.metadata().cloned() {
-            let mut out = BytesMut::new();
-            let bare = DataMessage {
-                name: "onMetaData".into(),
-                values: vec![Amf0Value::EcmaArray(metadata.clone())],
-            };
-            out.extend_from_slice(&bare.encode());
-            self.events.push_back(ServerEvent::Metadata {
-                stream_id,
-                timestamp,
-                metadata,
-                payload: out.freeze(),
-            });
+            self.events.push_back(ServerEvent::Metadata { stream_id, timestamp, metadata, payload });
         } else if data.name != "@clearDataFrame" {
-            let payload = if wrapped { data.encode() } else { payload };
             self.events.push_back(ServerEvent::Data { stream_id, timestamp, data, payload });
         }
     }

@@ -649,3 +649,53 @@ fn payloads_are_shared_not_copied() {
     let Some(ServerEvent::Video { payload, .. }) = event else { panic!() };
     assert_eq!(payload, Bytes::from_static(&[0x17, 1, 0, 0, 0, 9, 9]));
 }
+
+#[test]
+fn metadata_with_amf_references_is_relayed_as_received_not_expanded() {
+    // Found by the `command` fuzz target: a few kB of @setDataFrame whose AMF3 (avmplus) value
+    // references one long string hundreds of times decodes, within the AMF budget, to megabytes;
+    // re-encoding that for the players would have cached and sent every copy.
+    fn u29(value: u32, out: &mut Vec<u8>) {
+        match value {
+            0..0x80 => out.push(value as u8),
+            0x80..0x4000 => out.extend([0x80 | (value >> 7) as u8, (value & 0x7f) as u8]),
+            _ => out.extend([
+                0x80 | (value >> 14) as u8,
+                0x80 | ((value >> 7) & 0x7f) as u8,
+                (value & 0x7f) as u8,
+            ]),
+        }
+    }
+    let (mut pair, stream_id) = publishing("live", "cam");
+    let mut payload = Vec::new();
+    for text in ["@setDataFrame", "onMetaData"] {
+        payload.push(0x02);
+        payload.extend((text.len() as u16).to_be_bytes());
+        payload.extend(text.as_bytes());
+    }
+    payload.extend([0x08, 0, 0, 0, 1, 0, 3]); // ECMA array of one entry, "big":
+    payload.extend(b"big");
+    payload.extend([0x11, 0x09]); // avmplus: an AMF3 array
+    u29(500 << 1 | 1, &mut payload); // of 500 dense values
+    payload.push(0x01); // (no associative part)
+    payload.push(0x06); // the first a 20,000-byte string
+    u29(20_000 << 1 | 1, &mut payload);
+    payload.extend(std::iter::repeat_n(b'x', 20_000));
+    for _ in 1..500 {
+        payload.extend([0x06, 0x00]); // the others references to it
+    }
+    payload.extend([0, 0, 0x09]);
+    let input_len = payload.len();
+    let chunked = encode_shared(csid::DATA, 0, type_id::DATA_AMF0, stream_id, &payload, 4096);
+    pair.server.handle_input(&chunked).unwrap();
+    pair.drive();
+    let Some(ServerEvent::Metadata { metadata, payload, .. }) =
+        pair.server_events.iter().find(|e| matches!(e, ServerEvent::Metadata { .. }))
+    else {
+        panic!("no metadata event")
+    };
+    assert!(metadata.get("big").is_some(), "decoded for the handler");
+    assert!(payload.len() < input_len, "relayed {} bytes for {input_len} received", payload.len());
+    let relayed = DataMessage::decode(payload, &Default::default()).unwrap();
+    assert_eq!(relayed.name, "onMetaData");
+}
