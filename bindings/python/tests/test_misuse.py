@@ -79,26 +79,6 @@ def run_script(source: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def test_a_started_server_dropped_without_stop_keeps_serving_and_exits_cleanly() -> None:
-    done = run_script(
-        """
-import gc
-import rtmp_rs
-server = rtmp_rs.Server(bind="127.0.0.1:0")
-server.start()
-url = server.url
-del server
-gc.collect()
-rtmp_rs.Publisher(url + "/live/cam").close()  # its thread still serves it
-print("published", flush=True)
-# exits without stop(): the server is stopped on the way out
-"""
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["published"]
-    assert "Traceback" not in done.stderr
-
-
 def test_a_serve_task_abandoned_at_loop_exit_stops_the_server() -> None:
     done = run_script(
         """
