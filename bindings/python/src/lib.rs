@@ -13,7 +13,6 @@
 mod amf;
 mod client;
 mod errors;
-mod exit_gate;
 mod log;
 mod payload;
 mod server;
@@ -56,6 +55,5 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     server::register(m)?;
     client::register(m)?;
     log::register(m)?;
-    exit_gate::register(m)?;
     Ok(())
 }

@@ -143,9 +143,9 @@ impl EventSink for Sink {
 
     fn filter_media(&self, session: &Session, frame: &Arc<rtmp_rs::embed::Frame>) -> bool {
         let Some(filter) = &self.media_filter else { return true };
-        // On a runtime worker: take the GIL for the call only. Refused once the interpreter
-        // exits; the frame then passes.
-        crate::exit_gate::enter_python(|py| {
+        // On a runtime worker: take the GIL for the call only. `try_attach` refuses during
+        // interpreter shutdown; the frame then passes.
+        Python::try_attach(|py| {
             let args = (types::Session::new(session.clone()), types::Frame::new(Arc::clone(frame)));
             match filter.call1(py, args).and_then(|r| r.is_truthy(py)) {
                 Ok(keep) => keep,

@@ -24,7 +24,6 @@ Hooks run on the asyncio event loop of the server (``serve()``), or on the serve
 
 from __future__ import annotations
 
-import atexit as _atexit
 import logging as _logging
 
 from . import _native
@@ -102,7 +101,3 @@ def sync_log_level() -> None:
 
 
 sync_log_level()
-
-# Registered at import, so it runs after every server's own stop at exit: from then on the
-# library's threads stay out of the exiting interpreter.
-_atexit.register(_native._close_python_entry)
