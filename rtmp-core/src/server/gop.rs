@@ -105,16 +105,7 @@ impl GopCache {
     }
 
     /// What a late joiner gets, in order: metadata, audio headers, video headers, the GOP.
-    #[cfg(test)]
-    pub(crate) fn replay(&self) -> impl Iterator<Item = &CachedMessage> {
-        self.metadata
-            .iter()
-            .chain(self.audio_headers.iter().map(|(_, m)| m))
-            .chain(self.video_headers.iter().map(|(_, m)| m))
-            .chain(self.gop.iter())
-    }
-
-    /// [`Self::replay`], mutable: a joiner chunks what was cached unchunked, once for all.
+    /// Mutable so that a joiner chunks what was cached unchunked, once for all joiners.
     pub(crate) fn replay_mut(&mut self) -> impl Iterator<Item = &mut CachedMessage> {
         self.metadata
             .iter_mut()
@@ -139,8 +130,8 @@ mod tests {
         CachedMessage { type_id, timestamp, chunked: Some(payload.clone()), payload, class }
     }
 
-    fn order(cache: &GopCache) -> Vec<(u8, u32)> {
-        cache.replay().map(|m| (m.type_id, m.timestamp)).collect()
+    fn order(cache: &mut GopCache) -> Vec<(u8, u32)> {
+        cache.replay_mut().map(|m| (m.type_id, m.timestamp)).collect()
     }
 
     #[test]
@@ -154,11 +145,11 @@ mod tests {
         c.record(CacheRole::Media, msg(8, 45, 10, FrameClass::Audio));
         c.record(CacheRole::Media, msg(9, 80, 10, FrameClass::VideoInter));
         c.record(CacheRole::Live, msg(18, 81, 10, FrameClass::Data));
-        assert_eq!(order(&c), [(18, 0), (8, 0), (9, 0), (9, 40), (8, 45), (9, 80)]);
+        assert_eq!(order(&mut c), [(18, 0), (8, 0), (9, 0), (9, 40), (8, 45), (9, 80)]);
         // A new keyframe restarts the GOP; a new header replaces the old one.
         c.record(CacheRole::Keyframe, msg(9, 2040, 10, FrameClass::VideoKey));
         c.record(CacheRole::VideoHeader(0), msg(9, 2041, 10, FrameClass::Header));
-        assert_eq!(order(&c), [(18, 0), (8, 0), (9, 2041), (9, 2040)]);
+        assert_eq!(order(&mut c), [(18, 0), (8, 0), (9, 2041), (9, 2040)]);
     }
 
     #[test]
@@ -168,10 +159,10 @@ mod tests {
         c.record(CacheRole::Media, msg(9, 40, 60, FrameClass::VideoInter));
         assert_eq!(c.gop_bytes(), 0);
         c.record(CacheRole::Media, msg(9, 80, 10, FrameClass::VideoInter));
-        assert_eq!(order(&c), []);
+        assert_eq!(order(&mut c), []);
         c.record(CacheRole::Keyframe, msg(9, 120, 10, FrameClass::VideoKey));
         c.record(CacheRole::Media, msg(8, 1121, 10, FrameClass::Audio));
-        assert_eq!(order(&c), []);
+        assert_eq!(order(&mut c), []);
     }
 
     #[test]
@@ -180,8 +171,8 @@ mod tests {
         c.record(CacheRole::VideoHeader(0), msg(9, 0, 1, FrameClass::Header));
         c.record(CacheRole::VideoHeader(1), msg(9, 1, 1, FrameClass::Header));
         c.record(CacheRole::VideoHeader(1), msg(9, 2, 1, FrameClass::Header));
-        assert_eq!(order(&c), [(9, 0), (9, 2)]);
+        assert_eq!(order(&mut c), [(9, 0), (9, 2)]);
         c.clear();
-        assert_eq!(order(&c), []);
+        assert_eq!(order(&mut c), []);
     }
 }

@@ -159,24 +159,18 @@ impl PublishedMessage {
 
     /// The message chunked for message stream `stream_id`.
     fn chunk(&self, stream_id: u32, chunk_size: u32) -> Bytes {
-        encode_shared(
-            csid_of(self.type_id),
-            self.timestamp,
-            self.type_id,
-            stream_id,
-            &self.payload,
-            chunk_size,
-        )
+        chunk(self.type_id, self.timestamp, &self.payload, stream_id, chunk_size)
     }
 }
 
-/// The chunk stream a message type is sent on.
-fn csid_of(type_id: u8) -> u32 {
-    match type_id {
+/// A message chunked for message stream `stream_id`, on the chunk stream of its type.
+fn chunk(type_id: u8, timestamp: u32, payload: &[u8], stream_id: u32, chunk_size: u32) -> Bytes {
+    let csid = match type_id {
         type_id::AUDIO => csid::AUDIO,
         type_id::VIDEO => csid::VIDEO,
         _ => csid::DATA,
-    }
+    };
+    encode_shared(csid, timestamp, type_id, stream_id, payload, chunk_size)
 }
 
 /// One stream key's state.
@@ -313,31 +307,29 @@ impl Stream {
     /// The caller holds the player's connection (its replies go first), so nothing is written here.
     pub(crate) fn add_player(&self, player: Arc<Player>) {
         let mut state = lock(&self.state);
-        let chunk_size = self.chunk_size;
-        let chunk = |cached: &CachedMessage, stream_id| {
-            encode_shared(
-                csid_of(cached.type_id),
-                cached.timestamp,
-                cached.type_id,
-                stream_id,
-                &cached.payload,
-                chunk_size,
-            )
-        };
         for cached in state.cache.replay_mut() {
+            let class = cached.class;
             let pushed = if player.stream_id == COMMON_STREAM_ID {
                 // Cached while nobody played: chunked now, once for every later joiner too.
-                let chunked = match &cached.chunked {
-                    Some(chunked) => chunked.clone(),
-                    None => {
-                        let chunked = chunk(cached, COMMON_STREAM_ID);
-                        cached.chunked = Some(chunked.clone());
-                        chunked
-                    }
-                };
-                player.queue.push(&chunked, cached.class)
+                let chunked = cached.chunked.get_or_insert_with(|| {
+                    chunk(
+                        cached.type_id,
+                        cached.timestamp,
+                        &cached.payload,
+                        COMMON_STREAM_ID,
+                        self.chunk_size,
+                    )
+                });
+                player.queue.push(chunked, class)
             } else {
-                player.queue.push(&chunk(cached, player.stream_id), cached.class)
+                let own = chunk(
+                    cached.type_id,
+                    cached.timestamp,
+                    &cached.payload,
+                    player.stream_id,
+                    self.chunk_size,
+                );
+                player.queue.push(&own, class)
             };
             debug_assert_eq!(pushed.sent_bytes, 0, "the player's connection is held");
         }
