@@ -14,8 +14,34 @@ use rtmp_core::flv::FlvTag;
 use rtmp_core::proto::message::type_id;
 use rtmp_rs::embed::{EmbeddedPlayer, EmbeddedPublisher, Frame as EmbedFrame, PlayerItem, Received};
 
-use crate::errors::{ClosedError, TlsError, embed_error};
+use crate::awaitable::{future_into_py, ready};
+use crate::errors::{ClosedError, RtmpError, TlsError, embed_error};
 use crate::{amf, client_runtime, types};
+
+/// A client connected by an awaitable, on its way to Python. It becomes a `Player` or `Publisher`
+/// only with the GIL: one dropped undelivered (the awaitable was cancelled, the interpreter exits)
+/// must not enter Python from a library thread.
+struct Connected<T>(T);
+
+impl<'py> IntoPyObject<'py> for Connected<EmbeddedPlayer> {
+    type Target = Player;
+    type Output = Bound<'py, Player>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        Bound::new(py, Player::wrap(self.0))
+    }
+}
+
+impl<'py> IntoPyObject<'py> for Connected<EmbeddedPublisher> {
+    type Target = Publisher;
+    type Output = Bound<'py, Publisher>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        Bound::new(py, Publisher { inner: Mutex::new(Some(Arc::new(self.0))) })
+    }
+}
 
 /// How long a blocking wait sleeps between checks for Ctrl-C.
 const SIGNAL_SLICE: Duration = Duration::from_millis(100);
@@ -152,12 +178,12 @@ impl Player {
     ) -> PyResult<Bound<'py, PyAny>> {
         let config = client_config(options)?;
         let runtime = client_runtime()?;
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        future_into_py(py, async move {
             let rt = runtime.clone();
             let task =
                 runtime.handle().spawn(async move { EmbeddedPlayer::connect_async(rt, &url, config).await });
-            let player = task.await.map_err(|_| crate::errors::RtmpError::new_err("connect task failed"))?;
-            Ok(Self::wrap(player.map_err(embed_error)?))
+            let player = task.await.map_err(|_| RtmpError::new_err("connect task failed"))?;
+            Ok(Connected(player?))
         })
     }
 
@@ -202,11 +228,11 @@ impl Player {
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let player = self.get();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let Ok(player) = player else { return Err(PyStopAsyncIteration::new_err(())) };
-            match player.next_async().await.map_err(embed_error)? {
+        future_into_py(py, async move {
+            let Ok(player) = player else { return Err(PyStopAsyncIteration::new_err(()).into()) };
+            match player.next_async().await? {
                 Some(item) => Ok(Item(item)),
-                None => Err(PyStopAsyncIteration::new_err(())),
+                None => Err(PyStopAsyncIteration::new_err(()).into()),
             }
         })
     }
@@ -230,12 +256,11 @@ impl Player {
     /// `close()` as an awaitable.
     fn close_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let player = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        future_into_py(py, async move {
             if let Some(player) = player {
                 tokio::task::spawn_blocking(move || player.close())
                     .await
-                    .map_err(|_| crate::errors::RtmpError::new_err("close task failed"))?
-                    .map_err(embed_error)?;
+                    .map_err(|_| RtmpError::new_err("close task failed"))??;
             }
             Ok(())
         })
@@ -258,9 +283,7 @@ impl Player {
     }
 
     fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let me = slf.unbind();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(me) })
+        ready(slf.py(), slf.into_any())
     }
 
     #[pyo3(signature = (*_args))]
@@ -319,9 +342,9 @@ impl Publisher {
         data: Bytes,
     ) -> PyResult<Bound<'py, PyAny>> {
         let publisher = self.get()?;
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        future_into_py(py, async move {
             let tag = FlvTag { tag_type, timestamp, data };
-            publisher.send_tag_async(&tag).await.map_err(embed_error)
+            Ok(publisher.send_tag_async(&tag).await?)
         })
     }
 }
@@ -370,14 +393,13 @@ impl Publisher {
     ) -> PyResult<Bound<'py, PyAny>> {
         let config = client_config(options)?;
         let runtime = client_runtime()?;
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        future_into_py(py, async move {
             let rt = runtime.clone();
             let task = runtime
                 .handle()
                 .spawn(async move { EmbeddedPublisher::connect_async(rt, &url, config).await });
-            let publisher =
-                task.await.map_err(|_| crate::errors::RtmpError::new_err("connect task failed"))?;
-            Ok(Self { inner: Mutex::new(Some(Arc::new(publisher.map_err(embed_error)?))) })
+            let publisher = task.await.map_err(|_| RtmpError::new_err("connect task failed"))?;
+            Ok(Connected(publisher?))
         })
     }
 
@@ -493,11 +515,10 @@ impl Publisher {
         repeat: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let publisher = self.get()?;
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            tokio::task::spawn_blocking(move || publisher.publish_flv(&path, repeat))
+        future_into_py(py, async move {
+            Ok(tokio::task::spawn_blocking(move || publisher.publish_flv(&path, repeat))
                 .await
-                .map_err(|_| crate::errors::RtmpError::new_err("publish task failed"))?
-                .map_err(embed_error)
+                .map_err(|_| RtmpError::new_err("publish task failed"))??)
         })
     }
 
@@ -513,9 +534,9 @@ impl Publisher {
     /// `close()` as an awaitable.
     fn close_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let publisher = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        future_into_py(py, async move {
             if let Some(publisher) = publisher {
-                publisher.close_async().await.map_err(embed_error)?;
+                publisher.close_async().await?;
             }
             Ok(())
         })
@@ -538,9 +559,7 @@ impl Publisher {
     }
 
     fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let me = slf.unbind();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(me) })
+        ready(slf.py(), slf.into_any())
     }
 
     #[pyo3(signature = (*_args))]

@@ -61,6 +61,34 @@ pub(crate) fn client_error(e: ClientError) -> PyErr {
     }
 }
 
+/// An awaitable's error. It becomes a Python exception only on the thread that hands the
+/// outcome to asyncio, with the GIL (a rejection's exception gets attributes).
+pub(crate) enum Failure {
+    Embed(EmbedError),
+    Python(PyErr),
+}
+
+impl From<EmbedError> for Failure {
+    fn from(e: EmbedError) -> Self {
+        Self::Embed(e)
+    }
+}
+
+impl From<PyErr> for Failure {
+    fn from(e: PyErr) -> Self {
+        Self::Python(e)
+    }
+}
+
+impl From<Failure> for PyErr {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Embed(e) => embed_error(e),
+            Failure::Python(e) => e,
+        }
+    }
+}
+
 /// An embedding-layer error as its Python exception.
 pub(crate) fn embed_error(e: EmbedError) -> PyErr {
     match e {

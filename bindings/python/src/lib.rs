@@ -9,10 +9,14 @@
 //! - Every blocking call (stop, connect, send, read with a timeout) releases the GIL
 //!   (`py.detach`), so library threads that want the GIL (logs, `on_media_tag`, awaitables
 //!   completing) never wait for a thread that waits for them.
+//! - Those library threads enter Python only through the exit gate (`exit_gate`), which an
+//!   `atexit` hook closes: none is inside Python while the interpreter finalizes.
 
 mod amf;
+mod awaitable;
 mod client;
 mod errors;
+mod exit_gate;
 mod log;
 mod payload;
 mod server;
@@ -33,21 +37,8 @@ pub(crate) fn client_runtime() -> PyResult<embed::Runtime> {
     Ok(RUNTIME.get_or_init(|| rt).clone())
 }
 
-/// The most threads the awaitable runtime uses to hand results to Python.
-const ASYNCIO_BLOCKING_THREADS: usize = 4;
-
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // The runtime behind awaitables (pyo3-async-runtimes): one worker is plenty, it only waits.
-    // Its blocking pool hands results to the event loop (each call takes the GIL briefly).
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder
-        .worker_threads(1)
-        .max_blocking_threads(ASYNCIO_BLOCKING_THREADS)
-        .thread_name("rtmp-rs-asyncio")
-        .enable_all();
-    pyo3_async_runtimes::tokio::init(builder);
-
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
     payload::register(m)?;
@@ -55,5 +46,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     server::register(m)?;
     client::register(m)?;
     log::register(m)?;
+    exit_gate::register(m)?;
     Ok(())
 }

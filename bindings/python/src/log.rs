@@ -38,8 +38,8 @@ fn logger_name(target: &str) -> String {
 static GET_LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 fn forward(record: &LogRecord<'_>) {
-    // Any thread; `try_attach` refuses while the interpreter shuts down.
-    let _ = Python::try_attach(|py| -> PyResult<()> {
+    // Any thread; nothing once the interpreter exits.
+    let _ = crate::exit_gate::enter_python(|py| -> PyResult<()> {
         let get_logger = GET_LOGGER.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
             Ok(py.import("logging")?.getattr("getLogger")?.unbind())
         })?;

@@ -2,7 +2,7 @@
 //!
 //! The sink runs on runtime workers (`Dispatch::Inline`) and never takes the GIL: it pushes
 //! owned events into a queue and wakes the one waiter. The Python package awaits
-//! `next_events()` (a pyo3-async-runtimes awaitable) on its loop and runs the hooks there.
+//! `next_events()` (an awaitable, see `awaitable`) on its loop and runs the hooks there.
 //! Per-frame events (metadata, frames, keyframes, stats) are dropped and counted when more than
 //! `max_pending_frames` wait, so a slow consumer costs frames, never memory; connection events
 //! and decisions are never dropped.
@@ -23,6 +23,7 @@ use rtmp_rs::embed::{
 };
 use tokio::sync::Notify;
 
+use crate::awaitable::future_into_py;
 use crate::errors::{InvalidStateError, TlsError, embed_error};
 use crate::types;
 
@@ -143,9 +144,9 @@ impl EventSink for Sink {
 
     fn filter_media(&self, session: &Session, frame: &Arc<rtmp_rs::embed::Frame>) -> bool {
         let Some(filter) = &self.media_filter else { return true };
-        // On a runtime worker: take the GIL for the call only. `try_attach` refuses during
-        // interpreter shutdown; the frame then passes.
-        Python::try_attach(|py| {
+        // On a runtime worker: take the GIL for the call only. Refused once the interpreter
+        // exits; the frame then passes.
+        crate::exit_gate::enter_python(|py| {
             let args = (types::Session::new(session.clone()), types::Frame::new(Arc::clone(frame)));
             match filter.call1(py, args).and_then(|r| r.is_truthy(py)) {
                 Ok(keep) => keep,
@@ -492,8 +493,8 @@ impl NativeServer {
     /// `stop()` as an awaitable.
     fn stop_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let server = self.server()?;
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            server.stop_async().await.map_err(embed_error)?;
+        future_into_py(py, async move {
+            server.stop_async().await?;
             drop(server);
             Ok(())
         })
@@ -521,7 +522,7 @@ impl NativeServer {
     /// `(hook_name, request_or_None, *args)`), or None once the queue is closed and empty.
     fn next_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let queue = Arc::clone(&self.queue);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(Batch(queue.next().await)) })
+        future_into_py(py, async move { Ok(Batch(queue.next().await)) })
     }
 
     /// The events queued now, without waiting (possibly empty); None once closed and empty.
