@@ -107,6 +107,27 @@ pub async fn player(
     }
 }
 
+/// A socket that only reads and counts, as a player reads (the floor sender's receiver).
+pub async fn sink(
+    addr: SocketAddr,
+    counters: Arc<Counters>,
+    mut stop: watch::Receiver<bool>,
+) -> Option<Duration> {
+    let mut socket = TcpStream::connect(addr).await.ok()?;
+    socket.set_nodelay(true).ok()?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = tokio::select! {
+            read = socket.read(&mut buf) => read.ok()?,
+            _ = stop.wait_for(|s| *s) => return None,
+        };
+        if n == 0 {
+            return None;
+        }
+        counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
 /// Publishes `fixture` in a loop at real-time pace until `stop`.
 pub async fn publisher(addr: SocketAddr, name: String, fixture: PathBuf, mut stop: watch::Receiver<bool>) {
     let url = format!("rtmp://{addr}/live/{name}");

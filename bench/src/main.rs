@@ -109,28 +109,36 @@ struct Figures {
 }
 
 async fn fanout(peer: Peer, players: usize, fx: &Fixture, seconds: u64) -> Figures {
-    let server = peers::start(peer);
+    let server = peers::start(peer, &fx.path);
     let (stop_tx, stop) = watch::channel(false);
-    let publisher = tokio::spawn(load::ffmpeg_publisher(
-        ffmpeg(),
-        server.addr,
-        "cam".into(),
-        fx.path.clone(),
-        stop.clone(),
-    ));
+    let floor = matches!(peer, Peer::Floor { .. });
+    // The floor sender sends the fixture itself.
+    let publisher = (!floor).then(|| {
+        tokio::spawn(load::ffmpeg_publisher(
+            ffmpeg(),
+            server.addr,
+            "cam".into(),
+            fx.path.clone(),
+            stop.clone(),
+        ))
+    });
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let connected = Arc::new(AtomicU64::new(0));
     let counters: Vec<Arc<Counters>> = (0..players).map(|_| Arc::default()).collect();
     let mut tasks = Vec::new();
     for c in &counters {
-        tasks.push(tokio::spawn(load::player(
-            server.addr,
-            "cam".into(),
-            Role::Play,
-            Arc::clone(c),
-            Arc::clone(&connected),
-            stop.clone(),
-        )));
+        tasks.push(if floor {
+            tokio::spawn(load::sink(server.addr, Arc::clone(c), stop.clone()))
+        } else {
+            tokio::spawn(load::player(
+                server.addr,
+                "cam".into(),
+                Role::Play,
+                Arc::clone(c),
+                Arc::clone(&connected),
+                stop.clone(),
+            ))
+        });
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pid = server.pid();
@@ -142,6 +150,10 @@ async fn fanout(peer: Peer, players: usize, fx: &Fixture, seconds: u64) -> Figur
     // Late joiners, one a second, during the window.
     let mut ttff = Vec::new();
     while t0.elapsed() < Duration::from_secs(seconds) {
+        if floor {
+            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            break;
+        }
         let started = Instant::now();
         let joiner =
             load::player(server.addr, "cam".into(), Role::Join, Arc::default(), Arc::default(), stop.clone());
@@ -158,7 +170,9 @@ async fn fanout(peer: Peer, players: usize, fx: &Fixture, seconds: u64) -> Figur
     for t in tasks {
         let _ = t.await;
     }
-    let _ = publisher.await;
+    if let Some(publisher) = publisher {
+        let _ = publisher.await;
+    }
     let bytes: u64 = after.iter().zip(&before).map(|(a, b)| a.0 - b.0).sum();
     let min_fps =
         after.iter().zip(&before).map(|(a, b)| (a.1 - b.1) as f64 / elapsed).fold(f64::MAX, f64::min);
@@ -174,7 +188,7 @@ async fn fanout(peer: Peer, players: usize, fx: &Fixture, seconds: u64) -> Figur
 }
 
 async fn ingest(peer: Peer, publishers: usize, fx: &Fixture, seconds: u64) -> Figures {
-    let server = peers::start(peer);
+    let server = peers::start(peer, &fx.path);
     let (stop_tx, stop) = watch::channel(false);
     let tasks: Vec<_> = (0..publishers)
         .map(|i| tokio::spawn(load::publisher(server.addr, format!("in{i}"), fx.path.clone(), stop.clone())))
@@ -207,7 +221,7 @@ fn fd_count(pid: u32) -> usize {
 }
 
 async fn soak(seconds: u64, fx: &Fixture) {
-    let server = peers::start(Peer::Ours(None));
+    let server = peers::start(Peer::Ours(None), &fx.path);
     let pid = server.pid();
     let (stop_tx, stop) = watch::channel(false);
     let started = Instant::now();
@@ -282,7 +296,7 @@ async fn soak(seconds: u64, fx: &Fixture) {
 }
 
 async fn idle(peer: Peer, connections: usize) -> Figures {
-    let server = peers::start(peer);
+    let server = peers::start(peer, Path::new(""));
     let pid = server.pid();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss0 = proc::status_kb(pid, "VmRSS:");
@@ -351,6 +365,14 @@ fn report(title: &str, unit: &str, figures: &[Figures]) {
             f.kb_per_connection,
         );
     }
+    let ours = figures.iter().find(|f| f.peer == Peer::Ours(None));
+    let floor = figures.iter().find(|f| f.peer == Peer::Floor { per_frame: false });
+    if let (Some(ours), Some(floor)) = (ours, floor) {
+        println!(
+            "ratio rtmp-rs / floor with a write per message: CPU {:.2}",
+            ours.cpu_ms_per_unit_s / floor.cpu_ms_per_unit_s
+        );
+    }
     if let Some(nginx) = figures.iter().find(|f| f.peer == Peer::Nginx) {
         for f in figures.iter().filter(|f| f.peer != Peer::Nginx) {
             let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
@@ -368,10 +390,15 @@ fn report(title: &str, unit: &str, figures: &[Figures]) {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args = Args::parse();
-    let peers = |with_coalescing: bool| {
+    // Fan-out also measures the kernel's floor, for the same bytes with no protocol.
+    let peers = |fan_out: bool| {
         let mut p = vec![Peer::Ours(None)];
-        if with_coalescing {
-            p.push(Peer::Ours(Some(100)));
+        if fan_out {
+            p.extend([
+                Peer::Ours(Some(100)),
+                Peer::Floor { per_frame: false },
+                Peer::Floor { per_frame: true },
+            ]);
         }
         if !args.no_nginx {
             p.push(Peer::Nginx);

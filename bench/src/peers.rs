@@ -2,7 +2,7 @@
 //! nginx-rtmp (Debian's nginx + libnginx-mod-rtmp, one process, its own config).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,8 @@ pub enum Peer {
     Ours(Option<u64>),
     /// nginx-rtmp with its defaults.
     Nginx,
+    /// The kernel's floor (`src/floor.rs`): one write per message, or per video frame.
+    Floor { per_frame: bool },
 }
 
 impl Peer {
@@ -21,6 +23,8 @@ impl Peer {
             Self::Ours(None) => "rtmp-rs".into(),
             Self::Ours(Some(ms)) => format!("rtmp-rs coalesce {ms}ms"),
             Self::Nginx => "nginx-rtmp".into(),
+            Self::Floor { per_frame: false } => "floor: write per message".into(),
+            Self::Floor { per_frame: true } => "floor: write per video frame".into(),
         }
     }
 }
@@ -52,22 +56,22 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// The example server binary, built by `bench/run.sh` (`cargo build --release --example server`).
-fn our_binary() -> PathBuf {
+/// A release binary built by `bench/run.sh`: the example server, or the floor sender.
+fn release_binary(name: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let path = root.join("target/x86_64-unknown-linux-gnu/release/examples/server");
-    assert!(path.exists(), "{} is missing: cargo build --release --example server", path.display());
+    let path = root.join("target/x86_64-unknown-linux-gnu/release").join(name);
+    assert!(path.exists(), "{} is missing: run bench/run.sh", path.display());
     path
 }
 
-/// Starts `peer` on a free loopback port, pinned to core 0.
-pub fn start(peer: Peer) -> Running {
+/// Starts `peer` on a free loopback port, pinned to core 0; the floor sender sends `fixture`.
+pub fn start(peer: Peer, fixture: &Path) -> Running {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let (mut cmd, dir) = match peer {
         Peer::Ours(coalescing) => {
             let mut cmd = Command::new("taskset");
-            cmd.args(["-c", "0"]).arg(our_binary()).args(["--bind", &addr.to_string()]);
+            cmd.args(["-c", "0"]).arg(release_binary("examples/server")).args(["--bind", &addr.to_string()]);
             if let Some(ms) = coalescing {
                 cmd.args(["--write-coalescing-ms", &ms.to_string()]);
             }
@@ -89,6 +93,12 @@ pub fn start(peer: Peer) -> Running {
             let mut cmd = Command::new("taskset");
             cmd.args(["-c", "0", "/usr/sbin/nginx", "-p"]).arg(&dir).arg("-c").arg(dir.join("nginx.conf"));
             (cmd, Some(dir))
+        }
+        Peer::Floor { per_frame } => {
+            let mut cmd = Command::new("taskset");
+            cmd.args(["-c", "0"]).arg(release_binary("floor")).arg(addr.to_string()).arg(fixture);
+            cmd.arg(if per_frame { "per-frame" } else { "per-message" });
+            (cmd, None)
         }
     };
     let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start server");
