@@ -1008,6 +1008,19 @@ rtmp_result rtmp_server_config_set_max_streams_per_connection(rtmp_server_config
 rtmp_result rtmp_server_config_set_max_amf_depth(rtmp_server_config *config, size_t value);
 
 /**
+ * Most entries in one AMF object, ECMA array, strict array or vector of a received command or
+ * data message; a message with more closes the connection. Default 65536.
+ */
+rtmp_result rtmp_server_config_set_max_amf_entries(rtmp_server_config *config, size_t value);
+
+/**
+ * Most bytes the values decoded from one received command or data message may take, counting
+ * every copy made when AMF3 references are resolved; a message that decodes past it closes the
+ * connection. Default 67108864 (64 MiB).
+ */
+rtmp_result rtmp_server_config_set_max_amf_decoded_bytes(rtmp_server_config *config, size_t bytes);
+
+/**
  * Messages queued per player before frames are dropped (video first). Default 512.
  */
 rtmp_result rtmp_server_config_set_player_queue_length(rtmp_server_config *config, size_t value);

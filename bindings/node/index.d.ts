@@ -415,6 +415,17 @@ export interface ServerOptions {
   maxStreamsPerConnection?: number
   /** AMF nesting depth limit. Default 64. */
   maxAmfDepth?: number
+  /**
+   * Most entries in one AMF object or array of a received command or data message; a message
+   * with more closes the connection. Default 65536.
+   */
+  maxAmfEntries?: number
+  /**
+   * Most bytes the values decoded from one received command or data message may take,
+   * counting the copies AMF3 references make; a message past it closes the connection.
+   * Default 64 MiB.
+   */
+  maxAmfDecodedBytes?: number
   /** Messages queued per player before frames are dropped (video first). Default 512. */
   playerQueueLength?: number
   /** A player whose socket accepts nothing for this long is disconnected, ms. Default 10000. */

@@ -210,6 +210,27 @@ pub extern "C" fn rtmp_server_config_set_max_amf_depth(
     ffi_panic_boundary! { core(config, |c| c.max_amf_depth = value) }
 }
 
+/// Most entries in one AMF object, ECMA array, strict array or vector of a received command or
+/// data message; a message with more closes the connection. Default 65536.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_config_set_max_amf_entries(
+    config: *mut rtmp_server_config,
+    value: usize,
+) -> rtmp_result {
+    ffi_panic_boundary! { core(config, |c| c.max_amf_entries = value) }
+}
+
+/// Most bytes the values decoded from one received command or data message may take, counting
+/// every copy made when AMF3 references are resolved; a message that decodes past it closes the
+/// connection. Default 67108864 (64 MiB).
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_config_set_max_amf_decoded_bytes(
+    config: *mut rtmp_server_config,
+    bytes: usize,
+) -> rtmp_result {
+    ffi_panic_boundary! { core(config, |c| c.max_amf_decoded_bytes = bytes) }
+}
+
 /// Messages queued per player before frames are dropped (video first). Default 512.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_server_config_set_player_queue_length(

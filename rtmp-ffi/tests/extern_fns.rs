@@ -93,6 +93,10 @@ fn config_validation() {
     let fourccs = [c"avc1".as_ptr(), c"hvc1".as_ptr()];
     assert_eq!(rtmp_server_config_set_fourcc_list(config, fourccs.as_ptr(), 2), rtmp_result::Ok);
     assert_eq!(rtmp_server_config_set_worker_threads(config, 0), rtmp_result::InvalidArgument);
+    assert_eq!(rtmp_server_config_set_max_amf_entries(config, 1024), rtmp_result::Ok);
+    assert_eq!(rtmp_server_config_set_max_amf_decoded_bytes(config, 1 << 20), rtmp_result::Ok);
+    assert_eq!(rtmp_server_config_set_max_amf_entries(ptr::null_mut(), 1), rtmp_result::NullParameter);
+    assert_eq!(rtmp_server_config_set_max_amf_decoded_bytes(ptr::null_mut(), 1), rtmp_result::NullParameter);
     rtmp_server_config_free(config);
 }
 

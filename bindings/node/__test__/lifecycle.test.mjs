@@ -101,6 +101,8 @@ test('every option is accepted; bad ones are TypeErrors', async () => {
     maxChunkStreams: 16,
     maxStreamsPerConnection: 4,
     maxAmfDepth: 16,
+    maxAmfEntries: 1024,
+    maxAmfDecodedBytes: 1 << 20,
     playerQueueLength: 128,
     playerStallTimeoutMs: 5000,
     socketSendBuffer: 1 << 16,
@@ -133,6 +135,10 @@ test('every option is accepted; bad ones are TypeErrors', async () => {
     { workerThreads: 0 },
     { statsIntervalMs: Infinity },
     { maxMessageSize: 2 ** 32 },
+    { maxAmfEntries: -1 },
+    { maxAmfEntries: 2.5 },
+    { maxAmfDecodedBytes: -1 },
+    { maxAmfDecodedBytes: 2 ** 53 },
   ]
   for (const options of bad) {
     assert.throws(() => new Server(options), (e) => {
@@ -141,9 +147,50 @@ test('every option is accepted; bad ones are TypeErrors', async () => {
     })
   }
   assert.throws(() => new Server({ maxConnections: -1 }), { name: 'TypeError', code: 'ERR_RTMP_INVALID_OPTION' })
+  // The AMF limits are refused like every integer option: out of range by us, other types by napi.
+  for (const name of ['maxAmfDepth', 'maxAmfEntries', 'maxAmfDecodedBytes']) {
+    assert.throws(() => new Server({ [name]: -1 }), {
+      name: 'TypeError',
+      code: 'ERR_RTMP_INVALID_OPTION',
+      message: new RegExp(`^${name} must be an integer`),
+    })
+    assert.throws(() => new Server({ [name]: '64' }), {
+      code: 'NumberExpected',
+      message: new RegExp(`ServerOptions\\.${name}$`),
+    })
+  }
   assert.throws(() => new Server({ tls: { bind: '127.0.0.1:0', certFile: '/nonexistent.pem', keyFile: '/nonexistent.pem' } }), {
     code: 'ERR_RTMP_TLS',
   })
+})
+
+test('the AMF limits reach the server: metadata past them closes that publisher', async () => {
+  const metadata = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`field${i}`, i]))
+  const send = async (options) => {
+    const seen = { metadata: [], reasons: [] }
+    const server = await listen(options, {
+      onMetadata: (session, frame) => void seen.metadata.push(frame.metadata),
+      onDisconnect: (session, reason) => void seen.reasons.push(reason),
+    })
+    const publisher = await Publisher.connect(server.url('live/cam'))
+    await publisher.sendMetadata(metadata)
+    await waitFor(() => seen.metadata.length || seen.reasons.length, 5000, 'the metadata or a disconnect')
+    await publisher.close().catch(() => {}) // the server may have closed it first
+    await server.close()
+    return seen
+  }
+  const accepted = await send({})
+  assert.equal(accepted.metadata[0].field199, 199)
+  for (const [options, refusal] of [
+    [{ maxAmfEntries: 32 }, 'collection of 200 entries'],
+    [{ maxAmfDecodedBytes: 8192 }, 'decoded values would exceed 8192 bytes'],
+  ]) {
+    const refused = await send(options)
+    assert.deepEqual(refused.metadata, [], JSON.stringify(options))
+    assert.equal(refused.reasons.length, 1, JSON.stringify(refused.reasons))
+    assert.equal(refused.reasons[0].kind, 'protocol')
+    assert.ok(refused.reasons[0].message.includes(refusal), refused.reasons[0].message)
+  }
 })
 
 test('stats describe the live streams', async () => {

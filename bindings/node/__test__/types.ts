@@ -33,6 +33,8 @@ const everyOption: Required<ServerOptions> = {
   maxChunkStreams: 64,
   maxStreamsPerConnection: 8,
   maxAmfDepth: 32,
+  maxAmfEntries: 1024,
+  maxAmfDecodedBytes: 1 << 20,
   playerQueueLength: 512,
   playerStallTimeoutMs: 1000,
   socketSendBuffer: 1 << 16,

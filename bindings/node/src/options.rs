@@ -60,6 +60,13 @@ pub struct ServerOptions {
     pub max_streams_per_connection: Option<f64>,
     /// AMF nesting depth limit. Default 64.
     pub max_amf_depth: Option<f64>,
+    /// Most entries in one AMF object or array of a received command or data message; a message
+    /// with more closes the connection. Default 65536.
+    pub max_amf_entries: Option<f64>,
+    /// Most bytes the values decoded from one received command or data message may take,
+    /// counting the copies AMF3 references make; a message past it closes the connection.
+    /// Default 64 MiB.
+    pub max_amf_decoded_bytes: Option<f64>,
     /// Messages queued per player before frames are dropped (video first). Default 512.
     pub player_queue_length: Option<f64>,
     /// A player whose socket accepts nothing for this long is disconnected, ms. Default 10000.
@@ -223,6 +230,8 @@ impl ServerOptions {
         set!(max_chunk_streams, usize_field, "maxChunkStreams");
         set!(max_streams_per_connection, u32_field, "maxStreamsPerConnection");
         set!(max_amf_depth, usize_field, "maxAmfDepth");
+        set!(max_amf_entries, usize_field, "maxAmfEntries");
+        set!(max_amf_decoded_bytes, usize_field, "maxAmfDecodedBytes");
         set!(player_queue_length, usize_field, "playerQueueLength");
         if let Some(v) = duration("playerStallTimeoutMs", self.player_stall_timeout_ms)? {
             c.player_stall_timeout = v;

@@ -297,6 +297,8 @@ fn options_from(dict: &Bound<'_, PyDict>) -> PyResult<(ServerOptions, usize)> {
             "max_chunk_streams" => c.max_chunk_streams = value.extract()?,
             "max_streams_per_connection" => c.max_streams_per_connection = value.extract()?,
             "max_amf_depth" => c.max_amf_depth = value.extract()?,
+            "max_amf_entries" => c.max_amf_entries = value.extract()?,
+            "max_amf_decoded_bytes" => c.max_amf_decoded_bytes = value.extract()?,
             "player_queue_length" => c.player_queue_length = value.extract()?,
             "player_stall_timeout" => c.player_stall_timeout = seconds(k, value.extract()?)?,
             "socket_send_buffer" => c.socket_send_buffer = value.extract()?,
@@ -366,6 +368,8 @@ fn server_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("max_chunk_streams", c.max_chunk_streams)?;
     d.set_item("max_streams_per_connection", c.max_streams_per_connection)?;
     d.set_item("max_amf_depth", c.max_amf_depth)?;
+    d.set_item("max_amf_entries", c.max_amf_entries)?;
+    d.set_item("max_amf_decoded_bytes", c.max_amf_decoded_bytes)?;
     d.set_item("player_queue_length", c.player_queue_length)?;
     d.set_item("player_stall_timeout", c.player_stall_timeout.as_secs_f64())?;
     d.set_item("socket_send_buffer", c.socket_send_buffer)?;

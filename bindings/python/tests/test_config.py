@@ -44,6 +44,65 @@ def test_bad_options_are_refused() -> None:
         rtmp_rs.Server(bind=taken.local_addr)
 
 
+def test_amf_limits_are_integer_options() -> None:
+    defaults = _native.server_defaults()
+    assert (defaults["max_amf_depth"], defaults["max_amf_entries"], defaults["max_amf_decoded_bytes"]) == (
+        64,
+        65536,
+        64 << 20,
+    )
+    rtmp_rs.Server(bind="127.0.0.1:0", max_amf_depth=8, max_amf_entries=1024, max_amf_decoded_bytes=1 << 20)
+    # Refused like every integer option: negative numbers and other types.
+    with pytest.raises(OverflowError):
+        rtmp_rs.Server(bind="127.0.0.1:0", max_amf_entries=-1)
+    with pytest.raises(OverflowError):
+        rtmp_rs.Server(bind="127.0.0.1:0", max_amf_decoded_bytes=-1)
+    with pytest.raises(TypeError):
+        rtmp_rs.Server(bind="127.0.0.1:0", max_amf_entries="1024")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        rtmp_rs.Server(bind="127.0.0.1:0", max_amf_decoded_bytes=1.5)  # type: ignore[arg-type]
+
+
+def test_amf_limits_take_effect() -> None:
+    metadata = {f"field{i}": float(i) for i in range(200)}
+
+    class Record(rtmp_rs.Handler):
+        def __init__(self) -> None:
+            self.metadata: list[dict[str, object]] = []
+            self.reasons: list[rtmp_rs.DisconnectReason] = []
+
+        def on_metadata(self, session: rtmp_rs.Session, key: rtmp_rs.StreamKey, metadata: dict[str, object]) -> None:
+            self.metadata.append(metadata)
+
+        def on_disconnect(self, session: rtmp_rs.Session, reason: rtmp_rs.DisconnectReason) -> None:
+            self.reasons.append(reason)
+
+    def send(**limits: int) -> Record:
+        handler = Record()
+        with rtmp_rs.Server(handler, bind="127.0.0.1:0", **limits) as server:
+            publisher = rtmp_rs.Publisher(f"{server.url}/live/cam")
+            publisher.send_metadata(metadata)
+            deadline = time.monotonic() + 5
+            while not (handler.metadata or handler.reasons) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            try:
+                publisher.close()
+            except rtmp_rs.RtmpError:
+                pass  # the server closed it first
+        return handler
+
+    accepted = send()
+    assert accepted.metadata and accepted.metadata[0]["field199"] == 199.0
+    for limits, refusal in (
+        ({"max_amf_entries": 32}, "collection of 200 entries"),
+        ({"max_amf_decoded_bytes": 8192}, "decoded values would exceed 8192 bytes"),
+    ):
+        refused = send(**limits)
+        assert not refused.metadata, limits
+        (reason,) = refused.reasons
+        assert reason.kind == "protocol" and refusal in reason.message, (limits, reason.message)
+
+
 def test_options_take_effect() -> None:
     server = rtmp_rs.Server(
         bind="127.0.0.1:0",

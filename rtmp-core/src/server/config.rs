@@ -60,6 +60,14 @@ pub struct ServerConfig {
     pub max_streams_per_connection: u32,
     /// AMF nesting depth limit. Default 64.
     pub max_amf_depth: usize,
+    /// Most entries in one AMF object, ECMA array, strict array or vector of a command or data
+    /// message; a message with more closes the connection. Default 65 536.
+    pub max_amf_entries: usize,
+    /// Most bytes the values decoded from one command or data message may take, counting every
+    /// copy made when AMF3 references are resolved (a few hundred bytes that reference one long
+    /// string over and over would otherwise expand into gigabytes); a message that decodes past
+    /// it closes the connection. Default 64 MiB.
+    pub max_amf_decoded_bytes: usize,
     /// Messages queued per player before frames are dropped (video first). Default 512.
     pub player_queue_length: usize,
     /// A player whose socket accepts nothing for this long is disconnected. Default 10 s.
@@ -110,6 +118,8 @@ impl Default for ServerConfig {
             max_chunk_streams: session.chunk_limits.max_chunk_streams,
             max_streams_per_connection: session.max_streams,
             max_amf_depth: session.amf_limits.max_depth,
+            max_amf_entries: session.amf_limits.max_entries,
+            max_amf_decoded_bytes: session.amf_limits.max_decoded_bytes,
             player_queue_length: 512,
             player_stall_timeout: Duration::from_secs(10),
             socket_send_buffer: None,
@@ -165,6 +175,10 @@ setters! {
     max_streams_per_connection: u32,
     /// Sets [`ServerConfig::max_amf_depth`].
     max_amf_depth: usize,
+    /// Sets [`ServerConfig::max_amf_entries`].
+    max_amf_entries: usize,
+    /// Sets [`ServerConfig::max_amf_decoded_bytes`].
+    max_amf_decoded_bytes: usize,
     /// Sets [`ServerConfig::player_queue_length`].
     player_queue_length: usize,
     /// Sets [`ServerConfig::player_stall_timeout`].
@@ -203,7 +217,11 @@ impl ServerConfig {
                 max_message_size: self.max_message_size,
                 max_chunk_streams: self.max_chunk_streams,
             },
-            amf_limits: AmfLimits { max_depth: self.max_amf_depth, ..AmfLimits::default() },
+            amf_limits: AmfLimits {
+                max_depth: self.max_amf_depth,
+                max_entries: self.max_amf_entries,
+                max_decoded_bytes: self.max_amf_decoded_bytes,
+            },
             chunk_size: self.chunk_size,
             window_ack_size: self.window_ack_size,
             peer_bandwidth: self.peer_bandwidth,
@@ -214,5 +232,25 @@ impl ServerConfig {
             fourcc_list: self.fourcc_list.clone(),
             caps_ex: self.caps_ex,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amf_limits_default_to_the_decoders_and_reach_the_session() {
+        let defaults = ServerConfig::default();
+        assert_eq!(defaults.session_config().amf_limits, AmfLimits::default());
+        assert_eq!(
+            (defaults.max_amf_depth, defaults.max_amf_entries, defaults.max_amf_decoded_bytes),
+            (64, 65_536, 64 << 20)
+        );
+        let config = ServerConfig::default().max_amf_depth(3).max_amf_entries(5).max_amf_decoded_bytes(7);
+        assert_eq!(
+            config.session_config().amf_limits,
+            AmfLimits { max_depth: 3, max_entries: 5, max_decoded_bytes: 7 }
+        );
     }
 }

@@ -4,11 +4,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use rtmp_core::proto::amf::Amf0Value;
+use rtmp_core::proto::amf::{Amf0Value, AmfObject};
 use rtmp_core::proto::chunk::ChunkEncoder;
 use rtmp_core::proto::media::VideoTag;
-use rtmp_core::proto::message::{CapsEx, Message, UserControl, status};
-use rtmp_core::proto::session::ClientEvent;
+use rtmp_core::proto::message::{CapsEx, Command, Message, UserControl, status};
+use rtmp_core::proto::session::{ClientEvent, ClientSession};
 use rtmp_core::server::{DisconnectReason, ServerConfig};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -202,6 +202,82 @@ async fn max_streams_per_connection_refuses_extra_create_stream() {
         .expect("a third createStream was not refused");
     assert!(!client.events[from..].iter().any(|(_, e)| matches!(e, ClientEvent::StreamCreated { .. })));
     assert!(answers_ping(&mut client, 3).await, "the refusal closed the connection");
+}
+
+/// Publishes `live/cam` on a server with `config` and lets `send` queue messages on that
+/// publisher's session, beside a bystander connection. `Ok` when the publisher's connection
+/// outlives them (it answers a ping after), otherwise why the server closed it; either way the
+/// bystander still answers a ping. The server is returned for its hook record.
+async fn amf_outcome(
+    config: ServerConfig,
+    send: impl FnOnce(&mut ClientSession, u32),
+) -> (TestServer, Result<(), DisconnectReason>) {
+    let server = TestServer::start(config);
+    let mut bystander = TestClient::connect(server.addr, "live").await;
+    let mut client = TestClient::connect(server.addr, "live").await;
+    let stream_id = client.publish("cam", Duration::from_secs(3)).await.expect("publish accepted");
+    send(client.session(), stream_id);
+    client.flush().await;
+    let outcome = if answers_ping(&mut client, 4).await {
+        Ok(())
+    } else {
+        assert!(client.wait_closed(Duration::from_secs(2)).await.is_some(), "neither answered nor closed");
+        let session = server.rec.session_of(client.local_addr).unwrap();
+        Err(server.rec.wait_disconnect(session, Duration::from_secs(1)).await)
+    };
+    assert!(answers_ping(&mut bystander, 5).await, "the bystander's connection was closed too");
+    (server, outcome)
+}
+
+#[tokio::test]
+async fn max_amf_entries_closes_on_metadata_with_too_many_entries() {
+    let metadata: AmfObject = (0..200).map(|i| (format!("field{i}"), f64::from(i))).collect();
+    let send = |metadata: &AmfObject| {
+        let metadata = metadata.clone();
+        move |session: &mut ClientSession, stream_id: u32| session.send_metadata(stream_id, &metadata)
+    };
+    // The default (65 536) and a limit of exactly 200 take the 200-entry ECMA array.
+    for config in [config(), config().max_amf_entries(200)] {
+        let (server, outcome) = amf_outcome(config, send(&metadata)).await;
+        assert_eq!(outcome, Ok(()));
+        server
+            .rec
+            .wait_for(Duration::from_secs(2), "on_metadata", |h| matches!(h, Hook::Metadata { .. }))
+            .await;
+    }
+    // One entry fewer allowed: that connection alone is closed, with the count in the reason.
+    let (server, outcome) = amf_outcome(config().max_amf_entries(199), send(&metadata)).await;
+    let reason = outcome.expect_err("200 entries accepted under max_amf_entries(199)");
+    assert!(
+        matches!(&reason, DisconnectReason::Protocol(text) if text.contains("collection of 200 entries")),
+        "{reason:?}"
+    );
+    assert_eq!(server.rec.count(|h| matches!(h, Hook::Metadata { .. })), 0);
+}
+
+#[tokio::test]
+async fn max_amf_decoded_bytes_closes_on_a_command_that_decodes_past_it() {
+    let probe = |text_len: usize| {
+        move |session: &mut ClientSession, _: u32| {
+            session.send_command(
+                0,
+                Command::new("probe", 9.0, vec![Amf0Value::Null, "x".repeat(text_len).into()]),
+            )
+        }
+    };
+    // A 20 000-byte string: the default (64 MiB) decodes it and answers the unknown command
+    // with _error, the connection stays; so does a 10 000-byte one under a 16 KiB limit.
+    for (config, text_len) in [(config(), 20_000), (config().max_amf_decoded_bytes(16 * 1024), 10_000)] {
+        let (_server, outcome) = amf_outcome(config, probe(text_len)).await;
+        assert_eq!(outcome, Ok(()), "{text_len} bytes");
+    }
+    // Under the 16 KiB limit the 20 000-byte string closes that connection alone.
+    let (_server, outcome) = amf_outcome(config().max_amf_decoded_bytes(16 * 1024), probe(20_000)).await;
+    let reason = outcome.expect_err("20 000 decoded bytes accepted under max_amf_decoded_bytes(16 KiB)");
+    assert!(
+        matches!(&reason, DisconnectReason::Protocol(text) if text.contains("decoded values would exceed 16384 bytes")),
+        "{reason:?}"
+    );
 }
 
 #[tokio::test]

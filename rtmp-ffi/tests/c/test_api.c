@@ -107,6 +107,8 @@ static void test_server_config(void) {
     OK(rtmp_server_config_set_max_chunk_streams(config, 32));
     OK(rtmp_server_config_set_max_streams_per_connection(config, 4));
     OK(rtmp_server_config_set_max_amf_depth(config, 32));
+    OK(rtmp_server_config_set_max_amf_entries(config, 1024));
+    OK(rtmp_server_config_set_max_amf_decoded_bytes(config, 1 << 20));
     OK(rtmp_server_config_set_player_queue_length(config, 256));
     OK(rtmp_server_config_set_player_stall_timeout_ms(config, 5000));
     OK(rtmp_server_config_set_socket_send_buffer(config, 0));
@@ -150,6 +152,8 @@ static void test_server_config(void) {
     EXPECT(rtmp_server_config_set_max_chunk_streams(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_max_streams_per_connection(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_max_amf_depth(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_max_amf_entries(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_max_amf_decoded_bytes(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_player_queue_length(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_player_stall_timeout_ms(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_socket_send_buffer(NULL, 1), RTMP_RESULT_NULL_PARAMETER);

@@ -58,6 +58,8 @@ class Server:
         max_chunk_streams: int = 64,
         max_streams_per_connection: int = 8,
         max_amf_depth: int = 64,
+        max_amf_entries: int = 65536,
+        max_amf_decoded_bytes: int = 67108864,
         player_queue_length: int = 512,
         player_stall_timeout: float = 10.0,
         socket_send_buffer: int | None = None,
@@ -82,7 +84,10 @@ class Server:
         ``play_wait_timeout=None`` lets players wait forever for a stream;
         ``stats_interval=None`` turns ``on_stats`` off; ``write_coalescing`` (seconds) holds
         each player's output that long to write it at once (less CPU, more latency); ``tls_bind``/``tls_cert``/``tls_key``
-        (PEM files) add an RTMPS listener; ``decision_timeout`` rejects decisions that take
+        (PEM files) add an RTMPS listener; ``max_amf_depth``, ``max_amf_entries`` and
+        ``max_amf_decoded_bytes`` bound what one received command or data message may decode to
+        (nesting, entries per object or array, bytes including the copies AMF3 references make;
+        a message past them closes its connection); ``decision_timeout`` rejects decisions that take
         longer; ``max_pending_frames`` caps the frame events waiting for a slow handler
         (beyond it they are dropped and counted in ``dropped_events``)."""
         self._handler = handler if handler is not None else Handler()
@@ -98,6 +103,8 @@ class Server:
             "max_chunk_streams": max_chunk_streams,
             "max_streams_per_connection": max_streams_per_connection,
             "max_amf_depth": max_amf_depth,
+            "max_amf_entries": max_amf_entries,
+            "max_amf_decoded_bytes": max_amf_decoded_bytes,
             "player_queue_length": player_queue_length,
             "player_stall_timeout": player_stall_timeout,
             "socket_send_buffer": socket_send_buffer,
