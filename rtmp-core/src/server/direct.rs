@@ -18,6 +18,12 @@ use socket2::SockRef;
 use tokio::io::AsyncWrite;
 use tokio::net::tcp::OwnedWriteHalf;
 
+/// A player that has gone raises no SIGPIPE in the host process: its task reports the error.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const SEND_FLAGS: std::ffi::c_int = 0;
+
 /// Most messages in one direct write.
 pub(crate) const MAX_SLICES: usize = 32;
 
@@ -68,16 +74,26 @@ impl DirectWriter {
         if gate.held {
             return sent;
         }
-        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
         debug_assert!(messages.len() <= MAX_SLICES);
         let count = messages.len().min(MAX_SLICES);
-        for (slice, message) in slices.iter_mut().zip(messages) {
-            *slice = IoSlice::new(message);
-        }
         // Straight to the socket, not through tokio's readiness: a full socket answers
         // WouldBlock all the same, and the task's next write clears the stale readiness.
         // An error other than a full socket is the task's to report when it next writes.
-        let Ok(n) = SockRef::from(self.socket.as_ref().as_ref()).send_vectored(&slices[..count]) else {
+        let socket = SockRef::from(self.socket.as_ref().as_ref());
+        let result = match messages {
+            [] => return sent,
+            // The usual case (encoders send audio and video apart): send(2) copies no message
+            // header or iovec into the kernel.
+            [one] => socket.send_with_flags(one, SEND_FLAGS),
+            _ => {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                for (slice, message) in slices.iter_mut().zip(messages) {
+                    *slice = IoSlice::new(message);
+                }
+                socket.send_vectored_with_flags(&slices[..count], SEND_FLAGS)
+            }
+        };
+        let Ok(n) = result else {
             return sent;
         };
         gate.written += n as u64;
