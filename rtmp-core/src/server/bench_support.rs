@@ -30,15 +30,7 @@ impl FanoutBench {
         stream.claim_publisher(1, addr, Arc::default(), PublisherPolicy::RejectNew).expect("a new stream");
         let players: Vec<_> = (0..players as u64)
             .map(|id| {
-                Arc::new(Player::new(
-                    id + 2,
-                    addr,
-                    1,
-                    config.player_queue_length,
-                    Arc::default(),
-                    None,
-                    false,
-                ))
+                Arc::new(Player::new(id + 2, addr, 1, config.player_queue_length, Arc::default(), None))
             })
             .collect();
         for player in &players {

@@ -459,7 +459,6 @@ impl<H: RtmpHandler> Connection<H> {
             config.player_queue_length,
             Arc::clone(&self.queue_notify),
             self.direct.clone(),
-            config.write_coalescing.is_some(),
         ));
         // Play.Start must precede the cached media: the session's bytes are flushed before any
         // queue is drained, and the cache goes into the queue here. Held until this read's

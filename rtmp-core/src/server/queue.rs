@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::direct::{DirectWriter, MAX_SLICES, Sent};
+use super::direct::{DirectWriter, MAX_SLICES};
 
 /// How a message may be dropped when the queue fills; the order is nginx-rtmp's priorities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +80,6 @@ pub(crate) struct PlayerQueue {
     /// The connection's socket (plain TCP), when publishers may write into it themselves while
     /// the queue is empty.
     direct: Option<Arc<DirectWriter>>,
-    /// Write coalescing with a direct socket: media only queues, and the server's flush task
-    /// writes it once per window ([`Self::flush`]).
-    coalesced: bool,
     pub(crate) dropped_video: AtomicU64,
     pub(crate) dropped_audio: AtomicU64,
 }
@@ -109,12 +106,7 @@ impl Pushed {
 
 impl PlayerQueue {
     /// A queue of `capacity` messages that starts by waiting for a keyframe and wakes `notify`.
-    pub(crate) fn new(
-        capacity: usize,
-        notify: Arc<Notify>,
-        direct: Option<Arc<DirectWriter>>,
-        coalescing: bool,
-    ) -> Self {
+    pub(crate) fn new(capacity: usize, notify: Arc<Notify>, direct: Option<Arc<DirectWriter>>) -> Self {
         Self {
             state: Mutex::new(QueueState {
                 items: VecDeque::new(),
@@ -127,7 +119,6 @@ impl PlayerQueue {
             }),
             capacity: capacity.max(4),
             notify,
-            coalesced: coalescing && direct.is_some(),
             direct,
             dropped_video: AtomicU64::new(0),
             dropped_audio: AtomicU64::new(0),
@@ -138,21 +129,21 @@ impl PlayerQueue {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Sends one media message: see [`Self::push_all`].
+    /// Queues one media message for the player's task: see [`Self::push_all`].
     pub(crate) fn push(&self, bytes: &Bytes, class: FrameClass) -> Pushed {
-        self.push_all(&[(bytes.clone(), class)])
+        self.push_all(&[(bytes.clone(), class)], false)
     }
 
-    /// Drops, sends or queues each message in order. When the queue is empty and the socket free,
-    /// every kept message goes out in one vectored write from the caller's task; whatever the
-    /// socket does not take is queued for the player's task.
-    pub(crate) fn push_all(&self, messages: &[(Bytes, FrameClass)]) -> Pushed {
+    /// Drops, sends or queues each message in order. With `may_write`, when the queue is empty
+    /// and the socket free, every kept message goes out in one vectored write from the caller's
+    /// task; whatever the socket does not take is queued for the player's task.
+    pub(crate) fn push_all(&self, messages: &[(Bytes, FrameClass)], may_write: bool) -> Pushed {
         let mut state = self.lock();
         // A bigger burst (a publisher catching up) goes through the queue.
         let direct = self
             .direct
             .as_ref()
-            .filter(|_| !self.coalesced && state.items.is_empty() && messages.len() <= MAX_SLICES);
+            .filter(|_| may_write && state.items.is_empty() && messages.len() <= MAX_SLICES);
         let mut kept = [&NO_BYTES; MAX_SLICES];
         let mut pushed = Pushed::default();
         for (bytes, class) in messages {
@@ -177,40 +168,12 @@ impl PlayerQueue {
             if !sent.left_remainder && state.items.is_empty() {
                 return pushed;
             }
-        } else if pushed.kept == 0 || self.coalesced {
+        } else if pushed.kept == 0 {
             return pushed;
         }
         drop(state);
         self.notify.notify_one();
         pushed
-    }
-
-    /// Writes the queued media straight into the socket (write coalescing: the flush task calls
-    /// this once per window). What the socket does not take, a notice, or a socket the player's
-    /// task is writing to, is left to that task, which is woken. Returns the bytes written.
-    pub(crate) fn flush(&self) -> usize {
-        let Some(direct) = self.direct.as_ref().filter(|_| self.coalesced) else { return 0 };
-        let mut state = self.lock();
-        if state.items.is_empty() {
-            return 0;
-        }
-        let mut slots = [&NO_BYTES; MAX_SLICES];
-        let mut count = 0;
-        for item in state.items.iter().take(MAX_SLICES) {
-            let Outgoing::Bytes(bytes) = item else { break };
-            slots[count] = bytes;
-            count += 1;
-        }
-        let batch = &slots[..count];
-        let sent = if batch.is_empty() { Sent::default() } else { direct.send(batch) };
-        let taken_bytes: u64 = batch[..sent.messages].iter().map(|b| b.len() as u64).sum();
-        state.bytes_out += taken_bytes;
-        state.items.drain(..sent.messages);
-        if !state.items.is_empty() || sent.left_remainder {
-            drop(state);
-            self.notify.notify_one();
-        }
-        sent.bytes
     }
 
     /// The drop policy: whether a message of `class` is kept, counting drops.
@@ -318,7 +281,7 @@ mod tests {
 
     #[test]
     fn video_waits_for_a_keyframe_at_start() {
-        let q = PlayerQueue::new(16, Default::default(), None, false);
+        let q = PlayerQueue::new(16, Default::default(), None);
         assert!(!q.push(&bytes(1), FrameClass::VideoInter).is_kept());
         assert!(q.push(&bytes(2), FrameClass::Audio).is_kept());
         assert!(q.push(&bytes(3), FrameClass::VideoKey).is_kept());
@@ -329,7 +292,7 @@ mod tests {
 
     #[test]
     fn only_waits_caused_by_a_drop_count_as_dropped() {
-        let q = PlayerQueue::new(4, Default::default(), None, false);
+        let q = PlayerQueue::new(4, Default::default(), None);
         q.push(&bytes(0), FrameClass::VideoKey);
         q.push(&bytes(1), FrameClass::Audio);
         assert!(!q.push(&bytes(2), FrameClass::VideoInter).is_kept()); // half full: dropped
@@ -345,7 +308,7 @@ mod tests {
 
     #[test]
     fn drop_order_disposable_inter_key_audio() {
-        let q = PlayerQueue::new(16, Default::default(), None, false);
+        let q = PlayerQueue::new(16, Default::default(), None);
         q.push(&bytes(0), FrameClass::VideoKey);
         filled(&q, FrameClass::Audio, 3); // 4 queued = capacity / 4
         assert!(!q.push(&bytes(9), FrameClass::VideoDisposable).is_kept());
@@ -366,7 +329,7 @@ mod tests {
 
     #[test]
     fn drain_in_order_and_notices_restart_the_keyframe_wait() {
-        let q = PlayerQueue::new(16, Default::default(), None, false);
+        let q = PlayerQueue::new(16, Default::default(), None);
         q.push(&bytes(1), FrameClass::VideoKey);
         q.push_notice(Outgoing::Unpublished);
         q.push_notice(Outgoing::Published);
@@ -379,7 +342,7 @@ mod tests {
 
     #[test]
     fn selection_and_pause() {
-        let q = PlayerQueue::new(16, Default::default(), None, false);
+        let q = PlayerQueue::new(16, Default::default(), None);
         q.select(Some(false), None);
         assert!(!q.push(&bytes(1), FrameClass::Audio).is_kept());
         q.select(Some(true), None);

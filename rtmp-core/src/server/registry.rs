@@ -9,7 +9,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::direct::DirectWriter;
+use super::direct::{DirectWriter, MAX_SLICES};
 use super::gop::{CacheRole, CachedMessage, GopCache};
 use super::queue::{FrameClass, Outgoing, PlayerQueue};
 use super::stats::{PlayerStats, StreamStats};
@@ -44,14 +44,8 @@ impl Player {
         capacity: usize,
         notify: Arc<Notify>,
         direct: Option<Arc<DirectWriter>>,
-        coalescing: bool,
     ) -> Self {
-        Self {
-            session_id,
-            peer_addr,
-            stream_id,
-            queue: PlayerQueue::new(capacity, notify, direct, coalescing),
-        }
+        Self { session_id, peer_addr, stream_id, queue: PlayerQueue::new(capacity, notify, direct) }
     }
 
     fn stats(&self) -> PlayerStats {
@@ -83,6 +77,18 @@ struct StreamState {
     publisher: Option<Publisher>,
     cache: GopCache,
     players: Vec<Arc<Player>>,
+    /// Write coalescing: what was published since the last window went out.
+    window: Window,
+}
+
+/// The messages of one coalescing window, fanned out together: one write per player per window,
+/// and no per-message work per player before then.
+#[derive(Debug, Default)]
+struct Window {
+    /// Chunked for message stream 1, with their classes.
+    chunked: Vec<(Bytes, FrameClass)>,
+    /// As published, for players on another message stream (chunked for each of them).
+    messages: Vec<PublishedMessage>,
 }
 
 /// Why a publish claim failed.
@@ -93,7 +99,7 @@ pub(crate) enum ClaimError {
 }
 
 /// A message from a publisher, classified for the cache and the drop policy.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct PublishedMessage {
     pub(crate) type_id: u8,
     pub(crate) timestamp: u32,
@@ -173,11 +179,49 @@ fn chunk(type_id: u8, timestamp: u32, payload: &[u8], stream_id: u32, chunk_size
     encode_shared(csid, timestamp, type_id, stream_id, payload, chunk_size)
 }
 
+/// How fanned-out messages reach players.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// Written into a keeping-up player's socket now, from the caller's task.
+    Now,
+    /// Queued for the player's task (a stream event must follow them in order).
+    Queued,
+}
+
+/// Sends `chunked` (chunked for message stream 1) to every player, in groups of at most one
+/// direct write; a player on another message stream gets `messages` chunked for it. Returns the
+/// bytes written into players' sockets.
+fn fan_out(
+    players: &[Arc<Player>],
+    chunked: &[(Bytes, FrameClass)],
+    messages: &[PublishedMessage],
+    chunk_size: u32,
+    delivery: Delivery,
+) -> u64 {
+    let may_write = delivery == Delivery::Now;
+    let mut sent = 0;
+    for player in players {
+        let own: Vec<_>;
+        let batch = if player.stream_id == COMMON_STREAM_ID {
+            chunked
+        } else {
+            own = messages.iter().map(|m| (m.chunk(player.stream_id, chunk_size), m.class)).collect();
+            &own
+        };
+        for group in batch.chunks(MAX_SLICES) {
+            sent += player.queue.push_all(group, may_write).sent_bytes as u64;
+        }
+    }
+    sent
+}
+
 /// One stream key's state.
 #[derive(Debug)]
 pub(crate) struct Stream {
     pub(crate) key: StreamKey,
     chunk_size: u32,
+    /// [`ServerConfig::write_coalescing`] is on: media waits in the window.
+    coalescing: bool,
     state: Mutex<StreamState>,
 }
 
@@ -187,10 +231,12 @@ impl Stream {
         Self {
             key,
             chunk_size: config.chunk_size,
+            coalescing: config.write_coalescing.is_some(),
             state: Mutex::new(StreamState {
                 publisher: None,
                 cache: GopCache::new(config.gop_cache_max_bytes, max_ms),
                 players: Vec::new(),
+                window: Window::default(),
             }),
         }
     }
@@ -219,6 +265,7 @@ impl Stream {
             current.kick.notify_one();
             state.cache.clear();
         }
+        Self::flush_window_locked(&mut state, self.chunk_size, Delivery::Queued);
         state.publisher = Some(Publisher {
             session_id,
             peer_addr,
@@ -242,6 +289,7 @@ impl Stream {
         }
         state.publisher = None;
         state.cache.clear();
+        Self::flush_window_locked(&mut state, self.chunk_size, Delivery::Queued);
         for player in &state.players {
             player.queue.push_notice(Outgoing::Unpublished);
         }
@@ -278,15 +326,11 @@ impl Stream {
         } else {
             messages.iter().map(|m| (m.chunk(COMMON_STREAM_ID, self.chunk_size), m.class)).collect()
         };
-        for player in &state.players {
-            let pushed = if player.stream_id == COMMON_STREAM_ID {
-                player.queue.push_all(&chunked)
-            } else {
-                let own: Vec<_> =
-                    messages.iter().map(|m| (m.chunk(player.stream_id, self.chunk_size), m.class)).collect();
-                player.queue.push_all(&own)
-            };
-            sent += pushed.sent_bytes as u64;
+        if self.coalescing && !chunked.is_empty() {
+            state.window.chunked.extend_from_slice(&chunked);
+            state.window.messages.extend_from_slice(messages);
+        } else if !chunked.is_empty() {
+            sent = fan_out(&state.players, &chunked, messages, self.chunk_size, Delivery::Now);
         }
         let mut chunked = chunked.into_iter().map(|(bytes, _)| bytes);
         for message in messages.drain(..) {
@@ -307,6 +351,8 @@ impl Stream {
     /// The caller holds the player's connection (its replies go first), so nothing is written here.
     pub(crate) fn add_player(&self, player: Arc<Player>) {
         let mut state = lock(&self.state);
+        // The window's messages are in the cache the joiner gets: the others get them now.
+        Self::flush_window_locked(&mut state, self.chunk_size, Delivery::Queued);
         for cached in state.cache.replay_mut() {
             let class = cached.class;
             let pushed = if player.stream_id == COMMON_STREAM_ID {
@@ -334,6 +380,23 @@ impl Stream {
             debug_assert_eq!(pushed.sent_bytes, 0, "the player's connection is held");
         }
         state.players.push(player);
+    }
+
+    /// Write coalescing: fans out the window's messages to every player, one write each.
+    /// Returns the bytes written.
+    pub(crate) fn flush_window(&self) -> u64 {
+        Self::flush_window_locked(&mut lock(&self.state), self.chunk_size, Delivery::Now)
+    }
+
+    fn flush_window_locked(state: &mut StreamState, chunk_size: u32, delivery: Delivery) -> u64 {
+        let StreamState { players, window, .. } = state;
+        if window.chunked.is_empty() {
+            return 0;
+        }
+        let sent = fan_out(players, &window.chunked, &window.messages, chunk_size, delivery);
+        window.chunked.clear();
+        window.messages.clear();
+        sent
     }
 
     /// Removes a player.
@@ -381,17 +444,11 @@ impl Registry {
         streams.entry(key.clone()).or_insert_with(|| Arc::new(Stream::new(key.clone(), config))).clone()
     }
 
-    /// Writes every player's coalesced media (see [`PlayerQueue::flush`]). Returns the bytes
-    /// written.
+    /// Write coalescing: every stream's window out (see [`Stream::flush_window`]). Returns the
+    /// bytes written.
     pub(crate) fn flush_coalesced(&self) -> u64 {
         let streams: Vec<Arc<Stream>> = lock(&self.streams).values().cloned().collect();
-        let mut sent = 0;
-        for stream in streams {
-            for player in &lock(&stream.state).players {
-                sent += player.queue.flush() as u64;
-            }
-        }
-        sent
+        streams.iter().map(|stream| stream.flush_window()).sum()
     }
 
     /// Drops the stream for `key` if it has neither publisher nor players.
@@ -427,7 +484,7 @@ mod tests {
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
         let policy = PublisherPolicy::TakeOver;
         stream.claim_publisher(1, addr, Arc::default(), policy).unwrap();
-        let player = Arc::new(Player::new(9, addr, 1, 16, Arc::default(), None, false));
+        let player = Arc::new(Player::new(9, addr, 1, 16, Arc::default(), None));
         stream.add_player(Arc::clone(&player));
         stream.claim_publisher(2, addr, Arc::default(), policy).unwrap();
         assert_eq!(notices(&player), [Outgoing::Published]);
@@ -435,5 +492,51 @@ mod tests {
         assert!(!stream.release_publisher(1));
         assert!(stream.release_publisher(2));
         assert_eq!(notices(&player), [Outgoing::Unpublished]);
+    }
+
+    fn video(timestamp: u32, key: bool) -> PublishedMessage {
+        let payload = Bytes::from(vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, timestamp as u8]);
+        let tag = VideoTag::parse(&payload).ok();
+        PublishedMessage::video(timestamp, payload, tag.as_ref())
+    }
+
+    /// The timestamps of the media a player was given, and its notices.
+    fn received(player: &Player) -> Vec<Result<u8, Outgoing>> {
+        notices(player)
+            .into_iter()
+            .map(|item| match item {
+                // The last payload byte of these tiny messages is the timestamp.
+                Outgoing::Bytes(bytes) => Ok(bytes[bytes.len() - 1]),
+                notice => Err(notice),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_coalescing_window_reaches_each_player_once_and_before_stream_events() {
+        let config = ServerConfig::default().write_coalescing(Some(std::time::Duration::from_millis(100)));
+        let stream = Stream::new(StreamKey::new("live", "cam"), &config);
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        stream.claim_publisher(1, addr, Arc::default(), PublisherPolicy::RejectNew).unwrap();
+        let first = Arc::new(Player::new(9, addr, 1, 16, Arc::default(), None));
+        stream.add_player(Arc::clone(&first));
+        let _ = stream.publish(1, &mut vec![video(1, true), video(2, false)]);
+        assert_eq!(received(&first), [], "held in the window");
+        // A joiner gets the window's messages from the cache; the others get the window now.
+        // One on message stream 2 gets them chunked for it.
+        let joiner = Arc::new(Player::new(10, addr, 2, 16, Arc::default(), None));
+        stream.add_player(Arc::clone(&joiner));
+        assert_eq!(received(&first), [Ok(1), Ok(2)]);
+        assert_eq!(received(&joiner), [Ok(1), Ok(2)]);
+        let _ = stream.publish(1, &mut vec![video(3, false)]);
+        let _ = stream.flush_window();
+        let _ = stream.flush_window();
+        assert_eq!(received(&first), [Ok(3)]);
+        assert_eq!(received(&joiner), [Ok(3)]);
+        // The last window goes out before the unpublish notice.
+        let _ = stream.publish(1, &mut vec![video(4, false)]);
+        assert!(stream.release_publisher(1));
+        assert_eq!(received(&first), [Ok(4), Err(Outgoing::Unpublished)]);
+        assert_eq!(received(&joiner), [Ok(4), Err(Outgoing::Unpublished)]);
     }
 }
