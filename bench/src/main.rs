@@ -47,6 +47,10 @@ struct Args {
     /// Where the ffmpeg-made fixtures are cached.
     #[arg(long, default_value = "target/bench-fixtures")]
     fixtures: PathBuf,
+    /// Runs of each server per scenario, taken in turn (a slow spell of this VM then hits every
+    /// server alike); each server's median run is reported, with the range.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Skip nginx-rtmp (only when it is not installed; the ratios need it).
     #[arg(long)]
     no_nginx: bool,
@@ -106,6 +110,39 @@ struct Figures {
     ttff_ms: Vec<f64>,
     /// RSS per idle connection (idle scenario).
     kb_per_connection: f64,
+    /// The lowest and highest CPU figure over the rounds.
+    cpu_range: (f64, f64),
+    /// The CPU figure of each round, in round order (for ratios within a round).
+    cpu_rounds: Vec<f64>,
+}
+
+impl Figures {
+    /// What a run is ranked by: CPU, or for idle connections the memory.
+    fn key(&self) -> f64 {
+        if self.cpu_ms_per_unit_s > 0.0 { self.cpu_ms_per_unit_s } else { self.kb_per_connection }
+    }
+}
+
+/// Runs `run` for every peer, `rounds` times in turn, and keeps each peer's median run.
+async fn measure<F, Fut>(peers: &[Peer], rounds: usize, mut run: F) -> Vec<Figures>
+where
+    F: FnMut(Peer) -> Fut,
+    Fut: std::future::Future<Output = Figures>,
+{
+    let mut runs: Vec<Vec<Figures>> = vec![Vec::new(); peers.len()];
+    for _ in 0..rounds.max(1) {
+        for (peer, runs) in peers.iter().zip(&mut runs) {
+            runs.push(run(*peer).await);
+        }
+    }
+    runs.into_iter()
+        .map(|mut runs| {
+            let cpu_rounds = runs.iter().map(|f| f.cpu_ms_per_unit_s).collect();
+            runs.sort_by(|a, b| a.key().total_cmp(&b.key()));
+            let range = (runs[0].cpu_ms_per_unit_s, runs[runs.len() - 1].cpu_ms_per_unit_s);
+            Figures { cpu_range: range, cpu_rounds, ..runs.swap_remove(runs.len() / 2) }
+        })
+        .collect()
 }
 
 async fn fanout(peer: Peer, players: usize, fx: &Fixture, seconds: u64) -> Figures {
@@ -184,6 +221,8 @@ async fn fanout(peer: Peer, players: usize, fx: &Fixture, seconds: u64) -> Figur
         min_fps,
         ttff_ms: ttff,
         kb_per_connection: 0.0,
+        cpu_range: (0.0, 0.0),
+        cpu_rounds: Vec::new(),
     }
 }
 
@@ -212,6 +251,8 @@ async fn ingest(peer: Peer, publishers: usize, fx: &Fixture, seconds: u64) -> Fi
         min_fps: 0.0,
         ttff_ms: Vec::new(),
         kb_per_connection: 0.0,
+        cpu_range: (0.0, 0.0),
+        cpu_rounds: Vec::new(),
     }
 }
 
@@ -334,29 +375,36 @@ async fn idle(peer: Peer, connections: usize) -> Figures {
         min_fps: 0.0,
         ttff_ms: Vec::new(),
         kb_per_connection: rss1.saturating_sub(rss0) as f64 / done.max(1) as f64,
+        cpu_range: (0.0, 0.0),
+        cpu_rounds: Vec::new(),
     }
 }
 
 fn percentile(values: &[f64], p: f64) -> f64 {
+    percentile_of(&mut values.to_vec(), p)
+}
+
+fn percentile_of(values: &mut [f64], p: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
-    let mut v = values.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() - 1) as f64 * p).round() as usize]
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[((values.len() - 1) as f64 * p).round() as usize]
 }
 
 fn report(title: &str, unit: &str, figures: &[Figures]) {
     println!("\n## {title}");
     println!(
-        "| server | CPU ms per {unit}-s | peak RSS MiB | rate vs fixture | min fps | TTFF p50 ms | TTFF max ms | KiB/conn |"
+        "| server | CPU ms per {unit}-s | CPU range | peak RSS MiB | rate vs fixture | min fps | TTFF p50 ms | TTFF max ms | KiB/conn |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for f in figures {
         println!(
-            "| {} | {:.3} | {:.1} | {:.3} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            "| {} | {:.3} | {:.3}–{:.3} | {:.1} | {:.3} | {:.1} | {:.1} | {:.1} | {:.1} |",
             f.peer.label(),
             f.cpu_ms_per_unit_s,
+            f.cpu_range.0,
+            f.cpu_range.1,
             f.peak_rss_kb as f64 / 1024.0,
             f.rate_ratio,
             f.min_fps,
@@ -365,21 +413,26 @@ fn report(title: &str, unit: &str, figures: &[Figures]) {
             f.kb_per_connection,
         );
     }
+    // Ratios within each round (the servers of a round ran minutes apart, not a whole run apart),
+    // and their median.
+    let round_ratio = |a: &Figures, b: &Figures| {
+        let mut ratios: Vec<f64> = a.cpu_rounds.iter().zip(&b.cpu_rounds).map(|(x, y)| x / y).collect();
+        let text = ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ");
+        (percentile_of(&mut ratios, 0.5), text)
+    };
     let ours = figures.iter().find(|f| f.peer == Peer::Ours(None));
     let floor = figures.iter().find(|f| f.peer == Peer::Floor { per_frame: false });
     if let (Some(ours), Some(floor)) = (ours, floor) {
-        println!(
-            "ratio rtmp-rs / floor with a write per message: CPU {:.2}",
-            ours.cpu_ms_per_unit_s / floor.cpu_ms_per_unit_s
-        );
+        let (median, each) = round_ratio(ours, floor);
+        println!("ratio rtmp-rs / floor with a write per message: CPU {median:.2} (rounds: {each})");
     }
     if let Some(nginx) = figures.iter().find(|f| f.peer == Peer::Nginx) {
         for f in figures.iter().filter(|f| f.peer != Peer::Nginx) {
             let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+            let (median, each) = round_ratio(f, nginx);
             println!(
-                "ratio {} / nginx-rtmp: CPU {:.2}, peak RSS {:.2}, KiB/conn {:.2}",
+                "ratio {} / nginx-rtmp: CPU {median:.2} (rounds: {each}), peak RSS {:.2}, KiB/conn {:.2}",
                 f.peer.label(),
-                ratio(f.cpu_ms_per_unit_s, nginx.cpu_ms_per_unit_s),
                 ratio(f.peak_rss_kb as f64, nginx.peak_rss_kb as f64),
                 ratio(f.kb_per_connection, nginx.kb_per_connection),
             );
@@ -408,10 +461,7 @@ async fn main() {
     let all = args.scenario == Scenario::All;
     if all || args.scenario == Scenario::Fanout100 {
         let fx = fixture(&args.fixtures, "1280x720", 2500);
-        let mut figures = Vec::new();
-        for peer in peers(true) {
-            figures.push(fanout(peer, 100, &fx, args.seconds).await);
-        }
+        let figures = measure(&peers(true), args.rounds, |p| fanout(p, 100, &fx, args.seconds)).await;
         report(
             &format!("fan-out: 100 players, {:.2} Mbit/s 720p30", fx.bytes_per_second * 8.0 / 1e6),
             "player",
@@ -420,10 +470,7 @@ async fn main() {
     }
     if all || args.scenario == Scenario::Fanout1000 {
         let fx = fixture(&args.fixtures, "640x360", 300);
-        let mut figures = Vec::new();
-        for peer in peers(true) {
-            figures.push(fanout(peer, 1000, &fx, args.seconds).await);
-        }
+        let figures = measure(&peers(true), args.rounds, |p| fanout(p, 1000, &fx, args.seconds)).await;
         report(
             &format!("fan-out: 1000 players, {:.0} kbit/s", fx.bytes_per_second * 8.0 / 1e3),
             "player",
@@ -432,20 +479,14 @@ async fn main() {
     }
     if all || args.scenario == Scenario::Ingest100 {
         let fx = fixture(&args.fixtures, "640x360", 300);
-        let mut figures = Vec::new();
-        for peer in peers(false) {
-            figures.push(ingest(peer, 100, &fx, args.seconds).await);
-        }
+        let figures = measure(&peers(false), args.rounds, |p| ingest(p, 100, &fx, args.seconds)).await;
         report("ingest: 100 publishers of 300 kbit/s", "publisher", &figures);
     }
     if args.scenario == Scenario::Soak {
         soak(args.seconds, &fixture(&args.fixtures, "640x360", 300)).await;
     }
     if all || args.scenario == Scenario::Idle1000 {
-        let mut figures = Vec::new();
-        for peer in peers(false) {
-            figures.push(idle(peer, 1000).await);
-        }
+        let figures = measure(&peers(false), args.rounds, |p| idle(p, 1000)).await;
         report("1000 idle connections (handshake + connect)", "connection", &figures);
     }
 }
