@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rtmp_core::flv::FlvReader;
+use socket2::{Domain, Socket, Type};
 
 /// A tag as it would go out: an RTMP-sized header (12 bytes) and the body.
 struct Tag {
@@ -38,6 +39,17 @@ fn send_all(sockets: &Mutex<Vec<TcpStream>>, bytes: &[u8]) {
     sockets.lock().unwrap().retain_mut(|s| s.write_all(bytes).is_ok());
 }
 
+/// A listener with room for a thousand players connecting at once (std's backlog is 128: the
+/// rest would retry a second later, inside the measurement).
+fn listen(bind: &str) -> TcpListener {
+    let addr: std::net::SocketAddr = bind.parse().expect("a socket address");
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).expect("socket");
+    socket.set_reuse_address(true).expect("SO_REUSEADDR");
+    socket.bind(&addr.into()).expect("bind");
+    socket.listen(4096).expect("listen");
+    socket.into()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, bind, fixture, mode] = &args[..] else {
@@ -49,7 +61,7 @@ fn main() {
         other => panic!("unknown mode {other}"),
     };
     let tags = read_tags(fixture);
-    let listener = TcpListener::bind(bind).expect("bind");
+    let listener = listen(bind);
     let sockets = Arc::new(Mutex::new(Vec::new()));
     let accepted = Arc::clone(&sockets);
     std::thread::spawn(move || {
