@@ -39,7 +39,7 @@ impl<'py> IntoPyObject<'py> for Connected<EmbeddedPublisher> {
     type Error = PyErr;
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        Bound::new(py, Publisher { inner: Mutex::new(Some(Arc::new(self.0))) })
+        Bound::new(py, Publisher::wrap(self.0))
     }
 }
 
@@ -317,6 +317,10 @@ fn metadata_payload(metadata: &Bound<'_, PyDict>) -> PyResult<Bytes> {
 }
 
 impl Publisher {
+    fn wrap(publisher: EmbeddedPublisher) -> Self {
+        Self { inner: Mutex::new(Some(Arc::new(publisher))) }
+    }
+
     fn get(&self) -> PyResult<Arc<EmbeddedPublisher>> {
         self.inner
             .lock()
@@ -380,7 +384,7 @@ impl Publisher {
             })
             .map_err(embed_error)?
             .map_err(embed_error)?;
-        Ok(Self { inner: Mutex::new(Some(Arc::new(publisher))) })
+        Ok(Self::wrap(publisher))
     }
 
     /// Awaitable: connects and starts publishing without blocking the event loop.

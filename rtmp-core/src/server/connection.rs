@@ -292,8 +292,8 @@ impl<H: RtmpHandler> Connection<H> {
     }
 
     /// Reopens the direct path after this task's writes. Queued media cannot be overtaken: a
-    /// publisher writes directly only into a player whose queue is empty, and the flush task of
-    /// write coalescing writes from the front of the queue.
+    /// publisher, or the flush task of write coalescing, writes directly only into a player whose
+    /// queue is empty.
     fn release_direct(&mut self) {
         let Some(direct) = self.direct.as_ref().filter(|_| self.direct_held) else { return };
         debug_assert!(self.remainder.is_none(), "written by the last write_batch");

@@ -326,11 +326,13 @@ impl Stream {
         } else {
             messages.iter().map(|m| (m.chunk(COMMON_STREAM_ID, self.chunk_size), m.class)).collect()
         };
-        if self.coalescing && !chunked.is_empty() {
-            state.window.chunked.extend_from_slice(&chunked);
-            state.window.messages.extend_from_slice(messages);
-        } else if !chunked.is_empty() {
-            sent = fan_out(&state.players, &chunked, messages, self.chunk_size, Delivery::Now);
+        if !chunked.is_empty() {
+            if self.coalescing {
+                state.window.chunked.extend_from_slice(&chunked);
+                state.window.messages.extend_from_slice(messages);
+            } else {
+                sent = fan_out(&state.players, &chunked, messages, self.chunk_size, Delivery::Now);
+            }
         }
         let mut chunked = chunked.into_iter().map(|(bytes, _)| bytes);
         for message in messages.drain(..) {
