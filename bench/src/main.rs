@@ -54,6 +54,10 @@ struct Args {
     /// Skip nginx-rtmp (only when it is not installed; the ratios need it).
     #[arg(long)]
     no_nginx: bool,
+    /// Another build of the example server to measure beside this one (default configuration):
+    /// a change against its parent in the same run, e.g. a copy of the binary made before it.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
 }
 
 /// A pre-encoded stream and its bitrate.
@@ -229,8 +233,17 @@ async fn fanout(peer: Peer, players: usize, fx: &Fixture, seconds: u64) -> Figur
 async fn ingest(peer: Peer, publishers: usize, fx: &Fixture, seconds: u64) -> Figures {
     let server = peers::start(peer, &fx.path);
     let (stop_tx, stop) = watch::channel(false);
+    // Independent encoders send at unrelated instants. Publishers started together would send in
+    // step, and how many of their messages one wake-up of the server finds would vary from run
+    // to run (by ±20 % of the figure): start them 10 ms apart, spread over the frame intervals.
     let tasks: Vec<_> = (0..publishers)
-        .map(|i| tokio::spawn(load::publisher(server.addr, format!("in{i}"), fx.path.clone(), stop.clone())))
+        .map(|i| {
+            let (addr, name, path, stop) = (server.addr, format!("in{i}"), fx.path.clone(), stop.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(10 * i as u64)).await;
+                load::publisher(addr, name, path, stop).await;
+            })
+        })
         .collect();
     tokio::time::sleep(Duration::from_secs(4)).await;
     let pid = server.pid();
@@ -426,6 +439,10 @@ fn report(title: &str, unit: &str, figures: &[Figures]) {
         let (median, each) = round_ratio(ours, floor);
         println!("ratio rtmp-rs / floor with a write per message: CPU {median:.2} (rounds: {each})");
     }
+    if let (Some(ours), Some(baseline)) = (ours, figures.iter().find(|f| f.peer == Peer::Baseline)) {
+        let (median, each) = round_ratio(ours, baseline);
+        println!("ratio rtmp-rs / baseline: CPU {median:.2} (rounds: {each})");
+    }
     if let Some(nginx) = figures.iter().find(|f| f.peer == Peer::Nginx) {
         for f in figures.iter().filter(|f| f.peer != Peer::Nginx) {
             let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
@@ -446,6 +463,10 @@ async fn main() {
     // Fan-out also measures the kernel's floor, for the same bytes with no protocol.
     let peers = |fan_out: bool| {
         let mut p = vec![Peer::Ours(None)];
+        if let Some(path) = &args.baseline {
+            peers::BASELINE.get_or_init(|| path.clone());
+            p.push(Peer::Baseline);
+        }
         if fan_out {
             p.extend([
                 Peer::Ours(Some(100)),

@@ -4,13 +4,19 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// Another build of the example server (`--baseline`), measured beside this one.
+pub static BASELINE: OnceLock<PathBuf> = OnceLock::new();
 
 /// Which server, and how it is configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Peer {
     /// rtmp-rs, optionally with write coalescing (ms).
     Ours(Option<u64>),
+    /// The `--baseline` build of rtmp-rs, default configuration: a change against its parent.
+    Baseline,
     /// nginx-rtmp with its defaults.
     Nginx,
     /// The kernel's floor (`src/floor.rs`): one write per message, or per video frame.
@@ -22,6 +28,7 @@ impl Peer {
         match self {
             Self::Ours(None) => "rtmp-rs".into(),
             Self::Ours(Some(ms)) => format!("rtmp-rs coalesce {ms}ms"),
+            Self::Baseline => "rtmp-rs baseline".into(),
             Self::Nginx => "nginx-rtmp".into(),
             Self::Floor { per_frame: false } => "floor: write per message".into(),
             Self::Floor { per_frame: true } => "floor: write per video frame".into(),
@@ -69,10 +76,14 @@ pub fn start(peer: Peer, fixture: &Path) -> Running {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let (mut cmd, dir) = match peer {
-        Peer::Ours(coalescing) => {
+        Peer::Ours(_) | Peer::Baseline => {
+            let binary = match peer {
+                Peer::Baseline => BASELINE.get().expect("--baseline").clone(),
+                _ => release_binary("examples/server"),
+            };
             let mut cmd = Command::new("taskset");
-            cmd.args(["-c", "0"]).arg(release_binary("examples/server")).args(["--bind", &addr.to_string()]);
-            if let Some(ms) = coalescing {
+            cmd.args(["-c", "0"]).arg(binary).args(["--bind", &addr.to_string()]);
+            if let Peer::Ours(Some(ms)) = peer {
                 cmd.args(["--write-coalescing-ms", &ms.to_string()]);
             }
             cmd.env("RUST_LOG", "warn");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use std::pin::pin;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -21,6 +21,7 @@ use super::handler::{
     SessionContext, StreamKey, VideoFrame,
 };
 use super::queue::Outgoing;
+use super::read_sizing::ReadSizing;
 use super::registry::{ClaimError, Player, PublishedMessage, Stream};
 use super::runtime::Shared;
 use crate::proto::media::{AudioTag, VideoTag};
@@ -30,14 +31,6 @@ use crate::proto::session::{ServerEvent, ServerSession};
 
 /// Most queued messages written in one vectored write.
 const WRITE_BATCH: usize = 128;
-/// First read buffer of a connection (the handshake's 1537 bytes take two reads).
-const FIRST_READ_BUFFER: usize = 1024;
-/// A read under this size is a quiet connection's.
-const SMALL_READ: usize = 256;
-/// Largest read buffer a busy publisher grows to.
-const MAX_READ_BUFFER: usize = 64 * 1024;
-/// Consecutive small reads after which a publisher's grown read buffer shrinks back.
-const QUIET_READS_BEFORE_SHRINK: u32 = 64;
 /// Vectored writes per wake-up before the task reads its socket again.
 const MAX_BATCHES_PER_WAKE: usize = 8;
 
@@ -163,14 +156,16 @@ impl<H: RtmpHandler> Connection<H> {
         let ping_every = (config.idle_timeout / 3).max(Duration::from_millis(100));
         let mut next_ping = Instant::now() + ping_every;
         let mut last_read = Instant::now();
+        // Reads do not read the clock (once per message showed in ingest profiles): the timer,
+        // which fires at least every ping interval, dates them. An idle connection is closed
+        // between the idle timeout and a third more after its last read.
+        let mut read_since_timer = false;
         let mut last_media_write = Instant::now();
         // One timer for every deadline. It is moved earlier when a deadline appears and
         // otherwise left alone: when it fires early (reads moved the idle deadline) it is re-armed.
         let mut timer_at = connect_deadline.min(next_ping);
         let mut timer = pin!(sleep_until(timer_at));
-        // Small while idle (most connections of a big server), doubled while reads fill it.
-        let mut input = BytesMut::with_capacity(FIRST_READ_BUFFER);
-        let mut small_reads = 0;
+        let mut read_sizing = ReadSizing::new();
         loop {
             let read_deadline =
                 if self.connected { last_read + config.idle_timeout } else { connect_deadline };
@@ -180,40 +175,25 @@ impl<H: RtmpHandler> Connection<H> {
                 timer_at = deadline;
                 timer.as_mut().reset(deadline);
             }
+            read_sizing.prepare(self.session.input_buffer(), !self.publishing.is_empty());
             // Reads first: when the socket has data (what woke a publisher), the other
             // branches are not polled at all (each poll of a Notify waiter takes its lock).
             // A peer that never lets the read wait still sees shutdown (checked per read).
+            // The read goes straight into the session's buffer.
             tokio::select! {
                 biased;
-                read = reader.read_buf(&mut input) => {
+                read = reader.read_buf(self.session.input_buffer()) => {
                     match read {
                         Ok(0) => return DisconnectReason::ClientClosed,
                         Err(e) => return DisconnectReason::Io(e.to_string()),
                         Ok(n) => {
-                            last_read = Instant::now();
-                            let capacity = input.capacity();
+                            read_since_timer = true;
                             // Counted as it arrives, like bytes_out: a long-lived publisher's
                             // input must show in the stats before it disconnects.
                             self.shared.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-                            let result = self.session.handle_input(&input);
-                            input.clear();
-                            if n == capacity && capacity < MAX_READ_BUFFER {
-                                input.reserve(capacity * 2);
-                                small_reads = 0;
-                            } else if n < SMALL_READ && capacity > SMALL_READ {
-                                // Quiet again (a player, an idle connection after its
-                                // handshake): let the buffer go; the next read starts small
-                                // (64 bytes) and doubles while reads fill it. A publisher only
-                                // after a while: its audio between video frames would
-                                // reallocate all the time.
-                                small_reads += 1;
-                                if self.publishing.is_empty() || small_reads == QUIET_READS_BEFORE_SHRINK {
-                                    input = BytesMut::new();
-                                    small_reads = 0;
-                                }
-                            } else {
-                                small_reads = 0;
-                            }
+                            let result = self.session.handle_buffered();
+                            let publishing = !self.publishing.is_empty();
+                            read_sizing.after_read(n, self.session.input_buffer(), publishing);
                             self.process_events().await;
                             if let Err(reason) = self.flush_session(writer).await {
                                 return reason;
@@ -246,7 +226,13 @@ impl<H: RtmpHandler> Connection<H> {
                 }
                 _ = &mut timer => {
                     let now = Instant::now();
-                    if read_deadline <= now {
+                    if read_since_timer {
+                        read_since_timer = false;
+                        last_read = now;
+                    }
+                    if self.connected && last_read + config.idle_timeout <= now
+                        || !self.connected && connect_deadline <= now
+                    {
                         let which = if self.connected { "idle" } else { "connection" };
                         return DisconnectReason::Timeout(which);
                     }

@@ -16,6 +16,15 @@ pub(crate) struct CachedMessage {
     pub(crate) class: FrameClass,
 }
 
+impl CachedMessage {
+    /// With a payload of its own. A publisher's payloads share the blocks its reads went into;
+    /// headers and metadata stay as long as the stream, and would pin a block each.
+    fn detached(mut self) -> Self {
+        self.payload = Bytes::copy_from_slice(&self.payload);
+        self
+    }
+}
+
 /// What a message is to the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CacheRole {
@@ -69,9 +78,9 @@ impl GopCache {
             None => list.push((track, message)),
         };
         match role {
-            CacheRole::Metadata => self.metadata = Some(message),
-            CacheRole::AudioHeader(track) => replace(&mut self.audio_headers, track, message),
-            CacheRole::VideoHeader(track) => replace(&mut self.video_headers, track, message),
+            CacheRole::Metadata => self.metadata = Some(message.detached()),
+            CacheRole::AudioHeader(track) => replace(&mut self.audio_headers, track, message.detached()),
+            CacheRole::VideoHeader(track) => replace(&mut self.video_headers, track, message.detached()),
             CacheRole::Keyframe => {
                 self.clear_gop();
                 self.push(message);

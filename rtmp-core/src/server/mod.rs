@@ -9,6 +9,7 @@ mod direct;
 mod gop;
 mod handler;
 mod queue;
+mod read_sizing;
 mod registry;
 mod runtime;
 mod stats;

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::chunk_io::ChunkIo;
 use super::{RequestId, ServerEvent, SessionError, TimestampNormalizer, csid};
@@ -132,11 +132,27 @@ impl ServerSession {
 
     /// Feeds bytes received from the client. An error means the connection must be closed
     /// (after sending what [`poll_transmit`](Self::poll_transmit) still holds).
-    pub fn handle_input(&mut self, mut input: &[u8]) -> Result<(), ProtocolError> {
+    pub fn handle_input(&mut self, input: &[u8]) -> Result<(), ProtocolError> {
+        self.io.decoder.push(input);
+        self.handle_buffered()
+    }
+
+    /// The buffer the session keeps received bytes in: an IO layer that reads straight into
+    /// its spare capacity, then calls [`handle_buffered`](Self::handle_buffered), saves a copy.
+    /// Messages complete in what was read are handed out as slices of this buffer, so it must
+    /// not be grown in place while they live: give it a new allocation instead (they keep theirs).
+    pub fn input_buffer(&mut self) -> &mut BytesMut {
+        self.io.decoder.buffer_mut()
+    }
+
+    /// Processes the bytes read into [`input_buffer`](Self::input_buffer); errors as for
+    /// [`handle_input`](Self::handle_input).
+    pub fn handle_buffered(&mut self) -> Result<(), ProtocolError> {
         if let Some(handshake) = self.handshake.as_mut() {
+            let input = self.io.decoder.buffer_mut();
             let consumed = handshake.handle_input(input, &mut self.io.outbound)?;
+            input.advance(consumed);
             self.io.handshake_bytes += consumed as u64;
-            input = &input[consumed..];
             if !handshake.is_done() {
                 return Ok(());
             }
@@ -146,7 +162,6 @@ impl ServerSession {
             }
             self.handshake = None;
         }
-        self.io.decoder.push(input);
         while let Some((raw, message)) = self.io.next_message()? {
             self.handle_message(raw, message)?;
         }
