@@ -12,8 +12,10 @@ const QUIET_READ: usize = 64;
 const MAX_READ: usize = 64 * 1024;
 /// Consecutive small reads after which a publisher's grown reads shrink back.
 const QUIET_READS_BEFORE_SHRINK: u32 = 64;
-/// A publisher's input buffer is allocated in blocks this large, each taking many reads.
-const PUBLISHER_BLOCK: usize = 16 * 1024;
+/// A publisher's input buffer is allocated in blocks of at least this size...
+const PUBLISHER_BLOCK: usize = 32 * 1024;
+/// ...and a block's tail takes reads while this much of it is left, even if reads are larger.
+const PUBLISHER_TAIL: usize = PUBLISHER_BLOCK / 4;
 
 /// Sizes a connection's reads into its session's input buffer: small while it is quiet (most
 /// connections of a big server are), doubled while reads fill what was offered.
@@ -31,10 +33,12 @@ impl ReadSizing {
     /// Makes room in `buffer` for the next read. The session hands out complete messages as
     /// slices of this buffer, without copying; each keeps its allocation alive (a publisher's in
     /// the GOP cache for seconds). So the buffer is never grown in place: it is reused when no
-    /// message shares it any more, otherwise replaced. A publisher's replacement is a block of
-    /// 16 KiB that many reads fill in turn: one allocation per read would be one per message.
+    /// message shares it any more, otherwise replaced. A publisher's replacement is a block that
+    /// many reads fill in turn, to its last quarter: one allocation per read would be one per
+    /// message, and a block per read would be mostly empty while its messages are kept.
     pub(super) fn prepare(&self, buffer: &mut BytesMut, publishing: bool) {
-        if buffer.capacity() - buffer.len() >= self.size || buffer.try_reclaim(self.size) {
+        let wanted = if publishing { self.size.min(PUBLISHER_TAIL) } else { self.size };
+        if buffer.capacity() - buffer.len() >= wanted || buffer.try_reclaim(wanted) {
             return;
         }
         let mut capacity = buffer.len() + self.size;
@@ -92,6 +96,30 @@ mod tests {
         assert_eq!(&buffer[..], &[2, 2, 2], "pending bytes move to the new block");
         assert_eq!(message[..], [1; 500]);
         assert!(rest.iter().all(|&b| b == 2));
+    }
+
+    #[test]
+    fn large_reads_fill_a_publishers_block_to_its_last_quarter() {
+        let mut sizing = ReadSizing::new();
+        sizing.size = MAX_READ;
+        let mut buffer = BytesMut::new();
+        sizing.prepare(&mut buffer, true);
+        let capacity = buffer.capacity();
+        assert!(capacity >= MAX_READ);
+        let mut kept = Vec::new();
+        let mut blocks = 1;
+        // 10 kB messages, all kept (as the GOP cache keeps them).
+        for _ in 0..40 {
+            let before = buffer.as_ptr();
+            sizing.prepare(&mut buffer, true);
+            if buffer.as_ptr() != before {
+                blocks += 1;
+            }
+            buffer.extend_from_slice(&[3; 10_000]);
+            kept.push(buffer.split_to(10_000).freeze());
+        }
+        let used = 40 * 10_000;
+        assert!(blocks * capacity < used * 3 / 2, "{blocks} blocks of {capacity} for {used} bytes");
     }
 
     #[test]

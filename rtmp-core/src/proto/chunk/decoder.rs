@@ -1,7 +1,5 @@
 //! Reassembles messages from chunks.
 
-use std::collections::HashMap;
-
 use bytes::{Buf, BytesMut};
 
 use super::{BasicHeader, ChunkError, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, RawMessage};
@@ -53,7 +51,9 @@ pub struct ChunkDecoder {
     limits: ChunkLimits,
     chunk_size: u32,
     input: BytesMut,
-    streams: HashMap<u32, StreamState>,
+    /// Per chunk stream id, in order of first use: a handful in practice (at most
+    /// `max_chunk_streams`), found faster by a scan than by hashing.
+    streams: Vec<(u32, StreamState)>,
     bytes_consumed: u64,
 }
 
@@ -78,7 +78,7 @@ impl ChunkDecoder {
             limits,
             chunk_size: DEFAULT_CHUNK_SIZE,
             input: BytesMut::new(),
-            streams: HashMap::new(),
+            streams: Vec::new(),
             bytes_consumed: 0,
         }
     }
@@ -115,7 +115,7 @@ impl ChunkDecoder {
 
     /// Drops the partial message of chunk stream `csid` (the Abort message).
     pub fn abort(&mut self, csid: u32) {
-        if let Some(state) = self.streams.get_mut(&csid) {
+        if let Some(state) = self.stream_mut(csid) {
             state.partial.clear();
             state.remaining = 0;
         }
@@ -146,7 +146,7 @@ impl ChunkDecoder {
         let Some(fields) = input.get(pos..pos + header_len) else { return Ok(None) };
         pos += header_len;
 
-        let known = self.streams.get(&csid);
+        let known = self.streams.iter().find(|(id, _)| *id == csid).map(|(_, state)| state);
         if known.is_none() {
             if fmt >= 2 {
                 return Err(ChunkError::NoPreviousHeader { csid, fmt });
@@ -233,7 +233,14 @@ impl ChunkDecoder {
     fn commit_chunk(&mut self, chunk: ResolvedChunk) -> Option<RawMessage> {
         self.input.advance(chunk.header_len);
         self.bytes_consumed += (chunk.header_len + chunk.payload_len) as u64;
-        let state = self.streams.entry(chunk.csid).or_default();
+        let index = match self.streams.iter().position(|(id, _)| *id == chunk.csid) {
+            Some(index) => index,
+            None => {
+                self.streams.push((chunk.csid, StreamState::default()));
+                self.streams.len() - 1
+            }
+        };
+        let state = &mut self.streams[index].1;
         state.timestamp = chunk.timestamp;
         state.delta = chunk.delta;
         state.length = chunk.length;
@@ -245,10 +252,19 @@ impl ChunkDecoder {
         }
         if chunk.starts_message {
             state.remaining = chunk.length;
-            if chunk.payload_len == chunk.length as usize {
-                // The whole message is in this chunk: hand out the input bytes without copying.
+            let continuation = ContinuationChunks {
+                csid: chunk.csid,
+                chunk_size: self.chunk_size as usize,
+                extended_value: state.extended.then_some(state.extended_value),
+            };
+            if let Some(gaps) =
+                continuation.close_gaps(&mut self.input, chunk.payload_len, chunk.length as usize)
+            {
+                // The whole message is in the input: hand out its bytes without copying.
                 state.remaining = 0;
-                let payload = self.input.split_to(chunk.payload_len).freeze();
+                let payload = self.input.split_to(chunk.length as usize).freeze();
+                self.input.advance(gaps);
+                self.bytes_consumed += (gaps + payload.len() - chunk.payload_len) as u64;
                 return Some(state.message(chunk.csid, payload));
             }
         }
@@ -260,6 +276,10 @@ impl ChunkDecoder {
         }
         let payload = state.partial.split().freeze();
         Some(state.message(chunk.csid, payload))
+    }
+
+    fn stream_mut(&mut self, csid: u32) -> Option<&mut StreamState> {
+        self.streams.iter_mut().find(|(id, _)| *id == csid).map(|(_, state)| state)
     }
 
     /// Set Chunk Size and Abort change how the following chunks are read.
@@ -278,6 +298,69 @@ impl ChunkDecoder {
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+}
+
+/// The type-3 chunks that continue a message on one chunk stream, read straight from the input.
+struct ContinuationChunks {
+    csid: u32,
+    chunk_size: usize,
+    /// The extended timestamp field the message's header carried, which type-3 chunks may repeat.
+    extended_value: Option<u32>,
+}
+
+impl ContinuationChunks {
+    /// When the whole message is in `input` (which starts with its first chunk's payload of
+    /// `first` bytes), its chunks following each other with no other chunk stream between
+    /// them (as encoders send), moves the payload pieces together over the chunk headers
+    /// between them, so the message is `input[..length]` and can be handed out without another
+    /// buffer. Returns the bytes of those headers, now after the payload; `None` (input
+    /// untouched) when the message is not all there or is interleaved: it is then reassembled
+    /// by copying, chunk by chunk.
+    fn close_gaps(&self, input: &mut BytesMut, first: usize, length: usize) -> Option<usize> {
+        let end = self.message_end(input, first, length)?;
+        // Each piece moves back over the headers before it; the headers still to read lie
+        // past what has been written.
+        let (mut pos, mut filled) = (first, first);
+        while filled < length {
+            let header = self.header_len(&input[pos..]).expect("checked by message_end");
+            let len = (length - filled).min(self.chunk_size);
+            input.copy_within(pos + header..pos + header + len, filled);
+            pos += header + len;
+            filled += len;
+        }
+        Some(end - length)
+    }
+
+    /// Where the message's last chunk ends in `input`, if all its chunks are there.
+    fn message_end(&self, input: &[u8], first: usize, length: usize) -> Option<usize> {
+        let (mut pos, mut remaining) = (first, length - first);
+        while remaining > 0 {
+            let header = self.header_len(&input[pos..])?;
+            let len = remaining.min(self.chunk_size);
+            if input.len() < pos + header + len {
+                return None;
+            }
+            pos += header + len;
+            remaining -= len;
+        }
+        Some(pos)
+    }
+
+    /// The length of a type-3 header of this chunk stream at the front of `input`, with the
+    /// repeated extended timestamp field if it is there (read as the decoder reads it).
+    fn header_len(&self, input: &[u8]) -> Option<usize> {
+        let (basic, len) = BasicHeader::parse(input)?;
+        if basic.fmt != 3 || basic.csid != self.csid {
+            return None;
+        }
+        let Some(value) = self.extended_value else { return Some(len) };
+        match input.get(len..len + 4) {
+            Some(field) if field == value.to_be_bytes() => Some(len + 4),
+            Some(_) => Some(len),
+            // Too short to tell: leave it to the chunk-by-chunk path.
+            None => None,
         }
     }
 }

@@ -322,6 +322,70 @@ fn single_chunk_payload_is_not_copied() {
     assert_eq!(m.payload.as_ptr() as usize, base + 12);
 }
 
+#[test]
+fn a_message_of_several_chunks_read_whole_is_not_copied() {
+    // Spec example 2's video message (307 bytes in chunks of 128), all in one read.
+    let mut enc = ChunkEncoder::new();
+    let mut out = BytesMut::new();
+    let payload: Vec<u8> = (0..307u32).map(|i| i as u8).collect();
+    enc.write(4, 1000, 9, 1, &payload, &mut out);
+    let mut d = ChunkDecoder::new(ChunkLimits::default());
+    d.push(&out);
+    let base = d.buffer_mut().as_ptr() as usize;
+    let m = d.next_message().unwrap().unwrap();
+    assert_eq!(m.payload, payload);
+    assert_eq!(m.payload.as_ptr() as usize, base + 12, "moved together in the input buffer");
+    assert_eq!((d.pending_input(), d.bytes_consumed()), (0, out.len() as u64));
+}
+
+#[test]
+fn interleaved_or_incomplete_messages_are_copied_together() {
+    // Two messages on two chunk streams, their chunks alternating (allowed, if rare).
+    let (a, b): (Vec<u8>, Vec<u8>) = ((0..200).map(|i| i as u8).collect(), vec![7; 150]);
+    let (mut ea, mut eb) = (BytesMut::new(), BytesMut::new());
+    let mut enc = ChunkEncoder::new();
+    enc.write(4, 0, 9, 1, &a, &mut ea);
+    enc.write(6, 0, 8, 1, &b, &mut eb);
+    // ea: 12-byte header + 128, then 1 + 72; eb: 12 + 128, then 1 + 22.
+    let mut input = Vec::new();
+    input.extend_from_slice(&ea[..140]);
+    input.extend_from_slice(&eb[..140]);
+    input.extend_from_slice(&ea[140..]);
+    input.extend_from_slice(&eb[140..]);
+    let mut d = ChunkDecoder::new(ChunkLimits::default());
+    let messages = decode_all(&mut d, &input);
+    assert_eq!(messages.iter().map(|m| &m.payload[..]).collect::<Vec<_>>(), [&a[..], &b[..]]);
+    // Split inside the second chunk: the first read holds part of the message only.
+    let mut d = ChunkDecoder::new(ChunkLimits::default());
+    let mut messages = decode_all(&mut d, &ea[..150]);
+    messages.extend(decode_all(&mut d, &ea[150..]));
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].payload, a);
+    assert_eq!(d.bytes_consumed(), ea.len() as u64);
+}
+
+#[test]
+fn a_message_of_several_chunks_with_repeated_extended_timestamps_is_read_whole() {
+    let payload = vec![0x5A; 300];
+    for repeat in [true, false] {
+        // Type 0 with an extended timestamp, then type 3 chunks with or without the field.
+        let mut input = hex("04 ff ff ff 00 01 2c 09 01 00 00 00 01 00 00 00");
+        input.extend_from_slice(&payload[..128]);
+        for piece in payload[128..].chunks(128) {
+            input.push(0xC4);
+            if repeat {
+                input.extend_from_slice(&[0x01, 0x00, 0x00, 0x00]);
+            }
+            input.extend_from_slice(piece);
+        }
+        let mut d = ChunkDecoder::new(ChunkLimits::default());
+        let messages = decode_all(&mut d, &input);
+        assert_eq!(messages.len(), 1, "repeat {repeat}");
+        assert_eq!((messages[0].timestamp, &messages[0].payload[..]), (0x0100_0000, &payload[..]));
+        assert_eq!((d.pending_input(), d.bytes_consumed()), (0, input.len() as u64));
+    }
+}
+
 #[derive(Debug, Clone)]
 struct TestMessage {
     csid: u32,
@@ -353,7 +417,8 @@ proptest! {
     fn encode_then_decode_returns_every_message(
         messages in prop::collection::vec(message_strategy(), 1..30),
         chunk_size in prop_oneof![1u32..16, 16u32..512, Just(128u32), Just(4096u32), Just(MAX_CHUNK_SIZE)],
-        split in 1usize..64,
+        // Small pieces reassemble chunk by chunk; large ones mostly hold whole messages.
+        split in prop_oneof![1usize..64, 64usize..100_000],
         same_csid in any::<bool>(),
     ) {
         // Types 1 and 2 would change the decoder's chunk size or abort; keep them out.

@@ -139,8 +139,9 @@ impl ServerSession {
 
     /// The buffer the session keeps received bytes in: an IO layer that reads straight into
     /// its spare capacity, then calls [`handle_buffered`](Self::handle_buffered), saves a copy.
-    /// Messages complete in what was read are handed out as slices of this buffer, so it must
-    /// not be grown in place while they live: give it a new allocation instead (they keep theirs).
+    /// Complete messages are handed out as slices of this buffer, and keep its allocation alive
+    /// while they live: room reserved per read would then be a new allocation per read, so
+    /// reserve room for many reads at once.
     pub fn input_buffer(&mut self) -> &mut BytesMut {
         self.io.decoder.buffer_mut()
     }
