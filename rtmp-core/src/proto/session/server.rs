@@ -86,6 +86,40 @@ enum StreamRole {
     Playing { app: String, name: StreamName },
 }
 
+/// The message streams of the connection (at most `max_streams`, 8 by default) and their
+/// roles: a scan of a few entries, once per media message, is cheaper than hashing.
+#[derive(Debug, Default)]
+struct StreamRoles(Vec<(u32, StreamRole)>);
+
+impl StreamRoles {
+    fn insert(&mut self, id: u32, role: StreamRole) {
+        match self.get_mut(&id) {
+            Some(slot) => *slot = role,
+            None => self.0.push((id, role)),
+        }
+    }
+
+    fn get_mut(&mut self, id: &u32) -> Option<&mut StreamRole> {
+        self.0.iter_mut().find(|(i, _)| i == id).map(|(_, role)| role)
+    }
+
+    fn contains_key(&self, id: &u32) -> bool {
+        self.0.iter().any(|(i, _)| i == id)
+    }
+
+    fn remove(&mut self, id: &u32) {
+        self.0.retain(|(i, _)| i != id);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&u32, &StreamRole)> {
+        self.0.iter().map(|(id, role)| (id, role))
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
 #[derive(Debug)]
 enum PendingRequest {
     Connect { transaction_id: f64, object_encoding: f64, enhanced: bool },
@@ -103,7 +137,7 @@ pub struct ServerSession {
     handshake: Option<Box<ServerHandshake>>,
     io: ChunkIo,
     app: String,
-    streams: HashMap<u32, StreamRole>,
+    streams: StreamRoles,
     next_stream_id: u32,
     pending: HashMap<RequestId, PendingRequest>,
     next_request: u64,
@@ -122,7 +156,7 @@ impl ServerSession {
             handshake: Some(Box::new(ServerHandshake::new(epoch_ms, random))),
             io,
             app: String::new(),
-            streams: HashMap::new(),
+            streams: StreamRoles::default(),
             next_stream_id: 1,
             pending: HashMap::new(),
             next_request: 1,
