@@ -54,7 +54,8 @@ pub struct ServerConfig {
     pub peer_bandwidth: u32,
     /// Largest message accepted, in bytes. Default 8 MiB (4K keyframes fit).
     pub max_message_size: u32,
-    /// Most chunk streams one connection may use. Default 64.
+    /// Most chunk streams one connection may use. Default 64 (encoders use fewer than 10;
+    /// each chunk's stream is found by a scan of these).
     pub max_chunk_streams: usize,
     /// Most message streams (`createStream`) per connection. Default 8.
     pub max_streams_per_connection: u32,

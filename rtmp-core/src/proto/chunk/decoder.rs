@@ -60,6 +60,8 @@ pub struct ChunkDecoder {
 /// A chunk header resolved against its stream's state, not yet committed.
 struct ResolvedChunk {
     csid: u32,
+    /// Where the chunk stream's state is in `streams`; `None` for a new chunk stream.
+    index: Option<usize>,
     header_len: usize,
     payload_len: usize,
     starts_message: bool,
@@ -146,7 +148,8 @@ impl ChunkDecoder {
         let Some(fields) = input.get(pos..pos + header_len) else { return Ok(None) };
         pos += header_len;
 
-        let known = self.streams.iter().find(|(id, _)| *id == csid).map(|(_, state)| state);
+        let index = self.streams.iter().position(|(id, _)| *id == csid);
+        let known = index.map(|i| &self.streams[i].1);
         if known.is_none() {
             if fmt >= 2 {
                 return Err(ChunkError::NoPreviousHeader { csid, fmt });
@@ -217,6 +220,7 @@ impl ChunkDecoder {
         }
         Ok(Some(ResolvedChunk {
             csid,
+            index,
             header_len: pos,
             payload_len,
             starts_message: !in_message,
@@ -233,7 +237,7 @@ impl ChunkDecoder {
     fn commit_chunk(&mut self, chunk: ResolvedChunk) -> Option<RawMessage> {
         self.input.advance(chunk.header_len);
         self.bytes_consumed += (chunk.header_len + chunk.payload_len) as u64;
-        let index = match self.streams.iter().position(|(id, _)| *id == chunk.csid) {
+        let index = match chunk.index {
             Some(index) => index,
             None => {
                 self.streams.push((chunk.csid, StreamState::default()));
