@@ -166,9 +166,13 @@ impl<H: RtmpHandler> Connection<H> {
         let mut timer_at = connect_deadline.min(next_ping);
         let mut timer = pin!(sleep_until(timer_at));
         let mut read_sizing = ReadSizing::new();
+        // A connection must answer `connect` within the connection timeout, then read within
+        // the idle timeout.
+        let read_deadline_of = |connected: bool, last_read: Instant| {
+            if connected { last_read + config.idle_timeout } else { connect_deadline }
+        };
         loop {
-            let read_deadline =
-                if self.connected { last_read + config.idle_timeout } else { connect_deadline };
+            let read_deadline = read_deadline_of(self.connected, last_read);
             let wait_deadline = self.playing.iter().filter_map(|p| p.wait_deadline).min();
             let deadline = wait_deadline.map_or(next_ping, |w| w.min(next_ping)).min(read_deadline);
             if deadline < timer_at {
@@ -230,9 +234,7 @@ impl<H: RtmpHandler> Connection<H> {
                         read_since_timer = false;
                         last_read = now;
                     }
-                    if self.connected && last_read + config.idle_timeout <= now
-                        || !self.connected && connect_deadline <= now
-                    {
+                    if read_deadline_of(self.connected, last_read) <= now {
                         let which = if self.connected { "idle" } else { "connection" };
                         return DisconnectReason::Timeout(which);
                     }
