@@ -58,6 +58,10 @@ struct Args {
     /// a change against its parent in the same run, e.g. a copy of the binary made before it.
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Fan-out without the coalescing server and the floor senders: a quicker A/B with
+    /// `--baseline`.
+    #[arg(long)]
+    default_only: bool,
 }
 
 /// A pre-encoded stream and its bitrate.
@@ -467,7 +471,7 @@ async fn main() {
             peers::BASELINE.get_or_init(|| path.clone());
             p.push(Peer::Baseline);
         }
-        if fan_out {
+        if fan_out && !args.default_only {
             p.extend([
                 Peer::Ours(Some(100)),
                 Peer::Floor { per_frame: false },

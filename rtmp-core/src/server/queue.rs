@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::direct::{DirectWriter, MAX_SLICES};
+use super::direct::{DirectWriter, MAX_SLICES, prefetch};
 
 /// How a message may be dropped when the queue fills; the order is nginx-rtmp's priorities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +127,19 @@ impl PlayerQueue {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts loading what [`Self::push_all`] reads first, a few players ahead of a fan-out.
+    pub(crate) fn prefetch(&self) {
+        prefetch(&self.state);
+        prefetch(&self.direct);
+    }
+
+    /// Starts loading the socket's gate; the queue itself should be in cache (its address is read).
+    pub(crate) fn prefetch_writer(&self) {
+        if let Some(direct) = &self.direct {
+            direct.prefetch();
+        }
     }
 
     /// Queues one media message for the player's task: see [`Self::push_all`].
