@@ -57,6 +57,10 @@ struct Args {
     /// Hold each player's output up to this many ms and write it at once (less CPU, more latency).
     #[arg(long)]
     write_coalescing_ms: Option<u64>,
+    /// After a publisher's socket is emptied, wait this many ms before reading it again, so one
+    /// read takes in many messages (less CPU per publisher, more latency).
+    #[arg(long)]
+    read_coalescing_ms: Option<u64>,
     /// Let a new publisher take over a live stream key instead of being refused.
     #[arg(long)]
     takeover: bool,
@@ -98,7 +102,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .play_wait_timeout(Some(Duration::from_secs(args.play_wait_timeout)))
         .publisher_policy(if args.takeover { PublisherPolicy::TakeOver } else { PublisherPolicy::RejectNew })
         .normalize_timestamps(args.normalize_timestamps)
-        .write_coalescing(args.write_coalescing_ms.map(Duration::from_millis));
+        .write_coalescing(args.write_coalescing_ms.map(Duration::from_millis))
+        .read_coalescing(args.read_coalescing_ms.map(Duration::from_millis));
     let config = match (args.tls_bind, &args.tls_cert, &args.tls_key) {
         (Some(bind), Some(cert), Some(key)) => {
             config.tls(Some(TlsListener { bind, config: server_config_from_pem(cert, key)? }))

@@ -102,6 +102,16 @@ pub struct ServerConfig {
     /// sockets. Default none (low latency: each publisher read reaches each player in one
     /// write, at once).
     pub write_coalescing: Option<Duration>,
+    /// Merged reads for publishers (SRS's `mr`): after a read that emptied its socket, a
+    /// publisher's connection waits for the next tick of this window (the same ticks for every
+    /// connection) before it reads again, so one read takes in many messages; on Linux the socket
+    /// stays quiet meanwhile unless 1 MiB piles up. Each publisher read costs a wake-up of the
+    /// task and of the runtime's thread: at 100 publishers on one core, 50 ms cut the server's
+    /// CPU per publisher to a third (bench/README.md), for up to this much added latency from the
+    /// encoder to players and hooks (the connection's commands, a takeover and shutdown wait as
+    /// long). A publisher sending more than one read takes is read on at once. Default none (every
+    /// message is read when it arrives).
+    pub read_coalescing: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -135,6 +145,7 @@ impl Default for ServerConfig {
             stats_interval: Some(Duration::from_secs(10)),
             tls: None,
             write_coalescing: None,
+            read_coalescing: None,
         }
     }
 }
@@ -208,6 +219,8 @@ setters! {
     tls: Option<TlsListener>,
     /// Sets [`ServerConfig::write_coalescing`].
     write_coalescing: Option<Duration>,
+    /// Sets [`ServerConfig::read_coalescing`].
+    read_coalescing: Option<Duration>,
 }
 
 impl ServerConfig {

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::direct::{DirectWriter, SharedWriter};
+use super::merged_read::MergedReads;
 
 use super::handler::{
     AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams, RtmpHandler,
@@ -71,6 +72,7 @@ struct Connection<H: RtmpHandler> {
     /// Media of the current read not yet fanned out, and the stream it is for.
     media: Vec<PublishedMessage>,
     media_stream: Option<Arc<Stream>>,
+    merged_reads: MergedReads,
 }
 
 /// Runs a plain TCP connection to its end. Its publishers may write media straight into it.
@@ -80,16 +82,18 @@ pub(crate) async fn serve_tcp<H: RtmpHandler>(
     peer_addr: SocketAddr,
     session_id: u64,
 ) {
+    let merged_reads = MergedReads::tcp(&socket);
     let (reader, writer) = socket.into_split();
     let writer = Arc::new(writer);
     let direct = Some(Arc::new(DirectWriter::new(Arc::clone(&writer))));
-    serve(shared, reader, SharedWriter(writer), direct, peer_addr, session_id).await;
+    serve(shared, reader, SharedWriter(writer), direct, merged_reads, peer_addr, session_id).await;
 }
 
-/// Runs a connection over any byte stream (TLS) to its end.
+/// Runs a connection over any byte stream (TLS over `merged_reads`' socket) to its end.
 pub(crate) async fn serve_stream<H, S>(
     shared: Arc<Shared<H>>,
     socket: S,
+    merged_reads: MergedReads,
     peer_addr: SocketAddr,
     session_id: u64,
 ) where
@@ -97,7 +101,7 @@ pub(crate) async fn serve_stream<H, S>(
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let (reader, writer) = tokio::io::split(socket);
-    serve(shared, reader, writer, None, peer_addr, session_id).await;
+    serve(shared, reader, writer, None, merged_reads, peer_addr, session_id).await;
 }
 
 async fn serve<H, R, W>(
@@ -105,6 +109,7 @@ async fn serve<H, R, W>(
     mut reader: R,
     mut writer: W,
     direct: Option<Arc<DirectWriter>>,
+    merged_reads: MergedReads,
     peer_addr: SocketAddr,
     session_id: u64,
 ) where
@@ -129,6 +134,7 @@ async fn serve<H, R, W>(
         remainder: None,
         media: Vec::new(),
         media_stream: None,
+        merged_reads,
     };
     let reason = connection.run(&mut reader, &mut writer).await;
     // From here on publishers queue (and the queues are dropped with the players).
@@ -180,6 +186,7 @@ impl<H: RtmpHandler> Connection<H> {
                 timer.as_mut().reset(deadline);
             }
             read_sizing.prepare(self.session.input_buffer(), !self.publishing.is_empty());
+            let space = self.session.input_buffer().capacity() - self.session.input_buffer().len();
             // Reads first: when the socket has data (what woke a publisher), the other
             // branches are not polled at all (each poll of a Notify waiter takes its lock).
             // A peer that never lets the read wait still sees shutdown (checked per read).
@@ -210,6 +217,15 @@ impl<H: RtmpHandler> Connection<H> {
                             }
                             if *self.shared.shutdown.borrow() {
                                 return self.shut_down(writer).await;
+                            }
+                            // Merged reads: a publisher whose socket is empty waits to read many
+                            // messages at once; one that filled the buffer reads on at once.
+                            if let Some(wait) = config.read_coalescing
+                                && n < space
+                                && !self.publishing.is_empty()
+                            {
+                                let epoch = Instant::from_std(self.shared.started);
+                                self.merged_reads.wait(epoch, wait).await;
                             }
                         }
                     }

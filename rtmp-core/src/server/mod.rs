@@ -8,6 +8,8 @@ mod connection;
 mod direct;
 mod gop;
 mod handler;
+mod merged_read;
+use merged_read::MergedReads;
 mod queue;
 mod read_sizing;
 mod registry;
@@ -187,9 +189,11 @@ fn accept<H: RtmpHandler>(
         if let handler::Decision::Reject(reason) = shared.handler.on_connection(peer).await {
             tracing::info!(session = session_id, %peer, %reason, "connection rejected");
         } else if let Some(acceptor) = tls {
+            let merged_reads = MergedReads::tcp(&socket);
             match tokio::time::timeout(shared.config.connection_timeout, acceptor.accept(socket)).await {
                 Ok(Ok(tls_stream)) => {
-                    connection::serve_stream(Arc::clone(&shared), tls_stream, peer, session_id).await
+                    let shared = Arc::clone(&shared);
+                    connection::serve_stream(shared, tls_stream, merged_reads, peer, session_id).await
                 }
                 Ok(Err(error)) => tracing::info!(session = session_id, %peer, %error, "TLS handshake failed"),
                 Err(_) => tracing::info!(session = session_id, %peer, "TLS handshake timeout"),

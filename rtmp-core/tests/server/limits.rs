@@ -646,8 +646,8 @@ async fn a_player_on_another_message_stream_gets_its_media_there() {
 }
 
 /// Arrival bursts of a player's media: groups of messages closer than 20 ms to each other.
-async fn media_bursts(coalescing: Option<Duration>) -> (usize, usize) {
-    let server = TestServer::start(config().write_coalescing(coalescing));
+async fn media_bursts(config: ServerConfig) -> (usize, usize) {
+    let server = TestServer::start(config);
     let publisher = publish(server.addr, "cam", Synthetic::new(2.5)).await;
     let mut client = TestClient::connect(server.addr, "live").await;
     client.play_started("cam").await;
@@ -661,11 +661,49 @@ async fn media_bursts(coalescing: Option<Duration>) -> (usize, usize) {
 
 #[tokio::test]
 async fn write_coalescing_batches_a_players_media() {
+    let window = Some(Duration::from_millis(200));
     let ((plain_messages, plain_bursts), (merged_messages, merged_bursts)) =
-        tokio::join!(media_bursts(None), media_bursts(Some(Duration::from_millis(200))));
+        tokio::join!(media_bursts(config()), media_bursts(config().write_coalescing(window)));
     // 25 fps video + 50 audio/s: without coalescing every frame is its own write.
     assert!(plain_messages >= 90 && merged_messages >= 90, "{plain_messages} {merged_messages}");
     assert!(plain_bursts >= 25, "{plain_bursts} bursts without coalescing");
     // 1.5 s in 200 ms windows: about 8 writes.
     assert!(merged_bursts <= 10, "{merged_bursts} bursts with a 200 ms window");
+}
+
+#[tokio::test]
+async fn read_coalescing_reads_a_publisher_in_bursts() {
+    // The publisher sends every 40 ms (write_coalescing_batches_a_players_media: 25 or more
+    // bursts in 1.5 s when each send is read as it comes). Read every 200 ms, the messages of
+    // five sends reach the player together, all of them.
+    let (messages, bursts) = media_bursts(config().read_coalescing(Some(Duration::from_millis(200)))).await;
+    assert!(messages >= 90, "{messages} messages");
+    assert!(bursts <= 10, "{bursts} bursts with reads 200 ms apart");
+}
+
+#[tokio::test]
+async fn read_coalescing_does_not_slow_a_fast_publisher() {
+    // Waits follow only reads that emptied the socket: a publisher sending faster than one read
+    // takes is read on at once. 40 MB is far more than loopback's socket buffers hold, so the
+    // server must read most of it within the time limit (with a 500 ms wait after every read, it
+    // would read about 64 KiB a second).
+    let server = TestServer::start(config().read_coalescing(Some(Duration::from_millis(500))));
+    let mut client = TestClient::connect(server.addr, "live").await;
+    let stream_id = client.publish("fast", Duration::from_secs(3)).await.expect("publish accepted");
+    client.session().send_video(stream_id, 0, &AVC_HEADER);
+    let frame = video_frame(true, 10_000, 0);
+    for i in 0..4000 {
+        client.session().send_video(stream_id, i * 40, &frame);
+    }
+    let before = server.handle.stats().bytes_in;
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), client.flush()).await.expect("the server reads on");
+    let read = loop {
+        let read = server.handle.stats().bytes_in - before;
+        if read >= 40_000_000 || started.elapsed() > Duration::from_secs(10) {
+            break read;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(read >= 40_000_000, "{read} bytes read in {:?}", started.elapsed());
 }
