@@ -1095,6 +1095,13 @@ rtmp_result rtmp_server_config_set_stats_interval_ms(rtmp_server_config *config,
 rtmp_result rtmp_server_config_set_write_coalescing_ms(rtmp_server_config *config, uint64_t ms);
 
 /**
+ * Merged reads: after a read that emptied a publisher's socket, waits for the next `ms` tick
+ * before reading it again, so one read takes in many messages (less CPU, up to `ms` more latency
+ * from encoder to players and hooks); 0 reads each message as it arrives. Default 0.
+ */
+rtmp_result rtmp_server_config_set_read_coalescing_ms(rtmp_server_config *config, uint64_t ms);
+
+/**
  * Adds an RTMPS listener on `bind` (`"IP:PORT"`) with a PEM certificate chain file and a PEM
  * private key file, read now; NULL `bind` removes it (then the paths are ignored). Default
  * none. `RTMP_RESULT_INVALID_ARGUMENT` for a bad address, `RTMP_RESULT_TLS` for unusable files.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use load::{Counters, Role};
-use peers::Peer;
+use peers::{Mode, Peer};
 use tokio::sync::watch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,8 +58,8 @@ struct Args {
     /// a change against its parent in the same run, e.g. a copy of the binary made before it.
     #[arg(long)]
     baseline: Option<PathBuf>,
-    /// Fan-out without the coalescing server and the floor senders: a quicker A/B with
-    /// `--baseline`.
+    /// Only the default configurations (no coalescing servers, no floor senders): a quicker A/B
+    /// with `--baseline`.
     #[arg(long)]
     default_only: bool,
 }
@@ -279,7 +279,7 @@ fn fd_count(pid: u32) -> usize {
 }
 
 async fn soak(seconds: u64, fx: &Fixture) {
-    let server = peers::start(Peer::Ours(None), &fx.path);
+    let server = peers::start(Peer::Ours(Mode::Default), &fx.path);
     let pid = server.pid();
     let (stop_tx, stop) = watch::channel(false);
     let started = Instant::now();
@@ -437,7 +437,7 @@ fn report(title: &str, unit: &str, figures: &[Figures]) {
         let text = ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ");
         (percentile_of(&mut ratios, 0.5), text)
     };
-    let ours = figures.iter().find(|f| f.peer == Peer::Ours(None));
+    let ours = figures.iter().find(|f| f.peer == Peer::Ours(Mode::Default));
     let floor = figures.iter().find(|f| f.peer == Peer::Floor { per_frame: false });
     if let (Some(ours), Some(floor)) = (ours, floor) {
         let (median, each) = round_ratio(ours, floor);
@@ -466,14 +466,14 @@ async fn main() {
     let args = Args::parse();
     // Fan-out also measures the kernel's floor, for the same bytes with no protocol.
     let peers = |fan_out: bool| {
-        let mut p = vec![Peer::Ours(None)];
+        let mut p = vec![Peer::Ours(Mode::Default)];
         if let Some(path) = &args.baseline {
             peers::BASELINE.get_or_init(|| path.clone());
             p.push(Peer::Baseline);
         }
         if fan_out && !args.default_only {
             p.extend([
-                Peer::Ours(Some(100)),
+                Peer::Ours(Mode::WriteCoalescing(100)),
                 Peer::Floor { per_frame: false },
                 Peer::Floor { per_frame: true },
             ]);
@@ -504,7 +504,11 @@ async fn main() {
     }
     if all || args.scenario == Scenario::Ingest100 {
         let fx = fixture(&args.fixtures, "640x360", 300);
-        let figures = measure(&peers(false), args.rounds, |p| ingest(p, 100, &fx, args.seconds)).await;
+        let mut with_merged_reads = peers(false);
+        if !args.default_only {
+            with_merged_reads.insert(1, Peer::Ours(Mode::ReadCoalescing(50)));
+        }
+        let figures = measure(&with_merged_reads, args.rounds, |p| ingest(p, 100, &fx, args.seconds)).await;
         report("ingest: 100 publishers of 300 kbit/s", "publisher", &figures);
     }
     if args.scenario == Scenario::Soak {

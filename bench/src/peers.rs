@@ -13,8 +13,8 @@ pub static BASELINE: OnceLock<PathBuf> = OnceLock::new();
 /// Which server, and how it is configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Peer {
-    /// rtmp-rs, optionally with write coalescing (ms).
-    Ours(Option<u64>),
+    /// rtmp-rs in one of its CPU/latency trade-offs.
+    Ours(Mode),
     /// The `--baseline` build of rtmp-rs, default configuration: a change against its parent.
     Baseline,
     /// nginx-rtmp with its defaults.
@@ -23,11 +23,23 @@ pub enum Peer {
     Floor { per_frame: bool },
 }
 
+/// How rtmp-rs trades latency for CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Nothing waits: each message is read when it arrives and written when it is read.
+    Default,
+    /// `--write-coalescing-ms`: players' output is written once per window.
+    WriteCoalescing(u64),
+    /// `--read-coalescing-ms`: publishers are read once per window.
+    ReadCoalescing(u64),
+}
+
 impl Peer {
     pub fn label(self) -> String {
         match self {
-            Self::Ours(None) => "rtmp-rs".into(),
-            Self::Ours(Some(ms)) => format!("rtmp-rs coalesce {ms}ms"),
+            Self::Ours(Mode::Default) => "rtmp-rs".into(),
+            Self::Ours(Mode::WriteCoalescing(ms)) => format!("rtmp-rs coalesce {ms}ms"),
+            Self::Ours(Mode::ReadCoalescing(ms)) => format!("rtmp-rs merged reads {ms}ms"),
             Self::Baseline => "rtmp-rs baseline".into(),
             Self::Nginx => "nginx-rtmp".into(),
             Self::Floor { per_frame: false } => "floor: write per message".into(),
@@ -83,9 +95,11 @@ pub fn start(peer: Peer, fixture: &Path) -> Running {
             };
             let mut cmd = Command::new("taskset");
             cmd.args(["-c", "0"]).arg(binary).args(["--bind", &addr.to_string()]);
-            if let Peer::Ours(Some(ms)) = peer {
-                cmd.args(["--write-coalescing-ms", &ms.to_string()]);
-            }
+            match peer {
+                Peer::Ours(Mode::WriteCoalescing(ms)) => cmd.args(["--write-coalescing-ms", &ms.to_string()]),
+                Peer::Ours(Mode::ReadCoalescing(ms)) => cmd.args(["--read-coalescing-ms", &ms.to_string()]),
+                _ => &mut cmd,
+            };
             cmd.env("RUST_LOG", "warn");
             (cmd, None)
         }

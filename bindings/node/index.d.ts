@@ -458,6 +458,12 @@ export interface ServerOptions {
    * latency); 0 writes at once. Default 0.
    */
   writeCoalescingMs?: number
+  /**
+   * Merged reads: once a publisher's socket is empty, read it again only at the next tick of
+   * this many ms, many messages a read (less CPU, up to this much more latency from encoder
+   * to players and hooks); 0 reads each message as it arrives. Default 0.
+   */
+  readCoalescingMs?: number
   /** An RTMPS listener on its own address. Default none. */
   tls?: ServerTlsOptions
   /**

@@ -371,6 +371,17 @@ pub extern "C" fn rtmp_server_config_set_write_coalescing_ms(
     ffi_panic_boundary! { core(config, |c| c.write_coalescing = (ms > 0).then(|| millis(ms))) }
 }
 
+/// Merged reads: after a read that emptied a publisher's socket, waits for the next `ms` tick
+/// before reading it again, so one read takes in many messages (less CPU, up to `ms` more latency
+/// from encoder to players and hooks); 0 reads each message as it arrives. Default 0.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_config_set_read_coalescing_ms(
+    config: *mut rtmp_server_config,
+    ms: u64,
+) -> rtmp_result {
+    ffi_panic_boundary! { core(config, |c| c.read_coalescing = (ms > 0).then(|| millis(ms))) }
+}
+
 /// Adds an RTMPS listener on `bind` (`"IP:PORT"`) with a PEM certificate chain file and a PEM
 /// private key file, read now; NULL `bind` removes it (then the paths are ignored). Default
 /// none. `RTMP_RESULT_INVALID_ARGUMENT` for a bad address, `RTMP_RESULT_TLS` for unusable files.

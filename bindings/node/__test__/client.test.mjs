@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'node:test'
 
-import { here, listen, makeFlv, rtmp, waitFor } from './helpers.mjs'
+import { here, listen, makeFlv, rtmp, sleep, waitFor } from './helpers.mjs'
 
 const { Publisher, Player, bufferAddress } = rtmp
 
@@ -164,4 +164,25 @@ test('client errors carry stable codes', async () => {
   await assert.rejects(Publisher.connect('rtmp://127.0.0.1:1/live/x', { connectTimeoutMs: -1 }), {
     code: 'ERR_RTMP_INVALID_OPTION',
   })
+})
+
+test('readCoalescingMs: a publisher is read in bursts, every frame delivered', async () => {
+  const bursts = async (options) => {
+    const at = []
+    const server = await listen(options, { onVideoFrame: () => { at.push(performance.now()) } })
+    const publisher = await Publisher.connect(server.url('live/merged'))
+    const started = performance.now()
+    for (let i = 0; i < 30; i++) { // 1.2 s of 25 fps
+      await publisher.sendVideo(i * 40, video(i * 40, false))
+      await sleep(Math.max(0, started + (i + 1) * 40 - performance.now()))
+    }
+    await waitFor(() => at.length >= 30, 3000)
+    await publisher.close()
+    await server.close()
+    return [at.length, 1 + at.slice(1).filter((t, i) => t - at[i] > 20).length]
+  }
+  const [plainFrames, plain] = await bursts({})
+  assert.ok(plainFrames === 30 && plain >= 15, `${plainFrames} frames in ${plain} bursts`)
+  const [mergedFrames, merged] = await bursts({ readCoalescingMs: 200 }) // 5 frames a read
+  assert.ok(mergedFrames === 30 && merged <= 9, `${mergedFrames} frames in ${merged} bursts`)
 })

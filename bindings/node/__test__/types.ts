@@ -48,6 +48,7 @@ const everyOption: Required<ServerOptions> = {
   capsEx: 0,
   statsIntervalMs: 0,
   writeCoalescingMs: 0,
+  readCoalescingMs: 0,
   tls: { bind: '127.0.0.1:0', certFile: 'cert.pem', keyFile: 'key.pem' },
   workerThreads: 1,
   decisionTimeoutMs: 100,

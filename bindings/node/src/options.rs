@@ -95,6 +95,10 @@ pub struct ServerOptions {
     /// Hold each player's output up to this many ms and write it at once (less CPU, more
     /// latency); 0 writes at once. Default 0.
     pub write_coalescing_ms: Option<f64>,
+    /// Merged reads: once a publisher's socket is empty, read it again only at the next tick of
+    /// this many ms, many messages a read (less CPU, up to this much more latency from encoder
+    /// to players and hooks); 0 reads each message as it arrives. Default 0.
+    pub read_coalescing_ms: Option<f64>,
     /// An RTMPS listener on its own address. Default none.
     pub tls: Option<ServerTlsOptions>,
     /// Runtime worker threads of a runtime of this server's own. Default: the runtime the
@@ -267,6 +271,9 @@ impl ServerOptions {
         }
         if let Some(v) = duration("writeCoalescingMs", self.write_coalescing_ms)? {
             c.write_coalescing = (!v.is_zero()).then_some(v);
+        }
+        if let Some(v) = duration("readCoalescingMs", self.read_coalescing_ms)? {
+            c.read_coalescing = (!v.is_zero()).then_some(v);
         }
         if let Some(tls) = &self.tls {
             let bind = socket_addr("tls.bind", &tls.bind)?;

@@ -273,7 +273,11 @@ fn options_from(dict: &Bound<'_, PyDict>) -> PyResult<(ServerOptions, usize)> {
         if value.is_none()
             && !matches!(
                 key.as_str(),
-                "socket_send_buffer" | "play_wait_timeout" | "stats_interval" | "write_coalescing"
+                "socket_send_buffer"
+                    | "play_wait_timeout"
+                    | "stats_interval"
+                    | "write_coalescing"
+                    | "read_coalescing"
             )
         {
             continue;
@@ -330,6 +334,10 @@ fn options_from(dict: &Bound<'_, PyDict>) -> PyResult<(ServerOptions, usize)> {
                 c.write_coalescing =
                     value.extract::<Option<f64>>()?.filter(|v| *v > 0.0).map(|v| seconds(k, v)).transpose()?
             }
+            "read_coalescing" => {
+                c.read_coalescing =
+                    value.extract::<Option<f64>>()?.filter(|v| *v > 0.0).map(|v| seconds(k, v)).transpose()?
+            }
             "tls_bind" => tls_bind = Some(value.extract()?),
             "tls_cert" => tls_cert = Some(value.extract()?),
             "tls_key" => tls_key = Some(value.extract()?),
@@ -383,6 +391,7 @@ fn server_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("caps_ex", c.caps_ex)?;
     d.set_item("stats_interval", c.stats_interval.map(|t| t.as_secs_f64()))?;
     d.set_item("write_coalescing", c.write_coalescing.map(|t| t.as_secs_f64()))?;
+    d.set_item("read_coalescing", c.read_coalescing.map(|t| t.as_secs_f64()))?;
     d.set_item("tls_bind", py.None())?;
     d.set_item("tls_cert", py.None())?;
     d.set_item("tls_key", py.None())?;

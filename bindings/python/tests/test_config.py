@@ -144,6 +144,34 @@ def test_decision_timeout_rejects() -> None:
         assert time.monotonic() - started < 3
 
 
+def test_read_coalescing_reads_publishers_in_bursts() -> None:
+    class Arrivals(rtmp_rs.Handler):
+        def __init__(self) -> None:
+            self.at: list[float] = []
+
+        def on_video_frame(self, session: rtmp_rs.Session, frame: rtmp_rs.Frame) -> None:
+            self.at.append(time.monotonic())
+
+    def bursts(read_coalescing: float | None) -> tuple[int, int]:
+        handler = Arrivals()
+        with rtmp_rs.Server(handler, bind="127.0.0.1:0", read_coalescing=read_coalescing) as server:
+            with rtmp_rs.Publisher(f"{server.url}/live/cam") as publisher:
+                started = time.monotonic()
+                for i in range(30):  # 1.2 s of 25 fps
+                    publisher.send_video(i * 40, b"\x27\x01\x00\x00\x00\x00\x00\x00\x01\xaa")
+                    time.sleep(max(0.0, started + (i + 1) * 0.04 - time.monotonic()))
+                deadline = time.monotonic() + 3
+                while len(handler.at) < 30 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+        gaps = [b - a for a, b in zip(handler.at, handler.at[1:])]
+        return len(handler.at), 1 + sum(gap > 0.02 for gap in gaps)
+
+    frames, plain = bursts(None)
+    assert frames == 30 and plain >= 15, (frames, plain)
+    frames, merged = bursts(0.2)  # read every 200 ms: 5 frames a read
+    assert frames == 30 and merged <= 9, (frames, merged)
+
+
 def test_stats_objects() -> None:
     with rtmp_rs.Server(bind="127.0.0.1:0") as server:
         with rtmp_rs.Publisher(f"{server.url}/live/cam") as publisher:

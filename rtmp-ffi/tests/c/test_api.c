@@ -129,6 +129,7 @@ static void test_server_config(void) {
     OK(rtmp_server_config_set_caps_ex(config, 14));
     OK(rtmp_server_config_set_stats_interval_ms(config, 0));
     OK(rtmp_server_config_set_write_coalescing_ms(config, 0));
+    OK(rtmp_server_config_set_read_coalescing_ms(config, 0));
     OK(rtmp_server_config_set_tls(config, NULL, NULL, NULL));
     EXPECT(rtmp_server_config_set_tls(config, "127.0.0.1:0", "/nonexistent/cert.pem", "/nonexistent/key.pem"),
            RTMP_RESULT_TLS);
@@ -167,6 +168,7 @@ static void test_server_config(void) {
     EXPECT(rtmp_server_config_set_caps_ex(NULL, 0), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_stats_interval_ms(NULL, 0), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_write_coalescing_ms(NULL, 0), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_read_coalescing_ms(NULL, 0), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_tls(NULL, NULL, NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_worker_threads(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_decision_timeout_ms(NULL, 1), RTMP_RESULT_NULL_PARAMETER);

@@ -73,6 +73,7 @@ class Server:
         caps_ex: int = 14,
         stats_interval: float | None = 10.0,
         write_coalescing: float | None = None,
+        read_coalescing: float | None = None,
         tls_bind: str | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
@@ -83,7 +84,9 @@ class Server:
         """Binds. ``fourcc_list=None`` announces every codec the library parses;
         ``play_wait_timeout=None`` lets players wait forever for a stream;
         ``stats_interval=None`` turns ``on_stats`` off; ``write_coalescing`` (seconds) holds
-        each player's output that long to write it at once (less CPU, more latency); ``tls_bind``/``tls_cert``/``tls_key``
+        each player's output that long to write it at once (less CPU, more latency);
+        ``read_coalescing`` (seconds) reads each publisher at most that often once its socket is
+        empty, many messages a read (less CPU, more latency from encoder to players and hooks); ``tls_bind``/``tls_cert``/``tls_key``
         (PEM files) add an RTMPS listener; ``max_amf_depth``, ``max_amf_entries`` and
         ``max_amf_decoded_bytes`` bound what one received command or data message may decode to
         (nesting, entries per object or array, bytes including the copies AMF3 references make;
@@ -118,6 +121,7 @@ class Server:
             "caps_ex": caps_ex,
             "stats_interval": stats_interval,
             "write_coalescing": write_coalescing,
+            "read_coalescing": read_coalescing,
             "tls_bind": tls_bind,
             "tls_cert": tls_cert,
             "tls_key": tls_key,
