@@ -28,13 +28,15 @@ struct RoundTrip {
     audio_frames_per_second: f64,
     /// Whether the tags are Enhanced RTMP (FourCC) ones.
     enhanced: bool,
+    /// The server's `read_coalescing`.
+    read_coalescing: Option<Duration>,
 }
 
 impl RoundTrip {
     /// Publishes 5 s, plays 3 s, and checks the decoded frame counts, the tags the server saw and
     /// the stream statistics.
     async fn run(self) {
-        let server = TestServer::start(config());
+        let server = TestServer::start(config().read_coalescing(self.read_coalescing));
         let url = server.url("live/cam");
         let publishing =
             Publish::new(self.publisher, self.video, self.audio, 5.0).extra(self.publisher_args).spawn(&url);
@@ -95,6 +97,25 @@ impl RoundTrip {
     }
 }
 
+/// Merged reads: ffmpeg's stream read every 100 ms, many messages a read, plays as well.
+#[tokio::test]
+async fn h264_aac_round_trip_ffmpeg9_merged_reads() {
+    RoundTrip {
+        publisher: ffmpeg9(),
+        players: vec![ffmpeg9()],
+        video: Video::H264,
+        audio: Audio::Aac,
+        publisher_args: &[],
+        fourccs: &[],
+        codecs: ("avc1.", "mp4a.40.2"),
+        audio_frames_per_second: 48_000.0 / 1024.0,
+        enhanced: false,
+        read_coalescing: Some(Duration::from_millis(100)),
+    }
+    .run()
+    .await;
+}
+
 #[tokio::test]
 async fn h264_aac_round_trip_ffmpeg9() {
     RoundTrip {
@@ -107,6 +128,7 @@ async fn h264_aac_round_trip_ffmpeg9() {
         codecs: ("avc1.", "mp4a.40.2"),
         audio_frames_per_second: 48_000.0 / 1024.0,
         enhanced: false,
+        read_coalescing: None,
     }
     .run()
     .await;
@@ -125,6 +147,7 @@ async fn hevc_opus_round_trip_ffmpeg9_enhanced_rtmp() {
         codecs: ("hvc1.", "opus"),
         audio_frames_per_second: 50.0,
         enhanced: true,
+        read_coalescing: None,
     }
     .run()
     .await;
@@ -142,6 +165,7 @@ async fn av1_opus_round_trip_ffmpeg9_enhanced_rtmp() {
         codecs: ("av01.", "opus"),
         audio_frames_per_second: 50.0,
         enhanced: true,
+        read_coalescing: None,
     }
     .run()
     .await;
@@ -160,6 +184,7 @@ async fn h264_aac_round_trip_debian_ffmpeg5() {
         codecs: ("avc1.", "mp4a.40.2"),
         audio_frames_per_second: 48_000.0 / 1024.0,
         enhanced: false,
+        read_coalescing: None,
     }
     .run()
     .await;
