@@ -51,14 +51,25 @@ struct Gate {
 /// A player connection's socket as its publishers see it.
 #[derive(Debug)]
 pub(crate) struct DirectWriter {
-    socket: Arc<OwnedWriteHalf>,
     gate: Mutex<Gate>,
+    /// The socket's descriptor, next to the gate: a fan-out finds the socket's own state cold,
+    /// three pointers away (that load was 1.3 % of the CPU at 1000 players).
+    #[cfg(unix)]
+    fd: std::os::fd::RawFd,
+    /// Keeps the descriptor open.
+    #[cfg_attr(unix, expect(dead_code, reason = "only owned, for the descriptor"))]
+    socket: Arc<OwnedWriteHalf>,
 }
 
 impl DirectWriter {
     /// A writer that starts held: the connection's handshake and replies go first.
     pub(crate) fn new(socket: Arc<OwnedWriteHalf>) -> Self {
-        Self { gate: Mutex::new(Gate { held: true, remainder: None, written: 0 }), socket }
+        Self {
+            gate: Mutex::new(Gate { held: true, remainder: None, written: 0 }),
+            #[cfg(unix)]
+            fd: std::os::fd::AsRawFd::as_raw_fd(socket.as_ref().as_ref()),
+            socket,
+        }
     }
 
     /// Starts loading the gate, which a fan-out finds cold (see [`super::registry`]'s `fan_out`).
@@ -84,6 +95,13 @@ impl DirectWriter {
         // Straight to the socket, not through tokio's readiness: a full socket answers
         // WouldBlock all the same, and the task's next write clears the stale readiness.
         // An error other than a full socket is the task's to report when it next writes.
+        #[cfg(unix)]
+        #[allow(unsafe_code)]
+        // SAFETY: `self.socket` keeps the descriptor open as long as `self` lives.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) };
+        #[cfg(unix)]
+        let socket = SockRef::from(&fd);
+        #[cfg(not(unix))]
         let socket = SockRef::from(self.socket.as_ref().as_ref());
         let result = match messages {
             [] => return sent,
