@@ -9,7 +9,6 @@ mod direct;
 mod gop;
 mod handler;
 mod merged_read;
-use merged_read::MergedReads;
 mod queue;
 mod read_sizing;
 mod registry;
@@ -34,6 +33,7 @@ pub use handler::{
 };
 pub use stats::{PlayerStats, ServerStats, StreamStats};
 
+use merged_read::MergedReads;
 use runtime::{ServerState, Shared};
 
 /// How long connections get to say goodbye on shutdown before they are dropped.
