@@ -111,7 +111,8 @@ struct Figures {
     /// Server CPU milliseconds per player-second (or publisher-second).
     cpu_ms_per_unit_s: f64,
     peak_rss_kb: u64,
-    /// Received bytes per player per second, against the fixture's rate.
+    /// Received bytes per player per second (ingest: read by the server per publisher), against
+    /// the fixture's rate.
     rate_ratio: f64,
     /// Lowest per-player video frame rate in the window.
     min_fps: f64,
@@ -251,10 +252,14 @@ async fn ingest(peer: Peer, publishers: usize, fx: &Fixture, seconds: u64) -> Fi
         .collect();
     tokio::time::sleep(Duration::from_secs(4)).await;
     let pid = server.pid();
-    let (cpu0, t0) = (proc::cpu_seconds(pid), Instant::now());
+    let port = server.addr.port();
+    let (cpu0, read0, t0) = (proc::cpu_seconds(pid), proc::bytes_read_on(port), Instant::now());
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let elapsed = t0.elapsed().as_secs_f64();
     let cpu = proc::cpu_seconds(pid) - cpu0;
+    // What the server read, against what the publishers send: a server that reads less (merged
+    // reads falling behind) must not look cheaper.
+    let read = proc::bytes_read_on(port).saturating_sub(read0);
     let peak_rss_kb = proc::status_kb(pid, "VmHWM:");
     let _ = stop_tx.send(true);
     for t in tasks {
@@ -264,7 +269,7 @@ async fn ingest(peer: Peer, publishers: usize, fx: &Fixture, seconds: u64) -> Fi
         peer,
         cpu_ms_per_unit_s: cpu * 1000.0 / (publishers as f64 * elapsed),
         peak_rss_kb,
-        rate_ratio: 0.0,
+        rate_ratio: read as f64 / publishers as f64 / elapsed / fx.bytes_per_second,
         min_fps: 0.0,
         ttff_ms: Vec::new(),
         kb_per_connection: 0.0,

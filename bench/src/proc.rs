@@ -1,4 +1,4 @@
-//! What /proc tells about a server process: CPU time and memory.
+//! What /proc (and `ss`) tell about a server process: CPU time, memory and bytes read.
 
 /// Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -23,4 +23,31 @@ pub fn status_kb(pid: u32, field: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// Bytes read by the process listening on `port` from its established connections: what TCP
+/// received minus what still waits in the receive queues (`ss -ti`; /proc's `rchar` does not
+/// count recv(2)).
+pub fn bytes_read_on(port: u16) -> u64 {
+    let filter = format!("( sport = :{port} )");
+    let output = std::process::Command::new("ss")
+        .args(["-tinH", "state", "established", &filter])
+        .output()
+        .expect("run ss (iproute2)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let (mut received, mut queued) = (0u64, 0u64);
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        if line.starts_with(char::is_whitespace) {
+            // The socket's details: bytes_received:N among them.
+            received += fields
+                .find_map(|f| f.strip_prefix("bytes_received:"))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+        } else {
+            // Recv-Q Send-Q Local Peer.
+            queued += fields.next().and_then(|q| q.parse().ok()).unwrap_or(0);
+        }
+    }
+    received.saturating_sub(queued)
 }
