@@ -103,14 +103,13 @@ pub struct ServerConfig {
     /// write, at once).
     pub write_coalescing: Option<Duration>,
     /// Merged reads for publishers (SRS's `mr`): after a read that emptied its socket, a
-    /// publisher's connection waits for the next tick of this window (the same ticks for every
-    /// connection) before it reads again, so one read takes in many messages; on Linux the socket
-    /// stays quiet meanwhile unless 1 MiB piles up. Each publisher read costs a wake-up of the
-    /// task and of the runtime's thread: at 100 publishers on one core, 50 ms cut the server's
-    /// CPU per publisher to a third (bench/README.md), for up to this much added latency from the
-    /// encoder to players and hooks (the connection's commands, a takeover and shutdown wait as
-    /// long). A publisher sending more than one read takes is read on at once. Default none (every
-    /// message is read when it arrives).
+    /// publisher's connection reads again at the next tick of this window (the same ticks for
+    /// every connection), so one read takes in many messages; on Linux the socket stays quiet
+    /// meanwhile unless 1 MiB piles up, which is read at once. Each publisher read costs a wake-up
+    /// of the task and of the runtime's thread: at 100 publishers on one core, 50 ms cut the
+    /// server's CPU per publisher to a third (bench/README.md), for up to this much added latency
+    /// from the encoder to players and hooks (and to the answers to the publisher's commands).
+    /// Default none (every message is read when it arrives).
     pub read_coalescing: Option<Duration>,
 }
 

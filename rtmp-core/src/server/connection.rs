@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::direct::{DirectWriter, SharedWriter};
-use super::merged_read::MergedReads;
+use super::merged_read::{MergedReads, next_tick};
 
 use super::handler::{
     AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams, RtmpHandler,
@@ -172,6 +172,8 @@ impl<H: RtmpHandler> Connection<H> {
         let mut timer_at = connect_deadline.min(next_ping);
         let mut timer = pin!(sleep_until(timer_at));
         let mut read_sizing = ReadSizing::new();
+        // Merged reads: when a publisher's socket was emptied, the tick at which it is read again.
+        let mut reads_resume_at: Option<Instant> = None;
         // A connection must answer `connect` within the connection timeout, then read within
         // the idle timeout.
         let read_deadline_of = |connected: bool, last_read: Instant| {
@@ -181,6 +183,7 @@ impl<H: RtmpHandler> Connection<H> {
             let read_deadline = read_deadline_of(self.connected, last_read);
             let wait_deadline = self.playing.iter().filter_map(|p| p.wait_deadline).min();
             let deadline = wait_deadline.map_or(next_ping, |w| w.min(next_ping)).min(read_deadline);
+            let deadline = reads_resume_at.map_or(deadline, |at| at.min(deadline));
             if deadline < timer_at {
                 timer_at = deadline;
                 timer.as_mut().reset(deadline);
@@ -193,7 +196,8 @@ impl<H: RtmpHandler> Connection<H> {
             // The read goes straight into the session's buffer.
             tokio::select! {
                 biased;
-                read = reader.read_buf(self.session.input_buffer()) => {
+                read = reader.read_buf(self.session.input_buffer()),
+                    if reads_resume_at.is_none() || MergedReads::QUIETS_SOCKET => {
                     match read {
                         Ok(0) => return DisconnectReason::ClientClosed,
                         Err(e) => return DisconnectReason::Io(e.to_string()),
@@ -218,14 +222,16 @@ impl<H: RtmpHandler> Connection<H> {
                             if *self.shared.shutdown.borrow() {
                                 return self.shut_down(writer).await;
                             }
-                            // Merged reads: a publisher whose socket is empty waits to read many
-                            // messages at once; one that filled the buffer reads on at once.
-                            if let Some(wait) = config.read_coalescing
+                            // Merged reads: a publisher whose socket is empty is read again at
+                            // the next tick, many messages at once; one that filled the buffer
+                            // (or woke the quiet socket with a pile of data) reads on at once.
+                            if let Some(window) = config.read_coalescing
                                 && n < space
                                 && !self.publishing.is_empty()
                             {
+                                self.merged_reads.quiet();
                                 let epoch = Instant::from_std(self.shared.started);
-                                self.merged_reads.wait(epoch, wait).await;
+                                reads_resume_at = Some(next_tick(epoch, window, Instant::now()));
                             }
                         }
                     }
@@ -246,6 +252,10 @@ impl<H: RtmpHandler> Connection<H> {
                 }
                 _ = &mut timer => {
                     let now = Instant::now();
+                    if reads_resume_at.is_some_and(|at| at <= now) {
+                        reads_resume_at = None;
+                        self.merged_reads.wake();
+                    }
                     if read_since_timer {
                         read_since_timer = false;
                         last_read = now;

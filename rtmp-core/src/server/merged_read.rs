@@ -1,12 +1,14 @@
 //! Merged reads for publishers ([`ServerConfig::read_coalescing`], SRS's `mr`): after a read
-//! that emptied its socket, a publisher's connection waits before it reads again, so one read
-//! takes in many messages.
+//! that emptied its socket, a publisher's connection reads again at the next tick of the window,
+//! so one read takes in many messages. The connection goes on meanwhile (commands of its own
+//! players, a takeover, shutdown); only its reads wait.
 //!
 //! Waiting alone saves little: each message that arrives meanwhile still wakes the runtime's
 //! thread (the socket turns readable), only to find nothing to do. So while it waits, the socket
-//! asks the kernel (`SO_RCVLOWAT`) to report it readable only once a large amount is queued, and
-//! every publisher's wait ends on the same tick of the window, so one thread wake-up serves all
-//! of them. At the tick the mark goes back to one byte, which makes the kernel report what came.
+//! asks the kernel (`SO_RCVLOWAT`) to report it readable only once a large amount is queued (a
+//! fast publisher is then read at once), and every publisher's wait ends on the same tick, so
+//! one thread wake-up serves all of them. At the tick the mark goes back to one byte, which makes
+//! the kernel report what came. Elsewhere than Linux the read itself waits for the tick.
 //!
 //! [`ServerConfig::read_coalescing`]: super::ServerConfig::read_coalescing
 
@@ -40,11 +42,16 @@ impl MergedReads {
         };
     }
 
-    /// Waits until the next tick of `window` (counted from `epoch`, so all publishers wake
-    /// together), with the socket quiet meanwhile.
-    pub(crate) async fn wait(self, epoch: Instant, window: Duration) {
+    /// The socket stays quiet while reads wait: a waiting connection may still poll its read.
+    pub(crate) const QUIETS_SOCKET: bool = cfg!(target_os = "linux");
+
+    /// Reads wait from now: the socket reports readable only once [`WAKE_EARLY_AT`] is queued.
+    pub(crate) fn quiet(self) {
         self.set_low_water_mark(WAKE_EARLY_AT);
-        tokio::time::sleep_until(next_tick(epoch, window, Instant::now())).await;
+    }
+
+    /// Reads go on: the socket reports what is queued, and what comes.
+    pub(crate) fn wake(self) {
         self.set_low_water_mark(1);
     }
 
@@ -69,8 +76,9 @@ impl MergedReads {
     fn set_low_water_mark(self, _: usize) {}
 }
 
-/// The first multiple of `window` after `now`, counted from `epoch`.
-fn next_tick(epoch: Instant, window: Duration, now: Instant) -> Instant {
+/// The first multiple of `window` after `now`, counted from `epoch` (the same ticks for every
+/// connection, so their waits end together).
+pub(crate) fn next_tick(epoch: Instant, window: Duration, now: Instant) -> Instant {
     let window_ns = window.as_nanos().max(1);
     let ticks = now.saturating_duration_since(epoch).as_nanos() / window_ns + 1;
     epoch + Duration::from_nanos(u64::try_from(ticks * window_ns).unwrap_or(u64::MAX))
