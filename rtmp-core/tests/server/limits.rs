@@ -9,7 +9,7 @@ use rtmp_core::proto::chunk::ChunkEncoder;
 use rtmp_core::proto::media::VideoTag;
 use rtmp_core::proto::message::{CapsEx, Command, Message, UserControl, status};
 use rtmp_core::proto::session::{ClientEvent, ClientSession};
-use rtmp_core::server::{DisconnectReason, ServerConfig};
+use rtmp_core::server::{DisconnectReason, PublisherPolicy, ServerConfig};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -679,6 +679,24 @@ async fn read_coalescing_reads_a_publisher_in_bursts() {
     let (messages, bursts) = media_bursts(config().read_coalescing(Some(Duration::from_millis(200)))).await;
     assert!(messages >= 90, "{messages} messages");
     assert!(bursts <= 10, "{bursts} bursts with reads 200 ms apart");
+}
+
+#[tokio::test]
+async fn read_coalescing_delays_reads_only() {
+    // A publisher whose next read waits for a tick of 10 s is still replaced at once: the
+    // takeover's kick does not wait for the tick.
+    let config = config().read_coalescing(Some(Duration::from_secs(10)));
+    let server = TestServer::start(config.publisher_policy(PublisherPolicy::TakeOver));
+    let mut first = TestClient::connect(server.addr, "live").await;
+    let stream_id = first.publish("cam", Duration::from_secs(3)).await.expect("publish accepted");
+    first.session().send_video(stream_id, 0, &AVC_HEADER);
+    first.flush().await;
+    // Read by now; the socket is empty, so the next read waits.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut second = TestClient::connect(server.addr, "live").await;
+    second.publish("cam", Duration::from_secs(3)).await.expect("the takeover is accepted");
+    let closed = first.wait_closed(Duration::from_secs(11)).await;
+    assert!(closed.is_some_and(|after| after < Duration::from_secs(1)), "replaced after {closed:?}");
 }
 
 #[tokio::test]
