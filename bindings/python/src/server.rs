@@ -258,6 +258,11 @@ fn seconds(key: &str, value: f64) -> PyResult<Duration> {
         .map_err(|_| PyValueError::new_err(format!("{key} must be a non-negative number of seconds")))
 }
 
+/// Seconds for an option that `None` or 0 turns off.
+fn seconds_or_off(key: &str, value: &Bound<'_, PyAny>) -> PyResult<Option<Duration>> {
+    value.extract::<Option<f64>>()?.filter(|v| *v > 0.0).map(|v| seconds(key, v)).transpose()
+}
+
 fn parse_addr(key: &str, value: &str) -> PyResult<SocketAddr> {
     value.parse().map_err(|_| PyValueError::new_err(format!("{key}: bad address {value:?} (want 'IP:PORT')")))
 }
@@ -326,18 +331,9 @@ fn options_from(dict: &Bound<'_, PyDict>) -> PyResult<(ServerOptions, usize)> {
             "enhanced_rtmp" => c.enhanced_rtmp = value.extract()?,
             "fourcc_list" => c.fourcc_list = value.extract()?,
             "caps_ex" => c.caps_ex = value.extract()?,
-            "stats_interval" => {
-                c.stats_interval =
-                    value.extract::<Option<f64>>()?.filter(|v| *v > 0.0).map(|v| seconds(k, v)).transpose()?
-            }
-            "write_coalescing" => {
-                c.write_coalescing =
-                    value.extract::<Option<f64>>()?.filter(|v| *v > 0.0).map(|v| seconds(k, v)).transpose()?
-            }
-            "read_coalescing" => {
-                c.read_coalescing =
-                    value.extract::<Option<f64>>()?.filter(|v| *v > 0.0).map(|v| seconds(k, v)).transpose()?
-            }
+            "stats_interval" => c.stats_interval = seconds_or_off(k, &value)?,
+            "write_coalescing" => c.write_coalescing = seconds_or_off(k, &value)?,
+            "read_coalescing" => c.read_coalescing = seconds_or_off(k, &value)?,
             "tls_bind" => tls_bind = Some(value.extract()?),
             "tls_cert" => tls_cert = Some(value.extract()?),
             "tls_key" => tls_key = Some(value.extract()?),
