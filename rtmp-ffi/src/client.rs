@@ -8,11 +8,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use rtmp_core::client::ReconnectPolicy;
 
-use crate::embed::{ClientOptions, EmbeddedPlayer, EmbeddedPublisher, PlayerItem, Received};
 use crate::error::{embed_error, fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box, to_box_ptr};
 use crate::frame::{owned_frame_ptr, rtmp_frame};
 use crate::slice::rtmp_str;
+use rtmp_embed::{ClientOptions, EmbeddedPlayer, EmbeddedPublisher, PlayerItem, Received};
 
 /// Client settings for players and publishers: build one, set what differs from the defaults,
 /// pass it to `rtmp_player_new` / `rtmp_publisher_new` (which copy it), free it. One thread at a
@@ -287,10 +287,10 @@ pub extern "C" fn rtmp_player_next(
         let kind = match item {
             PlayerItem::Frame(f) => {
                 let kind = match f.kind() {
-                    crate::embed::FrameKind::Audio => rtmp_player_event_kind::Audio,
-                    crate::embed::FrameKind::Video => rtmp_player_event_kind::Video,
-                    crate::embed::FrameKind::Data => rtmp_player_event_kind::Data,
-                    crate::embed::FrameKind::Metadata => rtmp_player_event_kind::Metadata,
+                    rtmp_embed::FrameKind::Audio => rtmp_player_event_kind::Audio,
+                    rtmp_embed::FrameKind::Video => rtmp_player_event_kind::Video,
+                    rtmp_embed::FrameKind::Data => rtmp_player_event_kind::Data,
+                    rtmp_embed::FrameKind::Metadata => rtmp_player_event_kind::Metadata,
                 };
                 frame = owned_frame_ptr(f);
                 kind
@@ -384,7 +384,7 @@ pub extern "C" fn rtmp_publisher_new(
     }
 }
 
-fn sent(result: Result<(), crate::embed::EmbedError>) -> rtmp_result {
+fn sent(result: Result<(), rtmp_embed::EmbedError>) -> rtmp_result {
     match result {
         Ok(()) => rtmp_result::Ok,
         Err(e) => embed_error(e),

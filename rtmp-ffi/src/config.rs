@@ -8,11 +8,11 @@ use std::time::Duration;
 use rtmp_core::client::server_config_from_pem;
 use rtmp_core::server::{PublisherPolicy, ServerConfig, TlsListener};
 
-use crate::embed::ServerOptions;
 use crate::error::{fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box, to_box_ptr};
 use crate::server::{CCallbacks, rtmp_callbacks};
 use crate::userdata::{Userdata, rtmp_userdata_drop};
+use rtmp_embed::ServerOptions;
 
 /// Server settings: build one, set what differs from the defaults, pass it to `rtmp_server_new`
 /// (which copies it), free it. Not thread-safe: use it from one thread at a time.

@@ -5,7 +5,7 @@ use std::ffi::{CString, c_char};
 
 use rtmp_core::client::ClientError;
 
-use crate::embed::{AnswerError, EmbedError};
+use rtmp_embed::{AnswerError, EmbedError};
 
 /// The outcome of a call. The numbers are fixed: they never change meaning, and retired ones
 /// are never reused. Before C23 the header types this as `uint32_t`.

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::embed::{Frame, FrameKind};
 use crate::error::{fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipArc, release_arc, retain_arc, to_arc_ptr};
 use crate::slice::{rtmp_bytes, rtmp_str};
+use rtmp_embed::{Frame, FrameKind};
 
 /// A media message: audio, video, data or metadata, with its timestamp, the FLV tag body and
 /// the parsed header. Reference-counted and immutable, so any thread may read it.

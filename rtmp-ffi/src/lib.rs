@@ -1,5 +1,5 @@
-//! rtmp-rs for C and C++ (`librtmp_rs`, header `include/rtmp_rs.h`), and the embedding layer
-//! ([`embed`]) that the C API, the Python package and the Node package share.
+//! rtmp-rs for C and C++ (`librtmp_rs`, header `include/rtmp_rs.h`), over the embedding layer
+//! (`rtmp-embed`) that the Python and Node packages share.
 //!
 //! The C API follows rustls-ffi: functions are named `rtmp_<type>_<verb>`, types are opaque,
 //! every function returns an [`rtmp_result`] (or a plain value for accessors), checks its
@@ -17,7 +17,6 @@ mod ffi;
 
 mod client;
 mod config;
-pub mod embed;
 mod error;
 mod frame;
 mod log;

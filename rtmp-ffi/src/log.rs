@@ -6,10 +6,10 @@ use std::sync::Arc;
 use tracing::Level;
 use tracing::level_filters::LevelFilter;
 
-use crate::embed::{CallbackKind, LogRecord, callback_scope, set_log_sink};
 use crate::error::{embed_error, fail, rtmp_result};
 use crate::slice::rtmp_str;
 use crate::userdata::{Userdata, rtmp_userdata_drop};
+use rtmp_embed::{CallbackKind, LogRecord, callback_scope, set_log_sink};
 
 /// A log level; also the most verbose level passed to `rtmp_log_set_callback`.
 pub type rtmp_log_level = u32;
@@ -64,7 +64,7 @@ pub extern "C" fn rtmp_log_set_callback(
             other => return fail(rtmp_result::InvalidArgument, format!("unknown log level {other}")),
         };
         let userdata = Userdata::new(userdata, userdata_drop);
-        let sink = callback.map(|cb| -> crate::embed::LogSink {
+        let sink = callback.map(|cb| -> rtmp_embed::LogSink {
             Arc::new(move |record: &LogRecord<'_>| {
                 let level = match record.level {
                     Level::ERROR => RTMP_LOG_LEVEL_ERROR,

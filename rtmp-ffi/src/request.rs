@@ -4,10 +4,10 @@
 use std::ffi::c_char;
 use std::sync::{Arc, Mutex};
 
-use crate::embed::{Request, RequestDetails, RequestKind, Session};
 use crate::error::{answer_error, fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipArc, OwnershipRef, arc_from_ptr};
 use crate::slice::rtmp_str;
+use rtmp_embed::{Request, RequestDetails, RequestKind, Session};
 
 /// One client connection. Callbacks receive `const rtmp_session *`, valid for the duration of the
 /// call; `rtmp_request_session` gives one valid while the request is. Read-only, any thread.

@@ -6,9 +6,6 @@ use std::sync::Arc;
 use rtmp_core::server::DisconnectReason;
 
 use crate::config::rtmp_server_config;
-use crate::embed::{
-    CallbackKind, EmbeddedServer, Event, EventSink, Frame, Hook, Interest, Session, callback_scope,
-};
 use crate::error::{embed_error, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box, to_box_ptr};
 use crate::frame::{frame_ptr, rtmp_frame};
@@ -16,6 +13,9 @@ use crate::request::{CRequest, rtmp_decision, rtmp_request, rtmp_session};
 use crate::slice::rtmp_str;
 use crate::stats::{CStats, rtmp_stats};
 use crate::userdata::Userdata;
+use rtmp_embed::{
+    CallbackKind, EmbeddedServer, Event, EventSink, Frame, Hook, Interest, Session, callback_scope,
+};
 
 /// A decision callback (`on_connection`, `on_connect`, `on_publish`, `on_play`): return
 /// `RTMP_DECISION_ACCEPT`, `RTMP_DECISION_REJECT` or `RTMP_DECISION_DEFER` (see `rtmp_request`).
@@ -291,7 +291,7 @@ fn call_frame(
     }
 }
 
-fn decide(cb: rtmp_decision_cb, ud: *mut c_void, request: crate::embed::Request) {
+fn decide(cb: rtmp_decision_cb, ud: *mut c_void, request: rtmp_embed::Request) {
     let Some(cb) = cb else {
         let _ = request.accept();
         return;

@@ -9,7 +9,7 @@ use napi::{Env, JsValue, Result};
 use napi_derive::napi;
 use rtmp_core::flv::FlvTag;
 use rtmp_core::proto::message::type_id;
-use rtmp_rs::embed::{EmbeddedPlayer, EmbeddedPublisher, Frame as EmbedFrame, FrameKind, PlayerItem};
+use rtmp_embed::{EmbeddedPlayer, EmbeddedPublisher, Frame as EmbedFrame, FrameKind, PlayerItem};
 
 use crate::error::{RtmpError, code, promise};
 use crate::frame::{Frame, js_object_to_amf};

@@ -5,7 +5,7 @@ use std::future::Future;
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{Env, sys};
 use rtmp_core::client::ClientError;
-use rtmp_rs::embed::EmbedError;
+use rtmp_embed::EmbedError;
 
 use crate::js;
 

@@ -8,7 +8,7 @@ use napi::bindgen_prelude::{BigInt, FromNapiValue, Object, ToNapiValue};
 use napi::{Env, Result, sys};
 use napi_derive::napi;
 use rtmp_core::proto::amf::{Amf0Value, Amf3Value, AmfObject};
-use rtmp_rs::embed::{Frame as EmbedFrame, FrameKind as EmbedKind};
+use rtmp_embed::{Frame as EmbedFrame, FrameKind as EmbedKind};
 
 use crate::error::RtmpError;
 use crate::js;

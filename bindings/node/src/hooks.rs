@@ -23,9 +23,7 @@ use napi::bindgen_prelude::{
 };
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, JsValue, Status, sys};
-use rtmp_rs::embed::{
-    Event, EventSink, Frame as EmbedFrame, Hook, Interest, Request, Session as EmbedSession,
-};
+use rtmp_embed::{Event, EventSink, Frame as EmbedFrame, Hook, Interest, Request, Session as EmbedSession};
 use tokio::sync::oneshot;
 
 use crate::error::{RtmpError, code};
@@ -301,7 +299,6 @@ impl Dispatcher {
                 self.notify(env, hook, f, &args)
             }
             Event::Stats { stats } => self.notify(env, hook, f, &[to_js(raw, ServerStats::from(&*stats))?]),
-            _ => Ok(()),
         }
     }
 

@@ -1,5 +1,5 @@
 //! The Node package of rtmp-rs (`rtmp-rs` on npm), built with napi-rs on the embedding layer of
-//! `rtmp-ffi` (`rtmp_rs::embed`), so that every hook, decision, config field and statistic is
+//! `rtmp-ffi` (`rtmp_embed`), so that every hook, decision, config field and statistic is
 //! the same as in Rust, C and Python.
 //!
 //! - [`server::Server`]: `new Server(options, handler)`, `listen()`, `close()`, `stats()`; the
@@ -25,7 +25,7 @@ use napi::bindgen_prelude::{BigInt, FnArgs, Function, Unknown};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::{Env, JsValue, Result};
 use napi_derive::napi;
-use rtmp_rs::embed::{LogRecord, set_log_sink};
+use rtmp_embed::{LogRecord, set_log_sink};
 use tracing::Level;
 use tracing::level_filters::LevelFilter;
 
@@ -106,7 +106,7 @@ pub fn set_logger(
                 .callee_handled::<false>()
                 .weak::<true>()
                 .build_callback(|ctx| Ok(FnArgs::from(ctx.value)))?;
-            let sink: rtmp_rs::embed::LogSink = Arc::new(move |record: &LogRecord<'_>| {
+            let sink: rtmp_embed::LogSink = Arc::new(move |record: &LogRecord<'_>| {
                 let line = (
                     level_name(record.level).to_owned(),
                     record.target.to_owned(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use napi_derive::napi;
 use rtmp_core::client::{ClientConfig, ReconnectPolicy, TlsOptions, server_config_from_pem};
 use rtmp_core::server::{PublisherPolicy as CorePolicy, ServerConfig, TlsListener};
-use rtmp_rs::embed::{ClientOptions as EmbedClientOptions, Dispatch, ServerOptions as EmbedServerOptions};
+use rtmp_embed::{ClientOptions as EmbedClientOptions, Dispatch, ServerOptions as EmbedServerOptions};
 
 use crate::error::RtmpError;
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use napi::bindgen_prelude::{Object, PromiseRaw, This};
 use napi::{Env, Result};
 use napi_derive::napi;
-use rtmp_rs::embed::{EmbeddedServer, EventSink, Runtime};
+use rtmp_embed::{EmbeddedServer, EventSink, Runtime};
 
 use crate::error::{RtmpError, promise, settled};
 use crate::hooks::{Hooks, Sink, SinkSettings};

@@ -9,7 +9,7 @@ use rtmp_core::server::{
     DisconnectReason as CoreReason, PlayerStats as CorePlayer, ServerStats as CoreStats,
     StreamKey as CoreKey, StreamStats as CoreStream,
 };
-use rtmp_rs::embed::{Request, RequestDetails, RequestKind as CoreKind, Session as CoreSession};
+use rtmp_embed::{Request, RequestDetails, RequestKind as CoreKind, Session as CoreSession};
 
 fn query_map(query: &[(String, String)]) -> HashMap<String, String> {
     let mut map = HashMap::with_capacity(query.len());

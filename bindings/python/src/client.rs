@@ -12,7 +12,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict};
 use rtmp_core::client::{ClientConfig, ReconnectPolicy, TlsOptions};
 use rtmp_core::flv::FlvTag;
 use rtmp_core::proto::message::type_id;
-use rtmp_rs::embed::{EmbeddedPlayer, EmbeddedPublisher, Frame as EmbedFrame, PlayerItem, Received};
+use rtmp_embed::{EmbeddedPlayer, EmbeddedPublisher, Frame as EmbedFrame, PlayerItem, Received};
 
 use crate::awaitable::{future_into_py, ready};
 use crate::errors::{ClosedError, RtmpError, TlsError, embed_error};
@@ -362,8 +362,8 @@ fn check_tag_type(tag_type: u8) -> PyResult<u8> {
 
 fn frame_tag(frame: &EmbedFrame) -> (u8, u32, Bytes) {
     let tag_type = match frame.kind() {
-        rtmp_rs::embed::FrameKind::Audio => type_id::AUDIO,
-        rtmp_rs::embed::FrameKind::Video => type_id::VIDEO,
+        rtmp_embed::FrameKind::Audio => type_id::AUDIO,
+        rtmp_embed::FrameKind::Video => type_id::VIDEO,
         _ => type_id::DATA_AMF0,
     };
     (tag_type, frame.timestamp(), frame.payload().clone())

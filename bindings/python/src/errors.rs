@@ -4,7 +4,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use rtmp_core::client::ClientError;
-use rtmp_rs::embed::EmbedError;
+use rtmp_embed::EmbedError;
 
 create_exception!(rtmp_rs, RtmpError, PyException, "Base class of every error raised by rtmp_rs.");
 create_exception!(rtmp_rs, UrlError, RtmpError, "The URL is not an rtmp:// or rtmps:// URL.");

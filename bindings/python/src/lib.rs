@@ -1,4 +1,4 @@
-//! `rtmp_rs._native`: the Python skin of the rtmp-rs embedding layer (`rtmp_rs::embed`).
+//! `rtmp_rs._native`: the Python skin of the rtmp-rs embedding layer (`rtmp_embed`).
 //!
 //! Threads and the GIL:
 //! - Server hooks never run on a library thread. The server's sink queues owned events (no GIL);
@@ -25,7 +25,7 @@ mod types;
 use std::sync::OnceLock;
 
 use pyo3::prelude::*;
-use rtmp_rs::embed;
+use rtmp_embed as embed;
 
 /// The runtime shared by every client (players and publishers) of the process: one worker.
 pub(crate) fn client_runtime() -> PyResult<embed::Runtime> {

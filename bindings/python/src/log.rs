@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use rtmp_rs::embed::{LogRecord, set_log_sink};
+use rtmp_embed::{LogRecord, set_log_sink};
 use tracing::Level;
 use tracing::level_filters::LevelFilter;
 
@@ -62,7 +62,7 @@ fn set_log_level(level: i32) -> bool {
         31..=40 => LevelFilter::ERROR,
         _ => LevelFilter::OFF,
     };
-    let sink = (filter != LevelFilter::OFF).then(|| Arc::new(forward) as rtmp_rs::embed::LogSink);
+    let sink = (filter != LevelFilter::OFF).then(|| Arc::new(forward) as rtmp_embed::LogSink);
     set_log_sink(sink, filter).is_ok()
 }
 

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use rtmp_rs::embed::Frame;
+use rtmp_embed::Frame;
 
 /// `Py_bf_getbuffer` (not exposed by pyo3-ffi for the 3.9 limited API; the slot number is stable).
 const PY_BF_GETBUFFER: c_int = 1;

@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use rtmp_core::client::server_config_from_pem;
 use rtmp_core::server::{PublisherPolicy, ServerConfig, TlsListener};
-use rtmp_rs::embed::{
+use rtmp_embed::{
     Dispatch, EmbeddedServer, Event, EventSink, Hook, Interest, RequestDetails, ServerOptions, Session,
 };
 use tokio::sync::Notify;
@@ -142,7 +142,7 @@ impl EventSink for Sink {
         self.queue.push(event);
     }
 
-    fn filter_media(&self, session: &Session, frame: &Arc<rtmp_rs::embed::Frame>) -> bool {
+    fn filter_media(&self, session: &Session, frame: &Arc<rtmp_embed::Frame>) -> bool {
         let Some(filter) = &self.media_filter else { return true };
         // On a runtime worker: take the GIL for the call only. Refused once the interpreter
         // exits; the frame then passes.
@@ -245,7 +245,6 @@ fn event_to_tuple(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyTuple>> 
         Event::Stats { stats } => {
             vec![none(), Bound::new(py, types::ServerStats::from_core(py, &stats)?)?.into_any()]
         }
-        _ => return PyTuple::new(py, [name.into_pyobject(py)?.into_any(), none()]),
     };
     let mut all = Vec::with_capacity(items.len() + 1);
     all.push(name.into_pyobject(py)?.into_any());

@@ -10,7 +10,7 @@ use rtmp_core::server::{
     DisconnectReason as CoreReason, PlayParams as CorePlay, PublishParams as CorePublish,
     ServerStats as CoreStats, StreamKey as CoreKey,
 };
-use rtmp_rs::embed::{self, FrameKind, RequestKind};
+use rtmp_embed::{self as embed, FrameKind, RequestKind};
 
 use crate::amf;
 use crate::payload;

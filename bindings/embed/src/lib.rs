@@ -1,4 +1,5 @@
-//! The embedding layer: what the C API, the Python package and the Node package share.
+//! rtmp-embed, the embedding layer: what the C API (`rtmp-ffi`), the Python package and the Node
+//! package share. Neither binding depends on the C ABI crate.
 //!
 //! It owns a tokio [`Runtime`], starts and stops servers ([`EmbeddedServer`]) and clients
 //! ([`EmbeddedPlayer`], [`EmbeddedPublisher`]), implements [`RtmpHandler`] once by turning every
@@ -12,6 +13,7 @@
 //! (see [`callback_scope`]): stopping a server from its own callback is an error, not a deadlock.
 //!
 //! [`RtmpHandler`]: rtmp_core::server::RtmpHandler
+#![warn(missing_docs)]
 
 mod client;
 mod event;
@@ -34,9 +36,8 @@ pub use server::{Dispatch, EmbeddedServer, ServerOptions};
 
 use rtmp_core::client::ClientError;
 
-/// Why an embedding-layer call failed.
+/// Why an embedding-layer call failed. Not `non_exhaustive`: each skin maps every case.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum EmbedError {
     /// The call would block or wait for the caller itself: it was made from inside a callback
     /// where that is not allowed. The text names the call.

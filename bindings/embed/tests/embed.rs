@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rtmp_core::server::ServerConfig;
-use rtmp_rs::embed::{
+use rtmp_embed::{
     CallbackKind, ClientOptions, Dispatch, EmbedError, EmbeddedPlayer, EmbeddedPublisher, EmbeddedServer,
     Event, EventSink, FrameKind, Hook, Interest, PlayerItem, Received, Request, RequestKind, ServerOptions,
     callback_scope,
@@ -85,7 +85,7 @@ fn deferred_decisions_answered_from_other_threads() {
     assert_eq!(publish.query_param("token"), Some("abc"));
     let clone = publish.clone();
     std::thread::spawn(move || clone.accept().unwrap()).join().unwrap();
-    assert_eq!(publish.accept(), Err(rtmp_rs::embed::AnswerError::AlreadyAnswered));
+    assert_eq!(publish.accept(), Err(rtmp_embed::AnswerError::AlreadyAnswered));
 
     let publisher = publisher.join().unwrap().unwrap();
     publisher.send_video(0, Bytes::from_static(AVC_SEQ)).unwrap();
@@ -111,7 +111,7 @@ fn unanswered_and_dropped_requests_are_rejected() {
     let Err(EmbedError::Client(error)) = result else { panic!("expected a refusal") };
     assert!(error.to_string().contains("Decision timeout."), "{error}");
     let request = next_request(&rx, RequestKind::Publish);
-    assert_eq!(request.accept(), Err(rtmp_rs::embed::AnswerError::Expired));
+    assert_eq!(request.accept(), Err(rtmp_embed::AnswerError::Expired));
 
     // Dropping the request without an answer rejects at once.
     let url = format!("rtmp://{}/live/dropped", server.local_addr());
@@ -140,7 +140,7 @@ fn player_receives_frames_and_metadata() {
     let (server, _rx) = server(Interest::NONE, Dispatch::Inline, Duration::from_secs(1));
     let url = format!("rtmp://{}/live/cam", server.local_addr());
     let publisher = EmbeddedPublisher::connect(&url, ClientOptions::default()).unwrap();
-    let meta = rtmp_rs::embed::Frame::from_metadata(
+    let meta = rtmp_embed::Frame::from_metadata(
         None,
         0,
         &[("width", rtmp_core::proto::amf::Amf0Value::Number(320.0))].into_iter().collect(),
@@ -184,8 +184,8 @@ fn player_receives_frames_and_metadata() {
 fn log_sink_receives_the_library_events() {
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink_lines = Arc::clone(&lines);
-    rtmp_rs::embed::set_log_sink(
-        Some(Arc::new(move |record: &rtmp_rs::embed::LogRecord<'_>| {
+    rtmp_embed::set_log_sink(
+        Some(Arc::new(move |record: &rtmp_embed::LogRecord<'_>| {
             sink_lines.lock().unwrap().push(format!("{} {}", record.target, record.message));
         })),
         tracing::level_filters::LevelFilter::INFO,
@@ -193,7 +193,7 @@ fn log_sink_receives_the_library_events() {
     .unwrap();
     let (server, _rx) = server(Interest::NONE, Dispatch::Inline, Duration::from_secs(1));
     server.stop().unwrap();
-    rtmp_rs::embed::set_log_sink(None, tracing::level_filters::LevelFilter::OFF).unwrap();
+    rtmp_embed::set_log_sink(None, tracing::level_filters::LevelFilter::OFF).unwrap();
     let lines = lines.lock().unwrap();
     assert!(lines.iter().any(|l| l.contains("rtmp server listening addr=127.0.0.1:")), "{lines:?}");
 }

@@ -345,9 +345,8 @@ impl Request {
     }
 }
 
-/// One hook call, owned.
+/// One hook call, owned. Not `non_exhaustive`: a new event must be handled by every skin.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum Event {
     /// A TCP connection arrived; answer `request` (its session has id 0).
     Connection {
