@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rtmp_core::client::{
-    ClientConfig, PlayerEvent, ReconnectPolicy, RtmpPlayer, RtmpPublisher, server_config_from_pem,
+    ClientConfig, ClientError, PlayerEvent, ReconnectPolicy, RtmpPlayer, RtmpPublisher,
+    server_config_from_pem,
 };
 use rtmp_core::flv::{FlvTag, FlvWriter};
 use rtmp_core::proto::media::{AudioCodec, VideoCodec};
@@ -363,4 +364,77 @@ async fn player_follows_a_reconnect_request_to_another_server() {
     let players = server.stream("moved").unwrap().players.len();
     assert_eq!(players, 1, "the player now plays from the real server");
     drop(finish(publisher, LIMIT).await);
+}
+
+/// A one-connection server that accepts connect and play, then goes silent: it reads nothing and
+/// sends nothing more, but keeps the socket open.
+async fn silent_after_play(listener: tokio::net::TcpListener) {
+    use rtmp_core::proto::session::{ServerEvent, ServerSession, ServerSessionConfig};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut socket, _) = listener.accept().await.unwrap();
+    let mut session = ServerSession::new(ServerSessionConfig::default(), 0, &[7; 1528]);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut playing = false;
+    while !playing {
+        let n = socket.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the client left before playing");
+        session.handle_input(&buf[..n]).unwrap();
+        while let Some(event) = session.poll_event() {
+            match event {
+                ServerEvent::ConnectRequested { request, .. } => session.accept(request).unwrap(),
+                ServerEvent::PlayRequested { request, .. } => {
+                    session.accept(request).unwrap();
+                    playing = true;
+                }
+                _ => {}
+            }
+        }
+        while let Some(bytes) = session.poll_transmit() {
+            socket.write_all(&bytes).await.unwrap();
+        }
+    }
+    std::future::pending::<()>().await;
+}
+
+/// Reads the player's events until `limit` passes (Ok) or the connection ends (the error).
+async fn quiet_for(player: &mut RtmpPlayer, limit: Duration) -> Result<(), Option<ClientError>> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, player.next_event()).await {
+            Err(_) => return Ok(()),
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None)) => return Err(None),
+            Ok(Err(e)) => return Err(Some(e)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn player_idle_timeout_ends_a_connection_to_a_silent_server() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("rtmp://{}/live/quiet", listener.local_addr().unwrap());
+    tokio::spawn(silent_after_play(listener));
+    let config = ClientConfig { idle_timeout: Duration::from_millis(600), ..ClientConfig::default() };
+    let mut player = RtmpPlayer::connect(&url, config).await.unwrap();
+    let playing = std::time::Instant::now();
+    let ended = quiet_for(&mut player, Duration::from_secs(5)).await;
+    let took = playing.elapsed();
+    assert!(matches!(ended, Err(Some(ClientError::Timeout("idle")))), "{ended:?}");
+    // Pings every 200 ms notice the silence within a third more than the timeout.
+    assert!(took > Duration::from_millis(500) && took < Duration::from_millis(1500), "after {took:?}");
+}
+
+#[tokio::test]
+async fn player_pings_keep_a_quiet_connection_alive() {
+    // Our server sends a waiting player nothing, but answers its pings.
+    let server = TestServer::start(config());
+    let url = server.url("live/nobody");
+    let quick = ClientConfig { idle_timeout: Duration::from_millis(600), ..ClientConfig::default() };
+    let mut player = RtmpPlayer::connect(&url, quick.clone()).await.unwrap();
+    let alive = quiet_for(&mut player, Duration::from_secs(2)).await;
+    assert!(alive.is_ok(), "{alive:?}");
+    // Without pings the same quiet connection idles out.
+    let mut player = RtmpPlayer::connect(&url, ClientConfig { ping: false, ..quick }).await.unwrap();
+    let ended = quiet_for(&mut player, Duration::from_secs(3)).await;
+    assert!(matches!(ended, Err(Some(ClientError::Timeout("idle")))), "{ended:?}");
 }

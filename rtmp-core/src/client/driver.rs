@@ -1,16 +1,19 @@
 //! The task that owns a client connection: socket ⇄ session, commands in, events out.
 
+use std::pin::pin;
+use std::time::Duration;
+
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio::time::timeout;
+use tokio::time::{Instant, sleep_until, timeout};
 use tokio_rustls::TlsConnector;
 
 use super::{ClientConfig, ClientError, FOURCC_LIST, RtmpUrl, Scheme};
 use crate::proto::amf::AmfObject;
 use crate::proto::message::{ConnectParams, DataMessage};
-use crate::proto::session::{ClientEvent, ClientSession, ClientSessionConfig};
+use crate::proto::session::{ClientEvent, ClientSession, ClientSessionConfig, TimeoutKind, Timers};
 
 /// A byte stream the driver can own: TCP or TLS over TCP.
 pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -127,7 +130,14 @@ fn spawn(
     let mut random = [0u8; 1528];
     let _ = getrandom::fill(&mut random);
     let session_config = ClientSessionConfig { chunk_size: config.chunk_size, ..Default::default() };
-    let mut session = ClientSession::new(session_config, 0, &random);
+    // The connect timeout is `open`'s: it covers TCP and TLS too.
+    let timers = Timers {
+        idle_timeout: Some(config.idle_timeout),
+        ping_interval: config.ping.then(|| (config.idle_timeout / 3).max(Duration::from_millis(100))),
+        ..Timers::default()
+    };
+    let mut session =
+        ClientSession::new(session_config, 0, &random).with_timers(timers, Instant::now().into_std());
     let params = ConnectParams {
         app: url.app.clone(),
         tc_url: Some(url.tc_url()),
@@ -150,6 +160,13 @@ fn spawn(
     let driver = Driver { transport, session, stream_id: 0, name: url.stream.clone(), intent };
     tokio::spawn(driver.run(command_rx, event_tx));
     DriverHandle { commands: command_tx, events: event_rx, stream_id: 0 }
+}
+
+/// What woke the driver.
+enum Step {
+    Read(std::io::Result<usize>),
+    Command(Option<Command>),
+    Timer,
 }
 
 struct Driver {
@@ -179,37 +196,43 @@ impl Driver {
     ) -> Result<(), ClientError> {
         let mut input = BytesMut::with_capacity(64 * 1024);
         self.flush().await?;
+        // The session's deadlines (idle, ping): one timer, moved when they change.
+        let mut timer_at = None;
+        let mut timer = pin!(sleep_until(Instant::now()));
         loop {
-            tokio::select! {
-                read = self.transport.read_buf(&mut input) => {
+            let deadline = self.session.poll_timeout().map(Instant::from_std);
+            if deadline != timer_at
+                && let Some(at) = deadline
+            {
+                timer.as_mut().reset(at);
+            }
+            timer_at = deadline;
+            // Input and commands come before the timer: after the task was held up (a full event
+            // channel, a slow write), what the server sent meanwhile is read before the idle
+            // timer judges the connection.
+            let step = tokio::select! {
+                biased;
+                step = async {
+                    tokio::select! {
+                        read = self.transport.read_buf(&mut input) => Step::Read(read),
+                        command = commands.recv() => Step::Command(command),
+                    }
+                } => step,
+                () = &mut timer, if timer_at.is_some() => Step::Timer,
+            };
+            match step {
+                Step::Read(read) => {
                     if read? == 0 {
                         return Err(ClientError::Closed);
                     }
                     self.session.handle_input(&input)?;
                     input.clear();
                     self.flush().await?;
-                    while let Some(event) = self.session.poll_event() {
-                        if let ClientEvent::PublishStarted { stream_id } | ClientEvent::PlayStarted { stream_id } = event {
-                            self.stream_id = stream_id;
-                        }
-                        match self.intent {
-                            // A full channel pauses reading: the server sees TCP backpressure.
-                            Intent::Play => {
-                                if events.send(Ok(event)).await.is_err() {
-                                    return Ok(());
-                                }
-                            }
-                            // A publisher's application reads events rarely; never block its media
-                            // on them (statuses it misses are also in the logs).
-                            Intent::Publish => {
-                                if let Err(mpsc::error::TrySendError::Full(event)) = events.try_send(Ok(event)) {
-                                    tracing::debug!(?event, "publisher event dropped: nobody reads them");
-                                }
-                            }
-                        }
+                    if !self.forward_events(events).await? {
+                        return Ok(());
                     }
                 }
-                command = commands.recv() => {
+                Step::Command(command) => {
                     let Some(command) = command else { return Ok(()) };
                     let closing = matches!(command, Command::Close);
                     self.apply(command);
@@ -218,8 +241,50 @@ impl Driver {
                         return Ok(());
                     }
                 }
+                Step::Timer => {
+                    timer_at = None;
+                    self.session.handle_timeout(Instant::now().into_std());
+                    self.flush().await?;
+                    if !self.forward_events(events).await? {
+                        return Ok(());
+                    }
+                }
             }
         }
+    }
+
+    /// Hands the session's events to the application; false once nobody listens. A timeout
+    /// ends the connection with [`ClientError::Timeout`].
+    async fn forward_events(
+        &mut self,
+        events: &mpsc::Sender<Result<ClientEvent, ClientError>>,
+    ) -> Result<bool, ClientError> {
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                ClientEvent::PublishStarted { stream_id } | ClientEvent::PlayStarted { stream_id } => {
+                    self.stream_id = stream_id;
+                }
+                ClientEvent::Timeout(TimeoutKind::Connect) => return Err(ClientError::Timeout("connect")),
+                ClientEvent::Timeout(_) => return Err(ClientError::Timeout("idle")),
+                _ => {}
+            }
+            match self.intent {
+                // A full channel pauses reading: the server sees TCP backpressure.
+                Intent::Play => {
+                    if events.send(Ok(event)).await.is_err() {
+                        return Ok(false);
+                    }
+                }
+                // A publisher's application reads events rarely; never block its media on them
+                // (statuses it misses are also in the logs).
+                Intent::Publish => {
+                    if let Err(mpsc::error::TrySendError::Full(event)) = events.try_send(Ok(event)) {
+                        tracing::debug!(?event, "publisher event dropped: nobody reads them");
+                    }
+                }
+            }
+        }
+        Ok(true)
     }
 
     fn apply(&mut self, command: Command) {

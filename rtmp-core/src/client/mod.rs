@@ -95,6 +95,13 @@ pub struct ClientConfig {
     pub event_buffer: usize,
     /// Outgoing chunk size. Default 4096.
     pub chunk_size: u32,
+    /// Nothing received from the server for this long closes the connection
+    /// ([`ClientError::Timeout`]`("idle")`, after which `reconnect` applies). Default 60 s, as the
+    /// server's.
+    pub idle_timeout: Duration,
+    /// Ping the server every third of `idle_timeout` (at least every 100 ms), as the server pings
+    /// its clients: a quiet server's answers keep the connection from idling. Default on.
+    pub ping: bool,
 }
 
 impl Default for ClientConfig {
@@ -107,6 +114,8 @@ impl Default for ClientConfig {
             reconnect: None,
             event_buffer: 256,
             chunk_size: 4096,
+            idle_timeout: Duration::from_secs(60),
+            ping: true,
         }
     }
 }

@@ -26,9 +26,8 @@ use super::read_sizing::ReadSizing;
 use super::registry::{ClaimError, Player, PublishedMessage, Stream};
 use super::runtime::Shared;
 use crate::proto::media::{AudioTag, VideoTag};
-use crate::proto::message::UserControl;
 use crate::proto::message::status;
-use crate::proto::session::{ServerEvent, ServerSession};
+use crate::proto::session::{ServerEvent, ServerSession, TimeoutKind, Timers};
 
 /// Most queued messages written in one vectored write.
 const WRITE_BATCH: usize = 128;
@@ -44,8 +43,6 @@ struct Playing {
     stream_id: u32,
     stream: Arc<Stream>,
     player: Arc<Player>,
-    /// While no publisher is live: when to give up waiting.
-    wait_deadline: Option<Instant>,
 }
 
 /// One connection's state outside the protocol session.
@@ -59,7 +56,6 @@ struct Connection<H: RtmpHandler> {
     queue_notify: Arc<Notify>,
     /// Notified when another publisher takes over our stream.
     kick: Arc<Notify>,
-    connected: bool,
     /// Set when the session or a decision ends the connection.
     ending: Option<DisconnectReason>,
     bytes_out: u64,
@@ -125,7 +121,6 @@ async fn serve<H, R, W>(
         playing: Vec::new(),
         queue_notify: Arc::new(Notify::new()),
         kick: Arc::new(Notify::new()),
-        connected: false,
         ending: None,
         bytes_out: 0,
         // A new writer starts held.
@@ -158,33 +153,22 @@ impl<H: RtmpHandler> Connection<H> {
         let mut kicked = pin!(kick.notified());
         let queue_notify = Arc::clone(&self.queue_notify);
         let mut queued = pin!(queue_notify.notified());
-        let connect_deadline = Instant::now() + config.connection_timeout;
-        let ping_every = (config.idle_timeout / 3).max(Duration::from_millis(100));
-        let mut next_ping = Instant::now() + ping_every;
-        let mut last_read = Instant::now();
-        // Reads do not read the clock (once per message showed in ingest profiles): the timer,
-        // which fires at least every ping interval, dates them. An idle connection is closed
-        // between the idle timeout and a third more after its last read.
-        let mut read_since_timer = false;
         let mut last_media_write = Instant::now();
-        // One timer for every deadline. It is moved earlier when a deadline appears and
-        // otherwise left alone: when it fires early (reads moved the idle deadline) it is re-armed.
-        let mut timer_at = connect_deadline.min(next_ping);
+        // One timer for every deadline: the session's (connect, idle, ping, play wait) and the
+        // tick of merged reads. It is moved earlier when a deadline appears and otherwise left
+        // alone: when it fires early (reads moved the idle deadline) the session re-arms it.
+        // Reads do not read the clock (once per message showed in ingest profiles): the session
+        // notices them when the timer fires, at least every ping interval.
+        let mut timer_at = far_future();
         let mut timer = pin!(sleep_until(timer_at));
         let mut read_sizing = ReadSizing::new();
         // Merged reads: when a publisher's socket was emptied, the tick at which it is read again.
         let mut reads_resume_at: Option<Instant> = None;
-        // A connection must answer `connect` within the connection timeout, then read within
-        // the idle timeout.
-        let read_deadline_of = |connected: bool, last_read: Instant| {
-            if connected { last_read + config.idle_timeout } else { connect_deadline }
-        };
         loop {
-            let read_deadline = read_deadline_of(self.connected, last_read);
-            let wait_deadline = self.playing.iter().filter_map(|p| p.wait_deadline).min();
-            let deadline = wait_deadline.map_or(next_ping, |w| w.min(next_ping)).min(read_deadline);
-            let deadline = reads_resume_at.map_or(deadline, |at| at.min(deadline));
-            if deadline < timer_at {
+            let deadline = self.session.poll_timeout().map(Instant::from_std);
+            if let Some(deadline) = earliest(deadline, reads_resume_at)
+                && deadline < timer_at
+            {
                 timer_at = deadline;
                 timer.as_mut().reset(deadline);
             }
@@ -202,7 +186,6 @@ impl<H: RtmpHandler> Connection<H> {
                         Ok(0) => return DisconnectReason::ClientClosed,
                         Err(e) => return DisconnectReason::Io(e.to_string()),
                         Ok(n) => {
-                            read_since_timer = true;
                             // Counted as it arrives, like bytes_out: a long-lived publisher's
                             // input must show in the stats before it disconnects.
                             self.shared.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
@@ -256,30 +239,15 @@ impl<H: RtmpHandler> Connection<H> {
                         reads_resume_at = None;
                         self.merged_reads.wake();
                     }
-                    if read_since_timer {
-                        read_since_timer = false;
-                        last_read = now;
-                    }
-                    if read_deadline_of(self.connected, last_read) <= now {
-                        let which = if self.connected { "idle" } else { "connection" };
-                        return DisconnectReason::Timeout(which);
-                    }
-                    if next_ping <= now {
-                        next_ping = now + ping_every;
-                        if self.connected {
-                            let now_ms = self.shared.started.elapsed().as_millis() as u32;
-                            self.session.send_user_control(UserControl::PingRequest(now_ms));
-                            if let Err(reason) = self.flush_session(writer).await {
-                                return reason;
-                            }
-                        }
-                    }
-                    if wait_deadline.is_some_and(|w| w <= now)
-                        && let Err(reason) = self.expire_waiting_players(writer).await
-                    {
+                    timer_at = far_future();
+                    self.session.handle_timeout(now.into_std());
+                    self.process_events().await;
+                    if let Err(reason) = self.flush_session(writer).await {
                         return reason;
                     }
-                    timer_at = far_future();
+                    if let Some(reason) = self.ending.take() {
+                        return reason;
+                    }
                 }
             }
             self.release_direct();
@@ -377,7 +345,6 @@ impl<H: RtmpHandler> Connection<H> {
                 self.ctx.connect = Some(Arc::clone(&params));
                 match handler.on_connect(&self.ctx, &params).await {
                     Decision::Accept => {
-                        self.connected = true;
                         let _ = self.session.accept(request);
                     }
                     Decision::Reject(reason) => {
@@ -414,6 +381,14 @@ impl<H: RtmpHandler> Connection<H> {
                 if let Some(p) = self.playing.iter().find(|p| p.stream_id == stream_id) {
                     p.player.queue.select(audio, video);
                 }
+            }
+            ServerEvent::Timeout(TimeoutKind::Connect) => {
+                self.ending = Some(DisconnectReason::Timeout("connection"));
+            }
+            ServerEvent::Timeout(TimeoutKind::Idle) => self.ending = Some(DisconnectReason::Timeout("idle")),
+            // The session told the player (StreamNotFound) and ended its play.
+            ServerEvent::Timeout(TimeoutKind::PlayWait { stream_id }) => {
+                self.stop_playing(Some(stream_id)).await;
             }
             _ => {}
         }
@@ -479,8 +454,12 @@ impl<H: RtmpHandler> Connection<H> {
         // replies are written, so no publisher writes live media before them either.
         self.hold_direct();
         stream.add_player(Arc::clone(&player));
-        let wait_deadline = if live { None } else { config.play_wait_timeout.map(|t| Instant::now() + t) };
-        self.playing.push(Playing { stream_id: params.stream_id, stream, player, wait_deadline });
+        // Asked again once in: a publisher that arrived since did not tell this player (its
+        // PublishNotify ends the wait), and one that arrives from now on will.
+        if !stream.is_live() {
+            self.session.wait_for_publisher(params.stream_id, Instant::now().into_std());
+        }
+        self.playing.push(Playing { stream_id: params.stream_id, stream, player });
     }
 
     /// Hooks and fan-out for one audio or video message of a publisher.
@@ -556,31 +535,6 @@ impl<H: RtmpHandler> Connection<H> {
         }
     }
 
-    /// Players whose stream never went live within `play_wait_timeout` get StreamNotFound.
-    async fn expire_waiting_players<W: AsyncWrite + Unpin>(
-        &mut self,
-        writer: &mut W,
-    ) -> Result<(), DisconnectReason> {
-        let now = Instant::now();
-        let mut expired = Vec::new();
-        for p in &mut self.playing {
-            if p.stream.is_live() {
-                p.wait_deadline = None;
-            } else if p.wait_deadline.is_some_and(|d| d <= now) {
-                expired.push(p.stream_id);
-            }
-        }
-        for stream_id in expired {
-            self.session.send_status(
-                stream_id,
-                status::PLAY_STREAM_NOT_FOUND,
-                "No publisher arrived in time.",
-            );
-            self.stop_playing(Some(stream_id)).await;
-        }
-        self.flush_session(writer).await
-    }
-
     async fn flush_session<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> Result<(), DisconnectReason> {
         let mut batch = Vec::new();
         while let Some(bytes) = self.session.poll_transmit() {
@@ -602,32 +556,11 @@ impl<H: RtmpHandler> Connection<H> {
                     match item {
                         Outgoing::Bytes(bytes) => batch.push(bytes),
                         Outgoing::Unpublished => {
-                            self.session.send_status(
-                                p.stream_id,
-                                status::PLAY_UNPUBLISH_NOTIFY,
-                                "The publisher stopped.",
-                            );
-                            self.session.send_user_control(UserControl::StreamEof(p.stream_id));
+                            self.session.publisher_left(p.stream_id);
                             batch.extend(std::iter::from_fn(|| self.session.poll_transmit()));
                         }
                         Outgoing::Published => {
-                            let name = &p.stream.key.name;
-                            self.session.send_user_control(UserControl::StreamBegin(p.stream_id));
-                            self.session.send_status(
-                                p.stream_id,
-                                status::PLAY_PUBLISH_NOTIFY,
-                                &format!("{name} is now published."),
-                            );
-                            self.session.send_status(
-                                p.stream_id,
-                                status::PLAY_RESET,
-                                &format!("Playing and resetting {name}."),
-                            );
-                            self.session.send_status(
-                                p.stream_id,
-                                status::PLAY_START,
-                                &format!("Started playing {name}."),
-                            );
+                            self.session.publisher_arrived(p.stream_id);
                             batch.extend(std::iter::from_fn(|| self.session.poll_transmit()));
                         }
                     }
@@ -698,11 +631,29 @@ fn new_session<H: RtmpHandler>(shared: &Shared<H>) -> ServerSession {
     // Without OS randomness the handshake still works; the bytes only need to be unpredictable.
     let _ = getrandom::fill(&mut random);
     let epoch_ms = shared.started.elapsed().as_millis() as u32;
+    let config = &shared.config;
+    // A connection must answer `connect` within the connection timeout, then read within the
+    // idle timeout; it is pinged every third of that (so that an idle timeout is noticed within
+    // a third more), a waiting player waits for a publisher up to the play wait timeout.
+    let timers = Timers {
+        connect_timeout: Some(config.connection_timeout),
+        idle_timeout: Some(config.idle_timeout),
+        ping_interval: Some((config.idle_timeout / 3).max(Duration::from_millis(100))),
+        play_wait_timeout: config.play_wait_timeout,
+    };
     ServerSession::new(Arc::clone(&shared.session_config), epoch_ms, &random)
+        .with_timers(timers, Instant::now().into_std())
 }
 
 fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400)
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Writes every buffer, as few syscalls as the kernel allows.

@@ -42,6 +42,12 @@ impl ChunkIo {
         self.handshake_bytes + self.decoder.bytes_consumed()
     }
 
+    /// Total bytes handed to the session, whole chunks or not: a count that grows with every
+    /// read, for the idle timer.
+    pub(super) fn bytes_arrived(&self) -> u64 {
+        self.bytes_received() + self.decoder.pending_input() as u64
+    }
+
     /// The next decoded message, with its chunk-level header.
     pub(super) fn next_message(&mut self) -> Result<Option<(RawMessage, Message)>, ProtocolError> {
         let Some(raw) = self.decoder.next_message()? else { return Ok(None) };

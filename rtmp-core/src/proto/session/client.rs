@@ -1,10 +1,12 @@
 //! The client side of one connection: connect, then publish or play.
 
 use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
 
 use bytes::Bytes;
 
 use super::chunk_io::ChunkIo;
+use super::timer::{ConnectionTimers, Timers};
 use super::{ClientEvent, SessionError, csid};
 use crate::proto::ProtocolError;
 use crate::proto::amf::{Amf0Value, AmfLimits, AmfObject};
@@ -78,6 +80,8 @@ pub struct ClientSession {
     transactions: HashMap<u64, Transaction>,
     next_transaction: u64,
     events: VecDeque<ClientEvent>,
+    epoch_ms: u32,
+    timers: Option<ConnectionTimers>,
 }
 
 impl ClientSession {
@@ -96,6 +100,42 @@ impl ClientSession {
             transactions: HashMap::new(),
             next_transaction: 1,
             events: VecDeque::new(),
+            epoch_ms,
+            timers: None,
+        }
+    }
+
+    /// Arms the session's timers (connect, idle, ping; a play wait timeout is ignored),
+    /// counting from `now` (the connection's start). Without this call the session never times
+    /// out.
+    pub fn with_timers(mut self, timers: Timers, now: Instant) -> Self {
+        self.timers = Some(ConnectionTimers::new(timers, self.epoch_ms, now));
+        self
+    }
+
+    /// The next deadline: call [`handle_timeout`](Self::handle_timeout) once it has passed.
+    /// `None` while no timer runs. It may come early (input moved the idle deadline on); then
+    /// `handle_timeout` does nothing but re-arm.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase == Phase::Closed {
+            return None;
+        }
+        self.timers.as_ref().and_then(|t| t.poll_timeout(self.phase == Phase::Connected))
+    }
+
+    /// Runs the timers due at `now`: queues a PingRequest, or closes the session and reports
+    /// [`ClientEvent::Timeout`] (connect or idle timeout).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        let Some(timers) = self.timers.as_mut() else { return };
+        let expired = timers.handle_timeout(now, self.phase == Phase::Connected, self.io.bytes_arrived());
+        if let Some(kind) = expired.close {
+            self.phase = Phase::Closed;
+            self.events.push_back(ClientEvent::Timeout(kind));
+        } else if let Some(timestamp) = expired.ping {
+            self.ping(timestamp);
         }
     }
 

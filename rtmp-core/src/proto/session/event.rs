@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::RequestId;
+use super::{RequestId, TimeoutKind};
 use crate::proto::amf::AmfObject;
 use crate::proto::handshake::HandshakeKind;
 use crate::proto::message::{ConnectParams, DataMessage, StreamName};
@@ -166,6 +166,8 @@ pub enum ServerEvent {
         /// The command name.
         name: String,
     },
+    /// A deadline passed (see [`ServerSession::handle_timeout`](super::ServerSession::handle_timeout)).
+    Timeout(TimeoutKind),
 }
 
 /// An event of a client session.
@@ -272,4 +274,7 @@ pub enum ClientEvent {
         /// True for `_result`, false for `_error`.
         success: bool,
     },
+    /// A deadline passed: the session is closed (see
+    /// [`ClientSession::handle_timeout`](super::ClientSession::handle_timeout)).
+    Timeout(TimeoutKind),
 }

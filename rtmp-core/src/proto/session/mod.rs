@@ -3,12 +3,15 @@
 //! A session owns the handshake, the chunk decoder and encoder, and the command flow of one
 //! connection. The IO layer feeds it with [`handle_input`](ServerSession::handle_input), drains
 //! bytes with `poll_transmit` and events with `poll_event`, and answers requests (connect,
-//! publish, play) with `accept`/`reject` by [`RequestId`], at any later time.
+//! publish, play) with `accept`/`reject` by [`RequestId`], at any later time. Timers work as in
+//! quinn-proto: the IO layer sleeps until `poll_timeout` and then calls `handle_timeout(now)`;
+//! the session never reads a clock.
 
 mod chunk_io;
 mod client;
 mod event;
 mod server;
+mod timer;
 mod timestamp;
 
 use thiserror::Error;
@@ -16,6 +19,7 @@ use thiserror::Error;
 pub use client::{ClientSession, ClientSessionConfig};
 pub use event::{ClientEvent, ServerEvent};
 pub use server::{ServerSession, ServerSessionConfig};
+pub use timer::{TimeoutKind, Timers};
 pub use timestamp::TimestampNormalizer;
 
 /// Identifies a pending connect, publish or play request until it is accepted or rejected.

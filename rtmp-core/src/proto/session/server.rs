@@ -2,10 +2,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::chunk_io::ChunkIo;
+use super::timer::{ConnectionTimers, TimeoutKind, Timers, earliest};
 use super::{RequestId, ServerEvent, SessionError, TimestampNormalizer, csid};
 use crate::proto::ProtocolError;
 use crate::proto::amf::{Amf0Value, AmfLimits, AmfObject};
@@ -142,6 +144,12 @@ pub struct ServerSession {
     pending: HashMap<RequestId, PendingRequest>,
     next_request: u64,
     events: VecDeque<ServerEvent>,
+    /// The handshake's epoch, for the timestamps of pings.
+    epoch_ms: u32,
+    /// Connect, idle and ping deadlines, once [`Self::with_timers`] armed them.
+    timers: Option<ConnectionTimers>,
+    /// Accepted plays waiting for a publisher, and until when.
+    play_waits: Vec<(u32, Instant)>,
 }
 
 impl ServerSession {
@@ -161,7 +169,93 @@ impl ServerSession {
             pending: HashMap::new(),
             next_request: 1,
             events: VecDeque::new(),
+            epoch_ms,
+            timers: None,
+            play_waits: Vec::new(),
         }
+    }
+
+    /// Arms the session's timers, counting from `now` (the connection's start). Without this
+    /// call the session never times out.
+    pub fn with_timers(mut self, timers: Timers, now: Instant) -> Self {
+        self.timers = Some(ConnectionTimers::new(timers, self.epoch_ms, now));
+        self
+    }
+
+    /// The next deadline: call [`handle_timeout`](Self::handle_timeout) once it has passed.
+    /// `None` while no timer runs. It may come early (input moved the idle deadline on); then
+    /// `handle_timeout` does nothing but re-arm.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase == Phase::Closing {
+            return None;
+        }
+        let connection = self.timers.as_ref().and_then(|t| t.poll_timeout(self.phase == Phase::Connected));
+        earliest(connection, self.play_waits.iter().map(|&(_, at)| at).min())
+    }
+
+    /// Runs the timers due at `now`: queues a PingRequest, or reports
+    /// [`ServerEvent::Timeout`] (the connect or idle timeout closes the session; an expired play
+    /// wait is answered with `NetStream.Play.StreamNotFound` and ends that play).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.phase == Phase::Closing {
+            return;
+        }
+        if let Some(timers) = self.timers.as_mut() {
+            let expired = timers.handle_timeout(now, self.phase == Phase::Connected, self.io.bytes_arrived());
+            if let Some(kind) = expired.close {
+                self.phase = Phase::Closing;
+                self.events.push_back(ServerEvent::Timeout(kind));
+                return;
+            }
+            if let Some(timestamp) = expired.ping {
+                self.send_user_control(UserControl::PingRequest(timestamp));
+            }
+        }
+        let mut i = 0;
+        while i < self.play_waits.len() {
+            if self.play_waits[i].1 > now {
+                i += 1;
+                continue;
+            }
+            let (stream_id, _) = self.play_waits.swap_remove(i);
+            if let Some(role @ StreamRole::Playing { .. }) = self.streams.get_mut(&stream_id) {
+                *role = StreamRole::Idle;
+                self.send_status(stream_id, status::PLAY_STREAM_NOT_FOUND, "No publisher arrived in time.");
+                self.events.push_back(ServerEvent::Timeout(TimeoutKind::PlayWait { stream_id }));
+            }
+        }
+    }
+
+    /// The accepted play on `stream_id` has no publisher yet: unless
+    /// [`publisher_arrived`](Self::publisher_arrived) follows within the play wait timeout, the
+    /// session fails it (see [`handle_timeout`](Self::handle_timeout)). Without that timeout, it
+    /// waits forever.
+    pub fn wait_for_publisher(&mut self, stream_id: u32, now: Instant) {
+        let Some(wait) = self.timers.as_ref().and_then(|t| t.play_wait_timeout()) else { return };
+        self.play_waits.retain(|&(id, _)| id != stream_id);
+        self.play_waits.push((stream_id, now + wait));
+    }
+
+    /// A publisher went live on the stream the play on `stream_id` plays: ends its wait and
+    /// tells the player (StreamBegin, Play.PublishNotify, Play.Reset, Play.Start).
+    pub fn publisher_arrived(&mut self, stream_id: u32) {
+        self.play_waits.retain(|&(id, _)| id != stream_id);
+        let Some(StreamRole::Playing { name, .. }) = self.streams.get_mut(&stream_id) else { return };
+        let name = name.name.clone();
+        self.send_user_control(UserControl::StreamBegin(stream_id));
+        self.send_status(stream_id, status::PLAY_PUBLISH_NOTIFY, &format!("{name} is now published."));
+        self.send_status(stream_id, status::PLAY_RESET, &format!("Playing and resetting {name}."));
+        self.send_status(stream_id, status::PLAY_START, &format!("Started playing {name}."));
+    }
+
+    /// The publisher of the stream the play on `stream_id` plays stopped: tells the player
+    /// (Play.UnpublishNotify, StreamEOF). The play goes on, waiting for the next publisher.
+    pub fn publisher_left(&mut self, stream_id: u32) {
+        if !matches!(self.streams.get_mut(&stream_id), Some(StreamRole::Playing { .. })) {
+            return;
+        }
+        self.send_status(stream_id, status::PLAY_UNPUBLISH_NOTIFY, "The publisher stopped.");
+        self.send_user_control(UserControl::StreamEof(stream_id));
     }
 
     /// Feeds bytes received from the client. An error means the connection must be closed
@@ -616,6 +710,7 @@ impl ServerSession {
 
     /// Ends whatever the message stream was doing and reports it.
     fn finish_stream(&mut self, stream_id: u32, from_fc_unpublish: bool) {
+        self.play_waits.retain(|&(id, _)| id != stream_id);
         let Some(role) = self.streams.get_mut(&stream_id) else { return };
         match std::mem::replace(role, StreamRole::Idle) {
             StreamRole::Publishing { app, name, .. } => {
