@@ -706,10 +706,6 @@ typedef struct {
  */
 #define RTMP_PUBLISHER_POLICY_TAKE_OVER 1
 
-
-
-
-
 /**
  * No logging.
  */
@@ -950,6 +946,16 @@ rtmp_result rtmp_server_config_set_callbacks(rtmp_server_config *config,
                                              const rtmp_callbacks *callbacks,
                                              void *userdata,
                                              rtmp_userdata_drop userdata_drop);
+
+/**
+ * Sets any server option by its name in the option reference (README, "Server options"),
+ * from text: a number (`"4096"`; a duration in milliseconds, or with its unit: `"500ms"`,
+ * `"10s"`), `"true"`/`"false"`, `"none"` (off, or forever for `play_wait_timeout`), a
+ * comma-separated list, or a name. Every option without a setter of its own is set this way.
+ * `RTMP_RESULT_INVALID_ARGUMENT` with a message naming the option and its range when the name
+ * is unknown or the value out of range; the config is then unchanged.
+ */
+rtmp_result rtmp_server_config_set(rtmp_server_config *config, const char *name, const char *value);
 
 /**
  * The address to listen on, `"IP:PORT"` (`"0.0.0.0:1935"`, `"[::]:1935"`, `"127.0.0.1:0"` for

@@ -110,6 +110,12 @@ if [ "$status" -ne 0 ]; then
 fi
 done_step
 
+step "conformance cases (bindings/embed/conformance), C runner"
+gcc "${WARN[@]}" -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+    rtmp-ffi/tests/c/conformance.c -L"$REL" -lrtmp_rs -Wl,-rpath,"$REL" -o "$OUT/conformance"
+ASAN_OPTIONS=detect_leaks=1 "$OUT/conformance" bindings/embed/conformance/server_options.txt
+done_step
+
 step "end to end: ffmpeg, C auth_server, C player, C relay"
 timeout 120 bash rtmp-ffi/tests/c/e2e.sh "$ROOT/examples/c/build" "$FFMPEG"
 done_step

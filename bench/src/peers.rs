@@ -28,9 +28,9 @@ pub enum Peer {
 pub enum Mode {
     /// Nothing waits: each message is read when it arrives and written when it is read.
     Default,
-    /// `--write-coalescing-ms`: players' output is written once per window.
+    /// `--write-coalescing`: players' output is written once per window.
     WriteCoalescing(u64),
-    /// `--read-coalescing-ms`: publishers are read once per window.
+    /// `--read-coalescing`: publishers are read once per window.
     ReadCoalescing(u64),
 }
 
@@ -96,8 +96,8 @@ pub fn start(peer: Peer, fixture: &Path) -> Running {
             let mut cmd = Command::new("taskset");
             cmd.args(["-c", "0"]).arg(binary).args(["--bind", &addr.to_string()]);
             match peer {
-                Peer::Ours(Mode::WriteCoalescing(ms)) => cmd.args(["--write-coalescing-ms", &ms.to_string()]),
-                Peer::Ours(Mode::ReadCoalescing(ms)) => cmd.args(["--read-coalescing-ms", &ms.to_string()]),
+                Peer::Ours(Mode::WriteCoalescing(ms)) => cmd.args(["--write-coalescing", &format!("{ms}ms")]),
+                Peer::Ours(Mode::ReadCoalescing(ms)) => cmd.args(["--read-coalescing", &format!("{ms}ms")]),
                 _ => &mut cmd,
             };
             cmd.env("RUST_LOG", "warn");

@@ -259,6 +259,8 @@ export declare class Server {
   get tlsPort(): number | null
   /** A statistics snapshot (all zero when not listening). */
   stats(): ServerStats
+  /** Frame events dropped because the JS thread did not keep up (see `maxPendingFrames`). */
+  get droppedEvents(): number
 }
 
 /**
@@ -346,7 +348,7 @@ export interface PlayerStats {
   queueDepth: number
 }
 
-/** What happens when a second publisher asks for a stream key that is live. */
+/** What a second publisher of a live stream key gets: refused, or the stream. */
 export type PublisherPolicy = 'reject-new' | 'take-over'
 
 /** Reconnection with exponential backoff; give `{}` for the defaults. */
@@ -391,93 +393,91 @@ export interface RtmpRequest {
   streamId?: number
 }
 
+/** One server option as the schema describes it. */
+export interface ServerOptionInfo {
+  /** Its name in the schema (Python, C, TOML): `chunk_size`. */
+  name: string
+  /** Its field in `ServerOptions`: `chunkSize`, `idleTimeoutMs`. */
+  field: string
+  /** What values it takes. */
+  takes: string
+  /** Its default, as text (durations with their unit). */
+  defaultValue: string
+  /** What it does. */
+  doc: string
+}
+
+/** Every server option, from the schema that checks them. */
+export declare function serverOptions(): Array<ServerOptionInfo>
+
 /** Server settings. Every field is optional; the defaults are the library's. */
 export interface ServerOptions {
-  /** Address to listen on, `host:port`. Default `0.0.0.0:1935`; port 0 picks a free port. */
+  /** Address to listen on, host:port (port 0 picks a free port). Default 0.0.0.0:1935. */
   bind?: string
   /** Most simultaneous connections; extra ones are closed right after accept. Default 10000. */
   maxConnections?: number
   /** Outgoing chunk size, announced after connect. Default 4096. */
   chunkSize?: number
-  /** Time allowed from accept to an answered `connect`, ms. Default 10000. */
+  /** Time allowed from accept to an answered connect. Milliseconds. Default 10s. */
   connectionTimeoutMs?: number
-  /** A connection that sends nothing for this long is closed, ms. Default 60000. */
+  /** A connection that sends nothing for this long is closed. Milliseconds. Default 60s. */
   idleTimeoutMs?: number
   /** Window Acknowledgement Size announced to clients. Default 2500000. */
   windowAckSize?: number
   /** Set Peer Bandwidth announced to clients. Default 2500000. */
   peerBandwidth?: number
-  /** Largest message accepted, bytes. Default 8 MiB. */
+  /** Largest message accepted, in bytes (RTMP's message length has 24 bits). Default 8388608. */
   maxMessageSize?: number
   /** Most chunk streams one connection may use. Default 64. */
   maxChunkStreams?: number
-  /** Most message streams (`createStream`) per connection. Default 8. */
+  /** Most message streams (createStream) per connection. Default 8. */
   maxStreamsPerConnection?: number
   /** AMF nesting depth limit. Default 64. */
   maxAmfDepth?: number
-  /**
-   * Most entries in one AMF object or array of a received command or data message; a message
-   * with more closes the connection. Default 65536.
-   */
+  /** Most entries in one AMF object or array of a received command or data message. Default 65536. */
   maxAmfEntries?: number
-  /**
-   * Most bytes the values decoded from one received command or data message may take,
-   * counting the copies AMF3 references make; a message past it closes the connection.
-   * Default 64 MiB.
-   */
+  /** Most bytes the values decoded from one received command or data message may take. Default 67108864. */
   maxAmfDecodedBytes?: number
   /** Messages queued per player before frames are dropped (video first). Default 512. */
   playerQueueLength?: number
-  /** A player whose socket accepts nothing for this long is disconnected, ms. Default 10000. */
+  /** A player whose socket accepts nothing for this long is disconnected. Milliseconds. Default 10s. */
   playerStallTimeoutMs?: number
-  /** Kernel send buffer per connection, bytes. Default: the system's. */
+  /** Kernel send buffer per connection in bytes; none leaves the system's. Default the system's. */
   socketSendBuffer?: number
-  /** GOP cache cap in bytes. Default 16 MiB. */
+  /** GOP cache cap in bytes. Default 16777216. */
   gopCacheMaxBytes?: number
-  /** GOP cache cap in media time, ms. Default 10000. */
+  /** GOP cache cap in media time. Milliseconds. Default 10s. */
   gopCacheMaxDurationMs?: number
-  /** Duplicate-publisher policy. Default `'reject-new'`. */
+  /** What a second publisher of a live stream key gets: refused, or the stream. Default reject-new. */
   publisherPolicy?: PublisherPolicy
-  /**
-   * How long a player may wait for a stream that is not published, ms; `Infinity` waits
-   * forever, 0 fails at once with `Play.StreamNotFound`. Default 30000.
-   */
+  /** How long a player may wait for a stream that is not published (0 fails at once). Milliseconds; `Infinity` waits forever. Default 30s. */
   playWaitTimeoutMs?: number
   /** Rewrite each publisher's timestamps into a continuous timeline. Default false. */
   normalizeTimestamps?: boolean
   /** Announce Enhanced RTMP support to clients that ask. Default true. */
   enhancedRtmp?: boolean
-  /** FourCCs announced to E-RTMP clients. Default: every codec the media layer parses. */
+  /** FourCCs announced to Enhanced RTMP clients. Default every codec the library parses. */
   fourccList?: Array<string>
-  /** `capsEx` announced to E-RTMP clients. Default Multitrack | ModEx | TimestampNanoOffset. */
+  /** capsEx announced to Enhanced RTMP clients. Default 14. */
   capsEx?: number
-  /** How often `onStats` is called, ms; 0 turns it off. Default 10000. */
+  /** How often on_stats is called. Milliseconds; 0 turns it off. Default 10s. */
   statsIntervalMs?: number
-  /**
-   * Hold each player's output up to this many ms and write it at once (less CPU, more
-   * latency); 0 writes at once. Default 0.
-   */
+  /** Hold each player's output up to this long and write it at once (less CPU, more latency). Milliseconds; 0 turns it off. Default off. */
   writeCoalescingMs?: number
-  /**
-   * Merged reads: once a publisher's socket is empty, read it again only at the next tick of
-   * this many ms, many messages a read (less CPU, up to this much more latency from encoder
-   * to players and hooks); 0 reads each message as it arrives. Default 0.
-   */
+  /** Read an idle publisher again only at the next tick of this window (less CPU, more latency). Milliseconds; 0 turns it off. Default off. */
   readCoalescingMs?: number
+  /** Worker threads of a runtime of the server's own. Default 2. */
+  workerThreads?: number
+  /** How long a decision hook may take before it counts as a reject. Milliseconds. Default 10s. */
+  decisionTimeoutMs?: number
+  /** Frame events that may wait for a slow handler; past it they are dropped and counted (Python, Node). Default 10000. */
+  maxPendingFrames?: number
+  /** How long on_media_tag may take before the message passes anyway (Python, Node). Milliseconds. Default 1s. */
+  mediaTagTimeoutMs?: number
+  /** Threads that run plain (not async) Python decision hooks side by side. Default 40. */
+  hookThreads?: number
   /** An RTMPS listener on its own address. Default none. */
   tls?: ServerTlsOptions
-  /**
-   * Runtime worker threads of a runtime of this server's own. Default: the runtime the
-   * package shares between servers and clients (2 threads).
-   */
-  workerThreads?: number
-  /**
-   * How long a decision hook (`onConnection`, `onConnect`, `onPublish`, `onPlay`) may take
-   * before it counts as a reject, ms. Default 10000.
-   */
-  decisionTimeoutMs?: number
-  /** How long `onMediaTag` may take before the message passes anyway, ms. Default 1000. */
-  mediaTagTimeoutMs?: number
 }
 
 /** The whole server at one moment (`server.stats()`, `onStats`). */

@@ -846,5 +846,6 @@ module.exports.LogLevel = nativeBinding.LogLevel
 module.exports.PlayerEventType = nativeBinding.PlayerEventType
 module.exports.PublisherPolicy = nativeBinding.PublisherPolicy
 module.exports.RequestKind = nativeBinding.RequestKind
+module.exports.serverOptions = nativeBinding.serverOptions
 module.exports.setLogger = nativeBinding.setLogger
 module.exports.version = nativeBinding.version

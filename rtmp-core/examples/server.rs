@@ -3,79 +3,126 @@
 //! Publish with OBS to `rtmp://HOST/live` and a stream key, or with
 //! `ffmpeg -re -i in.mp4 -c copy -f flv rtmp://HOST/live/cam`; play with
 //! `ffplay rtmp://HOST/live/cam`. Logs follow `RUST_LOG` (default `info`).
+//!
+//! Every option of the server's schema (`SERVER_OPTIONS`) is a flag (`--chunk-size 8192`,
+//! durations in seconds or with a unit: `--idle-timeout 20`, `--write-coalescing 100ms`) and a
+//! key of the optional TOML file given with `--config FILE` (`chunk_size = 8192`); flags override
+//! the file.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Arg, ArgAction, ArgMatches, Command};
 use rtmp_core::client::server_config_from_pem;
-use rtmp_core::server::{AcceptAll, PublisherPolicy, RtmpServer, ServerConfig, TlsListener};
+use rtmp_core::options::{OptionError, TimeUnit, Value};
+use rtmp_core::server::{AcceptAll, RtmpServer, SERVER_OPTIONS, ServerConfig, TlsListener};
+use toml::Spanned;
 
-/// An RTMP server that accepts every publisher and player.
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Args {
-    /// Address to listen on.
-    #[arg(long, default_value = "0.0.0.0:1935")]
-    bind: SocketAddr,
-    /// Most simultaneous connections.
-    #[arg(long, default_value_t = 10_000)]
-    max_connections: usize,
-    /// Outgoing chunk size.
-    #[arg(long, default_value_t = 4096)]
-    chunk_size: u32,
-    /// Seconds from accept to an answered connect.
-    #[arg(long, default_value_t = 10)]
-    connection_timeout: u64,
-    /// Seconds of silence before a connection is closed.
-    #[arg(long, default_value_t = 60)]
-    idle_timeout: u64,
-    /// Largest message accepted, in bytes.
-    #[arg(long, default_value_t = 8 * 1024 * 1024)]
-    max_message_size: u32,
-    /// Most chunk streams per connection.
-    #[arg(long, default_value_t = 64)]
-    max_chunk_streams: usize,
-    /// Most message streams (createStream) per connection.
-    #[arg(long, default_value_t = 8)]
-    max_streams_per_connection: u32,
-    /// Messages queued per player before video is dropped.
-    #[arg(long, default_value_t = 512)]
-    player_queue_length: usize,
-    /// Seconds a player may accept nothing before it is disconnected.
-    #[arg(long, default_value_t = 10)]
-    player_stall_timeout: u64,
-    /// GOP cache cap in bytes.
-    #[arg(long, default_value_t = 16 * 1024 * 1024)]
-    gop_cache_max_bytes: usize,
-    /// GOP cache cap in seconds of media.
-    #[arg(long, default_value_t = 10)]
-    gop_cache_max_duration: u64,
-    /// Seconds a player waits for a stream that is not published (0: fail at once).
-    #[arg(long, default_value_t = 30)]
-    play_wait_timeout: u64,
-    /// Hold each player's output up to this many ms and write it at once (less CPU, more latency).
-    #[arg(long)]
-    write_coalescing_ms: Option<u64>,
-    /// After a publisher's socket is emptied, wait this many ms before reading it again, so one
-    /// read takes in many messages (less CPU per publisher, more latency).
-    #[arg(long)]
-    read_coalescing_ms: Option<u64>,
-    /// Let a new publisher take over a live stream key instead of being refused.
-    #[arg(long)]
-    takeover: bool,
-    /// Rewrite publisher timestamps into a continuous timeline.
-    #[arg(long)]
-    normalize_timestamps: bool,
-    /// Also listen for RTMPS on this address (needs --tls-cert and --tls-key).
-    #[arg(long, requires_all = ["tls_cert", "tls_key"])]
-    tls_bind: Option<SocketAddr>,
-    /// PEM certificate chain for RTMPS.
-    #[arg(long)]
-    tls_cert: Option<std::path::PathBuf>,
-    /// PEM private key for RTMPS.
-    #[arg(long)]
-    tls_key: Option<std::path::PathBuf>,
+fn command() -> Command {
+    let defaults = ServerConfig::default();
+    let mut command = Command::new("server")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("An RTMP server that accepts every publisher and player.")
+        .arg(
+            Arg::new("config")
+                .long("config")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("TOML file of options, keys named as the flags with '_' (flags override it)"),
+        );
+    for spec in SERVER_OPTIONS.options {
+        let default = (spec.get)(&defaults).to_text(&spec.kind);
+        command = command.arg(
+            Arg::new(spec.name).long(spec.name.replace('_', "-")).value_name("VALUE").help(format!(
+                "{} [{}; default {default}]",
+                spec.doc,
+                spec.kind.describe()
+            )),
+        );
+    }
+    command
+        .arg(
+            Arg::new("takeover")
+                .long("takeover")
+                .action(ArgAction::SetTrue)
+                .help("Let a new publisher take over a live stream key (--publisher-policy take_over)"),
+        )
+        .arg(
+            Arg::new("tls_bind")
+                .long("tls-bind")
+                .value_name("ADDR")
+                .requires_all(["tls_cert", "tls_key"])
+                .help("Also listen for RTMPS on this address (needs --tls-cert and --tls-key)"),
+        )
+        .arg(Arg::new("tls_cert").long("tls-cert").value_name("PEM").help("PEM certificate chain for RTMPS"))
+        .arg(Arg::new("tls_key").long("tls-key").value_name("PEM").help("PEM private key for RTMPS"))
+}
+
+/// A TOML value as the schema takes it.
+fn toml_value(name: &str, value: toml::Value) -> Result<Value, String> {
+    Ok(match value {
+        toml::Value::String(text) => {
+            SERVER_OPTIONS.find(name).map_or(Value::Text(text.clone()), |s| s.kind.parse_text(&text))
+        }
+        toml::Value::Integer(n) => Value::Int(n),
+        toml::Value::Float(f) => Value::Float(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Array(items) => Value::List(
+            items
+                .into_iter()
+                .map(|item| match item {
+                    toml::Value::String(s) => Ok(s),
+                    other => Err(format!("{name}: a list of names, not {other}")),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        other => return Err(format!("{name} cannot be {}", other.type_str())),
+    })
+}
+
+/// Applies the options of a TOML file; an error names the key and its line.
+fn apply_file(config: &mut ServerConfig, path: &PathBuf) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let table: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    for (key, value) in table {
+        let at = format!("{}:{}", path.display(), line(key.span().start));
+        let name = key.into_inner();
+        let value = toml_value(&name, value.into_inner()).map_err(|e| format!("{at}: {e}"))?;
+        config.set_option(&name, &value, TimeUnit::Seconds).map_err(|e: OptionError| format!("{at}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The config: defaults, then the file, then the flags.
+fn config_from(args: &ArgMatches) -> Result<ServerConfig, String> {
+    let mut config = ServerConfig::default();
+    if let Some(path) = args.get_one::<PathBuf>("config") {
+        apply_file(&mut config, path)?;
+    }
+    for spec in SERVER_OPTIONS.options {
+        if let Some(text) = args.get_one::<String>(spec.name) {
+            config
+                .set_option(spec.name, &spec.kind.parse_text(text), TimeUnit::Seconds)
+                .map_err(|e| e.message_for(&format!("--{}", spec.name.replace('_', "-"))))?;
+        }
+    }
+    if args.get_flag("takeover") {
+        config
+            .set_option("publisher_policy", &Value::from("take_over"), TimeUnit::Seconds)
+            .map_err(|e| e.to_string())?;
+    }
+    if let (Some(bind), Some(cert), Some(key)) = (
+        args.get_one::<String>("tls_bind"),
+        args.get_one::<String>("tls_cert"),
+        args.get_one::<String>("tls_key"),
+    ) {
+        let bind = bind.parse().map_err(|_| format!("--tls-bind must be IP:PORT, not {bind:?}"))?;
+        let tls = server_config_from_pem(cert, key).map_err(|e| format!("--tls-cert/--tls-key: {e}"))?;
+        config.tls = Some(TlsListener { bind, config: tls });
+    }
+    Ok(config)
 }
 
 #[tokio::main]
@@ -85,30 +132,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let args = Args::parse();
-    let config = ServerConfig::default()
-        .bind(args.bind)
-        .max_connections(args.max_connections)
-        .chunk_size(args.chunk_size)
-        .connection_timeout(Duration::from_secs(args.connection_timeout))
-        .idle_timeout(Duration::from_secs(args.idle_timeout))
-        .max_message_size(args.max_message_size)
-        .max_chunk_streams(args.max_chunk_streams)
-        .max_streams_per_connection(args.max_streams_per_connection)
-        .player_queue_length(args.player_queue_length)
-        .player_stall_timeout(Duration::from_secs(args.player_stall_timeout))
-        .gop_cache_max_bytes(args.gop_cache_max_bytes)
-        .gop_cache_max_duration(Duration::from_secs(args.gop_cache_max_duration))
-        .play_wait_timeout(Some(Duration::from_secs(args.play_wait_timeout)))
-        .publisher_policy(if args.takeover { PublisherPolicy::TakeOver } else { PublisherPolicy::RejectNew })
-        .normalize_timestamps(args.normalize_timestamps)
-        .write_coalescing(args.write_coalescing_ms.map(Duration::from_millis))
-        .read_coalescing(args.read_coalescing_ms.map(Duration::from_millis));
-    let config = match (args.tls_bind, &args.tls_cert, &args.tls_key) {
-        (Some(bind), Some(cert), Some(key)) => {
-            config.tls(Some(TlsListener { bind, config: server_config_from_pem(cert, key)? }))
+    let config = match config_from(&command().get_matches()) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::exit(2);
         }
-        _ => config,
     };
     let server = RtmpServer::new(config, AcceptAll)?;
     println!("listening on rtmp://{}", server.local_addr()?);

@@ -11,6 +11,7 @@
 #[cfg(feature = "runtime")]
 pub mod client;
 pub mod flv;
+pub mod options;
 pub mod proto;
 #[cfg(feature = "runtime")]
 pub mod server;

@@ -1,12 +1,10 @@
 //! `rtmp_server_config`: every `ServerConfig` field, plus the embedding layer's settings.
 
 use std::ffi::{c_char, c_void};
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use rtmp_core::client::server_config_from_pem;
-use rtmp_core::server::{PublisherPolicy, ServerConfig, TlsListener};
+use rtmp_core::options::{OptionError, TimeUnit, Value};
+use rtmp_embed::Spelling;
 
 use crate::error::{fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box, to_box_ptr};
@@ -81,22 +79,36 @@ pub extern "C" fn rtmp_server_config_set_callbacks(
     }
 }
 
-fn set(config: *mut rtmp_server_config, f: impl FnOnce(&mut CServerConfig)) -> rtmp_result {
-    match crate::ffi::try_mut(config) {
-        Some(config) => {
-            f(config);
-            rtmp_result::Ok
-        }
-        None => crate::error::null_parameter("config"),
+/// Sets a server option through the schema (a bare number for a duration is milliseconds);
+/// `RTMP_RESULT_INVALID_ARGUMENT`, with a message naming the option and its range, when refused.
+fn option(config: *mut rtmp_server_config, name: &str, value: impl Into<Value>) -> rtmp_result {
+    let Some(config) = crate::ffi::try_mut(config) else { return crate::error::null_parameter("config") };
+    match config.options.set(name, &value.into(), TimeUnit::Millis) {
+        Ok(()) => rtmp_result::Ok,
+        Err(e) => fail(rtmp_result::InvalidArgument, e.to_string()),
     }
 }
 
-fn core(config: *mut rtmp_server_config, f: impl FnOnce(&mut ServerConfig)) -> rtmp_result {
-    set(config, |c| f(&mut c.options.config))
-}
-
-fn millis(ms: u64) -> Duration {
-    Duration::from_millis(ms)
+/// Sets any server option by its name in the option reference (README, "Server options"),
+/// from text: a number (`"4096"`; a duration in milliseconds, or with its unit: `"500ms"`,
+/// `"10s"`), `"true"`/`"false"`, `"none"` (off, or forever for `play_wait_timeout`), a
+/// comma-separated list, or a name. Every option without a setter of its own is set this way.
+/// `RTMP_RESULT_INVALID_ARGUMENT` with a message naming the option and its range when the name
+/// is unknown or the value out of range; the config is then unchanged.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_config_set(
+    config: *mut rtmp_server_config,
+    name: *const c_char,
+    value: *const c_char,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let name = try_cstr!(name);
+        let value = try_cstr!(value);
+        let Some((name, kind)) = Spelling::Schema.unspell(name) else {
+            return fail(rtmp_result::InvalidArgument, OptionError::unknown(name).to_string());
+        };
+        option(config, name, kind.parse_text(value))
+    }
 }
 
 /// The address to listen on, `"IP:PORT"` (`"0.0.0.0:1935"`, `"[::]:1935"`, `"127.0.0.1:0"` for
@@ -108,10 +120,7 @@ pub extern "C" fn rtmp_server_config_set_bind(
 ) -> rtmp_result {
     ffi_panic_boundary! {
         let addr = try_cstr!(addr);
-        match addr.parse::<SocketAddr>() {
-            Ok(addr) => core(config, |c| c.bind = addr),
-            Err(_) => fail(rtmp_result::InvalidArgument, format!("bad bind address {addr:?}")),
-        }
+        option(config, "bind", addr)
     }
 }
 
@@ -121,7 +130,7 @@ pub extern "C" fn rtmp_server_config_set_max_connections(
     config: *mut rtmp_server_config,
     value: usize,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.max_connections = value) }
+    ffi_panic_boundary! { option(config, "max_connections", value) }
 }
 
 /// Outgoing chunk size, 128 to 16777215. Default 4096.
@@ -130,12 +139,7 @@ pub extern "C" fn rtmp_server_config_set_chunk_size(
     config: *mut rtmp_server_config,
     value: u32,
 ) -> rtmp_result {
-    ffi_panic_boundary! {
-        if !(128..=0xFF_FFFF).contains(&value) {
-            return fail(rtmp_result::InvalidArgument, format!("chunk size {value} is outside 128..=16777215"));
-        }
-        core(config, |c| c.chunk_size = value)
-    }
+    ffi_panic_boundary! { option(config, "chunk_size", value) }
 }
 
 /// Milliseconds allowed from accept to an answered `connect`. Default 10000.
@@ -144,7 +148,7 @@ pub extern "C" fn rtmp_server_config_set_connection_timeout_ms(
     config: *mut rtmp_server_config,
     ms: u64,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.connection_timeout = millis(ms)) }
+    ffi_panic_boundary! { option(config, "connection_timeout", ms) }
 }
 
 /// A connection that sends nothing for this many milliseconds is closed. Default 60000.
@@ -153,7 +157,7 @@ pub extern "C" fn rtmp_server_config_set_idle_timeout_ms(
     config: *mut rtmp_server_config,
     ms: u64,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.idle_timeout = millis(ms)) }
+    ffi_panic_boundary! { option(config, "idle_timeout", ms) }
 }
 
 /// Window Acknowledgement Size announced to clients. Default 2500000.
@@ -162,7 +166,7 @@ pub extern "C" fn rtmp_server_config_set_window_ack_size(
     config: *mut rtmp_server_config,
     value: u32,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.window_ack_size = value) }
+    ffi_panic_boundary! { option(config, "window_ack_size", value) }
 }
 
 /// Set Peer Bandwidth announced to clients. Default 2500000.
@@ -171,7 +175,7 @@ pub extern "C" fn rtmp_server_config_set_peer_bandwidth(
     config: *mut rtmp_server_config,
     value: u32,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.peer_bandwidth = value) }
+    ffi_panic_boundary! { option(config, "peer_bandwidth", value) }
 }
 
 /// Largest message accepted, in bytes. Default 8388608 (8 MiB).
@@ -180,7 +184,7 @@ pub extern "C" fn rtmp_server_config_set_max_message_size(
     config: *mut rtmp_server_config,
     value: u32,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.max_message_size = value) }
+    ffi_panic_boundary! { option(config, "max_message_size", value) }
 }
 
 /// Most chunk streams one connection may use. Default 64.
@@ -189,7 +193,7 @@ pub extern "C" fn rtmp_server_config_set_max_chunk_streams(
     config: *mut rtmp_server_config,
     value: usize,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.max_chunk_streams = value) }
+    ffi_panic_boundary! { option(config, "max_chunk_streams", value) }
 }
 
 /// Most message streams (`createStream`) per connection. Default 8.
@@ -198,7 +202,7 @@ pub extern "C" fn rtmp_server_config_set_max_streams_per_connection(
     config: *mut rtmp_server_config,
     value: u32,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.max_streams_per_connection = value) }
+    ffi_panic_boundary! { option(config, "max_streams_per_connection", value) }
 }
 
 /// AMF nesting depth limit. Default 64.
@@ -207,7 +211,7 @@ pub extern "C" fn rtmp_server_config_set_max_amf_depth(
     config: *mut rtmp_server_config,
     value: usize,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.max_amf_depth = value) }
+    ffi_panic_boundary! { option(config, "max_amf_depth", value) }
 }
 
 /// Most entries in one AMF object, ECMA array, strict array or vector of a received command or
@@ -217,7 +221,7 @@ pub extern "C" fn rtmp_server_config_set_max_amf_entries(
     config: *mut rtmp_server_config,
     value: usize,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.max_amf_entries = value) }
+    ffi_panic_boundary! { option(config, "max_amf_entries", value) }
 }
 
 /// Most bytes the values decoded from one received command or data message may take, counting
@@ -228,7 +232,7 @@ pub extern "C" fn rtmp_server_config_set_max_amf_decoded_bytes(
     config: *mut rtmp_server_config,
     bytes: usize,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.max_amf_decoded_bytes = bytes) }
+    ffi_panic_boundary! { option(config, "max_amf_decoded_bytes", bytes) }
 }
 
 /// Messages queued per player before frames are dropped (video first). Default 512.
@@ -237,7 +241,7 @@ pub extern "C" fn rtmp_server_config_set_player_queue_length(
     config: *mut rtmp_server_config,
     value: usize,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.player_queue_length = value) }
+    ffi_panic_boundary! { option(config, "player_queue_length", value) }
 }
 
 /// A player whose socket accepts nothing for this many milliseconds is disconnected. Default
@@ -247,7 +251,7 @@ pub extern "C" fn rtmp_server_config_set_player_stall_timeout_ms(
     config: *mut rtmp_server_config,
     ms: u64,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.player_stall_timeout = millis(ms)) }
+    ffi_panic_boundary! { option(config, "player_stall_timeout", ms) }
 }
 
 /// Kernel send buffer per connection in bytes; 0 keeps the system default (the default).
@@ -256,7 +260,7 @@ pub extern "C" fn rtmp_server_config_set_socket_send_buffer(
     config: *mut rtmp_server_config,
     bytes: usize,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.socket_send_buffer = (bytes > 0).then_some(bytes)) }
+    ffi_panic_boundary! { option(config, "socket_send_buffer", if bytes == 0 { Value::Null } else { bytes.into() }) }
 }
 
 /// GOP cache cap in bytes; past it the cache is dropped until the next keyframe. Default
@@ -266,7 +270,7 @@ pub extern "C" fn rtmp_server_config_set_gop_cache_max_bytes(
     config: *mut rtmp_server_config,
     bytes: usize,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.gop_cache_max_bytes = bytes) }
+    ffi_panic_boundary! { option(config, "gop_cache_max_bytes", bytes) }
 }
 
 /// GOP cache cap in media milliseconds. Default 10000.
@@ -275,7 +279,7 @@ pub extern "C" fn rtmp_server_config_set_gop_cache_max_duration_ms(
     config: *mut rtmp_server_config,
     ms: u64,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.gop_cache_max_duration = millis(ms)) }
+    ffi_panic_boundary! { option(config, "gop_cache_max_duration", ms) }
 }
 
 /// Duplicate-publisher policy, one of `RTMP_PUBLISHER_POLICY_*`. Default
@@ -287,11 +291,11 @@ pub extern "C" fn rtmp_server_config_set_publisher_policy(
 ) -> rtmp_result {
     ffi_panic_boundary! {
         let policy = match policy {
-            RTMP_PUBLISHER_POLICY_REJECT_NEW => PublisherPolicy::RejectNew,
-            RTMP_PUBLISHER_POLICY_TAKE_OVER => PublisherPolicy::TakeOver,
+            RTMP_PUBLISHER_POLICY_REJECT_NEW => "reject_new",
+            RTMP_PUBLISHER_POLICY_TAKE_OVER => "take_over",
             other => return fail(rtmp_result::InvalidArgument, format!("unknown publisher policy {other}")),
         };
-        core(config, |c| c.publisher_policy = policy)
+        option(config, "publisher_policy", policy)
     }
 }
 
@@ -302,7 +306,7 @@ pub extern "C" fn rtmp_server_config_set_play_wait_timeout_ms(
     config: *mut rtmp_server_config,
     ms: i64,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.play_wait_timeout = u64::try_from(ms).ok().map(millis)) }
+    ffi_panic_boundary! { option(config, "play_wait_timeout", if ms < 0 { Value::Null } else { ms.into() }) }
 }
 
 /// Rewrite each publisher's timestamps into a continuous timeline. Default false.
@@ -311,7 +315,7 @@ pub extern "C" fn rtmp_server_config_set_normalize_timestamps(
     config: *mut rtmp_server_config,
     value: bool,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.normalize_timestamps = value) }
+    ffi_panic_boundary! { option(config, "normalize_timestamps", value) }
 }
 
 /// Announce Enhanced RTMP support to clients that ask. Default true.
@@ -320,7 +324,7 @@ pub extern "C" fn rtmp_server_config_set_enhanced_rtmp(
     config: *mut rtmp_server_config,
     value: bool,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.enhanced_rtmp = value) }
+    ffi_panic_boundary! { option(config, "enhanced_rtmp", value) }
 }
 
 /// FourCCs announced to Enhanced RTMP clients: `count` NUL-terminated strings (`fourccs` may be
@@ -341,7 +345,7 @@ pub extern "C" fn rtmp_server_config_set_fourcc_list(
             let item = unsafe { *fourccs.add(i) };
             list.push(try_cstr!(item).to_owned());
         }
-        core(config, |c| c.fourcc_list = list)
+        option(config, "fourcc_list", list)
     }
 }
 
@@ -349,7 +353,7 @@ pub extern "C" fn rtmp_server_config_set_fourcc_list(
 /// timestamp nano offset). Default 14 (multitrack, ModEx, nano offset).
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_server_config_set_caps_ex(config: *mut rtmp_server_config, value: u32) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.caps_ex = value) }
+    ffi_panic_boundary! { option(config, "caps_ex", value) }
 }
 
 /// How often `on_stats` is called, in milliseconds; 0 disables it. Default 10000.
@@ -358,7 +362,7 @@ pub extern "C" fn rtmp_server_config_set_stats_interval_ms(
     config: *mut rtmp_server_config,
     ms: u64,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.stats_interval = (ms > 0).then(|| millis(ms))) }
+    ffi_panic_boundary! { option(config, "stats_interval", ms) }
 }
 
 /// Holds each player's output up to `ms` milliseconds and writes it in one call (less CPU, more
@@ -368,7 +372,7 @@ pub extern "C" fn rtmp_server_config_set_write_coalescing_ms(
     config: *mut rtmp_server_config,
     ms: u64,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.write_coalescing = (ms > 0).then(|| millis(ms))) }
+    ffi_panic_boundary! { option(config, "write_coalescing", ms) }
 }
 
 /// Merged reads: after a read that emptied a publisher's socket, waits for the next `ms` tick
@@ -379,7 +383,7 @@ pub extern "C" fn rtmp_server_config_set_read_coalescing_ms(
     config: *mut rtmp_server_config,
     ms: u64,
 ) -> rtmp_result {
-    ffi_panic_boundary! { core(config, |c| c.read_coalescing = (ms > 0).then(|| millis(ms))) }
+    ffi_panic_boundary! { option(config, "read_coalescing", ms) }
 }
 
 /// Adds an RTMPS listener on `bind` (`"IP:PORT"`) with a PEM certificate chain file and a PEM
@@ -394,19 +398,16 @@ pub extern "C" fn rtmp_server_config_set_tls(
 ) -> rtmp_result {
     ffi_panic_boundary! {
         if bind.is_null() {
-            return core(config, |c| c.tls = None);
+            try_mut!(config).options.config.tls = None;
+            return rtmp_result::Ok;
         }
         let bind = try_cstr!(bind);
         let cert = try_cstr!(cert_pem_path);
         let key = try_cstr!(key_pem_path);
-        if crate::ffi::try_mut(config).is_none() {
-            return crate::error::null_parameter("config");
-        }
-        let Ok(bind) = bind.parse::<SocketAddr>() else {
-            return fail(rtmp_result::InvalidArgument, format!("bad TLS bind address {bind:?}"));
-        };
-        match server_config_from_pem(cert, key) {
-            Ok(tls) => core(config, |c| c.tls = Some(TlsListener { bind, config: tls })),
+        let config = try_mut!(config);
+        match config.options.set_tls(bind, cert, key) {
+            Ok(()) => rtmp_result::Ok,
+            Err(e) if e.name == "tls_bind" => fail(rtmp_result::InvalidArgument, e.to_string()),
             Err(e) => fail(rtmp_result::Tls, e.to_string()),
         }
     }
@@ -418,12 +419,7 @@ pub extern "C" fn rtmp_server_config_set_worker_threads(
     config: *mut rtmp_server_config,
     threads: usize,
 ) -> rtmp_result {
-    ffi_panic_boundary! {
-        if threads == 0 {
-            return fail(rtmp_result::InvalidArgument, "worker threads must be at least 1");
-        }
-        set(config, |c| c.options.worker_threads = threads)
-    }
+    ffi_panic_boundary! { option(config, "worker_threads", threads) }
 }
 
 /// Milliseconds a decision (`RTMP_DECISION_DEFER`) may stay unanswered before it counts as a
@@ -433,5 +429,5 @@ pub extern "C" fn rtmp_server_config_set_decision_timeout_ms(
     config: *mut rtmp_server_config,
     ms: u64,
 ) -> rtmp_result {
-    ffi_panic_boundary! { set(config, |c| c.options.decision_timeout = millis(ms)) }
+    ffi_panic_boundary! { option(config, "decision_timeout", ms) }
 }

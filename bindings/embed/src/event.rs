@@ -139,6 +139,36 @@ impl Hook {
         Hook::Disconnect,
         Hook::Stats,
     ];
+
+    /// The hook's name, as the handler method is called in Rust, Python and C (`on_publish`);
+    /// Node camelCases it (`onPublish`).
+    pub const fn name(self) -> &'static str {
+        const NAMES: [&str; 17] = [
+            "on_connection",
+            "on_handshake_complete",
+            "on_connect",
+            "on_fc_publish",
+            "on_publish",
+            "on_unpublish",
+            "on_play",
+            "on_play_stop",
+            "on_pause",
+            "on_unpause",
+            "on_metadata",
+            "on_media_tag",
+            "on_video_frame",
+            "on_audio_frame",
+            "on_keyframe",
+            "on_disconnect",
+            "on_stats",
+        ];
+        NAMES[self as usize]
+    }
+
+    /// Whether the hook decides (accept or reject) rather than notifies.
+    pub const fn is_decision(self) -> bool {
+        matches!(self, Self::Connection | Self::Connect | Self::Publish | Self::Play)
+    }
 }
 
 /// The hooks a sink wants. Events of other hooks are never built, and decisions nobody asked

@@ -19,6 +19,8 @@ mod client;
 mod event;
 mod frame;
 mod log;
+mod options;
+mod policy;
 mod runtime;
 mod server;
 
@@ -31,6 +33,8 @@ pub use event::{
 };
 pub use frame::{Frame, FrameKind};
 pub use log::{LogRecord, LogSink, set_log_sink};
+pub use options::{LAYER_OPTIONS, OptionInfo, Spelling, duration_in, server_options};
+pub use policy::{Admission, FrameBudget, Verdict, is_droppable, wait_for_verdict};
 pub use runtime::{CallbackKind, Runtime, callback_scope, in_callback};
 pub use server::{Dispatch, EmbeddedServer, ServerOptions};
 

@@ -43,6 +43,15 @@ pub struct ServerOptions {
     pub decision_timeout: Duration,
     /// Where connection events run. Default [`Dispatch::Blocking`].
     pub dispatch: Dispatch,
+    /// Frame events (metadata, frames, keyframes) a skin's queue holds for a slow handler;
+    /// past it they are dropped and counted. Default 10 000.
+    pub max_pending_frames: usize,
+    /// How long `on_media_tag` in a foreign language may take before the message passes
+    /// anyway. Default 1 s.
+    pub media_tag_timeout: Duration,
+    /// Threads of the pool that runs plain Python decision hooks. Default 40 (as Starlette's
+    /// sync endpoints get from anyio).
+    pub hook_threads: usize,
 }
 
 impl Default for ServerOptions {
@@ -52,6 +61,9 @@ impl Default for ServerOptions {
             worker_threads: 2,
             decision_timeout: Duration::from_secs(10),
             dispatch: Dispatch::Blocking,
+            max_pending_frames: 10_000,
+            media_tag_timeout: Duration::from_secs(1),
+            hook_threads: 40,
         }
     }
 }

@@ -44,9 +44,9 @@ fn server(
     let (tx, rx) = mpsc::channel();
     let options = ServerOptions {
         config: ServerConfig::default().bind("127.0.0.1:0".parse().unwrap()).stats_interval(None),
-        worker_threads: 2,
         decision_timeout: timeout,
         dispatch,
+        ..ServerOptions::default()
     };
     let sink = Arc::new(ChannelSink { tx: Mutex::new(tx), interest });
     let server = EmbeddedServer::new(options, sink).unwrap();

@@ -87,7 +87,7 @@ test('a JS thread that cannot keep up loses frame events, not memory, and is tol
   const errors = []
   let frames = 0
   let blocked = false
-  const server = await listen({}, {
+  const server = await listen({ maxPendingFrames: 1000 }, {
     onVideoFrame() {
       frames++
       if (!blocked) {
@@ -101,10 +101,12 @@ test('a JS thread that cannot keep up loses frame events, not memory, and is tol
     onError: (error, hook) => errors.push({ error, hook }),
   })
   // 2 min of media as fast as ffmpeg encodes: 3000 video and 5200 audio frames, more than the
-  // 4096 frame events that may wait for JS.
+  // 1000 frame events that may wait for JS.
   const { code, stderr } = await publish(server.url('live/fast'), 120, { realtime: false }).done
   assert.equal(code, 0, stderr)
+  const droppedEvents = server.droppedEvents
   await server.close()
+  assert.ok(droppedEvents > 1000, `${droppedEvents} frame events dropped`)
   const dropped = errors.filter((e) => e.error.code === 'ERR_RTMP_EVENTS_DROPPED')
   assert.ok(dropped.length >= 1, JSON.stringify(errors.map((e) => e.error.message)))
   assert.ok(frames > 100 && frames < 3000, `${frames} of 3000 video frames reached JS`)

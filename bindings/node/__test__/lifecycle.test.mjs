@@ -129,6 +129,8 @@ test('every option is accepted; bad ones are TypeErrors', async () => {
   const bad = [
     { maxConnections: -1 },
     { chunkSize: 1.5 },
+    { chunkSize: 64 },
+    { chunkSize: 0 },
     { idleTimeoutMs: -5 },
     { playWaitTimeoutMs: NaN },
     { bind: 'no port' },
@@ -149,6 +151,10 @@ test('every option is accepted; bad ones are TypeErrors', async () => {
     })
   }
   assert.throws(() => new Server({ maxConnections: -1 }), { name: 'TypeError', code: 'ERR_RTMP_INVALID_OPTION' })
+  assert.throws(() => new Server({ chunkSize: 64 }), {
+    code: 'ERR_RTMP_INVALID_OPTION',
+    message: 'chunkSize must be an integer from 128 to 16777215, not 64',
+  })
   // The AMF limits are refused like every integer option: out of range by us, other types by napi.
   for (const name of ['maxAmfDepth', 'maxAmfEntries', 'maxAmfDecodedBytes']) {
     assert.throws(() => new Server({ [name]: -1 }), {

@@ -13,9 +13,8 @@
 //! settle in time, and a timer reports it to `onError`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{RecvTimeoutError, SyncSender};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, LazyLock, RwLock, Weak};
 use std::time::Duration;
 
 use napi::bindgen_prelude::{
@@ -23,7 +22,11 @@ use napi::bindgen_prelude::{
 };
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, JsValue, Status, sys};
-use rtmp_embed::{Event, EventSink, Frame as EmbedFrame, Hook, Interest, Request, Session as EmbedSession};
+use rtmp_core::options::Kind;
+use rtmp_embed::{
+    Admission, Event, EventSink, Frame as EmbedFrame, FrameBudget, Hook, Interest, Request,
+    Session as EmbedSession, Spelling, Verdict, wait_for_verdict,
+};
 use tokio::sync::oneshot;
 
 use crate::error::{RtmpError, code};
@@ -31,37 +34,12 @@ use crate::frame::Frame;
 use crate::js;
 use crate::values::{DisconnectReason, RtmpRequest, ServerStats, Session, StreamKey, StreamNameInfo};
 
-/// The handler's hook names, in `Hook` order.
-pub(crate) const HOOK_NAMES: [&str; 17] = [
-    "onConnection",
-    "onHandshakeComplete",
-    "onConnect",
-    "onFcPublish",
-    "onPublish",
-    "onUnpublish",
-    "onPlay",
-    "onPlayStop",
-    "onPause",
-    "onUnpause",
-    "onMetadata",
-    "onMediaTag",
-    "onVideoFrame",
-    "onAudioFrame",
-    "onKeyframe",
-    "onDisconnect",
-    "onStats",
-];
-
-/// Frame events (video, audio, keyframe, metadata) waiting for JS beyond which more are
-/// dropped, so that a JS thread that cannot keep up costs frames, not memory.
-const MAX_PENDING_FRAMES: usize = 4096;
+/// The handler's hook names (`onPublish`), in `Hook::ALL` order: the layer's, camelCased.
+pub(crate) static HOOK_NAMES: LazyLock<[String; 17]> =
+    LazyLock::new(|| Hook::ALL.map(|hook| Spelling::Node.spell(hook.name(), &Kind::Bool)));
 
 fn name(hook: Hook) -> &'static str {
-    HOOK_NAMES[hook as usize]
-}
-
-fn is_frame_hook(hook: Hook) -> bool {
-    matches!(hook, Hook::VideoFrame | Hook::AudioFrame | Hook::Keyframe | Hook::Metadata)
+    HOOK_NAMES[hook as usize].as_str()
 }
 
 type JsFn = FunctionRef<(), ()>;
@@ -80,7 +58,7 @@ impl Hooks {
         let Some(handler) = handler else { return Ok(hooks) };
         let fail = |e: napi::Error| RtmpError::invalid(e.reason);
         for key in Object::keys(&handler).map_err(fail)? {
-            if key.starts_with("on") && key != "onError" && !HOOK_NAMES.contains(&key.as_str()) {
+            if key.starts_with("on") && key != "onError" && !HOOK_NAMES.contains(&key) {
                 return Err(RtmpError::invalid(format!(
                     "unknown hook {key}; the hooks are {} and onError",
                     HOOK_NAMES.join(", ")
@@ -98,7 +76,7 @@ impl Hooks {
                 _ => Err(RtmpError::invalid(format!("handler.{name} must be a function"))),
             }
         };
-        for (slot, name) in hooks.hooks.iter_mut().zip(HOOK_NAMES) {
+        for (slot, name) in hooks.hooks.iter_mut().zip(HOOK_NAMES.iter()) {
             *slot = read(name)?;
         }
         hooks.on_error = read("onError")?;
@@ -174,8 +152,7 @@ type Tsfn = ThreadsafeFunction<Item, (), (), Status, false, false, 0>;
 /// The JS-thread half: runs in the ThreadsafeFunction's callback.
 struct Dispatcher {
     hooks: Arc<Hooks>,
-    pending_frames: Arc<AtomicUsize>,
-    dropping: Arc<AtomicBool>,
+    budget: Arc<FrameBudget>,
 }
 
 impl Dispatcher {
@@ -237,9 +214,7 @@ impl Dispatcher {
     fn event(&self, env: &Env, event: Event) -> napi::Result<()> {
         let raw = env.raw();
         let hook = event.hook();
-        if is_frame_hook(hook) && self.pending_frames.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.dropping.store(false, Ordering::Release);
-        }
+        self.budget.done(hook);
         let Some(f) = self.hooks.function(env, hook)? else { return Ok(()) };
         match event {
             Event::Connection { request }
@@ -371,8 +346,7 @@ pub(crate) struct Sink {
     interest: Interest,
     decision_timeout: Duration,
     media_tag_timeout: Duration,
-    pending_frames: Arc<AtomicUsize>,
-    dropping: Arc<AtomicBool>,
+    budget: Arc<FrameBudget>,
     runtime: tokio::runtime::Handle,
     me: Weak<Sink>,
 }
@@ -381,6 +355,8 @@ pub(crate) struct Sink {
 pub(crate) struct SinkSettings {
     pub(crate) decision_timeout: Duration,
     pub(crate) media_tag_timeout: Duration,
+    /// The server's: its count of dropped frame events outlives each listen.
+    pub(crate) budget: Arc<FrameBudget>,
     pub(crate) runtime: tokio::runtime::Handle,
 }
 
@@ -394,14 +370,9 @@ impl Sink {
         settings: SinkSettings,
     ) -> napi::Result<Arc<Self>> {
         let noop = env.create_function_from_closure::<(), (), _>("rtmpDispatch", |_| Ok(()))?;
-        let pending_frames = Arc::new(AtomicUsize::new(0));
-        let dropping = Arc::new(AtomicBool::new(false));
+        let budget = settings.budget;
         let interest = hooks.interest();
-        let dispatcher = Dispatcher {
-            hooks,
-            pending_frames: Arc::clone(&pending_frames),
-            dropping: Arc::clone(&dropping),
-        };
+        let dispatcher = Dispatcher { hooks, budget: Arc::clone(&budget) };
         let tsfn: Tsfn = noop
             .bind(server)?
             .build_threadsafe_function::<Item>()
@@ -416,8 +387,7 @@ impl Sink {
             interest,
             decision_timeout: settings.decision_timeout,
             media_tag_timeout: settings.media_tag_timeout,
-            pending_frames,
-            dropping,
+            budget,
             runtime: settings.runtime,
             me: me.clone(),
         }))
@@ -473,12 +443,12 @@ impl EventSink for Sink {
 
     fn on_event(&self, event: Event) {
         let hook = event.hook();
-        if is_frame_hook(hook) && self.pending_frames.fetch_add(1, Ordering::AcqRel) >= MAX_PENDING_FRAMES {
-            self.pending_frames.fetch_sub(1, Ordering::AcqRel);
-            if !self.dropping.swap(true, Ordering::AcqRel) {
+        if let Admission::Dropped { first } = self.budget.admit(hook) {
+            if first {
                 let message = format!(
-                    "more than {MAX_PENDING_FRAMES} frame events wait for JS: frame events are dropped until it \
-                     catches up"
+                    "more than {} frame events wait for JS (maxPendingFrames): frame events are dropped \
+                     until it catches up",
+                    self.budget.max()
                 );
                 self.send(Item::Failure { hook: name(hook), code: code::EVENTS_DROPPED, message });
             }
@@ -495,8 +465,8 @@ impl EventSink for Sink {
             if let Some(request) = request {
                 self.watch(hook, request);
             }
-        } else if is_frame_hook(hook) {
-            self.pending_frames.fetch_sub(1, Ordering::AcqRel);
+        } else {
+            self.budget.done(hook);
         }
     }
 
@@ -506,19 +476,14 @@ impl EventSink for Sink {
         if !self.send(item) {
             return true;
         }
-        // A runtime worker waits for JS here; block_in_place hands its other tasks to another
-        // worker meanwhile.
-        match tokio::task::block_in_place(|| answer.recv_timeout(self.media_tag_timeout)) {
-            Ok(keep) => keep,
-            Err(RecvTimeoutError::Timeout) => {
-                let message = format!(
-                    "onMediaTag did not settle within {} ms; the message was kept",
-                    self.media_tag_timeout.as_millis()
-                );
-                self.send(Item::Failure { hook: "onMediaTag", code: code::DECISION_TIMEOUT, message });
-                true
-            }
-            Err(RecvTimeoutError::Disconnected) => true,
+        let verdict = wait_for_verdict(&answer, self.media_tag_timeout);
+        if verdict == Verdict::TimedOut {
+            let message = format!(
+                "onMediaTag did not settle within {} ms; the message was kept",
+                self.media_tag_timeout.as_millis()
+            );
+            self.send(Item::Failure { hook: "onMediaTag", code: code::DECISION_TIMEOUT, message });
         }
+        verdict.keep()
     }
 }

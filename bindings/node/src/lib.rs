@@ -1,5 +1,5 @@
-//! The Node package of rtmp-rs (`rtmp-rs` on npm), built with napi-rs on the embedding layer of
-//! `rtmp-ffi` (`rtmp_embed`), so that every hook, decision, config field and statistic is
+//! The Node package of rtmp-rs (`rtmp-rs` on npm), built with napi-rs on the embedding layer
+//! (`rtmp-embed`), so that every hook, decision, config field and statistic is
 //! the same as in Rust, C and Python.
 //!
 //! - [`server::Server`]: `new Server(options, handler)`, `listen()`, `close()`, `stats()`; the
@@ -17,6 +17,7 @@ mod hooks;
 mod js;
 mod options;
 mod server;
+mod server_options;
 mod values;
 
 use std::sync::Arc;
@@ -32,9 +33,11 @@ use tracing::level_filters::LevelFilter;
 pub use client::{Player, PlayerEvent, PlayerEventType, Publisher};
 pub use frame::{Frame, FrameKind};
 pub use options::{
-    ClientOptions, ClientTlsOptions, PublisherPolicy, ReconnectOptions, ServerOptions, ServerTlsOptions,
+    ClientOptions, ClientTlsOptions, ReconnectOptions, ServerOptionInfo, ServerOptions, ServerTlsOptions,
+    server_options,
 };
 pub use server::Server;
+pub use server_options::PublisherPolicy;
 pub use values::{
     DisconnectKind, DisconnectReason, PlayerStats, RequestKind, RtmpRequest, ServerStats, Session, StreamKey,
     StreamNameInfo, StreamStats,

@@ -1,26 +1,18 @@
-//! Option objects: every field of the core's `ServerConfig` and `ClientConfig`, camelCase, with
-//! durations in milliseconds, checked when the object is built.
+//! Option objects, camelCase with durations in milliseconds: the server's are generated from the
+//! option schema (`server_options.rs`) and checked by it; the client's are below.
 
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use napi_derive::napi;
-use rtmp_core::client::{ClientConfig, ReconnectPolicy, TlsOptions, server_config_from_pem};
-use rtmp_core::server::{PublisherPolicy as CorePolicy, ServerConfig, TlsListener};
-use rtmp_embed::{ClientOptions as EmbedClientOptions, Dispatch, ServerOptions as EmbedServerOptions};
+use rtmp_core::client::{ClientConfig, ReconnectPolicy, TlsOptions};
+use rtmp_core::options::TimeUnit;
+use rtmp_embed::{
+    ClientOptions as EmbedClientOptions, Dispatch, ServerOptions as EmbedServerOptions, Spelling,
+};
+
+pub use crate::server_options::ServerOptions;
 
 use crate::error::RtmpError;
-
-/// What happens when a second publisher asks for a stream key that is live.
-#[napi(string_enum = "kebab-case")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PublisherPolicy {
-    /// Refuse the newcomer with `NetStream.Publish.BadName` (the default).
-    RejectNew,
-    /// Disconnect the current publisher and let the newcomer take over (a reconnecting
-    /// encoder whose old session has not timed out yet).
-    TakeOver,
-}
 
 /// An RTMPS listener beside the plain one.
 #[napi(object)]
@@ -32,83 +24,6 @@ pub struct ServerTlsOptions {
     pub cert_file: String,
     /// PEM file with the private key.
     pub key_file: String,
-}
-
-/// Server settings. Every field is optional; the defaults are the library's.
-#[napi(object)]
-#[derive(Debug, Clone, Default)]
-pub struct ServerOptions {
-    /// Address to listen on, `host:port`. Default `0.0.0.0:1935`; port 0 picks a free port.
-    pub bind: Option<String>,
-    /// Most simultaneous connections; extra ones are closed right after accept. Default 10000.
-    pub max_connections: Option<f64>,
-    /// Outgoing chunk size, announced after connect. Default 4096.
-    pub chunk_size: Option<f64>,
-    /// Time allowed from accept to an answered `connect`, ms. Default 10000.
-    pub connection_timeout_ms: Option<f64>,
-    /// A connection that sends nothing for this long is closed, ms. Default 60000.
-    pub idle_timeout_ms: Option<f64>,
-    /// Window Acknowledgement Size announced to clients. Default 2500000.
-    pub window_ack_size: Option<f64>,
-    /// Set Peer Bandwidth announced to clients. Default 2500000.
-    pub peer_bandwidth: Option<f64>,
-    /// Largest message accepted, bytes. Default 8 MiB.
-    pub max_message_size: Option<f64>,
-    /// Most chunk streams one connection may use. Default 64.
-    pub max_chunk_streams: Option<f64>,
-    /// Most message streams (`createStream`) per connection. Default 8.
-    pub max_streams_per_connection: Option<f64>,
-    /// AMF nesting depth limit. Default 64.
-    pub max_amf_depth: Option<f64>,
-    /// Most entries in one AMF object or array of a received command or data message; a message
-    /// with more closes the connection. Default 65536.
-    pub max_amf_entries: Option<f64>,
-    /// Most bytes the values decoded from one received command or data message may take,
-    /// counting the copies AMF3 references make; a message past it closes the connection.
-    /// Default 64 MiB.
-    pub max_amf_decoded_bytes: Option<f64>,
-    /// Messages queued per player before frames are dropped (video first). Default 512.
-    pub player_queue_length: Option<f64>,
-    /// A player whose socket accepts nothing for this long is disconnected, ms. Default 10000.
-    pub player_stall_timeout_ms: Option<f64>,
-    /// Kernel send buffer per connection, bytes. Default: the system's.
-    pub socket_send_buffer: Option<f64>,
-    /// GOP cache cap in bytes. Default 16 MiB.
-    pub gop_cache_max_bytes: Option<f64>,
-    /// GOP cache cap in media time, ms. Default 10000.
-    pub gop_cache_max_duration_ms: Option<f64>,
-    /// Duplicate-publisher policy. Default `'reject-new'`.
-    pub publisher_policy: Option<PublisherPolicy>,
-    /// How long a player may wait for a stream that is not published, ms; `Infinity` waits
-    /// forever, 0 fails at once with `Play.StreamNotFound`. Default 30000.
-    pub play_wait_timeout_ms: Option<f64>,
-    /// Rewrite each publisher's timestamps into a continuous timeline. Default false.
-    pub normalize_timestamps: Option<bool>,
-    /// Announce Enhanced RTMP support to clients that ask. Default true.
-    pub enhanced_rtmp: Option<bool>,
-    /// FourCCs announced to E-RTMP clients. Default: every codec the media layer parses.
-    pub fourcc_list: Option<Vec<String>>,
-    /// `capsEx` announced to E-RTMP clients. Default Multitrack | ModEx | TimestampNanoOffset.
-    pub caps_ex: Option<f64>,
-    /// How often `onStats` is called, ms; 0 turns it off. Default 10000.
-    pub stats_interval_ms: Option<f64>,
-    /// Hold each player's output up to this many ms and write it at once (less CPU, more
-    /// latency); 0 writes at once. Default 0.
-    pub write_coalescing_ms: Option<f64>,
-    /// Merged reads: once a publisher's socket is empty, read it again only at the next tick of
-    /// this many ms, many messages a read (less CPU, up to this much more latency from encoder
-    /// to players and hooks); 0 reads each message as it arrives. Default 0.
-    pub read_coalescing_ms: Option<f64>,
-    /// An RTMPS listener on its own address. Default none.
-    pub tls: Option<ServerTlsOptions>,
-    /// Runtime worker threads of a runtime of this server's own. Default: the runtime the
-    /// package shares between servers and clients (2 threads).
-    pub worker_threads: Option<f64>,
-    /// How long a decision hook (`onConnection`, `onConnect`, `onPublish`, `onPlay`) may take
-    /// before it counts as a reject, ms. Default 10000.
-    pub decision_timeout_ms: Option<f64>,
-    /// How long `onMediaTag` may take before the message passes anyway, ms. Default 1000.
-    pub media_tag_timeout_ms: Option<f64>,
 }
 
 /// How an RTMPS client checks the server.
@@ -188,112 +103,59 @@ fn duration(name: &str, value: Option<f64>) -> Result<Option<Duration>, RtmpErro
     Ok(millis(name, value, false)?.flatten())
 }
 
-/// Parses `host:port` (an IP or a name that resolves).
-pub(crate) fn socket_addr(name: &str, text: &str) -> Result<SocketAddr, RtmpError> {
-    if let Ok(addr) = text.parse() {
-        return Ok(addr);
-    }
-    text.to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .ok_or_else(|| RtmpError::invalid(format!("{name} must be host:port, not {text:?}")))
+/// One server option as the schema describes it.
+#[napi(object)]
+pub struct ServerOptionInfo {
+    /// Its name in the schema (Python, C, TOML): `chunk_size`.
+    pub name: String,
+    /// Its field in `ServerOptions`: `chunkSize`, `idleTimeoutMs`.
+    pub field: String,
+    /// What values it takes.
+    pub takes: String,
+    /// Its default, as text (durations with their unit).
+    pub default_value: String,
+    /// What it does.
+    pub doc: String,
 }
 
-/// The layer's options, plus the `onMediaTag` timeout the Node skin adds.
+/// Every server option, from the schema that checks them.
+#[napi]
+pub fn server_options() -> Vec<ServerOptionInfo> {
+    rtmp_embed::server_options()
+        .map(|o| ServerOptionInfo {
+            name: o.name.into(),
+            field: Spelling::Node.spell(o.name, &o.kind),
+            takes: o.kind.describe(),
+            default_value: o.default.to_text(&o.kind),
+            doc: o.doc.into(),
+        })
+        .collect()
+}
+
+/// The layer's options as the Node server takes them.
 pub(crate) struct ServerSettings {
     pub(crate) embed: EmbedServerOptions,
     /// `Some` when the server wants a runtime of its own.
     pub(crate) worker_threads: Option<usize>,
-    pub(crate) media_tag_timeout: Duration,
 }
 
 impl ServerOptions {
+    /// Checks every option given through the schema (durations in milliseconds).
     pub(crate) fn settings(&self) -> Result<ServerSettings, RtmpError> {
-        let mut c = ServerConfig::default();
-        if let Some(bind) = &self.bind {
-            c.bind = socket_addr("bind", bind)?;
-        }
-        macro_rules! set {
-            ($field:ident, $conv:ident, $name:literal) => {
-                if let Some(v) = $conv($name, self.$field)? {
-                    c.$field = v;
-                }
-            };
-        }
-        set!(max_connections, usize_field, "maxConnections");
-        set!(chunk_size, u32_field, "chunkSize");
-        if let Some(v) = duration("connectionTimeoutMs", self.connection_timeout_ms)? {
-            c.connection_timeout = v;
-        }
-        if let Some(v) = duration("idleTimeoutMs", self.idle_timeout_ms)? {
-            c.idle_timeout = v;
-        }
-        set!(window_ack_size, u32_field, "windowAckSize");
-        set!(peer_bandwidth, u32_field, "peerBandwidth");
-        set!(max_message_size, u32_field, "maxMessageSize");
-        set!(max_chunk_streams, usize_field, "maxChunkStreams");
-        set!(max_streams_per_connection, u32_field, "maxStreamsPerConnection");
-        set!(max_amf_depth, usize_field, "maxAmfDepth");
-        set!(max_amf_entries, usize_field, "maxAmfEntries");
-        set!(max_amf_decoded_bytes, usize_field, "maxAmfDecodedBytes");
-        set!(player_queue_length, usize_field, "playerQueueLength");
-        if let Some(v) = duration("playerStallTimeoutMs", self.player_stall_timeout_ms)? {
-            c.player_stall_timeout = v;
-        }
-        if let Some(v) = usize_field("socketSendBuffer", self.socket_send_buffer)? {
-            c.socket_send_buffer = Some(v);
-        }
-        set!(gop_cache_max_bytes, usize_field, "gopCacheMaxBytes");
-        if let Some(v) = duration("gopCacheMaxDurationMs", self.gop_cache_max_duration_ms)? {
-            c.gop_cache_max_duration = v;
-        }
-        if let Some(policy) = &self.publisher_policy {
-            c.publisher_policy = match policy {
-                PublisherPolicy::RejectNew => CorePolicy::RejectNew,
-                PublisherPolicy::TakeOver => CorePolicy::TakeOver,
-            };
-        }
-        if let Some(v) = millis("playWaitTimeoutMs", self.play_wait_timeout_ms, true)? {
-            c.play_wait_timeout = v;
-        }
-        if let Some(v) = self.normalize_timestamps {
-            c.normalize_timestamps = v;
-        }
-        if let Some(v) = self.enhanced_rtmp {
-            c.enhanced_rtmp = v;
-        }
-        if let Some(list) = &self.fourcc_list {
-            c.fourcc_list.clone_from(list);
-        }
-        set!(caps_ex, u32_field, "capsEx");
-        if let Some(v) = duration("statsIntervalMs", self.stats_interval_ms)? {
-            c.stats_interval = (!v.is_zero()).then_some(v);
-        }
-        if let Some(v) = duration("writeCoalescingMs", self.write_coalescing_ms)? {
-            c.write_coalescing = (!v.is_zero()).then_some(v);
-        }
-        if let Some(v) = duration("readCoalescingMs", self.read_coalescing_ms)? {
-            c.read_coalescing = (!v.is_zero()).then_some(v);
+        let mut embed = EmbedServerOptions { dispatch: Dispatch::Inline, ..Default::default() };
+        for (name, value) in self.given() {
+            embed
+                .set(name, &value, TimeUnit::Millis)
+                .map_err(|e| RtmpError::invalid(Spelling::Node.message(&e)))?;
         }
         if let Some(tls) = &self.tls {
-            let bind = socket_addr("tls.bind", &tls.bind)?;
-            let config = server_config_from_pem(&tls.cert_file, &tls.key_file)?;
-            c.tls = Some(TlsListener { bind, config });
+            embed.set_tls(&tls.bind, &tls.cert_file, &tls.key_file).map_err(|e| match e.name.as_str() {
+                "tls_bind" => RtmpError::invalid(e.message_for("tls.bind")),
+                _ => RtmpError::new(crate::error::code::TLS, e.message_for("tls.certFile/tls.keyFile")),
+            })?;
         }
-        let worker_threads = usize_field("workerThreads", self.worker_threads)?;
-        if worker_threads == Some(0) {
-            return Err(RtmpError::invalid("workerThreads must be at least 1"));
-        }
-        let mut embed = EmbedServerOptions { config: c, dispatch: Dispatch::Inline, ..Default::default() };
-        if let Some(v) = duration("decisionTimeoutMs", self.decision_timeout_ms)? {
-            embed.decision_timeout = v;
-        }
-        if let Some(n) = worker_threads {
-            embed.worker_threads = n;
-        }
-        let media_tag_timeout =
-            duration("mediaTagTimeoutMs", self.media_tag_timeout_ms)?.unwrap_or(Duration::from_secs(1));
-        Ok(ServerSettings { embed, worker_threads, media_tag_timeout })
+        let worker_threads = self.worker_threads.map(|_| embed.worker_threads);
+        Ok(ServerSettings { embed, worker_threads })
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use napi::bindgen_prelude::{Object, PromiseRaw, This};
 use napi::{Env, Result};
 use napi_derive::napi;
-use rtmp_embed::{EmbeddedServer, EventSink, Runtime};
+use rtmp_embed::{EmbeddedServer, EventSink, FrameBudget, Runtime};
 
 use crate::error::{RtmpError, promise, settled};
 use crate::hooks::{Hooks, Sink, SinkSettings};
@@ -45,6 +45,8 @@ enum State {
 pub struct Server {
     settings: ServerSettings,
     hooks: Arc<Hooks>,
+    /// The bound on frame events waiting for JS, and the count of those dropped.
+    budget: Arc<FrameBudget>,
     state: Arc<Mutex<State>>,
 }
 
@@ -73,7 +75,8 @@ impl Server {
         };
         let sink_settings = SinkSettings {
             decision_timeout: self.settings.embed.decision_timeout,
-            media_tag_timeout: self.settings.media_tag_timeout,
+            media_tag_timeout: self.settings.embed.media_tag_timeout,
+            budget: Arc::clone(&self.budget),
             runtime: runtime.handle().clone(),
         };
         let sink = Sink::new(env, this, Arc::clone(&self.hooks), sink_settings)
@@ -98,7 +101,8 @@ impl Server {
     pub fn new(env: Env, options: Option<ServerOptions>, handler: Option<Object<'_>>) -> Result<Self> {
         let settings = options.unwrap_or_default().settings().map_err(|e| e.into_napi(&env))?;
         let hooks = Hooks::from_handler(handler).map_err(|e| e.into_napi(&env))?;
-        Ok(Self { settings, hooks: Arc::new(hooks), state: Arc::new(Mutex::new(State::Idle)) })
+        let budget = Arc::new(FrameBudget::new(settings.embed.max_pending_frames));
+        Ok(Self { settings, hooks: Arc::new(hooks), budget, state: Arc::new(Mutex::new(State::Idle)) })
     }
 
     /// Binds the listener(s) and starts serving. While it listens the server keeps Node alive.
@@ -180,6 +184,12 @@ impl Server {
     pub fn stats(&self) -> ServerStats {
         let stats = self.with_running(EmbeddedServer::stats).unwrap_or_default();
         ServerStats::from(&stats)
+    }
+
+    /// Frame events dropped because the JS thread did not keep up (see `maxPendingFrames`).
+    #[napi(getter, catch_unwind)]
+    pub fn dropped_events(&self) -> f64 {
+        self.budget.dropped() as f64
     }
 }
 

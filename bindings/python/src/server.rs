@@ -3,23 +3,21 @@
 //! The sink runs on runtime workers (`Dispatch::Inline`) and never takes the GIL: it pushes
 //! owned events into a queue and wakes the one waiter. The Python package awaits
 //! `next_events()` (an awaitable, see `awaitable`) on its loop and runs the hooks there.
-//! Per-frame events (metadata, frames, keyframes, stats) are dropped and counted when more than
-//! `max_pending_frames` wait, so a slow consumer costs frames, never memory; connection events
-//! and decisions are never dropped.
+//! What is dropped when the handler falls behind, and how long a connection waits for
+//! `on_media_tag` (run on a thread of its own), is the layer's event policy (`rtmp_embed`'s
+//! `policy` module), the same as in Node.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
-use rtmp_core::client::server_config_from_pem;
-use rtmp_core::server::{PublisherPolicy, ServerConfig, TlsListener};
+use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
+use rtmp_core::options::{Kind, OptionError, Setting, TimeUnit, Value};
 use rtmp_embed::{
-    Dispatch, EmbeddedServer, Event, EventSink, Hook, Interest, RequestDetails, ServerOptions, Session,
+    Admission, Dispatch, EmbeddedServer, Event, EventSink, FrameBudget, Hook, Interest, RequestDetails,
+    ServerOptions, Session, Verdict, duration_in, server_options, wait_for_verdict,
 };
 use tokio::sync::Notify;
 
@@ -27,44 +25,16 @@ use crate::awaitable::future_into_py;
 use crate::errors::{InvalidStateError, TlsError, embed_error};
 use crate::types;
 
-/// The Python name of each hook, in `Hook::ALL` order.
-pub(crate) const HOOK_NAMES: [&str; 17] = [
-    "on_connection",
-    "on_handshake_complete",
-    "on_connect",
-    "on_fc_publish",
-    "on_publish",
-    "on_unpublish",
-    "on_play",
-    "on_play_stop",
-    "on_pause",
-    "on_unpause",
-    "on_metadata",
-    "on_media_tag",
-    "on_video_frame",
-    "on_audio_frame",
-    "on_keyframe",
-    "on_disconnect",
-    "on_stats",
-];
-
-fn hook_name(hook: Hook) -> &'static str {
-    let index = Hook::ALL.iter().position(|h| *h == hook).expect("every hook is in ALL");
-    HOOK_NAMES[index]
-}
-
 #[derive(Default)]
 struct QueueState {
     events: VecDeque<Event>,
-    pending_frames: usize,
     closed: bool,
 }
 
 struct Queue {
     state: Mutex<QueueState>,
     wake: Notify,
-    max_pending_frames: usize,
-    dropped: AtomicU64,
+    budget: FrameBudget,
 }
 
 impl Queue {
@@ -73,28 +43,22 @@ impl Queue {
     }
 
     fn push(&self, event: Event) {
-        let droppable = matches!(
-            event,
-            Event::Metadata { .. }
-                | Event::VideoFrame { .. }
-                | Event::AudioFrame { .. }
-                | Event::Keyframe { .. }
-                | Event::Stats { .. }
-        );
+        let hook = event.hook();
+        if let Admission::Dropped { first } = self.budget.admit(hook) {
+            if first {
+                tracing::warn!(
+                    max_pending_frames = self.budget.max(),
+                    "the Python handler is too slow: frame events are dropped until it catches up"
+                );
+            }
+            return;
+        }
         {
             let mut state = self.lock();
             if state.closed {
+                drop(state);
+                self.budget.done(hook);
                 return;
-            }
-            if droppable {
-                if state.pending_frames >= self.max_pending_frames {
-                    drop(state);
-                    if self.dropped.fetch_add(1, Ordering::Relaxed).is_multiple_of(1000) {
-                        tracing::warn!("the Python handler is too slow: frame events dropped");
-                    }
-                    return;
-                }
-                state.pending_frames += 1;
             }
             state.events.push_back(event);
         }
@@ -107,8 +71,11 @@ impl Queue {
         if state.events.is_empty() && state.closed {
             return None;
         }
-        state.pending_frames = 0;
-        Some(state.events.drain(..).collect())
+        let events: Vec<Event> = state.events.drain(..).collect();
+        for event in &events {
+            self.budget.done(event.hook());
+        }
+        Some(events)
     }
 
     async fn next(&self) -> Option<Vec<Event>> {
@@ -129,8 +96,44 @@ impl Queue {
 struct Sink {
     queue: Arc<Queue>,
     interest: Interest,
-    /// `on_media_tag(session, frame) -> bool`, a plain callable (the package wraps the hook).
-    media_filter: Option<Py<PyAny>>,
+    /// Hands `on_media_tag` calls to the filter's thread; None without the hook.
+    media_filter: Option<mpsc::Sender<MediaTagCall>>,
+    media_tag_timeout: Duration,
+}
+
+/// One `on_media_tag` call for the filter's thread.
+struct MediaTagCall {
+    session: Session,
+    frame: Arc<rtmp_embed::Frame>,
+    reply: mpsc::SyncSender<bool>,
+}
+
+/// The thread that runs `on_media_tag(session, frame) -> bool` (a plain callable the package
+/// wraps), so that a connection waits for it at most `media_tag_timeout`, whatever holds the
+/// GIL. It ends when the server lets go of its sender.
+fn spawn_media_filter(filter: Py<PyAny>) -> PyResult<mpsc::Sender<MediaTagCall>> {
+    let (calls, received) = mpsc::channel::<MediaTagCall>();
+    std::thread::Builder::new()
+        .name("rtmp-rs-media-tag".into())
+        .spawn(move || {
+            while let Ok(call) = received.recv() {
+                // Refused once the interpreter exits; the message then passes.
+                let keep = crate::exit_gate::enter_python(|py| {
+                    let args = (types::Session::new(call.session), types::Frame::new(call.frame));
+                    match filter.call1(py, args).and_then(|r| r.is_truthy(py)) {
+                        Ok(keep) => keep,
+                        Err(err) => {
+                            err.write_unraisable(py, None);
+                            true
+                        }
+                    }
+                });
+                let _ = call.reply.try_send(keep.unwrap_or(true));
+            }
+            crate::exit_gate::enter_python(|_py| drop(filter));
+        })
+        .map_err(|e| PyRuntimeError::new_err(format!("could not start the on_media_tag thread: {e}")))?;
+    Ok(calls)
 }
 
 impl EventSink for Sink {
@@ -143,20 +146,20 @@ impl EventSink for Sink {
     }
 
     fn filter_media(&self, session: &Session, frame: &Arc<rtmp_embed::Frame>) -> bool {
-        let Some(filter) = &self.media_filter else { return true };
-        // On a runtime worker: take the GIL for the call only. Refused once the interpreter
-        // exits; the frame then passes.
-        crate::exit_gate::enter_python(|py| {
-            let args = (types::Session::new(session.clone()), types::Frame::new(Arc::clone(frame)));
-            match filter.call1(py, args).and_then(|r| r.is_truthy(py)) {
-                Ok(keep) => keep,
-                Err(err) => {
-                    err.write_unraisable(py, None);
-                    false
-                }
-            }
-        })
-        .unwrap_or(true)
+        let Some(calls) = &self.media_filter else { return true };
+        let (reply, answer) = mpsc::sync_channel(1);
+        let call = MediaTagCall { session: session.clone(), frame: Arc::clone(frame), reply };
+        if calls.send(call).is_err() {
+            return true;
+        }
+        let verdict = wait_for_verdict(&answer, self.media_tag_timeout);
+        if verdict == Verdict::TimedOut {
+            tracing::warn!(
+                timeout_ms = self.media_tag_timeout.as_millis() as u64,
+                "on_media_tag did not answer in time; the message was kept"
+            );
+        }
+        verdict.keep()
     }
 }
 
@@ -185,7 +188,7 @@ fn events_to_list(py: Python<'_>, events: Vec<Event>) -> PyResult<Bound<'_, PyLi
 }
 
 fn event_to_tuple(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyTuple>> {
-    let name = hook_name(event.hook());
+    let name = event.hook().name();
     let none = || py.None().into_bound(py);
     let session = |s: Session| Bound::new(py, types::Session::new(s)).map(Bound::into_any);
     let key = |k: &rtmp_core::server::StreamKey| {
@@ -252,154 +255,86 @@ fn event_to_tuple(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyTuple>> 
     PyTuple::new(py, all)
 }
 
-fn seconds(key: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| PyValueError::new_err(format!("{key} must be a non-negative number of seconds")))
+/// A Python value as the option schema takes it.
+fn to_value(value: &Bound<'_, PyAny>) -> Value {
+    if value.is_none() {
+        Value::Null
+    } else if let Ok(b) = value.cast::<PyBool>() {
+        Value::Bool(b.is_true())
+    } else if let Ok(n) = value.extract::<i64>() {
+        Value::Int(n)
+    } else if let Ok(f) = value.extract::<f64>() {
+        Value::Float(f)
+    } else if let Ok(t) = value.extract::<String>() {
+        Value::Text(t)
+    } else if let Ok(items) = value.extract::<Vec<String>>() {
+        Value::List(items)
+    } else {
+        Value::Text(value.to_string())
+    }
 }
 
-/// Seconds for an option that `None` or 0 turns off.
-fn seconds_or_off(key: &str, value: &Bound<'_, PyAny>) -> PyResult<Option<Duration>> {
-    value.extract::<Option<f64>>()?.filter(|v| *v > 0.0).map(|v| seconds(key, v)).transpose()
+/// The schema's refusal as a Python exception: `TypeError` for a value of the wrong type or an
+/// unknown name, `ValueError` for one out of range.
+pub(crate) fn option_error(error: &OptionError) -> PyErr {
+    if error.wrong_type || error.is_unknown() {
+        PyTypeError::new_err(error.to_string())
+    } else {
+        PyValueError::new_err(error.to_string())
+    }
 }
 
-fn parse_addr(key: &str, value: &str) -> PyResult<SocketAddr> {
-    value.parse().map_err(|_| PyValueError::new_err(format!("{key}: bad address {value:?} (want 'IP:PORT')")))
+/// A setting as Python gives it back (durations in seconds).
+fn setting_to_py<'py>(py: Python<'py>, setting: Setting, kind: &Kind) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match setting {
+        Setting::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Setting::Int(n) => n.into_pyobject(py)?.into_any(),
+        Setting::Duration(d) => d.map(|d| duration_in(d, TimeUnit::Seconds)).into_pyobject(py)?.into_any(),
+        Setting::List(items) => items.into_pyobject(py)?.into_any(),
+        other => other.to_text(kind).into_pyobject(py)?.into_any(),
+    })
 }
 
-/// Builds the options from the keyword arguments of `rtmp_rs.Server` (None = the default).
-fn options_from(dict: &Bound<'_, PyDict>) -> PyResult<(ServerOptions, usize)> {
+/// Builds the options from the keyword arguments of `rtmp_rs.Server` (durations in seconds),
+/// each checked by the schema; the three `tls_*` arguments together add the RTMPS listener.
+fn options_from(dict: &Bound<'_, PyDict>) -> PyResult<ServerOptions> {
     let mut options = ServerOptions { dispatch: Dispatch::Inline, ..ServerOptions::default() };
-    let mut max_pending_frames = 10_000;
-    let (mut tls_bind, mut tls_cert, mut tls_key) = (None::<String>, None::<String>, None::<String>);
-    let c = &mut options.config;
+    let mut tls = [None::<String>, None, None];
     for (key, value) in dict.iter() {
         let key: String = key.extract()?;
-        if value.is_none()
-            && !matches!(
-                key.as_str(),
-                "socket_send_buffer"
-                    | "play_wait_timeout"
-                    | "stats_interval"
-                    | "write_coalescing"
-                    | "read_coalescing"
-            )
-        {
+        if let Some(slot) = ["tls_bind", "tls_cert", "tls_key"].iter().position(|k| *k == key) {
+            tls[slot] = value.extract()?;
             continue;
         }
-        let k = key.as_str();
-        match k {
-            "bind" => c.bind = parse_addr(k, &value.extract::<String>()?)?,
-            "max_connections" => c.max_connections = value.extract()?,
-            "chunk_size" => {
-                let v: u32 = value.extract()?;
-                if !(128..=0xFF_FFFF).contains(&v) {
-                    return Err(PyValueError::new_err("chunk_size must be in 128..=16777215"));
-                }
-                c.chunk_size = v;
-            }
-            "connection_timeout" => c.connection_timeout = seconds(k, value.extract()?)?,
-            "idle_timeout" => c.idle_timeout = seconds(k, value.extract()?)?,
-            "window_ack_size" => c.window_ack_size = value.extract()?,
-            "peer_bandwidth" => c.peer_bandwidth = value.extract()?,
-            "max_message_size" => c.max_message_size = value.extract()?,
-            "max_chunk_streams" => c.max_chunk_streams = value.extract()?,
-            "max_streams_per_connection" => c.max_streams_per_connection = value.extract()?,
-            "max_amf_depth" => c.max_amf_depth = value.extract()?,
-            "max_amf_entries" => c.max_amf_entries = value.extract()?,
-            "max_amf_decoded_bytes" => c.max_amf_decoded_bytes = value.extract()?,
-            "player_queue_length" => c.player_queue_length = value.extract()?,
-            "player_stall_timeout" => c.player_stall_timeout = seconds(k, value.extract()?)?,
-            "socket_send_buffer" => c.socket_send_buffer = value.extract()?,
-            "gop_cache_max_bytes" => c.gop_cache_max_bytes = value.extract()?,
-            "gop_cache_max_duration" => c.gop_cache_max_duration = seconds(k, value.extract()?)?,
-            "publisher_policy" => {
-                c.publisher_policy = match value.extract::<String>()?.as_str() {
-                    "reject_new" => PublisherPolicy::RejectNew,
-                    "take_over" => PublisherPolicy::TakeOver,
-                    other => {
-                        return Err(PyValueError::new_err(format!(
-                            "publisher_policy must be 'reject_new' or 'take_over', not {other:?}"
-                        )));
-                    }
-                }
-            }
-            "play_wait_timeout" => {
-                c.play_wait_timeout = value.extract::<Option<f64>>()?.map(|v| seconds(k, v)).transpose()?
-            }
-            "normalize_timestamps" => c.normalize_timestamps = value.extract()?,
-            "enhanced_rtmp" => c.enhanced_rtmp = value.extract()?,
-            "fourcc_list" => c.fourcc_list = value.extract()?,
-            "caps_ex" => c.caps_ex = value.extract()?,
-            "stats_interval" => c.stats_interval = seconds_or_off(k, &value)?,
-            "write_coalescing" => c.write_coalescing = seconds_or_off(k, &value)?,
-            "read_coalescing" => c.read_coalescing = seconds_or_off(k, &value)?,
-            "tls_bind" => tls_bind = Some(value.extract()?),
-            "tls_cert" => tls_cert = Some(value.extract()?),
-            "tls_key" => tls_key = Some(value.extract()?),
-            "worker_threads" => options.worker_threads = value.extract::<usize>()?.max(1),
-            "decision_timeout" => options.decision_timeout = seconds(k, value.extract()?)?,
-            "max_pending_frames" => max_pending_frames = value.extract::<usize>()?.max(1),
-            other => return Err(PyTypeError::new_err(format!("unknown server option {other:?}"))),
-        }
+        options.set(&key, &to_value(&value), TimeUnit::Seconds).map_err(|e| option_error(&e))?;
     }
-    match (tls_bind, tls_cert, tls_key) {
-        (None, None, None) => {}
-        (Some(bind), Some(cert), Some(key)) => {
-            let bind = parse_addr("tls_bind", &bind)?;
-            let config = server_config_from_pem(&cert, &key).map_err(|e| TlsError::new_err(e.to_string()))?;
-            options.config.tls = Some(TlsListener { bind, config });
-        }
+    match tls {
+        [None, None, None] => {}
+        [Some(bind), Some(cert), Some(key)] => options.set_tls(&bind, &cert, &key).map_err(|e| {
+            if e.name == "tls_bind" { option_error(&e) } else { TlsError::new_err(e.to_string()) }
+        })?,
         _ => return Err(PyValueError::new_err("RTMPS needs tls_bind, tls_cert and tls_key together")),
     }
-    Ok((options, max_pending_frames))
+    Ok(options)
 }
 
 /// The defaults of every server option, as `rtmp_rs.Server` takes them (seconds as floats).
 #[pyfunction]
 fn server_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    let c = ServerConfig::default();
-    let o = ServerOptions::default();
     let d = PyDict::new(py);
-    d.set_item("bind", c.bind.to_string())?;
-    d.set_item("max_connections", c.max_connections)?;
-    d.set_item("chunk_size", c.chunk_size)?;
-    d.set_item("connection_timeout", c.connection_timeout.as_secs_f64())?;
-    d.set_item("idle_timeout", c.idle_timeout.as_secs_f64())?;
-    d.set_item("window_ack_size", c.window_ack_size)?;
-    d.set_item("peer_bandwidth", c.peer_bandwidth)?;
-    d.set_item("max_message_size", c.max_message_size)?;
-    d.set_item("max_chunk_streams", c.max_chunk_streams)?;
-    d.set_item("max_streams_per_connection", c.max_streams_per_connection)?;
-    d.set_item("max_amf_depth", c.max_amf_depth)?;
-    d.set_item("max_amf_entries", c.max_amf_entries)?;
-    d.set_item("max_amf_decoded_bytes", c.max_amf_decoded_bytes)?;
-    d.set_item("player_queue_length", c.player_queue_length)?;
-    d.set_item("player_stall_timeout", c.player_stall_timeout.as_secs_f64())?;
-    d.set_item("socket_send_buffer", c.socket_send_buffer)?;
-    d.set_item("gop_cache_max_bytes", c.gop_cache_max_bytes)?;
-    d.set_item("gop_cache_max_duration", c.gop_cache_max_duration.as_secs_f64())?;
-    d.set_item("publisher_policy", "reject_new")?;
-    d.set_item("play_wait_timeout", c.play_wait_timeout.map(|t| t.as_secs_f64()))?;
-    d.set_item("normalize_timestamps", c.normalize_timestamps)?;
-    d.set_item("enhanced_rtmp", c.enhanced_rtmp)?;
-    d.set_item("fourcc_list", c.fourcc_list)?;
-    d.set_item("caps_ex", c.caps_ex)?;
-    d.set_item("stats_interval", c.stats_interval.map(|t| t.as_secs_f64()))?;
-    d.set_item("write_coalescing", c.write_coalescing.map(|t| t.as_secs_f64()))?;
-    d.set_item("read_coalescing", c.read_coalescing.map(|t| t.as_secs_f64()))?;
-    d.set_item("tls_bind", py.None())?;
-    d.set_item("tls_cert", py.None())?;
-    d.set_item("tls_key", py.None())?;
-    d.set_item("worker_threads", o.worker_threads)?;
-    d.set_item("decision_timeout", o.decision_timeout.as_secs_f64())?;
-    d.set_item("max_pending_frames", 10_000)?;
+    for option in server_options() {
+        d.set_item(option.name, setting_to_py(py, option.default, &option.kind)?)?;
+    }
+    for tls in ["tls_bind", "tls_cert", "tls_key"] {
+        d.set_item(tls, py.None())?;
+    }
     Ok(d)
 }
 
 /// The names of the hooks, in the order of the Rust trait.
 #[pyfunction]
 fn hook_names() -> Vec<&'static str> {
-    HOOK_NAMES.to_vec()
+    Hook::ALL.iter().map(|hook| hook.name()).collect()
 }
 
 /// A bound server. Built by `rtmp_rs.Server`; use that.
@@ -433,25 +368,30 @@ impl NativeServer {
         media_filter: Option<Py<PyAny>>,
         options: &Bound<'_, PyDict>,
     ) -> PyResult<Self> {
-        let (options, max_pending_frames) = options_from(options)?;
+        let options = options_from(options)?;
         let mut interest = Interest::NONE;
         for name in &hooks {
             if name == "on_media_tag" && media_filter.is_none() {
                 continue;
             }
-            let index = HOOK_NAMES
-                .iter()
-                .position(|n| n == name)
+            let hook = Hook::ALL
+                .into_iter()
+                .find(|hook| hook.name() == name)
                 .ok_or_else(|| PyValueError::new_err(format!("unknown hook {name:?}")))?;
-            interest = interest | Interest::of(Hook::ALL[index]);
+            interest = interest | Interest::of(hook);
         }
         let queue = Arc::new(Queue {
             state: Mutex::new(QueueState::default()),
             wake: Notify::new(),
-            max_pending_frames,
-            dropped: AtomicU64::new(0),
+            budget: FrameBudget::new(options.max_pending_frames),
         });
-        let sink = Arc::new(Sink { queue: Arc::clone(&queue), interest, media_filter });
+        let media_filter = media_filter.map(spawn_media_filter).transpose()?;
+        let sink = Arc::new(Sink {
+            queue: Arc::clone(&queue),
+            interest,
+            media_filter,
+            media_tag_timeout: options.media_tag_timeout,
+        });
         let server = py.detach(|| EmbeddedServer::new(options, sink)).map_err(embed_error)?;
         Ok(Self {
             local_addr: server.local_addr().to_string(),
@@ -482,7 +422,7 @@ impl NativeServer {
     /// Frame events dropped because the handler did not keep up.
     #[getter]
     fn dropped_events(&self) -> u64 {
-        self.queue.dropped.load(Ordering::Relaxed)
+        self.queue.budget.dropped()
     }
 
     /// Starts serving; returns at once.

@@ -27,8 +27,12 @@ def test_every_config_field_is_a_keyword_with_the_rust_default() -> None:
 
 
 def test_bad_options_are_refused() -> None:
-    with pytest.raises(ValueError):
-        rtmp_rs.Server(bind="localhost:1935")
+    with pytest.raises(ValueError, match="bind must be host:port"):
+        rtmp_rs.Server(bind="no-such-host.invalid:1935")
+    with pytest.raises(ValueError, match="chunk_size must be an integer from 128 to 16777215, not 64"):
+        rtmp_rs.Server(bind="127.0.0.1:0", chunk_size=64)
+    with pytest.raises(ValueError, match="worker_threads must be an integer from 1 to 1024, not 0"):
+        rtmp_rs.Server(bind="127.0.0.1:0", worker_threads=0)
     with pytest.raises(ValueError):
         rtmp_rs.Server(bind="127.0.0.1:0", chunk_size=10)
     with pytest.raises(ValueError):
@@ -52,10 +56,10 @@ def test_amf_limits_are_integer_options() -> None:
         64 << 20,
     )
     rtmp_rs.Server(bind="127.0.0.1:0", max_amf_depth=8, max_amf_entries=1024, max_amf_decoded_bytes=1 << 20)
-    # Refused like every integer option: negative numbers and other types.
-    with pytest.raises(OverflowError):
+    # Refused like every integer option: negative numbers (ValueError) and other types (TypeError).
+    with pytest.raises(ValueError, match="max_amf_entries must be an integer from 1 to"):
         rtmp_rs.Server(bind="127.0.0.1:0", max_amf_entries=-1)
-    with pytest.raises(OverflowError):
+    with pytest.raises(ValueError, match="max_amf_decoded_bytes must be an integer from 1 to"):
         rtmp_rs.Server(bind="127.0.0.1:0", max_amf_decoded_bytes=-1)
     with pytest.raises(TypeError):
         rtmp_rs.Server(bind="127.0.0.1:0", max_amf_entries="1024")  # type: ignore[arg-type]

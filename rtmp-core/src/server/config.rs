@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::options::{Field, Kind, OptionError, OptionTable, Setting, TimeUnit, Unset, Value};
 use crate::proto::amf::AmfLimits;
 use crate::proto::chunk::ChunkLimits;
 use crate::proto::session::ServerSessionConfig;
@@ -222,7 +223,98 @@ setters! {
     read_coalescing: Option<Duration>,
 }
 
+impl Field for PublisherPolicy {
+    fn from_setting(setting: Setting) -> Option<Self> {
+        match setting {
+            Setting::Choice(0) => Some(Self::RejectNew),
+            Setting::Choice(1) => Some(Self::TakeOver),
+            _ => None,
+        }
+    }
+    fn to_setting(&self) -> Setting {
+        Setting::Choice(*self as usize)
+    }
+}
+
+const fn int(min: u64, max: u64) -> Kind {
+    Kind::Int { min, max, nullable: false }
+}
+
+const DURATION: Kind = Kind::Duration(Unset::Refused);
+
+/// Every [`ServerConfig`] option but `tls` (a certificate, not a value), described once: the
+/// C, Python and Node skins, the example server's flags and its config file all set options
+/// through this table, and [`ServerConfig::validate`] checks values set in Rust against it.
+pub static SERVER_OPTIONS: OptionTable<ServerConfig> = crate::option_table!(ServerConfig {
+    /// Address to listen on, host:port (port 0 picks a free port).
+    bind: Kind::Addr,
+    /// Most simultaneous connections; extra ones are closed right after accept.
+    max_connections: int(1, 10_000_000),
+    /// Outgoing chunk size, announced after connect.
+    chunk_size: int(128, 0xFF_FFFF),
+    /// Time allowed from accept to an answered connect.
+    connection_timeout: DURATION,
+    /// A connection that sends nothing for this long is closed.
+    idle_timeout: DURATION,
+    /// Window Acknowledgement Size announced to clients.
+    window_ack_size: int(1, 0x7FFF_FFFF),
+    /// Set Peer Bandwidth announced to clients.
+    peer_bandwidth: int(1, 0x7FFF_FFFF),
+    /// Largest message accepted, in bytes (RTMP's message length has 24 bits).
+    max_message_size: int(1, 0xFF_FFFF),
+    /// Most chunk streams one connection may use.
+    max_chunk_streams: int(1, 65_600),
+    /// Most message streams (createStream) per connection.
+    max_streams_per_connection: int(1, 65_535),
+    /// AMF nesting depth limit.
+    max_amf_depth: int(1, 1024),
+    /// Most entries in one AMF object or array of a received command or data message.
+    max_amf_entries: int(1, 0xFFFF_FFFF),
+    /// Most bytes the values decoded from one received command or data message may take.
+    max_amf_decoded_bytes: int(1, 1 << 40),
+    /// Messages queued per player before frames are dropped (video first).
+    player_queue_length: int(1, 1 << 20),
+    /// A player whose socket accepts nothing for this long is disconnected.
+    player_stall_timeout: DURATION,
+    /// Kernel send buffer per connection in bytes; none leaves the system's.
+    socket_send_buffer: Kind::Int { min: 1, max: 1 << 30, nullable: true },
+    /// GOP cache cap in bytes.
+    gop_cache_max_bytes: int(0, 1 << 40),
+    /// GOP cache cap in media time.
+    gop_cache_max_duration: DURATION,
+    /// What a second publisher of a live stream key gets: refused, or the stream.
+    publisher_policy: Kind::Choice(&["reject_new", "take_over"]),
+    /// How long a player may wait for a stream that is not published (0 fails at once).
+    play_wait_timeout: Kind::Duration(Unset::Forever),
+    /// Rewrite each publisher's timestamps into a continuous timeline.
+    normalize_timestamps: Kind::Bool,
+    /// Announce Enhanced RTMP support to clients that ask.
+    enhanced_rtmp: Kind::Bool,
+    /// FourCCs announced to Enhanced RTMP clients.
+    fourcc_list: Kind::List,
+    /// capsEx announced to Enhanced RTMP clients.
+    caps_ex: int(0, 0xFFFF_FFFF),
+    /// How often on_stats is called.
+    stats_interval: Kind::Duration(Unset::Off),
+    /// Hold each player's output up to this long and write it at once (less CPU, more latency).
+    write_coalescing: Kind::Duration(Unset::Off),
+    /// Read an idle publisher again only at the next tick of this window (less CPU, more latency).
+    read_coalescing: Kind::Duration(Unset::Off),
+});
+
 impl ServerConfig {
+    /// Sets the option named `name` (see [`SERVER_OPTIONS`]), checked against its range; a bare
+    /// number for a duration is read in `unit`.
+    pub fn set_option(&mut self, name: &str, value: &Value, unit: TimeUnit) -> Result<(), OptionError> {
+        SERVER_OPTIONS.set(self, name, value, unit)
+    }
+
+    /// Checks every option against its range; [`RtmpServer::new`](super::RtmpServer::new) refuses
+    /// a config that fails.
+    pub fn validate(&self) -> Result<(), OptionError> {
+        SERVER_OPTIONS.validate(self)
+    }
+
     /// The per-connection protocol settings derived from this config.
     pub fn session_config(&self) -> ServerSessionConfig {
         ServerSessionConfig {
@@ -251,6 +343,29 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_every_option_round_trips() {
+        assert_eq!(ServerConfig::default().validate(), Ok(()));
+        let defaults = ServerConfig::default();
+        for spec in SERVER_OPTIONS.options {
+            let mut copy = ServerConfig::default();
+            assert!((spec.apply)(&mut copy, (spec.get)(&defaults)), "{} round-trips", spec.name);
+        }
+    }
+
+    #[test]
+    fn set_option_refuses_out_of_range_values_with_the_name() {
+        let mut config = ServerConfig::default();
+        let error = config.set_option("chunk_size", &Value::Int(64), TimeUnit::Seconds).unwrap_err();
+        assert_eq!(error.to_string(), "chunk_size must be an integer from 128 to 16777215, not 64");
+        assert_eq!(config.chunk_size, 4096);
+        config.set_option("publisher_policy", &Value::from("take-over"), TimeUnit::Seconds).unwrap();
+        assert_eq!(config.publisher_policy, PublisherPolicy::TakeOver);
+        config.set_option("play_wait_timeout", &Value::Null, TimeUnit::Seconds).unwrap();
+        assert_eq!(config.play_wait_timeout, None);
+        assert_eq!(ServerConfig::default().chunk_size(0).validate().unwrap_err().name, "chunk_size");
+    }
 
     #[test]
     fn amf_limits_default_to_the_decoders_and_reach_the_session() {

@@ -26,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-pub use config::{PublisherPolicy, ServerConfig, TlsListener};
+pub use config::{PublisherPolicy, SERVER_OPTIONS, ServerConfig, TlsListener};
 pub use handler::{
     AcceptAll, AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams,
     RtmpHandler, SessionContext, StreamKey, VideoFrame,
@@ -66,8 +66,10 @@ impl ServerHandle {
 }
 
 impl<H: RtmpHandler> RtmpServer<H> {
-    /// Binds `config.bind` and prepares to serve with `handler`.
+    /// Binds `config.bind` and prepares to serve with `handler`. A config whose values are out
+    /// of range ([`ServerConfig::validate`]) is refused with `InvalidInput`.
     pub fn new(config: ServerConfig, handler: H) -> io::Result<Self> {
+        config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let bind = |addr: SocketAddr| -> io::Result<std::net::TcpListener> {
             let listener = std::net::TcpListener::bind(addr)?;
             listener.set_nonblocking(true)?;

@@ -140,6 +140,25 @@ static void test_server_config(void) {
     OK(rtmp_server_config_set_decision_timeout_ms(config, 1000));
     OK(rtmp_server_config_set_callbacks(config, NULL, NULL, NULL));
 
+    /* Any option by its schema name; refused alike, with the option's name and range. */
+    OK(rtmp_server_config_set(config, "player_queue_length", "256"));
+    OK(rtmp_server_config_set(config, "idle_timeout", "20s"));
+    OK(rtmp_server_config_set(config, "connection_timeout", "5000"));
+    OK(rtmp_server_config_set(config, "publisher_policy", "take_over"));
+    OK(rtmp_server_config_set(config, "play_wait_timeout", "none"));
+    OK(rtmp_server_config_set(config, "fourcc_list", "avc1,hvc1"));
+    OK(rtmp_server_config_set(config, "max_pending_frames", "100"));
+    EXPECT(rtmp_server_config_set_chunk_size(config, 64), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strcmp(rtmp_last_error(), "chunk_size must be an integer from 128 to 16777215, not 64") == 0);
+    EXPECT(rtmp_server_config_set(config, "chunk_size", "64"), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strcmp(rtmp_last_error(), "chunk_size must be an integer from 128 to 16777215, not 64") == 0);
+    EXPECT(rtmp_server_config_set(config, "chunk_size", "big"), RTMP_RESULT_INVALID_ARGUMENT);
+    EXPECT(rtmp_server_config_set(config, "colour", "1"), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strcmp(rtmp_last_error(), "colour is not an option") == 0);
+    EXPECT(rtmp_server_config_set(config, NULL, "1"), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set(config, "chunk_size", NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set(NULL, "chunk_size", "4096"), RTMP_RESULT_NULL_PARAMETER);
+
     /* NULL config everywhere. */
     EXPECT(rtmp_server_config_set_callbacks(NULL, NULL, NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_bind(NULL, "127.0.0.1:0"), RTMP_RESULT_NULL_PARAMETER);

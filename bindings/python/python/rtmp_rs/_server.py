@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import inspect
 import logging
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Sequence
 
 from . import _native
@@ -40,7 +42,9 @@ class Server:
     ``async with server:``; from a script with ``server.run()`` (blocks; Ctrl-C or SIGTERM stop
     it cleanly) or ``server.start()`` … ``server.stop()`` (serves on a thread of its own).
     Hooks run on the event loop that serves: the application's (``serve``) or the server
-    thread's (``start``/``run``).
+    thread's (``start``/``run``), but for plain ``def`` decision hooks (``on_connection``,
+    ``on_connect``, ``on_publish``, ``on_play``), which run on a thread pool so that one that
+    blocks does not hold up the others, and ``on_media_tag``, which runs on a thread of its own.
     """
 
     def __init__(
@@ -80,6 +84,8 @@ class Server:
         worker_threads: int = 2,
         decision_timeout: float = 10.0,
         max_pending_frames: int = 10000,
+        media_tag_timeout: float = 1.0,
+        hook_threads: int = 40,
     ) -> None:
         """Binds. ``fourcc_list=None`` announces every codec the library parses;
         ``play_wait_timeout=None`` lets players wait forever for a stream;
@@ -92,45 +98,26 @@ class Server:
         (nesting, entries per object or array, bytes including the copies AMF3 references make;
         a message past them closes its connection); ``decision_timeout`` rejects decisions that take
         longer; ``max_pending_frames`` caps the frame events waiting for a slow handler
-        (beyond it they are dropped and counted in ``dropped_events``)."""
-        self._handler = handler if handler is not None else Handler()
+        (beyond it they are dropped and counted in ``dropped_events``); ``media_tag_timeout`` is
+        how long a connection waits for ``on_media_tag`` before the message passes;
+        ``hook_threads`` is the size of the pool that runs plain ``def`` decision hooks (async
+        ones run on the loop). Every option is checked by the library's option schema (the
+        README's option reference): a value of the wrong type raises ``TypeError``, one out of
+        range ``ValueError``, both naming the option."""
+        # Every keyword argument, checked (names, types, ranges) by the Rust option schema.
         self._options: dict[str, Any] = {
-            "bind": bind,
-            "max_connections": max_connections,
-            "chunk_size": chunk_size,
-            "connection_timeout": connection_timeout,
-            "idle_timeout": idle_timeout,
-            "window_ack_size": window_ack_size,
-            "peer_bandwidth": peer_bandwidth,
-            "max_message_size": max_message_size,
-            "max_chunk_streams": max_chunk_streams,
-            "max_streams_per_connection": max_streams_per_connection,
-            "max_amf_depth": max_amf_depth,
-            "max_amf_entries": max_amf_entries,
-            "max_amf_decoded_bytes": max_amf_decoded_bytes,
-            "player_queue_length": player_queue_length,
-            "player_stall_timeout": player_stall_timeout,
-            "socket_send_buffer": socket_send_buffer,
-            "gop_cache_max_bytes": gop_cache_max_bytes,
-            "gop_cache_max_duration": gop_cache_max_duration,
-            "publisher_policy": publisher_policy,
-            "play_wait_timeout": play_wait_timeout,
-            "normalize_timestamps": normalize_timestamps,
-            "enhanced_rtmp": enhanced_rtmp,
-            "fourcc_list": list(fourcc_list) if fourcc_list is not None else None,
-            "caps_ex": caps_ex,
-            "stats_interval": stats_interval,
-            "write_coalescing": write_coalescing,
-            "read_coalescing": read_coalescing,
-            "tls_bind": tls_bind,
-            "tls_cert": tls_cert,
-            "tls_key": tls_key,
-            "worker_threads": worker_threads,
-            "decision_timeout": decision_timeout,
-            "max_pending_frames": max_pending_frames,
+            name: value for name, value in locals().items() if name not in ("self", "handler")
         }
+        self._handler = handler if handler is not None else Handler()
         self._decision_timeout = decision_timeout
+        self._hook_threads = hook_threads
+        self._executor: ThreadPoolExecutor | None = None
         self._hooks = [name for name in _HOOKS if _overridden(self._handler, name)]
+        # Plain (not async) decision hooks run on a thread pool, so that one that blocks (a
+        # database call) does not hold up the others; decided once, here.
+        self._threaded = frozenset(
+            name for name in _DECISIONS & set(self._hooks) if not _is_async(getattr(self._handler, name))
+        )
         self._media_filter_warned = False
         self._native: NativeServer | None = None
         self._local_addr = ""
@@ -225,6 +212,9 @@ class Server:
                 native.close_events()
                 await pump
                 await self._finish_tasks()
+                if self._executor is not None:
+                    self._executor.shutdown(wait=False, cancel_futures=True)
+                    self._executor = None
                 native.close()
                 self._native = None
                 self._serving = False
@@ -324,6 +314,8 @@ class Server:
         for the stop, like ``close()``."""
         self.close()
         thread = self._thread
+        if getattr(_hook_thread, "active", False):
+            return  # a plain decision hook on the pool: the server waits for it, it cannot wait
         if thread is not None and thread is not threading.current_thread():
             thread.join()
             self._thread = None
@@ -377,6 +369,12 @@ class Server:
             self._spawn(self._notification(name, result))
 
     def _decide(self, name: str, hook: Callable[..., Any], request: Request, args: Sequence[Any]) -> None:
+        if name in self._threaded:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._hook_threads, thread_name_prefix="rtmp-rs-hook")
+            call = asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(_in_pool, hook, *args))
+            self._spawn(self._async_decision(name, call, request))
+            return
         try:
             result = hook(*args)
         except Reject as reject:
@@ -394,6 +392,8 @@ class Server:
     async def _async_decision(self, name: str, result: Awaitable[Any], request: Request) -> None:
         try:
             value = await result
+            if inspect.isawaitable(value):  # a plain def that returned an awaitable
+                value = await value
         except Reject as reject:
             request.reject(reject.reason)
         except Exception:  # noqa: BLE001
@@ -428,9 +428,9 @@ class Server:
     def _media_filter(self, session: Any, frame: Any) -> bool:
         try:
             result = self._handler.on_media_tag(session, frame)
-        except Exception:  # noqa: BLE001
-            logger.exception("rtmp_rs: hook on_media_tag raised; dropping the message")
-            return False
+        except Exception:  # noqa: BLE001 - a failing filter keeps the message (the event policy)
+            logger.exception("rtmp_rs: hook on_media_tag raised; keeping the message")
+            return True
         if inspect.isawaitable(result):
             if inspect.iscoroutine(result):
                 result.close()
@@ -439,6 +439,22 @@ class Server:
                 logger.error("rtmp_rs: on_media_tag must be a plain def (it was async): ignored")
             return True
         return result is None or bool(result)
+
+
+_hook_thread = threading.local()
+
+
+def _in_pool(hook: Callable[..., Any], *args: Any) -> Any:
+    """Runs a plain decision hook on the pool, marked so that ``stop()`` there only asks."""
+    _hook_thread.active = True
+    try:
+        return hook(*args)
+    finally:
+        _hook_thread.active = False
+
+
+def _is_async(hook: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(getattr(hook, "__call__", None))
 
 
 def _answer(request: Request, value: Any) -> None:
