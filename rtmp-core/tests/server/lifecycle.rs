@@ -159,3 +159,53 @@ async fn example_server_serves_ffmpeg_and_documents_its_limits() {
     let status = within(Duration::from_secs(5), "the example server to exit", server.wait()).await.unwrap();
     assert!(status.success(), "the example server exited with {status}");
 }
+
+#[tokio::test]
+async fn example_server_reads_a_toml_config_that_flags_override_and_names_bad_keys() {
+    let exe = within(Duration::from_secs(120), "building the example", build_example()).await;
+    let dir = std::env::temp_dir().join(format!("rtmp-rs-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |toml: &str, flags: &[&str]| {
+        let path = dir.join("server.toml");
+        std::fs::write(&path, toml).unwrap();
+        let mut command = Command::new(&exe);
+        command.arg("--config").arg(&path).args(flags).env("RUST_LOG", "warn").stdin(Stdio::null());
+        command
+    };
+    // A bad value or an unknown key stops the server with the key and its line.
+    for (toml, expected) in [
+        (
+            "# options\nchunk_size = 64\n",
+            "server.toml:2: chunk_size must be an integer from 128 to 16777215, not 64",
+        ),
+        ("idle_timeout = \"20s\"\ncolour = 1\n", "server.toml:2: colour is not an option"),
+        ("play_wait_timeout = -3\n", "server.toml:1: play_wait_timeout must be a duration"),
+    ] {
+        let out = run(toml, &[]).output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{toml:?}: {stderr}");
+        assert!(stderr.contains(expected), "{toml:?}: {stderr}");
+    }
+    let out = run("", &["--chunk-size", "64"]).output().await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--chunk-size must be an integer from 128"));
+
+    // A good file is applied, and flags override it: the file's address is not this machine's
+    // (binding it fails), the flag's is.
+    let toml = "bind = \"192.0.2.1:1935\"\nplay_wait_timeout = \"0s\"\nidle_timeout = 20\nfourcc_list = [\"avc1\"]\n";
+    let out = run(toml, &["--bind", "192.0.2.1:1936"]).output().await.unwrap();
+    assert!(!out.status.success(), "192.0.2.1 is TEST-NET: binding it must fail");
+    let mut server =
+        run(toml, &["--bind", "127.0.0.1:0"]).stdout(Stdio::piped()).kill_on_drop(true).spawn().unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first =
+        within(Duration::from_secs(5), "the listening line", lines.next_line()).await.unwrap().unwrap();
+    assert!(first.starts_with("listening on rtmp://127.0.0.1:"), "{first}");
+    let mut client =
+        TestClient::connect(first["listening on rtmp://".len()..].parse().unwrap(), "live").await;
+    client.play("cam").await;
+    client.pump(Duration::from_millis(500)).await;
+    // The file's play_wait_timeout of 0 s: a play of a stream that is not live fails at once.
+    assert!(client.statuses().iter().any(|s| s == status::PLAY_STREAM_NOT_FOUND), "{:?}", client.statuses());
+    server.kill().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
