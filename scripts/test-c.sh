@@ -112,8 +112,8 @@ done_step
 
 step "conformance cases (bindings/embed/conformance), C runner"
 gcc "${WARN[@]}" -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-    rtmp-ffi/tests/c/conformance.c -L"$REL" -lrtmp_rs -Wl,-rpath,"$REL" -o "$OUT/conformance"
-ASAN_OPTIONS=detect_leaks=1 "$OUT/conformance" bindings/embed/conformance/server_options.txt
+    rtmp-ffi/tests/c/conformance.c -L"$REL" -lrtmp_rs -Wl,-rpath,"$REL" -lpthread -o "$OUT/conformance"
+ASAN_OPTIONS=detect_leaks=1 timeout 120 "$OUT/conformance" bindings/embed/conformance/cases.txt
 done_step
 
 step "end to end: ffmpeg, C auth_server, C player, C relay"

@@ -1,13 +1,14 @@
-// The Node runner of the conformance cases (bindings/embed/conformance/server_options.txt): each
-// option is a camelCase field of the Server's options (durations in milliseconds, with an `Ms`
-// suffix), and the result must be the case's; a refusal must name the option.
+// The Node runner of the conformance cases (bindings/embed/conformance/cases.txt): options as
+// camelCase fields of the Server's options (durations in milliseconds, with an `Ms` suffix),
+// decisions as an `onPublish` hook; each result must be the case's, and a refused option's
+// message must name it.
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 
-import { Server, serverOptions } from '../index.js'
+import { Publisher, Server, serverOptions } from '../index.js'
 
-const CASES = new URL('../../embed/conformance/server_options.txt', import.meta.url)
+const CASES = new URL('../../embed/conformance/cases.txt', import.meta.url)
 
 function nodeValue(text) {
   if (text === 'none') return undefined // as JS leaves an option out (napi refuses null)
@@ -22,18 +23,20 @@ function nodeValue(text) {
 
 const fields = new Map(serverOptions().map((o) => [o.name, o.field]))
 
-const cases = readFileSync(CASES, 'utf8')
+const rows = readFileSync(CASES, 'utf8')
   .split('\n')
   .filter((line) => line && !line.startsWith('#'))
   .map((line) => line.split('\t'))
+const cases = (kind) => rows.filter((row) => row[0] === kind).map((row) => row.slice(1))
 
 test('the conformance cases are there', () => {
-  assert.ok(cases.length >= 50)
+  assert.ok(cases('option').length >= 50)
+  assert.equal(cases('decision').length, 6)
   assert.equal(fields.get('connection_timeout'), 'connectionTimeoutMs')
 })
 
-for (const [name, value, expected] of cases) {
-  test(`${name} = ${value}: ${expected}`, async () => {
+for (const [name, value, expected] of cases('option')) {
+  test(`option ${name} = ${value}: ${expected}`, async () => {
     const field = fields.get(name)
     assert.ok(field, `${name} is not a server option`)
     const options = { bind: '127.0.0.1:0', [field]: nodeValue(value) }
@@ -45,6 +48,44 @@ for (const [name, value, expected] of cases) {
         assert.match(e.message, new RegExp(`^${field} `), `${field}: ${e.message}`)
         return true
       })
+    }
+  })
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// onPublish does what the stream's name says.
+const outcomes = {
+  accept: () => true,
+  reject: () => {
+    throw new Error('Not you.')
+  },
+  fail: () => Promise.reject(new TypeError('the hook failed')),
+  answer_in_time: () => sleep(100).then(() => true),
+  answer_late: () => sleep(800).then(() => true),
+  no_answer: () => new Promise(() => {}),
+}
+
+for (const [outcome, expected] of cases('decision')) {
+  test(`decision ${outcome}: ${expected}`, async () => {
+    const server = new Server(
+      { bind: '127.0.0.1:0', decisionTimeoutMs: 400 },
+      { onPublish: (_session, request) => outcomes[request.name](), onError: () => {} },
+    )
+    await server.listen()
+    try {
+      const publishing = Publisher.connect(`rtmp://${server.address}/live/${outcome}`)
+      if (expected === 'accepted') {
+        await (await publishing).close()
+      } else {
+        await assert.rejects(publishing, (e) => {
+          assert.equal(e.code, 'ERR_RTMP_REJECTED', e.message)
+          if (outcome === 'reject') assert.equal(e.description, 'Not you.')
+          return true
+        })
+      }
+    } finally {
+      await server.close()
     }
   })
 }

@@ -1,9 +1,10 @@
-"""The Python runner of the conformance cases (bindings/embed/conformance/server_options.txt):
-each option is a keyword argument of ``Server`` (durations in seconds), and the result must be
-the case's; a refusal (``ValueError`` or ``TypeError``) must name the option."""
+"""The Python runner of the conformance cases (bindings/embed/conformance/cases.txt): options
+as keyword arguments of ``Server`` (durations in seconds), decisions as an ``on_publish`` hook;
+each result must be the case's, and a refused option's message must name it."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 import rtmp_rs
 
-CASES = Path(__file__).resolve().parents[2] / "embed" / "conformance" / "server_options.txt"
+CASES = Path(__file__).resolve().parents[2] / "embed" / "conformance" / "cases.txt"
 
 
 def python_value(text: str) -> Any:
@@ -33,20 +34,53 @@ def python_value(text: str) -> Any:
     return float(text) if "." in text else int(text)
 
 
-def cases() -> list[tuple[str, str, str]]:
+def cases(kind: str) -> list[list[str]]:
     lines = CASES.read_text().splitlines()
-    return [tuple(line.split("\t")) for line in lines if line and not line.startswith("#")]  # type: ignore[misc]
+    rows = [line.split("\t") for line in lines if line and not line.startswith("#")]
+    return [row[1:] for row in rows if row[0] == kind]
 
 
 def test_the_cases_are_there() -> None:
-    assert len(cases()) >= 50
+    assert len(cases("option")) >= 50 and len(cases("decision")) == 6
 
 
-@pytest.mark.parametrize(("name", "value", "expected"), cases())
-def test_case(name: str, value: str, expected: str) -> None:
+@pytest.mark.parametrize(("name", "value", "expected"), cases("option"))
+def test_option(name: str, value: str, expected: str) -> None:
     options: dict[str, Any] = {"bind": "127.0.0.1:0", name: python_value(value)}
     if expected == "ok":
         rtmp_rs.Server(**options).close()
     else:
         with pytest.raises((ValueError, TypeError), match=f"^{name} "):
             rtmp_rs.Server(**options)
+
+
+class Outcomes(rtmp_rs.Handler):
+    """``on_publish`` does what the stream's name says."""
+
+    async def on_publish(self, session: rtmp_rs.Session, params: rtmp_rs.PublishParams) -> bool:
+        outcome = params.name
+        if outcome == "reject":
+            raise rtmp_rs.Reject("Not you.")
+        if outcome == "fail":
+            raise RuntimeError("the hook failed")
+        if outcome == "answer_in_time":
+            await asyncio.sleep(0.1)
+        elif outcome == "answer_late":
+            await asyncio.sleep(0.8)
+        elif outcome == "no_answer":
+            await asyncio.Event().wait()
+        return True
+
+
+@pytest.mark.parametrize(("outcome", "expected"), cases("decision"))
+async def test_decision(outcome: str, expected: str) -> None:
+    async with rtmp_rs.Server(Outcomes(), bind="127.0.0.1:0", decision_timeout=0.4) as server:
+        url = f"{server.url}/live/{outcome}"
+        if expected == "accepted":
+            publisher = await rtmp_rs.Publisher.connect(url)
+            await publisher.close_async()
+        else:
+            with pytest.raises(rtmp_rs.RejectedError) as refused:
+                await rtmp_rs.Publisher.connect(url)
+            if outcome == "reject":
+                assert refused.value.description == "Not you."
