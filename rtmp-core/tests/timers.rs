@@ -145,9 +145,12 @@ impl Pair {
     /// Moves the clock on by `by`, stopping at every deadline on the way as a driver would.
     fn advance(&mut self, by: Duration) {
         let until = self.now + by;
+        let mut last = None;
         loop {
             let next = [self.client.poll_timeout(), self.server.poll_timeout()].into_iter().flatten().min();
             let Some(next) = next.filter(|&at| at <= until) else { break };
+            assert_ne!(last, Some(next), "handle_timeout left the deadline where it was");
+            last = Some(next);
             self.now = self.now.max(next);
             if self.client.poll_timeout().is_some_and(|at| at <= self.now) {
                 self.client.handle_timeout(self.now);
@@ -356,7 +359,7 @@ fn client_pings_on_schedule_and_the_answers_keep_it_alive() {
 }
 
 #[test]
-fn sessions_without_timers_have_no_deadlines() {
+fn sessions_with_every_timer_off_have_no_deadlines() {
     let mut pair = Pair::connected(Timers::default(), Timers::default());
     assert_eq!((pair.client.poll_timeout(), pair.server.poll_timeout()), (None, None));
     pair.server.handle_timeout(pair.now + 3600 * SECOND);
