@@ -23,27 +23,19 @@ use super::handler::{
 };
 use super::queue::Outgoing;
 use super::read_sizing::ReadSizing;
-use super::registry::{ClaimError, Player, PublishedMessage, Stream};
+use super::registry::{PublishedMessage, Stream};
 use super::runtime::Shared;
 use crate::proto::media::{AudioTag, VideoTag};
-use crate::proto::message::status;
 use crate::proto::session::{ServerEvent, ServerSession, TimeoutKind, Timers};
+
+mod streams;
+
+use streams::{Playing, Publishing};
 
 /// Most queued messages written in one vectored write.
 const WRITE_BATCH: usize = 128;
 /// Vectored writes per wake-up before the task reads its socket again.
 const MAX_BATCHES_PER_WAKE: usize = 8;
-
-struct Publishing {
-    stream_id: u32,
-    stream: Arc<Stream>,
-}
-
-struct Playing {
-    stream_id: u32,
-    stream: Arc<Stream>,
-    player: Arc<Player>,
-}
 
 /// One connection's state outside the protocol session.
 struct Connection<H: RtmpHandler> {
@@ -394,74 +386,6 @@ impl<H: RtmpHandler> Connection<H> {
         }
     }
 
-    async fn decide_publish(&mut self, request: crate::proto::session::RequestId, params: PublishParams) {
-        let handler = Arc::clone(&self.shared.handler);
-        if let Decision::Reject(reason) = handler.on_publish(&self.ctx, &params).await {
-            tracing::info!(session = self.ctx.session_id, key = %params.key, %reason, "publish rejected");
-            let _ = self.session.reject(request, &reason);
-            return;
-        }
-        let config = &self.shared.config;
-        let stream = self.shared.registry.stream(&params.key, config);
-        let claim = stream.claim_publisher(
-            self.ctx.session_id,
-            self.ctx.peer_addr,
-            Arc::clone(&self.kick),
-            config.publisher_policy,
-        );
-        match claim {
-            Ok(()) => {
-                tracing::info!(session = self.ctx.session_id, key = %params.key, "publish");
-                let _ = self.session.accept(request);
-                self.publishing.push(Publishing { stream_id: params.stream_id, stream });
-            }
-            Err(ClaimError::AlreadyPublishing) => {
-                tracing::info!(session = self.ctx.session_id, key = %params.key, "publish refused: already publishing");
-                let _ =
-                    self.session.reject_with_code(request, status::PUBLISH_BAD_NAME, "Already publishing");
-                self.shared.registry.remove_if_unused(&params.key);
-            }
-        }
-    }
-
-    async fn decide_play(&mut self, request: crate::proto::session::RequestId, params: PlayParams) {
-        let handler = Arc::clone(&self.shared.handler);
-        if let Decision::Reject(reason) = handler.on_play(&self.ctx, &params).await {
-            tracing::info!(session = self.ctx.session_id, key = %params.key, %reason, "play rejected");
-            let _ = self.session.reject(request, &reason);
-            return;
-        }
-        let config = Arc::clone(&self.shared.config);
-        let stream = self.shared.registry.stream(&params.key, &config);
-        let live = stream.is_live();
-        if !live && config.play_wait_timeout == Some(Duration::ZERO) {
-            let _ = self.session.reject_with_code(request, status::PLAY_STREAM_NOT_FOUND, "No such stream.");
-            self.shared.registry.remove_if_unused(&params.key);
-            return;
-        }
-        tracing::info!(session = self.ctx.session_id, key = %params.key, live, "play");
-        let _ = self.session.accept(request);
-        let player = Arc::new(Player::new(
-            self.ctx.session_id,
-            self.ctx.peer_addr,
-            params.stream_id,
-            config.player_queue_length,
-            Arc::clone(&self.queue_notify),
-            self.direct.clone(),
-        ));
-        // Play.Start must precede the cached media: the session's bytes are flushed before any
-        // queue is drained, and the cache goes into the queue here. Held until this read's
-        // replies are written, so no publisher writes live media before them either.
-        self.hold_direct();
-        stream.add_player(Arc::clone(&player));
-        // Asked again once in: a publisher that arrived since did not tell this player (its
-        // PublishNotify ends the wait), and one that arrives from now on will.
-        if !stream.is_live() {
-            self.session.wait_for_publisher(params.stream_id, Instant::now().into_std());
-        }
-        self.playing.push(Playing { stream_id: params.stream_id, stream, player });
-    }
-
     /// Hooks and fan-out for one audio or video message of a publisher.
     fn on_media(&mut self, stream_id: u32, kind: MediaKind, timestamp: u32, payload: Bytes) {
         let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) else { return };
@@ -506,32 +430,6 @@ impl<H: RtmpHandler> Connection<H> {
         let sent = stream.publish(self.ctx.session_id, &mut self.media);
         if sent > 0 {
             self.shared.counters.bytes_out.fetch_add(sent, Ordering::Relaxed);
-        }
-    }
-
-    async fn stop_publishing(&mut self, stream_id: Option<u32>) {
-        let (ended, kept): (Vec<_>, Vec<_>) =
-            self.publishing.drain(..).partition(|p| stream_id.is_none_or(|id| id == p.stream_id));
-        self.publishing = kept;
-        for p in ended {
-            // False after a takeover: the stream is someone else's now, but this publish ended
-            // all the same and the handler hears of it.
-            let still_ours = p.stream.release_publisher(self.ctx.session_id);
-            tracing::info!(session = self.ctx.session_id, key = %p.stream.key, replaced = !still_ours, "unpublish");
-            self.shared.handler.on_unpublish(&self.ctx, &p.stream.key).await;
-            self.shared.registry.remove_if_unused(&p.stream.key);
-        }
-    }
-
-    async fn stop_playing(&mut self, stream_id: Option<u32>) {
-        let (ended, kept): (Vec<_>, Vec<_>) =
-            self.playing.drain(..).partition(|p| stream_id.is_none_or(|id| id == p.stream_id));
-        self.playing = kept;
-        for p in ended {
-            p.stream.remove_player(&p.player);
-            tracing::info!(session = self.ctx.session_id, key = %p.stream.key, "play stop");
-            self.shared.handler.on_play_stop(&self.ctx, &p.stream.key).await;
-            self.shared.registry.remove_if_unused(&p.stream.key);
         }
     }
 

@@ -1,0 +1,128 @@
+//! What one connection publishes and plays: the handler's decisions on publish and play, the
+//! stream each joins in the registry, and their ends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Connection;
+use crate::proto::message::status;
+use crate::proto::session::RequestId;
+use crate::server::handler::{Decision, PlayParams, PublishParams, RtmpHandler};
+use crate::server::registry::{ClaimError, Player, Stream};
+
+/// A publish this connection's handler and registry accepted.
+pub(super) struct Publishing {
+    pub(super) stream_id: u32,
+    pub(super) stream: Arc<Stream>,
+}
+
+/// A play this connection's handler and registry accepted.
+pub(super) struct Playing {
+    pub(super) stream_id: u32,
+    pub(super) stream: Arc<Stream>,
+    pub(super) player: Arc<Player>,
+}
+
+impl<H: RtmpHandler> Connection<H> {
+    /// The handler's decision on a publish, then the stream's: one publisher at a time, as the
+    /// publisher policy says.
+    pub(super) async fn decide_publish(&mut self, request: RequestId, params: PublishParams) {
+        let handler = Arc::clone(&self.shared.handler);
+        if let Decision::Reject(reason) = handler.on_publish(&self.ctx, &params).await {
+            tracing::info!(session = self.ctx.session_id, key = %params.key, %reason, "publish rejected");
+            let _ = self.session.reject(request, &reason);
+            return;
+        }
+        let config = &self.shared.config;
+        let stream = self.shared.registry.stream(&params.key, config);
+        let claim = stream.claim_publisher(
+            self.ctx.session_id,
+            self.ctx.peer_addr,
+            Arc::clone(&self.kick),
+            config.publisher_policy,
+        );
+        match claim {
+            Ok(()) => {
+                tracing::info!(session = self.ctx.session_id, key = %params.key, "publish");
+                let _ = self.session.accept(request);
+                self.publishing.push(Publishing { stream_id: params.stream_id, stream });
+            }
+            Err(ClaimError::AlreadyPublishing) => {
+                tracing::info!(session = self.ctx.session_id, key = %params.key, "publish refused: already publishing");
+                let _ =
+                    self.session.reject_with_code(request, status::PUBLISH_BAD_NAME, "Already publishing");
+                self.shared.registry.remove_if_unused(&params.key);
+            }
+        }
+    }
+
+    /// The handler's decision on a play; an accepted player joins its stream, live or waiting
+    /// for a publisher (the session keeps the play wait timeout).
+    pub(super) async fn decide_play(&mut self, request: RequestId, params: PlayParams) {
+        let handler = Arc::clone(&self.shared.handler);
+        if let Decision::Reject(reason) = handler.on_play(&self.ctx, &params).await {
+            tracing::info!(session = self.ctx.session_id, key = %params.key, %reason, "play rejected");
+            let _ = self.session.reject(request, &reason);
+            return;
+        }
+        let config = Arc::clone(&self.shared.config);
+        let stream = self.shared.registry.stream(&params.key, &config);
+        let live = stream.is_live();
+        if !live && config.play_wait_timeout == Some(Duration::ZERO) {
+            let _ = self.session.reject_with_code(request, status::PLAY_STREAM_NOT_FOUND, "No such stream.");
+            self.shared.registry.remove_if_unused(&params.key);
+            return;
+        }
+        tracing::info!(session = self.ctx.session_id, key = %params.key, live, "play");
+        let _ = self.session.accept(request);
+        let player = Arc::new(Player::new(
+            self.ctx.session_id,
+            self.ctx.peer_addr,
+            params.stream_id,
+            config.player_queue_length,
+            Arc::clone(&self.queue_notify),
+            self.direct.clone(),
+        ));
+        // Play.Start must precede the cached media: the session's bytes are flushed before any
+        // queue is drained, and the cache goes into the queue here. Held until this read's
+        // replies are written, so no publisher writes live media before them either.
+        self.hold_direct();
+        stream.add_player(Arc::clone(&player));
+        // Asked again once in: a publisher that arrived since did not tell this player (its
+        // PublishNotify ends the wait), and one that arrives from now on will.
+        if !stream.is_live() {
+            self.session.wait_for_publisher(params.stream_id, Instant::now().into_std());
+        }
+        self.playing.push(Playing { stream_id: params.stream_id, stream, player });
+    }
+
+    /// Ends the publishes on `stream_id` (all of them for `None`), telling the handler.
+    pub(super) async fn stop_publishing(&mut self, stream_id: Option<u32>) {
+        let (ended, kept): (Vec<_>, Vec<_>) =
+            self.publishing.drain(..).partition(|p| stream_id.is_none_or(|id| id == p.stream_id));
+        self.publishing = kept;
+        for p in ended {
+            // False after a takeover: the stream is someone else's now, but this publish ended
+            // all the same and the handler hears of it.
+            let still_ours = p.stream.release_publisher(self.ctx.session_id);
+            tracing::info!(session = self.ctx.session_id, key = %p.stream.key, replaced = !still_ours, "unpublish");
+            self.shared.handler.on_unpublish(&self.ctx, &p.stream.key).await;
+            self.shared.registry.remove_if_unused(&p.stream.key);
+        }
+    }
+
+    /// Ends the plays on `stream_id` (all of them for `None`), telling the handler.
+    pub(super) async fn stop_playing(&mut self, stream_id: Option<u32>) {
+        let (ended, kept): (Vec<_>, Vec<_>) =
+            self.playing.drain(..).partition(|p| stream_id.is_none_or(|id| id == p.stream_id));
+        self.playing = kept;
+        for p in ended {
+            p.stream.remove_player(&p.player);
+            tracing::info!(session = self.ctx.session_id, key = %p.stream.key, "play stop");
+            self.shared.handler.on_play_stop(&self.ctx, &p.stream.key).await;
+            self.shared.registry.remove_if_unused(&p.stream.key);
+        }
+    }
+}
