@@ -308,7 +308,8 @@ impl ServerSession {
         self.io.take_outbound()
     }
 
-    /// True once the session has refused the connection: flush, then close.
+    /// True once the session has refused the connection, shut down or timed out: flush, then
+    /// close.
     pub fn is_closing(&self) -> bool {
         self.phase == Phase::Closing
     }
