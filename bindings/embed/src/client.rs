@@ -278,12 +278,7 @@ impl EmbeddedPublisher {
 
     /// Sends a frame of any kind (relaying what a player received).
     pub fn send_frame(&self, frame: &Frame) -> Result<(), EmbedError> {
-        let tag_type = match frame.kind() {
-            FrameKind::Audio => type_id::AUDIO,
-            FrameKind::Video => type_id::VIDEO,
-            FrameKind::Data | FrameKind::Metadata => type_id::DATA_AMF0,
-        };
-        self.send_tag(tag_type, frame.timestamp(), frame.payload().clone())
+        self.send_tag(frame.flv_tag_type(), frame.timestamp(), frame.payload().clone())
     }
 
     fn send_tag(&self, tag_type: u8, timestamp: u32, data: Bytes) -> Result<(), EmbedError> {

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use rtmp_core::proto::amf::{Amf0Value, AmfLimits, AmfObject};
 use rtmp_core::proto::media::{AudioCodec, AudioTag, VideoCodec, VideoTag};
-use rtmp_core::proto::message::DataMessage;
+use rtmp_core::proto::message::{DataMessage, type_id};
 use rtmp_core::server::{AudioFrame, MediaKind, MediaTag, StreamKey, VideoFrame};
 
 /// What a frame carries.
@@ -116,6 +116,16 @@ impl Frame {
     /// What it carries.
     pub fn kind(&self) -> FrameKind {
         self.kind
+    }
+
+    /// The FLV tag type (and RTMP message type) that carries it again: audio 8, video 9,
+    /// data and metadata 18 (AMF0), as a relay's `send_frame` publishes it.
+    pub fn flv_tag_type(&self) -> u8 {
+        match self.kind {
+            FrameKind::Audio => type_id::AUDIO,
+            FrameKind::Video => type_id::VIDEO,
+            FrameKind::Data | FrameKind::Metadata => type_id::DATA_AMF0,
+        }
     }
 
     /// Timestamp in ms (0 for metadata raised by the server hook).

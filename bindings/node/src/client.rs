@@ -9,7 +9,7 @@ use napi::{Env, JsValue, Result};
 use napi_derive::napi;
 use rtmp_core::flv::FlvTag;
 use rtmp_core::proto::message::type_id;
-use rtmp_embed::{EmbeddedPlayer, EmbeddedPublisher, Frame as EmbedFrame, FrameKind, PlayerItem};
+use rtmp_embed::{EmbeddedPlayer, EmbeddedPublisher, Frame as EmbedFrame, PlayerItem};
 
 use crate::error::{RtmpError, code, promise};
 use crate::frame::{Frame, js_object_to_amf};
@@ -308,12 +308,8 @@ impl Publisher {
     /// Sends a frame a `Player` (or a hook) received, without copying its payload: a relay.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn send_frame<'env>(&self, env: &'env Env, frame: &Frame) -> Result<PromiseRaw<'env, ()>> {
-        let tag_type = match frame.inner.kind() {
-            FrameKind::Audio => type_id::AUDIO,
-            FrameKind::Video => type_id::VIDEO,
-            FrameKind::Data | FrameKind::Metadata => type_id::DATA_AMF0,
-        };
-        self.send(env, tag_type, f64::from(frame.inner.timestamp()), frame.inner.payload().clone())
+        let (tag_type, timestamp) = (frame.inner.flv_tag_type(), f64::from(frame.inner.timestamp()));
+        self.send(env, tag_type, timestamp, frame.inner.payload().clone())
     }
 
     /// Publishes an FLV file at real-time pace (forever with `repeat`); resolves with the

@@ -361,12 +361,7 @@ fn check_tag_type(tag_type: u8) -> PyResult<u8> {
 }
 
 fn frame_tag(frame: &EmbedFrame) -> (u8, u32, Bytes) {
-    let tag_type = match frame.kind() {
-        rtmp_embed::FrameKind::Audio => type_id::AUDIO,
-        rtmp_embed::FrameKind::Video => type_id::VIDEO,
-        _ => type_id::DATA_AMF0,
-    };
-    (tag_type, frame.timestamp(), frame.payload().clone())
+    (frame.flv_tag_type(), frame.timestamp(), frame.payload().clone())
 }
 
 #[pymethods]
