@@ -7,7 +7,7 @@ import test from 'node:test'
 
 import { here, listen, rtmp, runNode, sleep, waitFor } from './helpers.mjs'
 
-const { Server, Publisher } = rtmp
+const { Server, Publisher, Player } = rtmp
 const fds = () => readdirSync('/proc/self/fd').length
 const threads = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1])
 const rssMiB = () => process.memoryUsage().rss / 2 ** 20
@@ -268,4 +268,18 @@ test('hook errors without onError go to stderr and never crash the process', asy
   assert.match(stdout, /^survived$/m)
   assert.match(stderr, /rtmp-rs: error in onHandshakeComplete: boom in handshake/)
   assert.match(stderr, /rtmp-rs: onError threw: onError itself fails/)
+})
+
+test('maxPlayersPerStream refuses a play past it', async () => {
+  const server = await listen({ maxPlayersPerStream: 1 })
+  const publisher = await Publisher.connect(server.url('live/cam'))
+  const player = await Player.connect(server.url('live/cam'))
+  await assert.rejects(Player.connect(server.url('live/cam')), (e) => {
+    assert.equal(e.code, 'ERR_RTMP_REJECTED', e.message)
+    assert.equal(e.description, 'Too many players.')
+    return true
+  })
+  await player.close()
+  await publisher.close()
+  await server.close()
 })

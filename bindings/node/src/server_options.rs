@@ -75,6 +75,8 @@ pub struct ServerOptions {
     pub write_coalescing_ms: Option<f64>,
     /// Read an idle publisher again only at the next tick of this window (less CPU, more latency). Milliseconds; 0 turns it off. Default off.
     pub read_coalescing_ms: Option<f64>,
+    /// Most players of one stream at once; more get NetStream.Play.Failed. Default the system's.
+    pub max_players_per_stream: Option<f64>,
     /// Worker threads of a runtime of the server's own. Default 2.
     pub worker_threads: Option<f64>,
     /// How long a decision hook may take before it counts as a reject. Milliseconds. Default 10s.
@@ -173,6 +175,9 @@ impl ServerOptions {
         }
         if let Some(v) = &self.read_coalescing_ms {
             given.push(("read_coalescing", Value::from(*v)));
+        }
+        if let Some(v) = &self.max_players_per_stream {
+            given.push(("max_players_per_stream", Value::from(*v)));
         }
         if let Some(v) = &self.worker_threads {
             given.push(("worker_threads", Value::from(*v)));

@@ -133,6 +133,17 @@ def test_options_take_effect() -> None:
         assert "NotFound" in missing.value.code  # type: ignore[attr-defined]
 
 
+async def test_max_players_per_stream_refuses_a_play_past_it() -> None:
+    async with rtmp_rs.Server(bind="127.0.0.1:0", max_players_per_stream=1) as server:
+        publisher = await rtmp_rs.Publisher.connect(f"{server.url}/live/cam")
+        player = await rtmp_rs.Player.connect(f"{server.url}/live/cam")
+        with pytest.raises(rtmp_rs.RejectedError) as refused:
+            await rtmp_rs.Player.connect(f"{server.url}/live/cam")
+        assert refused.value.description == "Too many players."
+        await player.close_async()
+        await publisher.close_async()
+
+
 def test_decision_timeout_rejects() -> None:
     import asyncio
 

@@ -103,6 +103,9 @@ pub struct ServerConfig {
     /// sockets. Default none (low latency: each publisher read reaches each player in one
     /// write, at once).
     pub write_coalescing: Option<Duration>,
+    /// Most players of one stream at once; a play past it gets `NetStream.Play.Failed`
+    /// ("Too many players."). Default none (no limit).
+    pub max_players_per_stream: Option<usize>,
     /// Merged reads for publishers (SRS's `mr`): after a read that emptied its socket, a
     /// publisher's connection reads again at the next tick of this window (the same ticks for
     /// every connection), so one read takes in many messages; on Linux the socket stays quiet
@@ -146,6 +149,7 @@ impl Default for ServerConfig {
             tls: None,
             write_coalescing: None,
             read_coalescing: None,
+            max_players_per_stream: None,
         }
     }
 }
@@ -221,6 +225,8 @@ setters! {
     write_coalescing: Option<Duration>,
     /// Sets [`ServerConfig::read_coalescing`].
     read_coalescing: Option<Duration>,
+    /// Sets [`ServerConfig::max_players_per_stream`].
+    max_players_per_stream: Option<usize>,
 }
 
 impl Field for PublisherPolicy {
@@ -300,6 +306,8 @@ pub static SERVER_OPTIONS: OptionTable<ServerConfig> = crate::option_table!(Serv
     write_coalescing: Kind::Duration(Unset::Off),
     /// Read an idle publisher again only at the next tick of this window (less CPU, more latency).
     read_coalescing: Kind::Duration(Unset::Off),
+    /// Most players of one stream at once; more get NetStream.Play.Failed.
+    max_players_per_stream: Kind::Int { min: 1, max: 10_000_000, nullable: true },
 });
 
 impl ServerConfig {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -238,6 +238,8 @@ pub(crate) struct Stream {
     chunk_size: u32,
     /// [`ServerConfig::write_coalescing`] is on: media waits in the window.
     coalescing: bool,
+    /// Players admitted ([`Self::admit_player`]) and not yet removed.
+    admitted: AtomicUsize,
     state: Mutex<StreamState>,
 }
 
@@ -248,6 +250,7 @@ impl Stream {
             key,
             chunk_size: config.chunk_size,
             coalescing: config.write_coalescing.is_some(),
+            admitted: AtomicUsize::new(0),
             state: Mutex::new(StreamState {
                 publisher: None,
                 cache: GopCache::new(config.gop_cache_max_bytes, max_ms),
@@ -418,8 +421,22 @@ impl Stream {
     }
 
     /// Removes a player.
+    /// Admits one more player unless `limit` are in already ([`ServerConfig::max_players_per_stream`]);
+    /// an admitted player is counted until [`Self::remove_player`].
+    pub(crate) fn admit_player(&self, limit: Option<usize>) -> bool {
+        let max = limit.unwrap_or(usize::MAX);
+        self.admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .is_ok()
+    }
+
     pub(crate) fn remove_player(&self, player: &Arc<Player>) {
-        lock(&self.state).players.retain(|p| !Arc::ptr_eq(p, player));
+        let mut state = lock(&self.state);
+        let before = state.players.len();
+        state.players.retain(|p| !Arc::ptr_eq(p, player));
+        if state.players.len() < before {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     fn is_unused(&self) -> bool {

@@ -204,6 +204,32 @@ async fn max_streams_per_connection_refuses_extra_create_stream() {
     assert!(answers_ping(&mut client, 3).await, "the refusal closed the connection");
 }
 
+#[tokio::test]
+async fn max_players_per_stream_refuses_a_play_past_it_until_a_player_leaves() {
+    let server = TestServer::start(config().max_players_per_stream(Some(2)));
+    let mut first = TestClient::connect(server.addr, "live").await;
+    first.play_started("cam").await;
+    let mut second = TestClient::connect(server.addr, "live").await;
+    second.play_started("cam").await;
+    // Another stream has its own count.
+    let mut elsewhere = TestClient::connect(server.addr, "live").await;
+    elsewhere.play_started("other").await;
+    let mut third = TestClient::connect(server.addr, "live").await;
+    third.play("cam").await;
+    third.pump(Duration::from_millis(300)).await;
+    assert!(third.statuses().iter().any(|s| s == status::PLAY_FAILED), "{:?}", third.statuses());
+    assert!(!third.statuses().iter().any(|s| s == status::PLAY_START));
+    drop(first);
+    let mut waited = Duration::ZERO;
+    while server.stream("cam").is_some_and(|s| s.players.len() > 1) {
+        assert!(waited < Duration::from_secs(5), "the first player did not leave");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += Duration::from_millis(20);
+    }
+    let mut fourth = TestClient::connect(server.addr, "live").await;
+    fourth.play_started("cam").await;
+}
+
 /// Publishes `live/cam` on a server with `config` and lets `send` queue messages on that
 /// publisher's session, beside a bystander connection. `Ok` when the publisher's connection
 /// outlives them (it answers a ping after), otherwise why the server closed it; either way the

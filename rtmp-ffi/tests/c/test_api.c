@@ -846,6 +846,30 @@ static void test_userdata_drop(void) {
 }
 
 /* Binding a port that is taken fails with RTMP_RESULT_IO. */
+static void test_max_players_per_stream(void) {
+    rtmp_server_config *config = NULL;
+    rtmp_server *server = NULL;
+    rtmp_publisher *publisher = NULL;
+    rtmp_player *player = NULL, *extra = NULL;
+    char url[128];
+    rtmp_str addr;
+    OK(rtmp_server_config_new(&config));
+    OK(rtmp_server_config_set(config, "bind", "127.0.0.1:0"));
+    OK(rtmp_server_config_set(config, "max_players_per_stream", "1"));
+    OK(rtmp_server_new(config, &server));
+    rtmp_server_config_free(config);
+    OK(rtmp_server_start(server));
+    addr = rtmp_server_local_addr(server);
+    snprintf(url, sizeof url, "rtmp://%.*s/live/cam", (int)addr.len, addr.data);
+    OK(rtmp_publisher_new(NULL, url, &publisher));
+    OK(rtmp_player_new(NULL, url, &player));
+    EXPECT(rtmp_player_new(NULL, url, &extra), RTMP_RESULT_REJECTED);
+    CHECK(extra == NULL && strstr(rtmp_last_error(), "Too many players.") != NULL);
+    rtmp_player_free(player);
+    rtmp_publisher_free(publisher);
+    rtmp_server_free(server);
+}
+
 static void test_bind_conflict(void) {
     rtmp_server_config *config = NULL;
     rtmp_server *first = NULL, *second = NULL;
@@ -873,6 +897,7 @@ int main(void) {
     run("live: every callback, defer/accept across threads, timeout, stats, player, publisher", test_live);
     run("userdata destructor", test_userdata_drop);
     run("bind conflict", test_bind_conflict);
+    run("max_players_per_stream through the generic setter", test_max_players_per_stream);
     printf("%d passed, %d failed\n", tests_passed, tests_failed);
     return tests_failed == 0 ? 0 : 1;
 }

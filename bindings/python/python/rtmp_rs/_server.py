@@ -78,6 +78,7 @@ class Server:
         stats_interval: float | None = 10.0,
         write_coalescing: float | None = None,
         read_coalescing: float | None = None,
+        max_players_per_stream: int | None = None,
         tls_bind: str | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,

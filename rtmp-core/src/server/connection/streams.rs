@@ -75,6 +75,11 @@ impl<H: RtmpHandler> Connection<H> {
             self.shared.registry.remove_if_unused(&params.key);
             return;
         }
+        if !stream.admit_player(config.max_players_per_stream) {
+            tracing::info!(session = self.ctx.session_id, key = %params.key, "play refused: max_players_per_stream");
+            let _ = self.session.reject_with_code(request, status::PLAY_FAILED, "Too many players.");
+            return;
+        }
         tracing::info!(session = self.ctx.session_id, key = %params.key, live, "play");
         let _ = self.session.accept(request);
         let player = Arc::new(Player::new(
