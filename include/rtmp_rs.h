@@ -773,6 +773,15 @@ rtmp_result rtmp_client_config_new(rtmp_client_config **config_out);
 void rtmp_client_config_free(rtmp_client_config *config);
 
 /**
+ * Sets any client option that is a plain value by its name in the option reference (README,
+ * "Client options"), from text as `rtmp_server_config_set` takes it (`"idle_timeout"`,
+ * `"30s"`; `"ping"`, `"false"`). Every option without a setter of its own is set this way.
+ * `RTMP_RESULT_INVALID_ARGUMENT` with a message naming the option and its range when the name
+ * is unknown or the value out of range; the config is then unchanged.
+ */
+rtmp_result rtmp_client_config_set(rtmp_client_config *config, const char *name, const char *value);
+
+/**
  * Milliseconds allowed for TCP (+TLS) connect, handshake, connect and publish/play. Default
  * 10000.
  */

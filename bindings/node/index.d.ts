@@ -269,25 +269,29 @@ export declare class Server {
  */
 export declare function bufferAddress(buffer: Buffer): bigint
 
-/** Player and publisher settings. Every field is optional. */
+/** Every plain client option (`ClientOptions` has `tls` and `reconnect` besides). */
+export declare function clientOptions(): Array<OptionInfo>
+
+/** Player and publisher settings. Every field is optional; the defaults are the library's. */
 export interface ClientOptions {
-  /**
-   * Time allowed for TCP (+TLS) connect, handshake, connect and publish/play, ms.
-   * Default 10000.
-   */
+  /** Time allowed for TCP (+TLS) connect, handshake, connect and publish/play. Milliseconds. Default 10s. */
   connectTimeoutMs?: number
-  /** RTMPS certificate checking (for `rtmps://` URLs). */
-  tls?: ClientTlsOptions
-  /** Announce Enhanced RTMP codecs in connect, as ffmpeg does. Default true. */
+  /** Nothing received from the server for this long closes the connection. Milliseconds. Default 60s. */
+  idleTimeoutMs?: number
+  /** Ping the server every third of idle_timeout, so that a quiet server's answers keep the connection. Default true. */
+  ping?: boolean
+  /** Announce Enhanced RTMP codecs in connect (fourCcList), as ffmpeg does. Default true. */
   enhancedRtmp?: boolean
-  /** The `flashVer` sent in connect. Default `FMLE/3.0 (compatible; rtmp-rs)`. */
+  /** The flashVer sent in connect. Default FMLE/3.0 (compatible; rtmp-rs). */
   flashVer?: string
-  /** Reconnect after a drop. Default: off. */
-  reconnect?: ReconnectOptions
-  /** Events buffered between the connection and JS. Default 256. */
+  /** Events buffered between the connection and the application. Default 256. */
   eventBuffer?: number
   /** Outgoing chunk size. Default 4096. */
   chunkSize?: number
+  /** RTMPS certificate checking (for `rtmps://` URLs). */
+  tls?: ClientTlsOptions
+  /** Reconnect after a drop. Default: off. */
+  reconnect?: ReconnectOptions
 }
 
 /** How an RTMPS client checks the server. */
@@ -314,6 +318,20 @@ export type FrameKind = 'audio' | 'video' | 'data' | 'metadata'
 
 /** A log level. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace'
+
+/** One option as the schema describes it. */
+export interface OptionInfo {
+  /** Its name in the schema (Python, C, TOML): `chunk_size`. */
+  name: string
+  /** Its field in `ServerOptions` or `ClientOptions`: `chunkSize`, `idleTimeoutMs`. */
+  field: string
+  /** What values it takes. */
+  takes: string
+  /** Its default, as text (durations with their unit). */
+  defaultValue: string
+  /** What it does. */
+  doc: string
+}
 
 /** One thing a player received. */
 export interface PlayerEvent {
@@ -393,22 +411,8 @@ export interface RtmpRequest {
   streamId?: number
 }
 
-/** One server option as the schema describes it. */
-export interface ServerOptionInfo {
-  /** Its name in the schema (Python, C, TOML): `chunk_size`. */
-  name: string
-  /** Its field in `ServerOptions`: `chunkSize`, `idleTimeoutMs`. */
-  field: string
-  /** What values it takes. */
-  takes: string
-  /** Its default, as text (durations with their unit). */
-  defaultValue: string
-  /** What it does. */
-  doc: string
-}
-
 /** Every server option, from the schema that checks them. */
-export declare function serverOptions(): Array<ServerOptionInfo>
+export declare function serverOptions(): Array<OptionInfo>
 
 /** Server settings. Every field is optional; the defaults are the library's. */
 export interface ServerOptions {
@@ -466,6 +470,8 @@ export interface ServerOptions {
   writeCoalescingMs?: number
   /** Read an idle publisher again only at the next tick of this window (less CPU, more latency). Milliseconds; 0 turns it off. Default off. */
   readCoalescingMs?: number
+  /** Most players of one stream at once; more get NetStream.Play.Failed. Default the system's. */
+  maxPlayersPerStream?: number
   /** Worker threads of a runtime of the server's own. Default 2. */
   workerThreads?: number
   /** How long a decision hook may take before it counts as a reject. Milliseconds. Default 10s. */

@@ -840,6 +840,7 @@ module.exports.Player = nativeBinding.Player
 module.exports.Publisher = nativeBinding.Publisher
 module.exports.Server = nativeBinding.Server
 module.exports.bufferAddress = nativeBinding.bufferAddress
+module.exports.clientOptions = nativeBinding.clientOptions
 module.exports.DisconnectKind = nativeBinding.DisconnectKind
 module.exports.FrameKind = nativeBinding.FrameKind
 module.exports.LogLevel = nativeBinding.LogLevel

@@ -12,7 +12,8 @@ use crate::error::{embed_error, fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box, to_box_ptr};
 use crate::frame::{owned_frame_ptr, rtmp_frame};
 use crate::slice::rtmp_str;
-use rtmp_embed::{ClientOptions, EmbeddedPlayer, EmbeddedPublisher, PlayerItem, Received};
+use rtmp_core::options::{OptionError, TimeUnit, Value};
+use rtmp_embed::{ClientOptions, EmbeddedPlayer, EmbeddedPublisher, PlayerItem, Received, client_options};
 
 /// Client settings for players and publishers: build one, set what differs from the defaults,
 /// pass it to `rtmp_player_new` / `rtmp_publisher_new` (which copy it), free it. One thread at a
@@ -55,6 +56,37 @@ fn set(config: *mut rtmp_client_config, f: impl FnOnce(&mut ClientOptions)) -> r
     }
 }
 
+/// Sets a client option through the schema (a bare number for a duration is milliseconds);
+/// `RTMP_RESULT_INVALID_ARGUMENT`, with a message naming the option and its range, when refused.
+fn option(config: *mut rtmp_client_config, name: &str, value: impl Into<Value>) -> rtmp_result {
+    let Some(config) = crate::ffi::try_mut(config) else { return crate::error::null_parameter("config") };
+    match config.set(name, &value.into(), TimeUnit::Millis) {
+        Ok(()) => rtmp_result::Ok,
+        Err(e) => fail(rtmp_result::InvalidArgument, e.to_string()),
+    }
+}
+
+/// Sets any client option that is a plain value by its name in the option reference (README,
+/// "Client options"), from text as `rtmp_server_config_set` takes it (`"idle_timeout"`,
+/// `"30s"`; `"ping"`, `"false"`). Every option without a setter of its own is set this way.
+/// `RTMP_RESULT_INVALID_ARGUMENT` with a message naming the option and its range when the name
+/// is unknown or the value out of range; the config is then unchanged.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_client_config_set(
+    config: *mut rtmp_client_config,
+    name: *const c_char,
+    value: *const c_char,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let name = try_cstr!(name);
+        let value = try_cstr!(value);
+        let Some(info) = client_options().find(|o| o.name == name) else {
+            return fail(rtmp_result::InvalidArgument, OptionError::unknown(name).to_string());
+        };
+        option(config, info.name, info.kind.parse_text(value))
+    }
+}
+
 /// Milliseconds allowed for TCP (+TLS) connect, handshake, connect and publish/play. Default
 /// 10000.
 #[unsafe(no_mangle)]
@@ -62,7 +94,7 @@ pub extern "C" fn rtmp_client_config_set_connect_timeout_ms(
     config: *mut rtmp_client_config,
     ms: u64,
 ) -> rtmp_result {
-    ffi_panic_boundary! { set(config, |c| c.config.connect_timeout = Duration::from_millis(ms)) }
+    ffi_panic_boundary! { option(config, "connect_timeout", ms) }
 }
 
 /// Accept any RTMPS certificate (tests against self-signed servers only). Default false.
@@ -100,7 +132,7 @@ pub extern "C" fn rtmp_client_config_set_enhanced_rtmp(
     config: *mut rtmp_client_config,
     value: bool,
 ) -> rtmp_result {
-    ffi_panic_boundary! { set(config, |c| c.config.enhanced_rtmp = value) }
+    ffi_panic_boundary! { option(config, "enhanced_rtmp", value) }
 }
 
 /// The `flashVer` sent in connect. Default `"FMLE/3.0 (compatible; rtmp-rs)"`.
@@ -110,8 +142,8 @@ pub extern "C" fn rtmp_client_config_set_flash_ver(
     flash_ver: *const c_char,
 ) -> rtmp_result {
     ffi_panic_boundary! {
-        let flash_ver = try_cstr!(flash_ver).to_owned();
-        set(config, |c| c.config.flash_ver = flash_ver)
+        let flash_ver = try_cstr!(flash_ver);
+        option(config, "flash_ver", flash_ver)
     }
 }
 
@@ -142,12 +174,7 @@ pub extern "C" fn rtmp_client_config_set_event_buffer(
     config: *mut rtmp_client_config,
     events: usize,
 ) -> rtmp_result {
-    ffi_panic_boundary! {
-        if events == 0 {
-            return fail(rtmp_result::InvalidArgument, "the event buffer must hold at least 1 event");
-        }
-        set(config, |c| c.config.event_buffer = events)
-    }
+    ffi_panic_boundary! { option(config, "event_buffer", events) }
 }
 
 /// Outgoing chunk size, 128 to 16777215. Default 4096.
@@ -156,12 +183,7 @@ pub extern "C" fn rtmp_client_config_set_chunk_size(
     config: *mut rtmp_client_config,
     value: u32,
 ) -> rtmp_result {
-    ffi_panic_boundary! {
-        if !(128..=0xFF_FFFF).contains(&value) {
-            return fail(rtmp_result::InvalidArgument, format!("chunk size {value} is outside 128..=16777215"));
-        }
-        set(config, |c| c.config.chunk_size = value)
-    }
+    ffi_panic_boundary! { option(config, "chunk_size", value) }
 }
 
 /// Runtime worker threads of each client built from this config (at least 1). Default 1.
@@ -170,12 +192,7 @@ pub extern "C" fn rtmp_client_config_set_worker_threads(
     config: *mut rtmp_client_config,
     threads: usize,
 ) -> rtmp_result {
-    ffi_panic_boundary! {
-        if threads == 0 {
-            return fail(rtmp_result::InvalidArgument, "worker threads must be at least 1");
-        }
-        set(config, |c| c.worker_threads = threads)
-    }
+    ffi_panic_boundary! { option(config, "worker_threads", threads) }
 }
 
 fn options(config: *const rtmp_client_config) -> ClientOptions {

@@ -78,7 +78,7 @@ pub(crate) fn embed_error(error: EmbedError) -> rtmp_result {
         EmbedError::Timeout => rtmp_result::Timeout,
         EmbedError::Panic => rtmp_result::Panic,
         EmbedError::Client(e) => match e {
-            ClientError::BadUrl(_) => rtmp_result::InvalidArgument,
+            ClientError::BadUrl(_) | ClientError::BadConfig(_) => rtmp_result::InvalidArgument,
             ClientError::Io(_) => rtmp_result::Io,
             ClientError::Protocol(_) => rtmp_result::Protocol,
             ClientError::Tls(_) => rtmp_result::Tls,

@@ -33,7 +33,9 @@ pub use event::{
 };
 pub use frame::{Frame, FrameKind};
 pub use log::{LogRecord, LogSink, set_log_sink};
-pub use options::{LAYER_OPTIONS, OptionInfo, Spelling, duration_in, server_options};
+pub use options::{
+    CLIENT_LAYER_OPTIONS, LAYER_OPTIONS, OptionInfo, Spelling, client_options, duration_in, server_options,
+};
 pub use policy::{Admission, FrameBudget, Verdict, is_droppable, wait_for_verdict};
 pub use runtime::{CallbackKind, Runtime, callback_scope, in_callback};
 pub use server::{Dispatch, EmbeddedServer, ServerOptions};

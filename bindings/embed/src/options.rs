@@ -5,11 +5,12 @@
 
 use std::time::Duration;
 
-use rtmp_core::client::server_config_from_pem;
+use rtmp_core::client::{CLIENT_OPTIONS, server_config_from_pem};
 use rtmp_core::option_table;
 use rtmp_core::options::{Kind, OptionError, OptionTable, Setting, TimeUnit, Unset, Value};
 use rtmp_core::server::{SERVER_OPTIONS, TlsListener};
 
+use crate::client::ClientOptions;
 use crate::server::ServerOptions;
 
 /// The options of the embedding layer itself (threads, the event policy's bounds).
@@ -24,6 +25,12 @@ pub static LAYER_OPTIONS: OptionTable<ServerOptions> = option_table!(ServerOptio
     media_tag_timeout: Kind::Duration(Unset::Refused),
     /// Threads that run plain (not async) Python decision hooks side by side.
     hook_threads: Kind::Int { min: 1, max: 1024, nullable: false },
+});
+
+/// The client options of the embedding layer itself.
+pub static CLIENT_LAYER_OPTIONS: OptionTable<ClientOptions> = option_table!(ClientOptions {
+    /// Worker threads of a runtime of the client's own.
+    worker_threads: Kind::Int { min: 1, max: 1024, nullable: false },
 });
 
 /// One option as a skin or a generator sees it.
@@ -55,6 +62,37 @@ pub fn server_options() -> impl Iterator<Item = OptionInfo> {
         default: (spec.get)(&defaults),
     });
     core.chain(layer)
+}
+
+/// Every client option that is a plain value, the core's then the layer's, with its default
+/// (`reconnect` and `tls` are structured: each skin has its own form of them).
+pub fn client_options() -> impl Iterator<Item = OptionInfo> {
+    let defaults = ClientOptions::default();
+    let core = CLIENT_OPTIONS.options.iter().map(move |spec| OptionInfo {
+        name: spec.name,
+        kind: spec.kind,
+        doc: spec.doc,
+        default: (spec.get)(&ClientOptions::default().config),
+    });
+    let layer = CLIENT_LAYER_OPTIONS.options.iter().map(move |spec| OptionInfo {
+        name: spec.name,
+        kind: spec.kind,
+        doc: spec.doc,
+        default: (spec.get)(&defaults),
+    });
+    core.chain(layer)
+}
+
+impl ClientOptions {
+    /// Sets the client option named `name`, checked against its range; a bare number for a
+    /// duration is read in `unit`.
+    pub fn set(&mut self, name: &str, value: &Value, unit: TimeUnit) -> Result<(), OptionError> {
+        if CLIENT_OPTIONS.find(name).is_some() {
+            CLIENT_OPTIONS.set(&mut self.config, name, value, unit)
+        } else {
+            CLIENT_LAYER_OPTIONS.set(self, name, value, unit)
+        }
+    }
 }
 
 impl ServerOptions {
@@ -138,16 +176,21 @@ impl Spelling {
         }
     }
 
-    /// The schema name of the option spelled `spelled`, if it is one.
+    /// The schema name of the server or client option spelled `spelled`, if it is one.
     pub fn unspell(self, spelled: &str) -> Option<(&'static str, Kind)> {
-        server_options().find(|o| self.spell(o.name, &o.kind) == spelled).map(|o| (o.name, o.kind))
+        all_options().find(|o| self.spell(o.name, &o.kind) == spelled).map(|o| (o.name, o.kind))
     }
 
     /// The error's message with the option spelled this way.
     pub fn message(self, error: &OptionError) -> String {
-        let kind = server_options().find(|o| o.name == error.name).map_or(Kind::Text, |o| o.kind);
+        let kind = all_options().find(|o| o.name == error.name).map_or(Kind::Text, |o| o.kind);
         error.message_for(&self.spell(&error.name, &kind))
     }
+}
+
+/// Server options, then client options (a name in both has the same kind in both).
+fn all_options() -> impl Iterator<Item = OptionInfo> {
+    server_options().chain(client_options())
 }
 
 /// A duration as seconds (Python) or milliseconds (Node, C): how a skin gives one back.

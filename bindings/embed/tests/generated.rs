@@ -1,13 +1,15 @@
-//! What is generated from the option schema, checked: the Node package's `ServerOptions`
-//! (`bindings/node/src/server_options.rs`) and the option reference in README.md. A new option
+//! What is generated from the option schema, checked: the Node package's `ServerOptions` and
+//! `ClientOptions` (`bindings/node/src/{server,client}_options.rs`) and the option reference in
+//! README.md. A new option
 //! is one entry in a table; `RTMP_RS_BLESS=1 cargo test -p rtmp-embed --test generated` then
 //! rewrites these files, and this test fails until they are rewritten.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use rtmp_core::client::{CLIENT_OPTIONS, ClientConfig};
 use rtmp_core::options::{Kind, Setting, Unset};
-use rtmp_embed::{OptionInfo, Spelling, server_options};
+use rtmp_embed::{OptionInfo, Spelling, client_options, server_options};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -62,16 +64,28 @@ fn node_unit_note(kind: &Kind) -> &'static str {
     }
 }
 
-fn node_options() -> String {
-    let options: Vec<_> = server_options().collect();
-    let mut out = String::from(
-        "// Generated from the option schema (rtmp-core's SERVER_OPTIONS and rtmp-embed's LAYER_OPTIONS)\n\
+/// A napi option object generated from a list of options.
+struct NodeObject {
+    /// The tables it comes from, for the header comment.
+    source: &'static str,
+    /// `use` lines for the extra fields.
+    uses: &'static str,
+    name: &'static str,
+    doc: &'static str,
+    options: Vec<OptionInfo>,
+    /// Fields that are not plain values (TLS, reconnection), written as they are.
+    extras: &'static str,
+}
+
+fn node_object(object: &NodeObject) -> String {
+    let NodeObject { source, uses, name, doc, options, extras } = object;
+    let mut out = format!(
+        "// Generated from the option schema ({source})\n\
          // by `RTMP_RS_BLESS=1 cargo test -p rtmp-embed --test generated`; do not edit.\n\n\
          use napi_derive::napi;\n\
-         use rtmp_core::options::Value;\n\n\
-         use crate::options::ServerTlsOptions;\n",
+         use rtmp_core::options::Value;\n\n{uses}\n"
     );
-    for option in &options {
+    for option in options {
         if let Kind::Choice(names) = option.kind {
             let name = camel(option.name);
             let _ = write!(out, "\n/// {}\n#[napi(string_enum = \"kebab-case\")]\n", option.doc);
@@ -84,11 +98,9 @@ fn node_options() -> String {
             out.push_str("}\n");
         }
     }
-    out.push_str(
-        "\n/// Server settings. Every field is optional; the defaults are the library's.\n\
-         #[napi(object)]\n#[derive(Debug, Clone, Default)]\npub struct ServerOptions {\n",
-    );
-    for option in &options {
+    let _ =
+        write!(out, "\n/// {doc}\n#[napi(object)]\n#[derive(Debug, Clone, Default)]\npub struct {name} {{\n");
+    for option in options {
         let field = Spelling::Node.spell(option.name, &option.kind);
         let _ = writeln!(
             out,
@@ -104,14 +116,13 @@ fn node_options() -> String {
         }
         let _ = writeln!(out, "    pub {}: Option<{}>,", snake(&field), node_type(option));
     }
-    out.push_str(
-        "    /// An RTMPS listener on its own address. Default none.\n    pub tls: Option<ServerTlsOptions>,\n}\n",
+    let _ = writeln!(out, "{extras}}}");
+    let _ = write!(
+        out,
+        "\nimpl {name} {{\n    /// The options given, by schema name.\n    \
+         pub(crate) fn given(&self) -> Vec<(&'static str, Value)> {{\n        let mut given = Vec::new();\n"
     );
-    out.push_str(
-        "\nimpl ServerOptions {\n    /// The options given, by schema name.\n    \
-         pub(crate) fn given(&self) -> Vec<(&'static str, Value)> {\n        let mut given = Vec::new();\n",
-    );
-    for option in &options {
+    for option in options {
         let field = snake(&Spelling::Node.spell(option.name, &option.kind));
         let value: &str = match option.kind {
             Kind::Text | Kind::Addr | Kind::List | Kind::Choice(_) => "Value::from(v.clone())",
@@ -125,6 +136,44 @@ fn node_options() -> String {
     }
     out.push_str("        given\n    }\n}\n");
     out
+}
+
+fn node_server_options() -> String {
+    node_object(&NodeObject {
+        source: "rtmp-core's SERVER_OPTIONS and rtmp-embed's LAYER_OPTIONS",
+        uses: "use crate::options::ServerTlsOptions;\n",
+        name: "ServerOptions",
+        doc: "Server settings. Every field is optional; the defaults are the library's.",
+        options: server_options().collect(),
+        extras: "    /// An RTMPS listener on its own address. Default none.\n    pub tls: Option<ServerTlsOptions>,\n",
+    })
+}
+
+/// The core's client options (Node clients run on the package's shared runtime: no threads).
+fn core_client_options() -> Vec<OptionInfo> {
+    let defaults = ClientConfig::default();
+    CLIENT_OPTIONS
+        .options
+        .iter()
+        .map(|spec| OptionInfo {
+            name: spec.name,
+            kind: spec.kind,
+            doc: spec.doc,
+            default: (spec.get)(&defaults),
+        })
+        .collect()
+}
+
+fn node_client_options() -> String {
+    node_object(&NodeObject {
+        source: "rtmp-core's CLIENT_OPTIONS",
+        uses: "use crate::options::{ClientTlsOptions, ReconnectOptions};\n",
+        name: "ClientOptions",
+        doc: "Player and publisher settings. Every field is optional; the defaults are the library's.",
+        options: core_client_options(),
+        extras: "    /// RTMPS certificate checking (for `rtmps://` URLs).\n    pub tls: Option<ClientTlsOptions>,\n    \
+                 /// Reconnect after a drop. Default: off.\n    pub reconnect: Option<ReconnectOptions>,\n",
+    })
 }
 
 /// The Rust field name napi turns into `camel` (napi camelCases snake_case fields).
@@ -141,11 +190,9 @@ fn snake(camel: &str) -> String {
     out
 }
 
-fn readme_reference() -> String {
-    let mut out = String::from(
-        "| option (Python, C, TOML, flag) | Node | takes | default | what it does |\n|---|---|---|---|---|\n",
-    );
-    for option in server_options() {
+fn readme_reference(options: impl Iterator<Item = OptionInfo>, header: &str) -> String {
+    let mut out = format!("| {header} | Node | takes | default | what it does |\n|---|---|---|---|---|\n");
+    for option in options {
         let _ = writeln!(
             out,
             "| `{}` | `{}` | {} | {} | {} |",
@@ -185,18 +232,17 @@ fn rustfmt(code: &str) -> String {
 
 #[test]
 fn the_node_options_are_generated_from_the_schema() {
-    check(&root().join("bindings/node/src/server_options.rs"), &rustfmt(&node_options()));
+    check(&root().join("bindings/node/src/server_options.rs"), &rustfmt(&node_server_options()));
+    check(&root().join("bindings/node/src/client_options.rs"), &rustfmt(&node_client_options()));
 }
 
 #[test]
 fn the_readme_option_reference_is_generated_from_the_schema() {
     let path = root().join("README.md");
     let readme = std::fs::read_to_string(&path).expect("README.md");
-    let expected = splice(
-        &readme,
-        "<!-- server options: begin -->",
-        "<!-- server options: end -->",
-        &readme_reference(),
-    );
-    check(&path, &expected);
+    let server = readme_reference(server_options(), "option (Python, C, TOML, flag)");
+    let readme = splice(&readme, "<!-- server options: begin -->", "<!-- server options: end -->", &server);
+    let client = readme_reference(client_options(), "option (Python, C)");
+    let readme = splice(&readme, "<!-- client options: begin -->", "<!-- client options: end -->", &client);
+    check(&path, &readme);
 }

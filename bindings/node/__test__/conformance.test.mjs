@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 
-import { Publisher, Server, serverOptions } from '../index.js'
+import { Player, Publisher, Server, clientOptions, serverOptions } from '../index.js'
 
 const CASES = new URL('../../embed/conformance/cases.txt', import.meta.url)
 
@@ -22,6 +22,7 @@ function nodeValue(text) {
 }
 
 const fields = new Map(serverOptions().map((o) => [o.name, o.field]))
+const clientFields = new Map(clientOptions().map((o) => [o.name, o.field]))
 
 const rows = readFileSync(CASES, 'utf8')
   .split('\n')
@@ -31,6 +32,7 @@ const cases = (kind) => rows.filter((row) => row[0] === kind).map((row) => row.s
 
 test('the conformance cases are there', () => {
   assert.ok(cases('option').length >= 50)
+  assert.ok(cases('client_option').length >= 10)
   assert.equal(cases('decision').length, 6)
   assert.equal(fields.get('connection_timeout'), 'connectionTimeoutMs')
 })
@@ -49,6 +51,23 @@ for (const [name, value, expected] of cases('option')) {
         return true
       })
     }
+  })
+}
+
+for (const [name, value, expected] of cases('client_option')) {
+  test(`client option ${name} = ${value}: ${expected}`, async () => {
+    const field = clientFields.get(name)
+    assert.ok(field, `${name} is not a client option`)
+    // Nothing listens on port 1: an accepted option ends in a connection error.
+    await assert.rejects(Player.connect('rtmp://127.0.0.1:1/live/cam', { [field]: nodeValue(value) }), (e) => {
+      if (expected === 'ok') {
+        assert.notEqual(e.code, 'ERR_RTMP_INVALID_OPTION', e.message)
+      } else {
+        assert.equal(e.code, 'ERR_RTMP_INVALID_OPTION', e.message)
+        assert.match(e.message, new RegExp(`^${field} `))
+      }
+      return true
+    })
   })
 }
 

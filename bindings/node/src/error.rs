@@ -88,6 +88,7 @@ impl From<ClientError> for RtmpError {
         let message = e.to_string();
         match e {
             ClientError::BadUrl(_) => Self::new(code::BAD_URL, message),
+            ClientError::BadConfig(_) => Self::invalid(message),
             ClientError::Io(_) => Self::new(code::IO, message),
             ClientError::Protocol(_) => Self::new(code::PROTOCOL, message),
             ClientError::Tls(_) => Self::new(code::TLS, message),

@@ -11,6 +11,7 @@
 #![deny(clippy::all)]
 
 mod client;
+mod client_options;
 mod error;
 mod frame;
 mod hooks;
@@ -33,8 +34,8 @@ use tracing::level_filters::LevelFilter;
 pub use client::{Player, PlayerEvent, PlayerEventType, Publisher};
 pub use frame::{Frame, FrameKind};
 pub use options::{
-    ClientOptions, ClientTlsOptions, ReconnectOptions, ServerOptionInfo, ServerOptions, ServerTlsOptions,
-    server_options,
+    ClientOptions, ClientTlsOptions, OptionInfo, ReconnectOptions, ServerOptions, ServerTlsOptions,
+    client_options, server_options,
 };
 pub use server::Server;
 pub use server_options::PublisherPolicy;

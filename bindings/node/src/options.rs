@@ -1,15 +1,14 @@
 //! Option objects, camelCase with durations in milliseconds: the server's are generated from the
 //! option schema (`server_options.rs`) and checked by it; the client's are below.
 
-use std::time::Duration;
-
 use napi_derive::napi;
 use rtmp_core::client::{ClientConfig, ReconnectPolicy, TlsOptions};
-use rtmp_core::options::TimeUnit;
+use rtmp_core::options::{Field, Kind, TimeUnit, Unset, Value};
 use rtmp_embed::{
     ClientOptions as EmbedClientOptions, Dispatch, ServerOptions as EmbedServerOptions, Spelling,
 };
 
+pub use crate::client_options::ClientOptions;
 pub use crate::server_options::ServerOptions;
 
 use crate::error::RtmpError;
@@ -48,67 +47,21 @@ pub struct ReconnectOptions {
     pub max_attempts: Option<f64>,
 }
 
-/// Player and publisher settings. Every field is optional.
+/// A reconnection field, checked as the schema checks options (durations in ms).
+fn reconnect_field<T: Field>(name: &str, kind: Kind, value: Option<f64>) -> Result<Option<T>, RtmpError> {
+    let Some(v) = value else { return Ok(None) };
+    let setting = kind
+        .check(&Value::from(v), TimeUnit::Millis)
+        .map_err(|p| RtmpError::invalid(format!("{name} {p}")))?;
+    Ok(T::from_setting(setting))
+}
+
+/// One option as the schema describes it.
 #[napi(object)]
-#[derive(Debug, Clone, Default)]
-pub struct ClientOptions {
-    /// Time allowed for TCP (+TLS) connect, handshake, connect and publish/play, ms.
-    /// Default 10000.
-    pub connect_timeout_ms: Option<f64>,
-    /// RTMPS certificate checking (for `rtmps://` URLs).
-    pub tls: Option<ClientTlsOptions>,
-    /// Announce Enhanced RTMP codecs in connect, as ffmpeg does. Default true.
-    pub enhanced_rtmp: Option<bool>,
-    /// The `flashVer` sent in connect. Default `FMLE/3.0 (compatible; rtmp-rs)`.
-    pub flash_ver: Option<String>,
-    /// Reconnect after a drop. Default: off.
-    pub reconnect: Option<ReconnectOptions>,
-    /// Events buffered between the connection and JS. Default 256.
-    pub event_buffer: Option<f64>,
-    /// Outgoing chunk size. Default 4096.
-    pub chunk_size: Option<f64>,
-}
-
-/// A checked non-negative integer no larger than `max`.
-fn integer(name: &str, value: Option<f64>, max: u64) -> Result<Option<u64>, RtmpError> {
-    match value {
-        None => Ok(None),
-        Some(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max as f64 => Ok(Some(v as u64)),
-        Some(v) => Err(RtmpError::invalid(format!("{name} must be an integer from 0 to {max}, not {v}"))),
-    }
-}
-
-fn u32_field(name: &str, value: Option<f64>) -> Result<Option<u32>, RtmpError> {
-    Ok(integer(name, value, u32::MAX.into())?.map(|v| v as u32))
-}
-
-fn usize_field(name: &str, value: Option<f64>) -> Result<Option<usize>, RtmpError> {
-    Ok(integer(name, value, (1u64 << 53) - 1)?.map(|v| v as usize))
-}
-
-/// A duration in ms; `Infinity` is `Some(None)` when `infinite_ok`.
-fn millis(name: &str, value: Option<f64>, infinite_ok: bool) -> Result<Option<Option<Duration>>, RtmpError> {
-    match value {
-        None => Ok(None),
-        Some(v) if v == f64::INFINITY && infinite_ok => Ok(Some(None)),
-        Some(v) if (0.0..=1e12).contains(&v) => Ok(Some(Some(Duration::from_secs_f64(v / 1000.0)))),
-        Some(v) => Err(RtmpError::invalid(format!(
-            "{name} must be a number of milliseconds{}, not {v}",
-            if infinite_ok { " or Infinity" } else { "" }
-        ))),
-    }
-}
-
-fn duration(name: &str, value: Option<f64>) -> Result<Option<Duration>, RtmpError> {
-    Ok(millis(name, value, false)?.flatten())
-}
-
-/// One server option as the schema describes it.
-#[napi(object)]
-pub struct ServerOptionInfo {
+pub struct OptionInfo {
     /// Its name in the schema (Python, C, TOML): `chunk_size`.
     pub name: String,
-    /// Its field in `ServerOptions`: `chunkSize`, `idleTimeoutMs`.
+    /// Its field in `ServerOptions` or `ClientOptions`: `chunkSize`, `idleTimeoutMs`.
     pub field: String,
     /// What values it takes.
     pub takes: String,
@@ -118,11 +71,9 @@ pub struct ServerOptionInfo {
     pub doc: String,
 }
 
-/// Every server option, from the schema that checks them.
-#[napi]
-pub fn server_options() -> Vec<ServerOptionInfo> {
-    rtmp_embed::server_options()
-        .map(|o| ServerOptionInfo {
+fn describe(options: impl Iterator<Item = rtmp_embed::OptionInfo>) -> Vec<OptionInfo> {
+    options
+        .map(|o| OptionInfo {
             name: o.name.into(),
             field: Spelling::Node.spell(o.name, &o.kind),
             takes: o.kind.describe(),
@@ -130,6 +81,18 @@ pub fn server_options() -> Vec<ServerOptionInfo> {
             doc: o.doc.into(),
         })
         .collect()
+}
+
+/// Every server option, from the schema that checks them.
+#[napi]
+pub fn server_options() -> Vec<OptionInfo> {
+    describe(rtmp_embed::server_options())
+}
+
+/// Every plain client option (`ClientOptions` has `tls` and `reconnect` besides).
+#[napi]
+pub fn client_options() -> Vec<OptionInfo> {
+    describe(rtmp_embed::client_options().filter(|o| o.name != "worker_threads"))
 }
 
 /// The layer's options as the Node server takes them.
@@ -160,10 +123,13 @@ impl ServerOptions {
 }
 
 impl ClientOptions {
+    /// Checks the plain options through the schema (durations in milliseconds), then TLS and
+    /// reconnection.
     pub(crate) fn to_embed(&self) -> Result<EmbedClientOptions, RtmpError> {
         let mut c = ClientConfig::default();
-        if let Some(v) = duration("connectTimeoutMs", self.connect_timeout_ms)? {
-            c.connect_timeout = v;
+        for (name, value) in self.given() {
+            c.set_option(name, &value, TimeUnit::Millis)
+                .map_err(|e| RtmpError::invalid(Spelling::Node.message(&e)))?;
         }
         if let Some(tls) = &self.tls {
             let mut options = TlsOptions {
@@ -175,28 +141,18 @@ impl ClientOptions {
             }
             c.tls = options;
         }
-        if let Some(v) = self.enhanced_rtmp {
-            c.enhanced_rtmp = v;
-        }
-        if let Some(v) = &self.flash_ver {
-            c.flash_ver.clone_from(v);
-        }
         if let Some(r) = &self.reconnect {
+            let delay = Kind::Duration(Unset::Refused);
             let mut policy = ReconnectPolicy::default();
-            if let Some(v) = duration("reconnect.initialDelayMs", r.initial_delay_ms)? {
+            if let Some(v) = reconnect_field("reconnect.initialDelayMs", delay, r.initial_delay_ms)? {
                 policy.initial_delay = v;
             }
-            if let Some(v) = duration("reconnect.maxDelayMs", r.max_delay_ms)? {
+            if let Some(v) = reconnect_field("reconnect.maxDelayMs", delay, r.max_delay_ms)? {
                 policy.max_delay = v;
             }
-            policy.max_attempts = u32_field("reconnect.maxAttempts", r.max_attempts)?;
+            let attempts = Kind::Int { min: 0, max: u32::MAX.into(), nullable: false };
+            policy.max_attempts = reconnect_field("reconnect.maxAttempts", attempts, r.max_attempts)?;
             c.reconnect = Some(policy);
-        }
-        if let Some(v) = usize_field("eventBuffer", self.event_buffer)? {
-            c.event_buffer = v.max(1);
-        }
-        if let Some(v) = u32_field("chunkSize", self.chunk_size)? {
-            c.chunk_size = v;
         }
         Ok(EmbedClientOptions { config: c, worker_threads: 1 })
     }

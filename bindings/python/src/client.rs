@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use pyo3::exceptions::{PyStopAsyncIteration, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyStopAsyncIteration, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict};
 use rtmp_core::client::{ClientConfig, ReconnectPolicy, TlsOptions};
 use rtmp_core::flv::FlvTag;
+use rtmp_core::options::TimeUnit;
 use rtmp_core::proto::message::type_id;
 use rtmp_embed::{EmbeddedPlayer, EmbeddedPublisher, Frame as EmbedFrame, PlayerItem, Received};
 
@@ -51,7 +52,8 @@ fn seconds(key: &str, value: f64) -> PyResult<Duration> {
         .map_err(|_| PyValueError::new_err(format!("{key} must be a non-negative number of seconds")))
 }
 
-/// The client options (keyword arguments of `Player` and `Publisher`).
+/// The client options (keyword arguments of `Player` and `Publisher`, durations in seconds):
+/// the plain values through the option schema, then the structured ones (`reconnect*`, `tls_*`).
 fn client_config(options: Option<&Bound<'_, PyDict>>) -> PyResult<ClientConfig> {
     let mut config = ClientConfig::default();
     let Some(options) = options else { return Ok(config) };
@@ -65,27 +67,18 @@ fn client_config(options: Option<&Bound<'_, PyDict>>) -> PyResult<ClientConfig> 
             continue;
         }
         match k {
-            "connect_timeout" => config.connect_timeout = seconds(k, value.extract()?)?,
-            "enhanced_rtmp" => config.enhanced_rtmp = value.extract()?,
-            "flash_ver" => config.flash_ver = value.extract()?,
             "reconnect" => reconnect = value.extract()?,
             "reconnect_initial_delay" => policy.initial_delay = seconds(k, value.extract()?)?,
             "reconnect_max_delay" => policy.max_delay = seconds(k, value.extract()?)?,
             "reconnect_max_attempts" => policy.max_attempts = value.extract()?,
-            "event_buffer" => config.event_buffer = value.extract::<usize>()?.max(1),
-            "chunk_size" => {
-                let v: u32 = value.extract()?;
-                if !(128..=0xFF_FFFF).contains(&v) {
-                    return Err(PyValueError::new_err("chunk_size must be in 128..=16777215"));
-                }
-                config.chunk_size = v;
-            }
             "tls_ca_file" => {
                 let path: PathBuf = value.extract()?;
                 tls = tls.add_roots_pem(&path).map_err(|e| TlsError::new_err(e.to_string()))?;
             }
             "tls_insecure_skip_verify" => tls.insecure_skip_verify = value.extract()?,
-            other => return Err(PyTypeError::new_err(format!("unknown client option {other:?}"))),
+            _ => config
+                .set_option(k, &crate::server::to_value(&value), TimeUnit::Seconds)
+                .map_err(|e| crate::server::option_error(&e))?,
         }
     }
     config.reconnect = reconnect.then_some(policy);

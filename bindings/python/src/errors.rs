@@ -45,6 +45,7 @@ pub(crate) fn client_error(e: ClientError) -> PyErr {
     let text = e.to_string();
     match e {
         ClientError::BadUrl(_) => UrlError::new_err(text),
+        ClientError::BadConfig(e) => crate::server::option_error(&e),
         ClientError::Io(_) => NetworkError::new_err(text),
         ClientError::Protocol(_) => ProtocolError::new_err(text),
         ClientError::Tls(_) => TlsError::new_err(text),

@@ -256,7 +256,7 @@ fn event_to_tuple(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyTuple>> 
 }
 
 /// A Python value as the option schema takes it.
-fn to_value(value: &Bound<'_, PyAny>) -> Value {
+pub(crate) fn to_value(value: &Bound<'_, PyAny>) -> Value {
     if value.is_none() {
         Value::Null
     } else if let Ok(b) = value.cast::<PyBool>() {

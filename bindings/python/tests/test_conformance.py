@@ -41,7 +41,7 @@ def cases(kind: str) -> list[list[str]]:
 
 
 def test_the_cases_are_there() -> None:
-    assert len(cases("option")) >= 50 and len(cases("decision")) == 6
+    assert len(cases("option")) >= 50 and len(cases("client_option")) >= 10 and len(cases("decision")) == 6
 
 
 @pytest.mark.parametrize(("name", "value", "expected"), cases("option"))
@@ -52,6 +52,19 @@ def test_option(name: str, value: str, expected: str) -> None:
     else:
         with pytest.raises((ValueError, TypeError), match=f"^{name} "):
             rtmp_rs.Server(**options)
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), cases("client_option"))
+def test_client_option(name: str, value: str, expected: str) -> None:
+    # Nothing listens on port 1: an accepted option ends in a connection error.
+    options: dict[str, Any] = {name: python_value(value)}
+    if expected == "ok":
+        with pytest.raises(rtmp_rs.RtmpError) as failed:
+            rtmp_rs.Player("rtmp://127.0.0.1:1/live/cam", **options)
+        assert not isinstance(failed.value, (ValueError, TypeError))
+    else:
+        with pytest.raises((ValueError, TypeError), match=f"^{name} "):
+            rtmp_rs.Player("rtmp://127.0.0.1:1/live/cam", **options)
 
 
 class Outcomes(rtmp_rs.Handler):

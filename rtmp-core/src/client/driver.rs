@@ -64,6 +64,7 @@ pub(crate) async fn open(
     config: &ClientConfig,
     intent: Intent,
 ) -> Result<DriverHandle, ClientError> {
+    config.validate()?;
     let connect = async {
         let tcp = TcpStream::connect(url.authority()).await?;
         tcp.set_nodelay(true)?;

@@ -21,6 +21,7 @@ pub use publisher::RtmpPublisher;
 pub use tls::{TlsOptions, server_config_from_pem};
 pub use url::{RtmpUrl, Scheme};
 
+use crate::options::{Kind, OptionError, OptionTable, TimeUnit, Unset, Value};
 use crate::proto::ProtocolError;
 
 /// Why a client call failed.
@@ -36,6 +37,9 @@ pub enum ClientError {
     /// The server broke the protocol.
     #[error("protocol: {0}")]
     Protocol(#[from] ProtocolError),
+    /// An option is out of range ([`ClientConfig::validate`]).
+    #[error("{0}")]
+    BadConfig(#[from] OptionError),
     /// TLS setup or handshake failed.
     #[error("tls: {0}")]
     Tls(String),
@@ -102,6 +106,39 @@ pub struct ClientConfig {
     /// Ping the server every third of `idle_timeout` (at least every 100 ms), as the server pings
     /// its clients: a quiet server's answers keep the connection from idling. Default on.
     pub ping: bool,
+}
+
+/// Every [`ClientConfig`] option that is a plain value, described once (`tls` and `reconnect`
+/// are structured and set by each skin's own form): the C, Python and Node skins set them
+/// through this table, as the server's options through [`SERVER_OPTIONS`](crate::server::SERVER_OPTIONS).
+pub static CLIENT_OPTIONS: OptionTable<ClientConfig> = crate::option_table!(ClientConfig {
+    /// Time allowed for TCP (+TLS) connect, handshake, connect and publish/play.
+    connect_timeout: Kind::Duration(Unset::Refused),
+    /// Nothing received from the server for this long closes the connection.
+    idle_timeout: Kind::Duration(Unset::Refused),
+    /// Ping the server every third of idle_timeout, so that a quiet server's answers keep the connection.
+    ping: Kind::Bool,
+    /// Announce Enhanced RTMP codecs in connect (fourCcList), as ffmpeg does.
+    enhanced_rtmp: Kind::Bool,
+    /// The flashVer sent in connect.
+    flash_ver: Kind::Text,
+    /// Events buffered between the connection and the application.
+    event_buffer: Kind::Int { min: 1, max: 1 << 20, nullable: false },
+    /// Outgoing chunk size.
+    chunk_size: Kind::Int { min: 128, max: 0xFF_FFFF, nullable: false },
+});
+
+impl ClientConfig {
+    /// Sets the option named `name` (see [`CLIENT_OPTIONS`]), checked against its range; a bare
+    /// number for a duration is read in `unit`.
+    pub fn set_option(&mut self, name: &str, value: &Value, unit: TimeUnit) -> Result<(), OptionError> {
+        CLIENT_OPTIONS.set(self, name, value, unit)
+    }
+
+    /// Checks every option against its range.
+    pub fn validate(&self) -> Result<(), OptionError> {
+        CLIENT_OPTIONS.validate(self)
+    }
 }
 
 impl Default for ClientConfig {

@@ -1,7 +1,8 @@
 /*
  * The C runner of the conformance cases (bindings/embed/conformance/cases.txt):
- * - option cases set one option through rtmp_server_config_set (durations in milliseconds or
- *   with their unit); the result must be the case's, and a refusal's message must name it;
+ * - option and client_option cases set one option through rtmp_server_config_set or
+ *   rtmp_client_config_set (durations in milliseconds or with their unit); the result must be
+ *   the case's, and a refusal's message must name it;
  * - decision cases publish to a server whose on_publish callback does what the stream's name
  *   says (see the cases file), and expect the publisher accepted or rejected.
  * Usage: conformance CASES_FILE
@@ -36,14 +37,31 @@ static void to_c_text(const char *value, char *out, size_t size) {
     out[n] = '\0';
 }
 
-static int option_case(const char *name, const char *value, const char *expected) {
+static rtmp_result set_server_option(const char *name, const char *text) {
+    rtmp_server_config *config = NULL;
+    rtmp_result result = rtmp_server_config_new(&config);
+    if (result == RTMP_RESULT_OK) {
+        result = rtmp_server_config_set(config, name, text);
+        rtmp_server_config_free(config);
+    }
+    return result;
+}
+
+static rtmp_result set_client_option(const char *name, const char *text) {
+    rtmp_client_config *config = NULL;
+    rtmp_result result = rtmp_client_config_new(&config);
+    if (result == RTMP_RESULT_OK) {
+        result = rtmp_client_config_set(config, name, text);
+        rtmp_client_config_free(config);
+    }
+    return result;
+}
+
+static int option_case(rtmp_result (*set)(const char *, const char *), const char *name, const char *value,
+                       const char *expected) {
     char text[256];
     to_c_text(value, text, sizeof text);
-    rtmp_server_config *config = NULL;
-    if (rtmp_server_config_new(&config) != RTMP_RESULT_OK) {
-        return 0;
-    }
-    rtmp_result result = rtmp_server_config_set(config, name, text);
+    rtmp_result result = set(name, text);
     int ok = strcmp(expected, "ok") == 0;
     int as_expected = ok ? result == RTMP_RESULT_OK
                          : result == RTMP_RESULT_INVALID_ARGUMENT && strstr(rtmp_last_error(), name) != NULL;
@@ -51,7 +69,6 @@ static int option_case(const char *name, const char *value, const char *expected
         fprintf(stderr, "FAIL option %s = %s: expected %s, got %u (%s)\n", name, text, expected, (unsigned)result,
                 result == RTMP_RESULT_OK ? "" : rtmp_last_error());
     }
-    rtmp_server_config_free(config);
     return as_expected;
 }
 
@@ -166,7 +183,9 @@ int main(int argc, char **argv) {
         char *c = strtok(NULL, "\t");
         int ok;
         if (kind != NULL && strcmp(kind, "option") == 0 && c != NULL) {
-            ok = option_case(a, b, c);
+            ok = option_case(set_server_option, a, b, c);
+        } else if (kind != NULL && strcmp(kind, "client_option") == 0 && c != NULL) {
+            ok = option_case(set_client_option, a, b, c);
         } else if (kind != NULL && strcmp(kind, "decision") == 0 && b != NULL) {
             ok = decision_case(a, b);
         } else {

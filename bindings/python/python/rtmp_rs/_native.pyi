@@ -5,7 +5,7 @@ from os import PathLike
 from types import TracebackType
 from typing import Any, Callable, Mapping, Union, final
 
-from typing_extensions import Self
+from typing_extensions import Self, TypedDict, Unpack
 
 __version__: str
 __all__ = [
@@ -312,39 +312,35 @@ def set_log_level(level: int) -> bool: ...
 
 _PlayerItem = Union[Frame, PlayerEvent]
 
+class _ClientOptions(TypedDict, total=False):
+    """Keyword arguments of ``Player`` and ``Publisher`` (durations in seconds); the plain
+    values are checked by the library's option schema (README, "Client options")."""
+
+    connect_timeout: float
+    idle_timeout: float
+    ping: bool
+    enhanced_rtmp: bool
+    flash_ver: str | None
+    event_buffer: int
+    chunk_size: int
+    reconnect: bool
+    reconnect_initial_delay: float
+    reconnect_max_delay: float
+    reconnect_max_attempts: int | None
+    tls_ca_file: str | PathLike[str] | None
+    tls_insecure_skip_verify: bool
+
 @final
 class Player:
     def __new__(
         cls,
         url: str,
-        *,
-        connect_timeout: float = ...,
-        enhanced_rtmp: bool = ...,
-        flash_ver: str | None = ...,
-        reconnect: bool = ...,
-        reconnect_initial_delay: float = ...,
-        reconnect_max_delay: float = ...,
-        reconnect_max_attempts: int | None = ...,
-        event_buffer: int = ...,
-        chunk_size: int = ...,
-        tls_ca_file: str | PathLike[str] | None = ...,
-        tls_insecure_skip_verify: bool = ...,
+        **options: Unpack[_ClientOptions],
     ) -> Self: ...
     @staticmethod
     def connect(
         url: str,
-        *,
-        connect_timeout: float = ...,
-        enhanced_rtmp: bool = ...,
-        flash_ver: str | None = ...,
-        reconnect: bool = ...,
-        reconnect_initial_delay: float = ...,
-        reconnect_max_delay: float = ...,
-        reconnect_max_attempts: int | None = ...,
-        event_buffer: int = ...,
-        chunk_size: int = ...,
-        tls_ca_file: str | PathLike[str] | None = ...,
-        tls_insecure_skip_verify: bool = ...,
+        **options: Unpack[_ClientOptions],
     ) -> Awaitable[Player]: ...
     def read(self, timeout: float | None = None) -> _PlayerItem | None: ...
     def __iter__(self) -> Self: ...
@@ -370,34 +366,12 @@ class Publisher:
     def __new__(
         cls,
         url: str,
-        *,
-        connect_timeout: float = ...,
-        enhanced_rtmp: bool = ...,
-        flash_ver: str | None = ...,
-        reconnect: bool = ...,
-        reconnect_initial_delay: float = ...,
-        reconnect_max_delay: float = ...,
-        reconnect_max_attempts: int | None = ...,
-        event_buffer: int = ...,
-        chunk_size: int = ...,
-        tls_ca_file: str | PathLike[str] | None = ...,
-        tls_insecure_skip_verify: bool = ...,
+        **options: Unpack[_ClientOptions],
     ) -> Self: ...
     @staticmethod
     def connect(
         url: str,
-        *,
-        connect_timeout: float = ...,
-        enhanced_rtmp: bool = ...,
-        flash_ver: str | None = ...,
-        reconnect: bool = ...,
-        reconnect_initial_delay: float = ...,
-        reconnect_max_delay: float = ...,
-        reconnect_max_attempts: int | None = ...,
-        event_buffer: int = ...,
-        chunk_size: int = ...,
-        tls_ca_file: str | PathLike[str] | None = ...,
-        tls_insecure_skip_verify: bool = ...,
+        **options: Unpack[_ClientOptions],
     ) -> Awaitable[Publisher]: ...
     def send_metadata(self, metadata: dict[str, Any], timestamp: int = 0) -> None: ...
     def send_video(self, timestamp: int, data: _Bytes) -> None: ...
