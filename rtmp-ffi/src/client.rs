@@ -60,10 +60,7 @@ fn set(config: *mut rtmp_client_config, f: impl FnOnce(&mut ClientOptions)) -> r
 /// `RTMP_RESULT_INVALID_ARGUMENT`, with a message naming the option and its range, when refused.
 fn option(config: *mut rtmp_client_config, name: &str, value: impl Into<Value>) -> rtmp_result {
     let Some(config) = crate::ffi::try_mut(config) else { return crate::error::null_parameter("config") };
-    match config.set(name, &value.into(), TimeUnit::Millis) {
-        Ok(()) => rtmp_result::Ok,
-        Err(e) => fail(rtmp_result::InvalidArgument, e.to_string()),
-    }
+    crate::error::option_result(config.set(name, &value.into(), TimeUnit::Millis))
 }
 
 /// Sets any client option that is a plain value by its name in the option reference (README,

@@ -83,10 +83,7 @@ pub extern "C" fn rtmp_server_config_set_callbacks(
 /// `RTMP_RESULT_INVALID_ARGUMENT`, with a message naming the option and its range, when refused.
 fn option(config: *mut rtmp_server_config, name: &str, value: impl Into<Value>) -> rtmp_result {
     let Some(config) = crate::ffi::try_mut(config) else { return crate::error::null_parameter("config") };
-    match config.options.set(name, &value.into(), TimeUnit::Millis) {
-        Ok(()) => rtmp_result::Ok,
-        Err(e) => fail(rtmp_result::InvalidArgument, e.to_string()),
-    }
+    crate::error::option_result(config.options.set(name, &value.into(), TimeUnit::Millis))
 }
 
 /// Sets any server option by its name in the option reference (README, "Server options"),

@@ -69,6 +69,15 @@ pub(crate) fn null_parameter<T: crate::panic::Fallback>(name: &str) -> T {
     T::null_parameter()
 }
 
+/// An option the schema refused: `RTMP_RESULT_INVALID_ARGUMENT`, with the message naming the
+/// option and its range.
+pub(crate) fn option_result(outcome: Result<(), rtmp_core::options::OptionError>) -> rtmp_result {
+    match outcome {
+        Ok(()) => rtmp_result::Ok,
+        Err(e) => fail(rtmp_result::InvalidArgument, e.to_string()),
+    }
+}
+
 /// Maps a layer error to its result, recording the message.
 pub(crate) fn embed_error(error: EmbedError) -> rtmp_result {
     let result = match &error {

@@ -46,41 +46,28 @@ pub struct OptionInfo {
     pub default: Setting,
 }
 
+impl OptionInfo {
+    /// The options of `table`, with the defaults of `T`.
+    pub fn of<T: Default>(table: &'static OptionTable<T>) -> impl Iterator<Item = Self> {
+        let defaults = T::default();
+        table.options.iter().map(move |spec| Self {
+            name: spec.name,
+            kind: spec.kind,
+            doc: spec.doc,
+            default: (spec.get)(&defaults),
+        })
+    }
+}
+
 /// Every server option, the core's then the layer's, with its default.
 pub fn server_options() -> impl Iterator<Item = OptionInfo> {
-    let defaults = ServerOptions::default();
-    let core = SERVER_OPTIONS.options.iter().map(move |spec| OptionInfo {
-        name: spec.name,
-        kind: spec.kind,
-        doc: spec.doc,
-        default: (spec.get)(&ServerOptions::default().config),
-    });
-    let layer = LAYER_OPTIONS.options.iter().map(move |spec| OptionInfo {
-        name: spec.name,
-        kind: spec.kind,
-        doc: spec.doc,
-        default: (spec.get)(&defaults),
-    });
-    core.chain(layer)
+    OptionInfo::of(&SERVER_OPTIONS).chain(OptionInfo::of(&LAYER_OPTIONS))
 }
 
 /// Every client option that is a plain value, the core's then the layer's, with its default
 /// (`reconnect` and `tls` are structured: each skin has its own form of them).
 pub fn client_options() -> impl Iterator<Item = OptionInfo> {
-    let defaults = ClientOptions::default();
-    let core = CLIENT_OPTIONS.options.iter().map(move |spec| OptionInfo {
-        name: spec.name,
-        kind: spec.kind,
-        doc: spec.doc,
-        default: (spec.get)(&ClientOptions::default().config),
-    });
-    let layer = CLIENT_LAYER_OPTIONS.options.iter().map(move |spec| OptionInfo {
-        name: spec.name,
-        kind: spec.kind,
-        doc: spec.doc,
-        default: (spec.get)(&defaults),
-    });
-    core.chain(layer)
+    OptionInfo::of(&CLIENT_OPTIONS).chain(OptionInfo::of(&CLIENT_LAYER_OPTIONS))
 }
 
 impl ClientOptions {

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use rtmp_core::client::{CLIENT_OPTIONS, ClientConfig};
+use rtmp_core::client::CLIENT_OPTIONS;
 use rtmp_core::options::{Kind, Setting, Unset};
 use rtmp_embed::{OptionInfo, Spelling, client_options, server_options};
 
@@ -149,28 +149,14 @@ fn node_server_options() -> String {
     })
 }
 
-/// The core's client options (Node clients run on the package's shared runtime: no threads).
-fn core_client_options() -> Vec<OptionInfo> {
-    let defaults = ClientConfig::default();
-    CLIENT_OPTIONS
-        .options
-        .iter()
-        .map(|spec| OptionInfo {
-            name: spec.name,
-            kind: spec.kind,
-            doc: spec.doc,
-            default: (spec.get)(&defaults),
-        })
-        .collect()
-}
-
 fn node_client_options() -> String {
     node_object(&NodeObject {
         source: "rtmp-core's CLIENT_OPTIONS",
         uses: "use crate::options::{ClientTlsOptions, ReconnectOptions};\n",
         name: "ClientOptions",
         doc: "Player and publisher settings. Every field is optional; the defaults are the library's.",
-        options: core_client_options(),
+        // The core's: Node clients run on the package's shared runtime (no threads).
+        options: OptionInfo::of(&CLIENT_OPTIONS).collect(),
         extras: "    /// RTMPS certificate checking (for `rtmps://` URLs).\n    pub tls: Option<ClientTlsOptions>,\n    \
                  /// Reconnect after a drop. Default: off.\n    pub reconnect: Option<ReconnectOptions>,\n",
     })
