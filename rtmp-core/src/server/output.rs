@@ -125,6 +125,7 @@ impl PlayerOutput {
 
     /// Closes the gate before the task writes: publishers queue until [`Self::release`]. A
     /// message a publisher left half-written goes out first.
+    #[inline]
     pub(crate) fn hold(&mut self) {
         if self.held {
             return;
@@ -137,6 +138,7 @@ impl PlayerOutput {
 
     /// Reopens the gate after the task's writes. Queued media cannot be overtaken: publishers
     /// write directly only into a player whose queue is empty.
+    #[inline]
     pub(crate) fn release(&mut self) {
         let Some(direct) = self.direct.as_ref().filter(|_| self.held) else { return };
         debug_assert!(self.remainder.is_none(), "written by the last write");
@@ -261,4 +263,61 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, bufs: &mut [B
     }
     writer.flush().await?;
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+    use crate::proto::session::ServerSessionConfig;
+    use crate::server::message::MessageClass;
+
+    const KEY: MessageClass = MessageClass::VideoKey { track: 0 };
+    const INTER: MessageClass = MessageClass::VideoInter;
+
+    /// A connected pair: our write half and the peer.
+    async fn pair() -> (OwnedWriteHalf, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (peer, _) = listener.accept().await.unwrap();
+        (client.into_split().1, peer)
+    }
+
+    fn message(fill: u8) -> Bytes {
+        Bytes::from(vec![fill; 10])
+    }
+
+    #[tokio::test]
+    async fn the_tasks_bytes_go_first_and_queued_media_is_never_overtaken() {
+        let (socket, mut peer) = pair().await;
+        let (mut output, mut writer) = PlayerOutput::tcp(socket, Duration::from_secs(5));
+        let queue = output.queue(16);
+        let counter = AtomicU64::new(0);
+        // The gate starts held: a publisher's message queues behind the task's reply.
+        assert_eq!(queue.push_batch(&[(message(1), KEY)], true), 0);
+        output.write(&mut writer, vec![message(0)], &counter).await.unwrap();
+        output.release();
+        // The gate is open but the queue is not empty: this one queues behind message 1.
+        assert_eq!(queue.push_batch(&[(message(2), INTER)], true), 0);
+        let mut session = ServerSession::new(ServerSessionConfig::default(), 0, &[0; 1528]);
+        output.write_queues(&mut writer, &mut session, [(1, &queue)].into_iter(), &counter).await.unwrap();
+        output.release();
+        // Caught up: a publisher writes straight into the socket.
+        assert_eq!(queue.push_batch(&[(message(3), INTER)], true), 10);
+        let mut got = vec![0; 40];
+        peer.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, (0..4).flat_map(|n| [n; 10]).collect::<Vec<u8>>());
+        assert_eq!(output.bytes_out(), 40, "the task's and the publisher's");
+        assert_eq!(counter.load(Ordering::Relaxed), 30, "the task's (the fan-out counts its own)");
+    }
+
+    #[tokio::test]
+    async fn a_write_that_stalls_ends_the_connection() {
+        let (mut writer, _unread) = tokio::io::duplex(64);
+        let mut output = PlayerOutput::task_only(Duration::from_millis(50));
+        let result = output.write(&mut writer, vec![Bytes::from(vec![0; 1024])], &AtomicU64::new(0)).await;
+        assert!(matches!(result, Err(DisconnectReason::Timeout("write stall"))), "{result:?}");
+    }
 }
