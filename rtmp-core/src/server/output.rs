@@ -13,7 +13,8 @@
 //!
 //! # Rules
 //! 1. **Classes.** A message arrives with the class it was given when it was read
-//!    ([`super::message::MessageClass`]); nothing here parses a tag.
+//!    ([`super::message::MessageClass`]); nothing here parses a tag. A fan-out carries the drop
+//!    policy's view of it ([`FrameClass::of`], once per message, not per player).
 //! 2. **Drop policy** (nginx-rtmp's priorities), against the queue's length when the message
 //!    comes: disposable video is dropped at a quarter of the capacity, inter frames at half,
 //!    keyframes at three quarters, audio and data messages when full; sequence headers, metadata
@@ -62,7 +63,7 @@ use tokio::sync::Notify;
 use tokio::time::timeout;
 
 use direct::{DirectWriter, SharedWriter};
-pub(crate) use queue::{Outgoing, PlayerQueue};
+pub(crate) use queue::{FrameClass, Outgoing, PlayerQueue};
 
 use super::handler::DisconnectReason;
 use crate::proto::session::ServerSession;
@@ -296,16 +297,16 @@ mod tests {
         let queue = output.queue(16);
         let counter = AtomicU64::new(0);
         // The gate starts held: a publisher's message queues behind the task's reply.
-        assert_eq!(queue.push_batch(&[(message(1), KEY)], true), 0);
+        assert_eq!(queue.push_batch(&[(message(1), FrameClass::of(KEY))], true), 0);
         output.write(&mut writer, vec![message(0)], &counter).await.unwrap();
         output.release();
         // The gate is open but the queue is not empty: this one queues behind message 1.
-        assert_eq!(queue.push_batch(&[(message(2), INTER)], true), 0);
+        assert_eq!(queue.push_batch(&[(message(2), FrameClass::of(INTER))], true), 0);
         let mut session = ServerSession::new(ServerSessionConfig::default(), 0, &[0; 1528]);
         output.write_queues(&mut writer, &mut session, [(1, &queue)].into_iter(), &counter).await.unwrap();
         output.release();
         // Caught up: a publisher writes straight into the socket.
-        assert_eq!(queue.push_batch(&[(message(3), INTER)], true), 10);
+        assert_eq!(queue.push_batch(&[(message(3), FrameClass::of(INTER))], true), 10);
         let mut got = vec![0; 40];
         peer.read_exact(&mut got).await.unwrap();
         assert_eq!(got, (0..4).flat_map(|n| [n; 10]).collect::<Vec<u8>>());

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use super::gop::{CachedMessage, GopCache};
 use super::message::{MessageClass, PublishedMessage, chunk};
-use super::output::{Outgoing, PlayerQueue, prefetch};
+use super::output::{FrameClass, Outgoing, PlayerQueue, prefetch};
 use super::stats::{PlayerStats, StreamStats};
 use super::{PublisherPolicy, ServerConfig, StreamKey};
 use crate::proto::media::{AudioConfig, AudioTag, VideoConfig, VideoTag};
@@ -82,8 +82,8 @@ struct StreamState {
 /// and no per-message work per player before then.
 #[derive(Debug, Default)]
 struct Window {
-    /// Chunked for message stream 1, with their classes.
-    chunked: Vec<(Bytes, MessageClass)>,
+    /// Chunked for message stream 1, with their classes as the drop policy sees them.
+    chunked: Vec<(Bytes, FrameClass)>,
     /// As published, for players on another message stream (chunked for each of them).
     messages: Vec<PublishedMessage>,
 }
@@ -109,7 +109,7 @@ enum Delivery {
 /// bytes written into players' sockets.
 fn fan_out(
     players: &[Arc<Player>],
-    chunked: &[(Bytes, MessageClass)],
+    chunked: &[(Bytes, FrameClass)],
     messages: &[PublishedMessage],
     chunk_size: u32,
     delivery: Delivery,
@@ -131,7 +131,10 @@ fn fan_out(
         let batch = if player.stream_id == COMMON_STREAM_ID {
             chunked
         } else {
-            own = messages.iter().map(|m| (m.chunk(player.stream_id, chunk_size), m.class)).collect();
+            own = messages
+                .iter()
+                .map(|m| (m.chunk(player.stream_id, chunk_size), FrameClass::of(m.class)))
+                .collect();
             &own
         };
         sent += player.queue.push_batch(batch, may_write);
@@ -248,10 +251,13 @@ impl Stream {
         }
         let mut sent = 0;
         // Nobody playing (an ingest server's usual case): nothing to chunk.
-        let chunked: Vec<(Bytes, MessageClass)> = if state.players.is_empty() {
+        let chunked: Vec<(Bytes, FrameClass)> = if state.players.is_empty() {
             Vec::new()
         } else {
-            messages.iter().map(|m| (m.chunk(COMMON_STREAM_ID, self.chunk_size), m.class)).collect()
+            messages
+                .iter()
+                .map(|m| (m.chunk(COMMON_STREAM_ID, self.chunk_size), FrameClass::of(m.class)))
+                .collect()
         };
         if !chunked.is_empty() {
             if self.coalescing {

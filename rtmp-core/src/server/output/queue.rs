@@ -12,9 +12,11 @@ use super::direct::{DirectWriter, MAX_SLICES};
 use super::prefetch;
 use crate::server::message::MessageClass;
 
-/// How a message may be dropped when the queue fills; the order is nginx-rtmp's priorities.
+/// How the drop policy sees a message: derived from its [`MessageClass`] once per message (a
+/// fan-out carries it beside the chunked bytes), so that each player's admission tests one byte.
+/// The order is nginx-rtmp's priorities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FrameClass {
+pub(crate) enum FrameClass {
     /// Sequence headers, metadata and video control tags: never dropped (rare, and needed to
     /// decode anything).
     Header,
@@ -31,7 +33,8 @@ enum FrameClass {
 }
 
 impl FrameClass {
-    fn of(class: MessageClass) -> Self {
+    /// The drop policy's view of `class`.
+    pub(crate) fn of(class: MessageClass) -> Self {
         match class {
             MessageClass::Metadata
             | MessageClass::AudioHeader { .. }
@@ -160,7 +163,7 @@ impl PlayerQueue {
     /// Queues one message for the player's task (a joiner's cache: its connection holds the
     /// gate). Returns whether the drop policy kept it.
     pub(crate) fn push(&self, bytes: &Bytes, class: MessageClass) -> bool {
-        let pushed = self.push_all(&[(bytes.clone(), class)], false);
+        let pushed = self.push_all(&[(bytes.clone(), FrameClass::of(class))], false);
         debug_assert_eq!(pushed.sent_bytes, 0, "queued, never written here");
         pushed.kept > 0
     }
@@ -169,7 +172,7 @@ impl PlayerQueue {
     /// most one direct write per [`MAX_SLICES`] messages. Returns the bytes written into the
     /// player's socket.
     #[inline]
-    pub(crate) fn push_batch(&self, messages: &[(Bytes, MessageClass)], may_write: bool) -> u64 {
+    pub(crate) fn push_batch(&self, messages: &[(Bytes, FrameClass)], may_write: bool) -> u64 {
         let mut sent = 0;
         for group in messages.chunks(MAX_SLICES) {
             sent += self.push_all(group, may_write).sent_bytes as u64;
@@ -180,7 +183,7 @@ impl PlayerQueue {
     /// Drops, sends or queues each message in order. With `may_write`, when the queue is empty
     /// and the socket free, every kept message goes out in one vectored write from the caller's
     /// task; whatever the socket does not take is queued for the player's task.
-    fn push_all(&self, messages: &[(Bytes, MessageClass)], may_write: bool) -> Pushed {
+    fn push_all(&self, messages: &[(Bytes, FrameClass)], may_write: bool) -> Pushed {
         let mut state = self.lock();
         // A bigger burst (a publisher catching up) goes through the queue.
         let direct = self
@@ -220,8 +223,7 @@ impl PlayerQueue {
     }
 
     /// The drop policy: whether a message of `class` is kept, counting drops.
-    fn admit(&self, state: &mut QueueState, class: MessageClass) -> bool {
-        let class = FrameClass::of(class);
+    fn admit(&self, state: &mut QueueState, class: FrameClass) -> bool {
         let wanted = match class {
             _ if state.paused && class != FrameClass::Header => false,
             FrameClass::Audio => state.audio_enabled,
