@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::queue::Outgoing;
-use super::registry::{Player, PublishedMessage, Stream};
+use super::message::PublishedMessage;
+use super::output::{Outgoing, PlayerQueue};
+use super::registry::{Player, Stream};
 use super::{PublisherPolicy, ServerConfig, StreamKey};
 use crate::proto::media::VideoTag;
 
@@ -30,7 +31,8 @@ impl FanoutBench {
         stream.claim_publisher(1, addr, Arc::default(), PublisherPolicy::RejectNew).expect("a new stream");
         let players: Vec<_> = (0..players as u64)
             .map(|id| {
-                Arc::new(Player::new(id + 2, addr, 1, config.player_queue_length, Arc::default(), None))
+                let queue = PlayerQueue::unattached(config.player_queue_length);
+                Arc::new(Player::new(id + 2, addr, 1, queue))
             })
             .collect();
         for player in &players {

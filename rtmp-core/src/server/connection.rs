@@ -1,12 +1,11 @@
 //! The task that drives one connection: socket ⇄ sans-IO session, handler hooks, registry.
 
-use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use std::pin::pin;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -14,16 +13,16 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until, timeout};
 
-use super::direct::{DirectWriter, SharedWriter};
 use super::merged_read::{MergedReads, next_tick};
 
 use super::handler::{
     AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams, RtmpHandler,
     SessionContext, StreamKey, VideoFrame,
 };
-use super::queue::Outgoing;
+use super::message::PublishedMessage;
+use super::output::PlayerOutput;
 use super::read_sizing::ReadSizing;
-use super::registry::{PublishedMessage, Stream};
+use super::registry::Stream;
 use super::runtime::Shared;
 use crate::proto::media::{AudioTag, VideoTag};
 use crate::proto::session::{ServerEvent, ServerSession, TimeoutKind, Timers};
@@ -32,11 +31,6 @@ mod streams;
 
 use streams::{Playing, Publishing};
 
-/// Most queued messages written in one vectored write.
-const WRITE_BATCH: usize = 128;
-/// Vectored writes per wake-up before the task reads its socket again.
-const MAX_BATCHES_PER_WAKE: usize = 8;
-
 /// One connection's state outside the protocol session.
 struct Connection<H: RtmpHandler> {
     shared: Arc<Shared<H>>,
@@ -44,19 +38,12 @@ struct Connection<H: RtmpHandler> {
     session: ServerSession,
     publishing: Vec<Publishing>,
     playing: Vec<Playing>,
-    /// Wakes the task when any of its player queues gets a message.
-    queue_notify: Arc<Notify>,
+    /// The socket's writing: its gate, its plays' queues, the stall timeout.
+    output: PlayerOutput,
     /// Notified when another publisher takes over our stream.
     kick: Arc<Notify>,
     /// Set when the session or a decision ends the connection.
     ending: Option<DisconnectReason>,
-    bytes_out: u64,
-    /// This socket as its publishers see it (plain TCP without coalescing).
-    direct: Option<Arc<DirectWriter>>,
-    /// This task holds `direct`'s gate: publishers queue.
-    direct_held: bool,
-    /// What a publisher left half-written; the next bytes this task writes.
-    remainder: Option<Bytes>,
     /// Media of the current read not yet fanned out, and the stream it is for.
     media: Vec<PublishedMessage>,
     media_stream: Option<Arc<Stream>>,
@@ -72,9 +59,8 @@ pub(crate) async fn serve_tcp<H: RtmpHandler>(
 ) {
     let merged_reads = MergedReads::tcp(&socket);
     let (reader, writer) = socket.into_split();
-    let writer = Arc::new(writer);
-    let direct = Some(Arc::new(DirectWriter::new(Arc::clone(&writer))));
-    serve(shared, reader, SharedWriter(writer), direct, merged_reads, peer_addr, session_id).await;
+    let (output, writer) = PlayerOutput::tcp(writer, shared.config.player_stall_timeout);
+    serve(shared, reader, writer, output, merged_reads, peer_addr, session_id).await;
 }
 
 /// Runs a connection over any byte stream (TLS over `merged_reads`' socket) to its end.
@@ -89,14 +75,15 @@ pub(crate) async fn serve_stream<H, S>(
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let (reader, writer) = tokio::io::split(socket);
-    serve(shared, reader, writer, None, merged_reads, peer_addr, session_id).await;
+    let output = PlayerOutput::task_only(shared.config.player_stall_timeout);
+    serve(shared, reader, writer, output, merged_reads, peer_addr, session_id).await;
 }
 
 async fn serve<H, R, W>(
     shared: Arc<Shared<H>>,
     mut reader: R,
     mut writer: W,
-    direct: Option<Arc<DirectWriter>>,
+    output: PlayerOutput,
     merged_reads: MergedReads,
     peer_addr: SocketAddr,
     session_id: u64,
@@ -111,21 +98,16 @@ async fn serve<H, R, W>(
         shared,
         publishing: Vec::new(),
         playing: Vec::new(),
-        queue_notify: Arc::new(Notify::new()),
+        output,
         kick: Arc::new(Notify::new()),
         ending: None,
-        bytes_out: 0,
-        // A new writer starts held.
-        direct_held: direct.is_some(),
-        direct,
-        remainder: None,
         media: Vec::new(),
         media_stream: None,
         merged_reads,
     };
     let reason = connection.run(&mut reader, &mut writer).await;
     // From here on publishers queue (and the queues are dropped with the players).
-    connection.hold_direct();
+    connection.output.hold();
     let _ = timeout(Duration::from_secs(1), writer.shutdown()).await;
     connection.finish(reason).await;
 }
@@ -143,7 +125,7 @@ impl<H: RtmpHandler> Connection<H> {
         let mut shutdown_changed = pin!(shutdown.changed());
         let kick = Arc::clone(&self.kick);
         let mut kicked = pin!(kick.notified());
-        let queue_notify = Arc::clone(&self.queue_notify);
+        let queue_notify = self.output.notify();
         let mut queued = pin!(queue_notify.notified());
         let mut last_media_write = Instant::now();
         // One timer for every deadline: the session's (connect, idle, ping, play wait) and the
@@ -220,7 +202,9 @@ impl<H: RtmpHandler> Connection<H> {
                     if let Some(window) = config.write_coalescing {
                         sleep_until(last_media_write + window).await;
                     }
-                    if let Err(reason) = self.write_queues(writer).await {
+                    let plays = self.playing.iter().map(|p| (p.stream_id, &p.player.queue));
+                    let counter = &self.shared.counters.bytes_out;
+                    if let Err(reason) = self.output.write_queues(writer, &mut self.session, plays, counter).await {
                         return reason;
                     }
                     last_media_write = Instant::now();
@@ -242,7 +226,7 @@ impl<H: RtmpHandler> Connection<H> {
                     }
                 }
             }
-            self.release_direct();
+            self.output.release();
         }
     }
 
@@ -251,28 +235,6 @@ impl<H: RtmpHandler> Connection<H> {
         self.session.send_shutdown();
         let _ = self.flush_session(writer).await;
         DisconnectReason::Shutdown
-    }
-
-    /// Closes the direct path before this task writes: publishers queue until
-    /// [`Self::release_direct`]. A message a publisher left half-written goes out first.
-    fn hold_direct(&mut self) {
-        if self.direct_held {
-            return;
-        }
-        if let Some(direct) = &self.direct {
-            self.remainder = direct.hold();
-            self.direct_held = true;
-        }
-    }
-
-    /// Reopens the direct path after this task's writes. Queued media cannot be overtaken: a
-    /// publisher, or the flush task of write coalescing, writes directly only into a player whose
-    /// queue is empty.
-    fn release_direct(&mut self) {
-        let Some(direct) = self.direct.as_ref().filter(|_| self.direct_held) else { return };
-        debug_assert!(self.remainder.is_none(), "written by the last write_batch");
-        direct.release();
-        self.direct_held = false;
     }
 
     /// Answers every event the session raised, awaiting the handler's decisions.
@@ -394,22 +356,27 @@ impl<H: RtmpHandler> Connection<H> {
         if !handler.on_media_tag(&self.ctx, &MediaTag { key, kind, timestamp, payload: &payload }) {
             return;
         }
+        // The tag is parsed and the message classified here, once: the hooks, the cache, the
+        // fan-out and the players' drop policies all go by this class.
         let message = if kind == MediaKind::Video {
             let tag = VideoTag::parse(&payload).ok();
+            let message = PublishedMessage::video(timestamp, payload, tag.as_ref());
             if let Some(tag) = &tag {
-                let frame = VideoFrame { key, timestamp, tag, payload: &payload };
+                let frame = VideoFrame { key, timestamp, tag, payload: &message.payload };
                 handler.on_video_frame(&self.ctx, &frame);
-                if is_keyframe(tag) {
+                if message.class.is_keyframe() {
                     handler.on_keyframe(&self.ctx, &frame);
                 }
             }
-            PublishedMessage::video(timestamp, payload.clone(), tag.as_ref())
+            message
         } else {
             let tag = AudioTag::parse(&payload).ok();
+            let message = PublishedMessage::audio(timestamp, payload, tag.as_ref());
             if let Some(tag) = &tag {
-                handler.on_audio_frame(&self.ctx, &AudioFrame { key, timestamp, tag, payload: &payload });
+                let frame = AudioFrame { key, timestamp, tag, payload: &message.payload };
+                handler.on_audio_frame(&self.ctx, &frame);
             }
-            PublishedMessage::audio(timestamp, payload.clone(), tag.as_ref())
+            message
         };
         let stream = Arc::clone(&p.stream);
         self.publish(stream, message);
@@ -438,65 +405,7 @@ impl<H: RtmpHandler> Connection<H> {
         while let Some(bytes) = self.session.poll_transmit() {
             batch.push(bytes);
         }
-        self.write_batch(writer, batch).await
-    }
-
-    /// Drains every player queue into vectored writes, turning notices into session messages.
-    async fn write_queues<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> Result<(), DisconnectReason> {
-        self.hold_direct();
-        for _ in 0..MAX_BATCHES_PER_WAKE {
-            let mut items = Vec::new();
-            let mut batch = Vec::new();
-            for p in &self.playing {
-                items.clear();
-                p.player.queue.drain(&mut items, WRITE_BATCH);
-                for item in items.drain(..) {
-                    match item {
-                        Outgoing::Bytes(bytes) => batch.push(bytes),
-                        Outgoing::Unpublished => {
-                            self.session.publisher_left(p.stream_id);
-                            batch.extend(std::iter::from_fn(|| self.session.poll_transmit()));
-                        }
-                        Outgoing::Published => {
-                            self.session.publisher_arrived(p.stream_id);
-                            batch.extend(std::iter::from_fn(|| self.session.poll_transmit()));
-                        }
-                    }
-                }
-            }
-            if batch.is_empty() && self.remainder.is_none() {
-                return Ok(());
-            }
-            self.write_batch(writer, batch).await?;
-        }
-        // A publisher faster than this socket keeps the queue full: go back to the select loop so
-        // the player's own commands and pings are read, and come straight back here.
-        self.queue_notify.notify_one();
-        Ok(())
-    }
-
-    async fn write_batch<W: AsyncWrite + Unpin>(
-        &mut self,
-        writer: &mut W,
-        mut batch: Vec<Bytes>,
-    ) -> Result<(), DisconnectReason> {
-        if batch.is_empty() && self.remainder.is_none() {
-            return Ok(());
-        }
-        self.hold_direct();
-        if let Some(rest) = self.remainder.take() {
-            batch.insert(0, rest);
-        }
-        let stall = self.shared.config.player_stall_timeout;
-        match timeout(stall, write_all_vectored(writer, &mut batch)).await {
-            Ok(Ok(n)) => {
-                self.bytes_out += n as u64;
-                self.shared.counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
-                Ok(())
-            }
-            Ok(Err(e)) => Err(DisconnectReason::Io(e.to_string())),
-            Err(_) => Err(DisconnectReason::Timeout("write stall")),
-        }
+        self.output.write(writer, batch, &self.shared.counters.bytes_out).await
     }
 
     /// Releases everything the connection held and reports its end.
@@ -508,18 +417,12 @@ impl<H: RtmpHandler> Connection<H> {
             session = self.ctx.session_id,
             peer = %self.ctx.peer_addr,
             bytes_in,
-            bytes_out = self.bytes_out + self.direct.as_ref().map_or(0, |d| d.written()),
+            bytes_out = self.output.bytes_out(),
             %reason,
             "disconnect"
         );
         self.shared.handler.on_disconnect(&self.ctx, &reason).await;
     }
-}
-
-/// A coded keyframe: not a sequence header, not an end-of-sequence tag (ffmpeg ends every
-/// H.264 stream with one, flagged as a keyframe), not a command frame.
-fn is_keyframe(tag: &VideoTag) -> bool {
-    tag.is_keyframe() && !tag.is_sequence_header() && !tag.is_sequence_end() && tag.command().is_none()
 }
 
 /// A session for a new connection. Not inlined into `serve`, so the random bytes do not stay in
@@ -551,52 +454,5 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
-    }
-}
-
-/// Writes every buffer, as few syscalls as the kernel allows.
-async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, bufs: &mut [Bytes]) -> io::Result<usize> {
-    let mut total = 0;
-    let mut first = 0;
-    while first < bufs.len() {
-        let slices: Vec<IoSlice<'_>> = bufs[first..].iter().take(64).map(|b| IoSlice::new(b)).collect();
-        let mut written = writer.write_vectored(&slices).await?;
-        if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        total += written;
-        while written > 0 {
-            let len = bufs[first].len();
-            if written >= len {
-                written -= len;
-                first += 1;
-            } else {
-                bufs[first].advance(written);
-                written = 0;
-            }
-        }
-        while first < bufs.len() && bufs[first].is_empty() {
-            first += 1;
-        }
-    }
-    writer.flush().await?;
-    Ok(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tag(bytes: &'static [u8]) -> VideoTag {
-        VideoTag::parse(&Bytes::from_static(bytes)).unwrap()
-    }
-
-    #[test]
-    fn only_coded_keyframes_count_as_keyframes() {
-        assert!(is_keyframe(&tag(&[0x17, 0x01, 0, 0, 0, 0, 0, 0, 1, 0x65])));
-        assert!(!is_keyframe(&tag(&[0x27, 0x01, 0, 0, 0, 0, 0, 0, 1, 0x41])));
-        // Sequence header, and the end-of-sequence tag ffmpeg writes last (both flagged key).
-        assert!(!is_keyframe(&tag(&[0x17, 0x00, 0, 0, 0, 0x01, 0x42, 0xc0, 0x0d, 0xff, 0xe0, 0x00])));
-        assert!(!is_keyframe(&tag(&[0x17, 0x02, 0, 0, 0])));
     }
 }

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::queue::FrameClass;
+use super::message::MessageClass;
 
 /// One cached message: its fields, and its bytes chunked for message stream 1 (what every
 /// player uses) when it was fanned out live. A stream nobody plays is not chunked at all: a
@@ -13,7 +13,7 @@ pub(crate) struct CachedMessage {
     pub(crate) timestamp: u32,
     pub(crate) payload: Bytes,
     pub(crate) chunked: Option<Bytes>,
-    pub(crate) class: FrameClass,
+    pub(crate) class: MessageClass,
 }
 
 impl CachedMessage {
@@ -25,9 +25,9 @@ impl CachedMessage {
     }
 }
 
-/// What a message is to the cache.
+/// What a message is to the cache, from its class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CacheRole {
+enum CacheRole {
     /// `onMetaData`: the latest replaces earlier ones.
     Metadata,
     /// An audio sequence header (per track).
@@ -38,8 +38,24 @@ pub(crate) enum CacheRole {
     Keyframe,
     /// Any other audio or video message: joins the current GOP.
     Media,
-    /// Not cached (sequence ends, text and cue points).
+    /// Not cached (sequence ends, command frames, text and cue points).
     Live,
+}
+
+impl CacheRole {
+    fn of(class: MessageClass) -> Self {
+        match class {
+            MessageClass::Metadata => Self::Metadata,
+            MessageClass::AudioHeader { track } => Self::AudioHeader(track),
+            MessageClass::VideoHeader { track } => Self::VideoHeader(track),
+            MessageClass::VideoKey { track: 0 } => Self::Keyframe,
+            MessageClass::VideoKey { .. }
+            | MessageClass::VideoInter
+            | MessageClass::VideoDisposable
+            | MessageClass::Audio => Self::Media,
+            MessageClass::VideoControl | MessageClass::Data => Self::Live,
+        }
+    }
 }
 
 /// Cache of one stream, capped by bytes and by media duration. Past a cap the GOP is dropped
@@ -68,8 +84,8 @@ impl GopCache {
         }
     }
 
-    /// Records a message the publisher sent.
-    pub(crate) fn record(&mut self, role: CacheRole, message: CachedMessage) {
+    /// Records a message the publisher sent, as its class says.
+    pub(crate) fn record(&mut self, message: CachedMessage) {
         let replace = |list: &mut Vec<(u8, CachedMessage)>, track: u8, message: CachedMessage| match list
             .iter_mut()
             .find(|(t, _)| *t == track)
@@ -77,7 +93,7 @@ impl GopCache {
             Some(slot) => slot.1 = message,
             None => list.push((track, message)),
         };
-        match role {
+        match CacheRole::of(message.class) {
             CacheRole::Metadata => self.metadata = Some(message.detached()),
             CacheRole::AudioHeader(track) => replace(&mut self.audio_headers, track, message.detached()),
             CacheRole::VideoHeader(track) => replace(&mut self.video_headers, track, message.detached()),
@@ -134,7 +150,7 @@ impl GopCache {
 mod tests {
     use super::*;
 
-    fn msg(type_id: u8, timestamp: u32, size: usize, class: FrameClass) -> CachedMessage {
+    fn msg(type_id: u8, timestamp: u32, size: usize, class: MessageClass) -> CachedMessage {
         let payload = Bytes::from(vec![type_id; size]);
         CachedMessage { type_id, timestamp, chunked: Some(payload.clone()), payload, class }
     }
@@ -146,40 +162,40 @@ mod tests {
     #[test]
     fn replay_order_is_metadata_headers_then_gop_from_the_keyframe() {
         let mut c = GopCache::new(1 << 20, 10_000);
-        c.record(CacheRole::Media, msg(8, 0, 10, FrameClass::Audio)); // before any keyframe: not cached
-        c.record(CacheRole::VideoHeader(0), msg(9, 0, 10, FrameClass::Header));
-        c.record(CacheRole::AudioHeader(0), msg(8, 0, 10, FrameClass::Header));
-        c.record(CacheRole::Metadata, msg(18, 0, 10, FrameClass::Header));
-        c.record(CacheRole::Keyframe, msg(9, 40, 10, FrameClass::VideoKey));
-        c.record(CacheRole::Media, msg(8, 45, 10, FrameClass::Audio));
-        c.record(CacheRole::Media, msg(9, 80, 10, FrameClass::VideoInter));
-        c.record(CacheRole::Live, msg(18, 81, 10, FrameClass::Data));
+        c.record(msg(8, 0, 10, MessageClass::Audio)); // before any keyframe: not cached
+        c.record(msg(9, 0, 10, MessageClass::VideoHeader { track: 0 }));
+        c.record(msg(8, 0, 10, MessageClass::AudioHeader { track: 0 }));
+        c.record(msg(18, 0, 10, MessageClass::Metadata));
+        c.record(msg(9, 40, 10, MessageClass::VideoKey { track: 0 }));
+        c.record(msg(8, 45, 10, MessageClass::Audio));
+        c.record(msg(9, 80, 10, MessageClass::VideoInter));
+        c.record(msg(18, 81, 10, MessageClass::Data));
         assert_eq!(order(&mut c), [(18, 0), (8, 0), (9, 0), (9, 40), (8, 45), (9, 80)]);
         // A new keyframe restarts the GOP; a new header replaces the old one.
-        c.record(CacheRole::Keyframe, msg(9, 2040, 10, FrameClass::VideoKey));
-        c.record(CacheRole::VideoHeader(0), msg(9, 2041, 10, FrameClass::Header));
+        c.record(msg(9, 2040, 10, MessageClass::VideoKey { track: 0 }));
+        c.record(msg(9, 2041, 10, MessageClass::VideoHeader { track: 0 }));
         assert_eq!(order(&mut c), [(18, 0), (8, 0), (9, 2041), (9, 2040)]);
     }
 
     #[test]
     fn caps_drop_the_gop_until_the_next_keyframe() {
         let mut c = GopCache::new(100, 1_000);
-        c.record(CacheRole::Keyframe, msg(9, 0, 60, FrameClass::VideoKey));
-        c.record(CacheRole::Media, msg(9, 40, 60, FrameClass::VideoInter));
+        c.record(msg(9, 0, 60, MessageClass::VideoKey { track: 0 }));
+        c.record(msg(9, 40, 60, MessageClass::VideoInter));
         assert_eq!(c.gop_bytes(), 0);
-        c.record(CacheRole::Media, msg(9, 80, 10, FrameClass::VideoInter));
+        c.record(msg(9, 80, 10, MessageClass::VideoInter));
         assert_eq!(order(&mut c), []);
-        c.record(CacheRole::Keyframe, msg(9, 120, 10, FrameClass::VideoKey));
-        c.record(CacheRole::Media, msg(8, 1121, 10, FrameClass::Audio));
+        c.record(msg(9, 120, 10, MessageClass::VideoKey { track: 0 }));
+        c.record(msg(8, 1121, 10, MessageClass::Audio));
         assert_eq!(order(&mut c), []);
     }
 
     #[test]
     fn multitrack_headers_are_kept_per_track() {
         let mut c = GopCache::new(1 << 20, 10_000);
-        c.record(CacheRole::VideoHeader(0), msg(9, 0, 1, FrameClass::Header));
-        c.record(CacheRole::VideoHeader(1), msg(9, 1, 1, FrameClass::Header));
-        c.record(CacheRole::VideoHeader(1), msg(9, 2, 1, FrameClass::Header));
+        c.record(msg(9, 0, 1, MessageClass::VideoHeader { track: 0 }));
+        c.record(msg(9, 1, 1, MessageClass::VideoHeader { track: 1 }));
+        c.record(msg(9, 2, 1, MessageClass::VideoHeader { track: 1 }));
         assert_eq!(order(&mut c), [(9, 0), (9, 2)]);
         c.clear();
         assert_eq!(order(&mut c), []);

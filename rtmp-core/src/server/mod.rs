@@ -5,11 +5,11 @@
 pub mod bench_support;
 mod config;
 mod connection;
-mod direct;
 mod gop;
 mod handler;
 mod merged_read;
-mod queue;
+mod message;
+mod output;
 mod read_sizing;
 mod registry;
 mod runtime;

@@ -9,15 +9,12 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::direct::{DirectWriter, MAX_SLICES, prefetch};
-use super::gop::{CacheRole, CachedMessage, GopCache};
-use super::queue::{FrameClass, Outgoing, PlayerQueue};
+use super::gop::{CachedMessage, GopCache};
+use super::message::{MessageClass, PublishedMessage, chunk};
+use super::output::{FrameClass, Outgoing, PlayerQueue, prefetch};
 use super::stats::{PlayerStats, StreamStats};
 use super::{PublisherPolicy, ServerConfig, StreamKey};
-use crate::proto::chunk::encode_shared;
 use crate::proto::media::{AudioConfig, AudioTag, VideoConfig, VideoTag};
-use crate::proto::message::type_id;
-use crate::proto::session::csid;
 
 /// The message stream id nearly every player uses; media is chunked once for it.
 const COMMON_STREAM_ID: u32 = 1;
@@ -33,19 +30,13 @@ pub(crate) struct Player {
     pub(crate) peer_addr: SocketAddr,
     /// The message stream its play arrived on; media is sent on it.
     pub(crate) stream_id: u32,
+    /// Its connection's output for this play (made by [`super::output::PlayerOutput::queue`]).
     pub(crate) queue: PlayerQueue,
 }
 
 impl Player {
-    pub(crate) fn new(
-        session_id: u64,
-        peer_addr: SocketAddr,
-        stream_id: u32,
-        capacity: usize,
-        notify: Arc<Notify>,
-        direct: Option<Arc<DirectWriter>>,
-    ) -> Self {
-        Self { session_id, peer_addr, stream_id, queue: PlayerQueue::new(capacity, notify, direct) }
+    pub(crate) fn new(session_id: u64, peer_addr: SocketAddr, stream_id: u32, queue: PlayerQueue) -> Self {
+        Self { session_id, peer_addr, stream_id, queue }
     }
 
     /// Starts loading what a fan-out reads first of this player.
@@ -59,8 +50,8 @@ impl Player {
             session_id: self.session_id,
             peer_addr: self.peer_addr,
             bytes_out: self.queue.bytes_out(),
-            dropped_video: self.queue.dropped_video.load(Ordering::Relaxed),
-            dropped_audio: self.queue.dropped_audio.load(Ordering::Relaxed),
+            dropped_video: self.queue.dropped_video(),
+            dropped_audio: self.queue.dropped_audio(),
             queue_depth: self.queue.depth(),
         }
     }
@@ -91,7 +82,7 @@ struct StreamState {
 /// and no per-message work per player before then.
 #[derive(Debug, Default)]
 struct Window {
-    /// Chunked for message stream 1, with their classes.
+    /// Chunked for message stream 1, with their classes as the drop policy sees them.
     chunked: Vec<(Bytes, FrameClass)>,
     /// As published, for players on another message stream (chunked for each of them).
     messages: Vec<PublishedMessage>,
@@ -102,87 +93,6 @@ struct Window {
 pub(crate) enum ClaimError {
     /// Someone is publishing and the policy keeps them.
     AlreadyPublishing,
-}
-
-/// A message from a publisher, classified for the cache and the drop policy.
-#[derive(Debug, Clone)]
-pub(crate) struct PublishedMessage {
-    pub(crate) type_id: u8,
-    pub(crate) timestamp: u32,
-    pub(crate) payload: Bytes,
-    pub(crate) class: FrameClass,
-    pub(crate) role: CacheRole,
-}
-
-impl PublishedMessage {
-    /// Classifies a video message. Unparsable ones are relayed as inter frames, byte for byte.
-    pub(crate) fn video(timestamp: u32, payload: Bytes, tag: Option<&VideoTag>) -> Self {
-        let (class, role) = match tag {
-            Some(tag) if tag.is_sequence_header() => {
-                (FrameClass::Header, CacheRole::VideoHeader(tag.track_id()))
-            }
-            Some(tag) if tag.is_sequence_end() || tag.command().is_some() => {
-                (FrameClass::Header, CacheRole::Live)
-            }
-            Some(tag) if tag.is_keyframe() => (
-                FrameClass::VideoKey,
-                if tag.track_id() == 0 { CacheRole::Keyframe } else { CacheRole::Media },
-            ),
-            Some(tag) if tag.frame_type() == crate::proto::media::VideoFrameType::Disposable => {
-                (FrameClass::VideoDisposable, CacheRole::Media)
-            }
-            _ => (FrameClass::VideoInter, CacheRole::Media),
-        };
-        Self { type_id: type_id::VIDEO, timestamp, payload, class, role }
-    }
-
-    /// Classifies an audio message.
-    pub(crate) fn audio(timestamp: u32, payload: Bytes, tag: Option<&AudioTag>) -> Self {
-        let (class, role) = match tag {
-            Some(tag) if tag.is_sequence_header() => {
-                (FrameClass::Header, CacheRole::AudioHeader(tag.track_id()))
-            }
-            _ => (FrameClass::Audio, CacheRole::Media),
-        };
-        Self { type_id: type_id::AUDIO, timestamp, payload, class, role }
-    }
-
-    /// `onMetaData` (already unwrapped from @setDataFrame).
-    pub(crate) fn metadata(timestamp: u32, payload: Bytes) -> Self {
-        Self {
-            type_id: type_id::DATA_AMF0,
-            timestamp,
-            payload,
-            class: FrameClass::Header,
-            role: CacheRole::Metadata,
-        }
-    }
-
-    /// Other data messages: forwarded live, never cached.
-    pub(crate) fn data(timestamp: u32, payload: Bytes) -> Self {
-        Self {
-            type_id: type_id::DATA_AMF0,
-            timestamp,
-            payload,
-            class: FrameClass::Data,
-            role: CacheRole::Live,
-        }
-    }
-
-    /// The message chunked for message stream `stream_id`.
-    fn chunk(&self, stream_id: u32, chunk_size: u32) -> Bytes {
-        chunk(self.type_id, self.timestamp, &self.payload, stream_id, chunk_size)
-    }
-}
-
-/// A message chunked for message stream `stream_id`, on the chunk stream of its type.
-fn chunk(type_id: u8, timestamp: u32, payload: &[u8], stream_id: u32, chunk_size: u32) -> Bytes {
-    let csid = match type_id {
-        type_id::AUDIO => csid::AUDIO,
-        type_id::VIDEO => csid::VIDEO,
-        _ => csid::DATA,
-    };
-    encode_shared(csid, timestamp, type_id, stream_id, payload, chunk_size)
 }
 
 /// How fanned-out messages reach players.
@@ -221,12 +131,13 @@ fn fan_out(
         let batch = if player.stream_id == COMMON_STREAM_ID {
             chunked
         } else {
-            own = messages.iter().map(|m| (m.chunk(player.stream_id, chunk_size), m.class)).collect();
+            own = messages
+                .iter()
+                .map(|m| (m.chunk(player.stream_id, chunk_size), FrameClass::of(m.class)))
+                .collect();
             &own
         };
-        for group in batch.chunks(MAX_SLICES) {
-            sent += player.queue.push_all(group, may_write).sent_bytes as u64;
-        }
+        sent += player.queue.push_batch(batch, may_write);
     }
     sent
 }
@@ -327,12 +238,12 @@ impl Stream {
         };
         for message in messages.iter() {
             publisher.bytes_in += message.payload.len() as u64;
-            if let CacheRole::VideoHeader(0) = message.role
+            if let MessageClass::VideoHeader { track: 0 } = message.class
                 && let Ok(tag) = VideoTag::parse(&message.payload)
             {
                 publisher.video = VideoConfig::parse(tag.codec(), tag.body()).ok();
             }
-            if let CacheRole::AudioHeader(0) = message.role
+            if let MessageClass::AudioHeader { track: 0 } = message.class
                 && let Ok(tag) = AudioTag::parse(&message.payload)
             {
                 publisher.audio = AudioConfig::parse(tag.codec(), tag.body()).ok();
@@ -343,7 +254,10 @@ impl Stream {
         let chunked: Vec<(Bytes, FrameClass)> = if state.players.is_empty() {
             Vec::new()
         } else {
-            messages.iter().map(|m| (m.chunk(COMMON_STREAM_ID, self.chunk_size), m.class)).collect()
+            messages
+                .iter()
+                .map(|m| (m.chunk(COMMON_STREAM_ID, self.chunk_size), FrameClass::of(m.class)))
+                .collect()
         };
         if !chunked.is_empty() {
             if self.coalescing {
@@ -362,7 +276,7 @@ impl Stream {
                 chunked: chunked.next(),
                 class: message.class,
             };
-            state.cache.record(message.role, cached);
+            state.cache.record(cached);
         }
         sent
     }
@@ -376,7 +290,7 @@ impl Stream {
         Self::flush_window_locked(&mut state, self.chunk_size, Delivery::Queued);
         for cached in state.cache.replay_mut() {
             let class = cached.class;
-            let pushed = if player.stream_id == COMMON_STREAM_ID {
+            if player.stream_id == COMMON_STREAM_ID {
                 // Cached while nobody played: chunked now, once for every later joiner too.
                 let chunked = cached.chunked.get_or_insert_with(|| {
                     chunk(
@@ -387,7 +301,7 @@ impl Stream {
                         self.chunk_size,
                     )
                 });
-                player.queue.push(chunked, class)
+                player.queue.push(chunked, class);
             } else {
                 let own = chunk(
                     cached.type_id,
@@ -396,9 +310,8 @@ impl Stream {
                     player.stream_id,
                     self.chunk_size,
                 );
-                player.queue.push(&own, class)
-            };
-            debug_assert_eq!(pushed.sent_bytes, 0, "the player's connection is held");
+                player.queue.push(&own, class);
+            }
         }
         state.players.push(player);
     }
@@ -519,7 +432,7 @@ mod tests {
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
         let policy = PublisherPolicy::TakeOver;
         stream.claim_publisher(1, addr, Arc::default(), policy).unwrap();
-        let player = Arc::new(Player::new(9, addr, 1, 16, Arc::default(), None));
+        let player = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(16)));
         stream.add_player(Arc::clone(&player));
         stream.claim_publisher(2, addr, Arc::default(), policy).unwrap();
         assert_eq!(notices(&player), [Outgoing::Published]);
@@ -553,13 +466,13 @@ mod tests {
         let stream = Stream::new(StreamKey::new("live", "cam"), &config);
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
         stream.claim_publisher(1, addr, Arc::default(), PublisherPolicy::RejectNew).unwrap();
-        let first = Arc::new(Player::new(9, addr, 1, 16, Arc::default(), None));
+        let first = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(16)));
         stream.add_player(Arc::clone(&first));
         let _ = stream.publish(1, &mut vec![video(1, true), video(2, false)]);
         assert_eq!(received(&first), [], "held in the window");
         // A joiner gets the window's messages from the cache; the others get the window now.
         // One on message stream 2 gets them chunked for it.
-        let joiner = Arc::new(Player::new(10, addr, 2, 16, Arc::default(), None));
+        let joiner = Arc::new(Player::new(10, addr, 2, PlayerQueue::unattached(16)));
         stream.add_player(Arc::clone(&joiner));
         assert_eq!(received(&first), [Ok(1), Ok(2)]);
         assert_eq!(received(&joiner), [Ok(1), Ok(2)]);

@@ -82,18 +82,12 @@ impl<H: RtmpHandler> Connection<H> {
         }
         tracing::info!(session = self.ctx.session_id, key = %params.key, live, "play");
         let _ = self.session.accept(request);
-        let player = Arc::new(Player::new(
-            self.ctx.session_id,
-            self.ctx.peer_addr,
-            params.stream_id,
-            config.player_queue_length,
-            Arc::clone(&self.queue_notify),
-            self.direct.clone(),
-        ));
+        let queue = self.output.queue(config.player_queue_length);
+        let player = Arc::new(Player::new(self.ctx.session_id, self.ctx.peer_addr, params.stream_id, queue));
         // Play.Start must precede the cached media: the session's bytes are flushed before any
         // queue is drained, and the cache goes into the queue here. Held until this read's
         // replies are written, so no publisher writes live media before them either.
-        self.hold_direct();
+        self.output.hold();
         stream.add_player(Arc::clone(&player));
         // Asked again once in: a publisher that arrived since did not tell this player (its
         // PublishNotify ends the wait), and one that arrives from now on will.

@@ -18,6 +18,8 @@ use socket2::SockRef;
 use tokio::io::AsyncWrite;
 use tokio::net::tcp::OwnedWriteHalf;
 
+use super::prefetch;
+
 /// A player that has gone raises no SIGPIPE in the host process: its task reports the error.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
@@ -25,17 +27,17 @@ const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
 const SEND_FLAGS: std::ffi::c_int = 0;
 
 /// Most messages in one direct write.
-pub(crate) const MAX_SLICES: usize = 32;
+pub(super) const MAX_SLICES: usize = 32;
 
 /// What a direct write took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Sent {
+pub(super) struct Sent {
     /// Messages the socket took, the last one possibly in part.
-    pub(crate) messages: usize,
-    pub(crate) bytes: usize,
+    pub(super) messages: usize,
+    pub(super) bytes: usize,
     /// The last message went out in part: its rest is kept here for the player's task, which
     /// must be woken.
-    pub(crate) left_remainder: bool,
+    pub(super) left_remainder: bool,
 }
 
 #[derive(Debug)]
@@ -50,7 +52,7 @@ struct Gate {
 
 /// A player connection's socket as its publishers see it.
 #[derive(Debug)]
-pub(crate) struct DirectWriter {
+pub(super) struct DirectWriter {
     gate: Mutex<Gate>,
     /// The socket's descriptor, next to the gate: a fan-out finds the socket's own state cold,
     /// three pointers away (that load was 1.3 % of the CPU at 1000 players).
@@ -63,7 +65,7 @@ pub(crate) struct DirectWriter {
 
 impl DirectWriter {
     /// A writer that starts held: the connection's handshake and replies go first.
-    pub(crate) fn new(socket: Arc<OwnedWriteHalf>) -> Self {
+    pub(super) fn new(socket: Arc<OwnedWriteHalf>) -> Self {
         Self {
             gate: Mutex::new(Gate { held: true, remainder: None, written: 0 }),
             #[cfg(unix)]
@@ -72,8 +74,8 @@ impl DirectWriter {
         }
     }
 
-    /// Starts loading the gate, which a fan-out finds cold (see [`super::registry`]'s `fan_out`).
-    pub(crate) fn prefetch(&self) {
+    /// Starts loading the gate, which a fan-out finds cold (see the registry's `fan_out`).
+    pub(super) fn prefetch(&self) {
         prefetch(&self.gate);
     }
 
@@ -84,7 +86,7 @@ impl DirectWriter {
     /// Writes `messages` now, in one call, if the socket is free and takes them. The caller holds
     /// the player's queue lock and has checked the queue is empty, so nothing can overtake them;
     /// it queues the messages the socket did not take.
-    pub(crate) fn send(&self, messages: &[&Bytes]) -> Sent {
+    pub(super) fn send(&self, messages: &[&Bytes]) -> Sent {
         let mut sent = Sent { messages: 0, bytes: 0, left_remainder: false };
         let mut gate = self.lock();
         if gate.held {
@@ -140,41 +142,28 @@ impl DirectWriter {
 
     /// Called by the connection's task before it writes: publishers queue from now on. Returns
     /// what a publisher left half-written, which must go out before anything else.
-    pub(crate) fn hold(&self) -> Option<Bytes> {
+    pub(super) fn hold(&self) -> Option<Bytes> {
         let mut gate = self.lock();
         gate.held = true;
         gate.remainder.take()
     }
 
     /// Bytes publishers wrote into this socket.
-    pub(crate) fn written(&self) -> u64 {
+    pub(super) fn written(&self) -> u64 {
         self.lock().written
     }
 
     /// Lets publishers write directly again. The caller has written everything it took.
-    pub(crate) fn release(&self) {
+    pub(super) fn release(&self) {
         let mut gate = self.lock();
         debug_assert!(gate.remainder.is_none(), "a remainder appears only while released");
         gate.held = false;
     }
 }
 
-/// Starts loading `value`'s first cache line into the CPU's cache, for a loop that will touch it
-/// soon. Elsewhere than x86-64, nothing.
-#[allow(unsafe_code)]
-pub(crate) fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it reads nothing into the program and never faults.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            std::ptr::from_ref(value).cast(),
-        );
-    }
-}
-
 /// The connection task's side of the same socket, with no lock between it and the publishers'
 /// direct writes (the gate orders them).
-pub(crate) struct SharedWriter(pub(crate) Arc<OwnedWriteHalf>);
+pub(crate) struct SharedWriter(pub(super) Arc<OwnedWriteHalf>);
 
 impl AsyncWrite for SharedWriter {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {

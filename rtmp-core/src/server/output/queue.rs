@@ -1,5 +1,5 @@
 //! A player's bounded queue of shared, pre-chunked messages, with the drop policy that keeps a slow
-//! player's audio going while its video waits for the next keyframe.
+//! player's audio going while its video waits for the next keyframe (the rules: [`super`]).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,12 +8,17 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::direct::{DirectWriter, MAX_SLICES, prefetch};
+use super::direct::{DirectWriter, MAX_SLICES};
+use super::prefetch;
+use crate::server::message::MessageClass;
 
-/// How a message may be dropped when the queue fills; the order is nginx-rtmp's priorities.
+/// How the drop policy sees a message: derived from its [`MessageClass`] once per message (a
+/// fan-out carries it beside the chunked bytes), so that each player's admission tests one byte.
+/// The order is nginx-rtmp's priorities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FrameClass {
-    /// Sequence headers and metadata: never dropped (rare, and needed to decode anything).
+    /// Sequence headers, metadata and video control tags: never dropped (rare, and needed to
+    /// decode anything).
     Header,
     /// Audio: dropped only when the queue is full.
     Audio,
@@ -28,6 +33,21 @@ pub(crate) enum FrameClass {
 }
 
 impl FrameClass {
+    /// The drop policy's view of `class`.
+    pub(crate) fn of(class: MessageClass) -> Self {
+        match class {
+            MessageClass::Metadata
+            | MessageClass::AudioHeader { .. }
+            | MessageClass::VideoHeader { .. }
+            | MessageClass::VideoControl => Self::Header,
+            MessageClass::Audio => Self::Audio,
+            MessageClass::Data => Self::Data,
+            MessageClass::VideoKey { .. } => Self::VideoKey,
+            MessageClass::VideoInter => Self::VideoInter,
+            MessageClass::VideoDisposable => Self::VideoDisposable,
+        }
+    }
+
     fn is_video(self) -> bool {
         matches!(self, Self::VideoKey | Self::VideoInter | Self::VideoDisposable)
     }
@@ -80,8 +100,8 @@ pub(crate) struct PlayerQueue {
     /// The connection's socket (plain TCP), when publishers may write into it themselves while
     /// the queue is empty.
     direct: Option<Arc<DirectWriter>>,
-    pub(crate) dropped_video: AtomicU64,
-    pub(crate) dropped_audio: AtomicU64,
+    dropped_video: AtomicU64,
+    dropped_audio: AtomicU64,
 }
 
 /// Fills unused slots of the fixed-size batches (no allocation per write).
@@ -89,24 +109,17 @@ static NO_BYTES: Bytes = Bytes::new();
 
 /// What became of pushed messages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Pushed {
+struct Pushed {
     /// Messages sent or queued (the others were dropped by the policy or are unwanted: paused,
     /// deselected, waiting for a keyframe).
-    pub(crate) kept: usize,
+    kept: usize,
     /// Bytes written straight into the player's socket (for the server's count).
-    pub(crate) sent_bytes: usize,
-}
-
-#[cfg(test)]
-impl Pushed {
-    fn is_kept(self) -> bool {
-        self.kept > 0
-    }
+    sent_bytes: usize,
 }
 
 impl PlayerQueue {
     /// A queue of `capacity` messages that starts by waiting for a keyframe and wakes `notify`.
-    pub(crate) fn new(capacity: usize, notify: Arc<Notify>, direct: Option<Arc<DirectWriter>>) -> Self {
+    pub(super) fn new(capacity: usize, notify: Arc<Notify>, direct: Option<Arc<DirectWriter>>) -> Self {
         Self {
             state: Mutex::new(QueueState {
                 items: VecDeque::new(),
@@ -125,11 +138,16 @@ impl PlayerQueue {
         }
     }
 
+    /// A queue no connection drains or writes (benches and tests drain it themselves).
+    pub(crate) fn unattached(capacity: usize) -> Self {
+        Self::new(capacity, Arc::default(), None)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Starts loading what [`Self::push_all`] reads first, a few players ahead of a fan-out.
+    /// Starts loading what [`Self::push_batch`] reads first, a few players ahead of a fan-out.
     pub(crate) fn prefetch(&self) {
         prefetch(&self.state);
         prefetch(&self.direct);
@@ -142,15 +160,30 @@ impl PlayerQueue {
         }
     }
 
-    /// Queues one media message for the player's task: see [`Self::push_all`].
-    pub(crate) fn push(&self, bytes: &Bytes, class: FrameClass) -> Pushed {
-        self.push_all(&[(bytes.clone(), class)], false)
+    /// Queues one message for the player's task (a joiner's cache: its connection holds the
+    /// gate). Returns whether the drop policy kept it.
+    pub(crate) fn push(&self, bytes: &Bytes, class: MessageClass) -> bool {
+        let pushed = self.push_all(&[(bytes.clone(), FrameClass::of(class))], false);
+        debug_assert_eq!(pushed.sent_bytes, 0, "queued, never written here");
+        pushed.kept > 0
+    }
+
+    /// A fan-out's messages, in order: dropped, written or queued (see [`Self::push_all`]), at
+    /// most one direct write per [`MAX_SLICES`] messages. Returns the bytes written into the
+    /// player's socket.
+    #[inline]
+    pub(crate) fn push_batch(&self, messages: &[(Bytes, FrameClass)], may_write: bool) -> u64 {
+        let mut sent = 0;
+        for group in messages.chunks(MAX_SLICES) {
+            sent += self.push_all(group, may_write).sent_bytes as u64;
+        }
+        sent
     }
 
     /// Drops, sends or queues each message in order. With `may_write`, when the queue is empty
     /// and the socket free, every kept message goes out in one vectored write from the caller's
     /// task; whatever the socket does not take is queued for the player's task.
-    pub(crate) fn push_all(&self, messages: &[(Bytes, FrameClass)], may_write: bool) -> Pushed {
+    fn push_all(&self, messages: &[(Bytes, FrameClass)], may_write: bool) -> Pushed {
         let mut state = self.lock();
         // A bigger burst (a publisher catching up) goes through the queue.
         let direct = self
@@ -236,6 +269,7 @@ impl PlayerQueue {
     }
 
     /// Moves up to `max` items into `out` (their bytes count as sent: the caller writes them).
+    /// The output's drain-and-write step calls it; benches and tests too.
     pub(crate) fn drain(&self, out: &mut Vec<Outgoing>, max: usize) {
         let mut state = self.lock();
         let n = state.items.len().min(max);
@@ -249,6 +283,16 @@ impl PlayerQueue {
     /// Media bytes handed to the socket so far, directly or through the queue.
     pub(crate) fn bytes_out(&self) -> u64 {
         self.lock().bytes_out
+    }
+
+    /// Video messages dropped to a slow reader (and those skipped after until a keyframe).
+    pub(crate) fn dropped_video(&self) -> u64 {
+        self.dropped_video.load(Ordering::Relaxed)
+    }
+
+    /// Audio and data messages dropped to a slow reader.
+    pub(crate) fn dropped_audio(&self) -> u64 {
+        self.dropped_audio.load(Ordering::Relaxed)
     }
 
     /// Messages waiting now.
@@ -282,71 +326,77 @@ impl PlayerQueue {
 mod tests {
     use super::*;
 
+    const KEY: MessageClass = MessageClass::VideoKey { track: 0 };
+    const INTER: MessageClass = MessageClass::VideoInter;
+    const DISPOSABLE: MessageClass = MessageClass::VideoDisposable;
+    const AUDIO: MessageClass = MessageClass::Audio;
+    const HEADER: MessageClass = MessageClass::VideoHeader { track: 0 };
+
     fn bytes(n: u8) -> Bytes {
         Bytes::from(vec![n])
     }
 
-    fn filled(queue: &PlayerQueue, class: FrameClass, n: usize) {
+    fn filled(queue: &PlayerQueue, class: MessageClass, n: usize) {
         for i in 0..n {
-            assert!(queue.push(&bytes(i as u8), class).is_kept(), "push {i}");
+            assert!(queue.push(&bytes(i as u8), class), "push {i}");
         }
     }
 
     #[test]
     fn video_waits_for_a_keyframe_at_start() {
         let q = PlayerQueue::new(16, Default::default(), None);
-        assert!(!q.push(&bytes(1), FrameClass::VideoInter).is_kept());
-        assert!(q.push(&bytes(2), FrameClass::Audio).is_kept());
-        assert!(q.push(&bytes(3), FrameClass::VideoKey).is_kept());
-        assert!(q.push(&bytes(4), FrameClass::VideoInter).is_kept());
+        assert!(!q.push(&bytes(1), INTER));
+        assert!(q.push(&bytes(2), AUDIO));
+        assert!(q.push(&bytes(3), KEY));
+        assert!(q.push(&bytes(4), INTER));
         // Joining mid-GOP is not a loss: only frames dropped to a slow reader are counted.
-        assert_eq!(q.dropped_video.load(Ordering::Relaxed), 0);
+        assert_eq!(q.dropped_video(), 0);
     }
 
     #[test]
     fn only_waits_caused_by_a_drop_count_as_dropped() {
         let q = PlayerQueue::new(4, Default::default(), None);
-        q.push(&bytes(0), FrameClass::VideoKey);
-        q.push(&bytes(1), FrameClass::Audio);
-        assert!(!q.push(&bytes(2), FrameClass::VideoInter).is_kept()); // half full: dropped
-        assert!(!q.push(&bytes(3), FrameClass::VideoInter).is_kept()); // lost while waiting for a key
-        assert_eq!(q.dropped_video.load(Ordering::Relaxed), 2);
+        q.push(&bytes(0), KEY);
+        q.push(&bytes(1), AUDIO);
+        assert!(!q.push(&bytes(2), INTER)); // half full: dropped
+        assert!(!q.push(&bytes(3), INTER)); // lost while waiting for a key
+        assert_eq!(q.dropped_video(), 2);
         q.drain(&mut Vec::new(), 10);
-        assert!(q.push(&bytes(4), FrameClass::VideoKey).is_kept());
+        assert!(q.push(&bytes(4), KEY));
         q.set_paused(true);
         q.set_paused(false);
-        assert!(!q.push(&bytes(5), FrameClass::VideoInter).is_kept()); // waiting after unpause: not a loss
-        assert_eq!(q.dropped_video.load(Ordering::Relaxed), 2);
+        assert!(!q.push(&bytes(5), INTER)); // waiting after unpause: not a loss
+        assert_eq!(q.dropped_video(), 2);
     }
 
     #[test]
     fn drop_order_disposable_inter_key_audio() {
         let q = PlayerQueue::new(16, Default::default(), None);
-        q.push(&bytes(0), FrameClass::VideoKey);
-        filled(&q, FrameClass::Audio, 3); // 4 queued = capacity / 4
-        assert!(!q.push(&bytes(9), FrameClass::VideoDisposable).is_kept());
+        q.push(&bytes(0), KEY);
+        filled(&q, AUDIO, 3); // 4 queued = capacity / 4
+        assert!(!q.push(&bytes(9), DISPOSABLE));
         // After a video drop, even inter frames wait for the next keyframe.
-        assert!(!q.push(&bytes(9), FrameClass::VideoInter).is_kept());
-        assert!(q.push(&bytes(9), FrameClass::VideoKey).is_kept());
-        filled(&q, FrameClass::Audio, 3); // 8 = half
-        assert!(!q.push(&bytes(9), FrameClass::VideoInter).is_kept());
-        assert!(q.push(&bytes(9), FrameClass::VideoKey).is_kept());
-        filled(&q, FrameClass::Audio, 3); // 12 = three quarters
-        assert!(!q.push(&bytes(9), FrameClass::VideoKey).is_kept());
-        filled(&q, FrameClass::Audio, 4); // 16 = full
-        assert!(!q.push(&bytes(9), FrameClass::Audio).is_kept());
-        assert!(q.push(&bytes(9), FrameClass::Header).is_kept());
-        assert_eq!(q.dropped_video.load(Ordering::Relaxed), 4);
-        assert_eq!(q.dropped_audio.load(Ordering::Relaxed), 1);
+        assert!(!q.push(&bytes(9), INTER));
+        assert!(q.push(&bytes(9), KEY));
+        filled(&q, AUDIO, 3); // 8 = half
+        assert!(!q.push(&bytes(9), INTER));
+        assert!(q.push(&bytes(9), KEY));
+        filled(&q, AUDIO, 3); // 12 = three quarters
+        assert!(!q.push(&bytes(9), KEY));
+        filled(&q, AUDIO, 4); // 16 = full
+        assert!(!q.push(&bytes(9), AUDIO));
+        assert!(q.push(&bytes(9), HEADER));
+        assert_eq!(q.dropped_video(), 4);
+        assert_eq!(q.dropped_audio(), 1);
     }
 
     #[test]
     fn drain_in_order_and_notices_restart_the_keyframe_wait() {
         let q = PlayerQueue::new(16, Default::default(), None);
-        q.push(&bytes(1), FrameClass::VideoKey);
+        q.push(&bytes(1), KEY);
         q.push_notice(Outgoing::Unpublished);
         q.push_notice(Outgoing::Published);
-        assert!(!q.push(&bytes(2), FrameClass::VideoInter).is_kept());
+        assert!(!q.push(&bytes(2), INTER));
         let mut out = Vec::new();
         q.drain(&mut out, 10);
         assert_eq!(out, [Outgoing::Bytes(bytes(1)), Outgoing::Unpublished, Outgoing::Published]);
@@ -357,12 +407,12 @@ mod tests {
     fn selection_and_pause() {
         let q = PlayerQueue::new(16, Default::default(), None);
         q.select(Some(false), None);
-        assert!(!q.push(&bytes(1), FrameClass::Audio).is_kept());
+        assert!(!q.push(&bytes(1), AUDIO));
         q.select(Some(true), None);
         q.set_paused(true);
-        assert!(!q.push(&bytes(1), FrameClass::Audio).is_kept());
-        assert!(!q.push(&bytes(1), FrameClass::VideoKey).is_kept());
+        assert!(!q.push(&bytes(1), AUDIO));
+        assert!(!q.push(&bytes(1), KEY));
         q.set_paused(false);
-        assert!(q.push(&bytes(1), FrameClass::Audio).is_kept());
+        assert!(q.push(&bytes(1), AUDIO));
     }
 }

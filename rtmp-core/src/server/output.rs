@@ -1,0 +1,324 @@
+//! The one output path: how a player connection's socket is written, by whom, in which order,
+//! and what is dropped when it does not keep up. Every rule is here; the registry and the
+//! connection's driver only call in.
+//!
+//! # Parts
+//! - [`PlayerOutput`], one per connection, owned by its task: the socket's direct-write gate (as
+//!   the task's side of it), the drain-and-write step and the stall timeout.
+//! - [`PlayerQueue`], one per play of that connection, inside the registry's player: the bounded
+//!   queue and its drop policy. Made only by [`PlayerOutput::queue`], so it wakes that connection
+//!   and shares its gate. Publishers' tasks fill it ([`PlayerQueue::push_batch`], one call per
+//!   player and fan-out), the stream adds its notices, and only [`PlayerOutput::write_queues`]
+//!   drains it.
+//!
+//! # Rules
+//! 1. **Classes.** A message arrives with the class it was given when it was read
+//!    ([`super::message::MessageClass`]); nothing here parses a tag. A fan-out carries the drop
+//!    policy's view of it ([`FrameClass::of`], once per message, not per player).
+//! 2. **Drop policy** (nginx-rtmp's priorities), against the queue's length when the message
+//!    comes: disposable video is dropped at a quarter of the capacity, inter frames at half,
+//!    keyframes at three quarters, audio and data messages when full; sequence headers, metadata
+//!    and video control tags are never dropped. After a video drop, video is skipped until the next
+//!    keyframe so decoding never breaks. A new player, a (re)publish, a resume after pause and
+//!    a `receiveVideo` also wait for a keyframe; only waits that follow a drop count as dropped
+//!    frames, and every drop is counted (stats), never silent. A paused play keeps only headers;
+//!    `receiveAudio(false)` / `receiveVideo(false)` skip their kind.
+//! 3. **Direct writes.** On plain TCP, a publisher's task (or the flush task of write
+//!    coalescing) writes a fan-out's kept messages, at most 32, straight into
+//!    the player's socket with one non-blocking call, but only when the player's queue is empty and
+//!    the gate is open. What the socket does not take is queued, in order, for the connection's
+//!    task; a message taken in part leaves its rest in the gate and closes it. TLS never takes
+//!    this path.
+//! 4. **Ordering.** The connection's own bytes (replies, status notices, pings) go before any
+//!    publisher's: the gate starts closed, is closed ([`PlayerOutput::hold`]) whenever the task
+//!    writes and from the moment a play is accepted until the task's replies are written (so
+//!    Play.Start precedes the cached media, which precedes live media), and is reopened
+//!    ([`PlayerOutput::release`]) only after the task wrote everything it took. A rest left by a
+//!    publisher's partial write is the first thing the task writes. Direct writes go only into an
+//!    empty queue, so they never overtake queued media, and the stream's notices (publisher left
+//!    or arrived) travel in the queue, in order with the media, becoming session messages when the
+//!    task drains them.
+//! 5. **Drain and write.** When woken, the task drains up to [`WRITE_BATCH`] messages of each
+//!    play per vectored write, [`MAX_BATCHES_PER_WAKE`] writes per wake-up; a queue still full
+//!    after that wakes the task again after it has read its socket (the player's own commands).
+//! 6. **Stall timeout.** Any write of the task, replies or media, that does not finish within
+//!    [`super::ServerConfig::player_stall_timeout`] ends the connection (`write stall`).
+//! 7. **Cost.** This is the server's hottest path: per message and player there is one queue
+//!    lock, one gate lock when writing directly, and no allocation, `Arc` clone or dynamic call;
+//!    the fan-out loads each player's queue and gate ahead of use ([`PlayerQueue::prefetch`],
+//!    [`PlayerQueue::prefetch_writer`]).
+
+mod direct;
+mod queue;
+
+use std::io::{self, IoSlice};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::Notify;
+use tokio::time::timeout;
+
+use direct::{DirectWriter, SharedWriter};
+pub(crate) use queue::{FrameClass, Outgoing, PlayerQueue};
+
+use super::handler::DisconnectReason;
+use crate::proto::session::ServerSession;
+
+/// Most queued messages written in one vectored write.
+pub(crate) const WRITE_BATCH: usize = 128;
+/// Vectored writes per wake-up before the task reads its socket again.
+pub(crate) const MAX_BATCHES_PER_WAKE: usize = 8;
+
+/// A connection's output, as its own task sees it: see the [module](self) for the rules.
+#[derive(Debug)]
+pub(crate) struct PlayerOutput {
+    /// Wakes the task when any of its plays' queues gets a message.
+    notify: Arc<Notify>,
+    /// The socket as its publishers see it (plain TCP).
+    direct: Option<Arc<DirectWriter>>,
+    /// The task holds `direct`'s gate: publishers queue.
+    held: bool,
+    /// What a publisher left half-written; the next bytes the task writes.
+    remainder: Option<Bytes>,
+    /// Bytes the task wrote.
+    written: u64,
+    stall: Duration,
+}
+
+impl PlayerOutput {
+    /// The output of a plain TCP connection, whose publishers may write into `socket`, and the
+    /// task's own writer for it. The gate starts held.
+    pub(crate) fn tcp(socket: OwnedWriteHalf, stall: Duration) -> (Self, SharedWriter) {
+        let socket = Arc::new(socket);
+        let direct = Some(Arc::new(DirectWriter::new(Arc::clone(&socket))));
+        (Self::with(direct, stall), SharedWriter(socket))
+    }
+
+    /// The output of a connection only its task writes (TLS).
+    pub(crate) fn task_only(stall: Duration) -> Self {
+        Self::with(None, stall)
+    }
+
+    fn with(direct: Option<Arc<DirectWriter>>, stall: Duration) -> Self {
+        Self {
+            notify: Arc::new(Notify::new()),
+            held: direct.is_some(),
+            direct,
+            remainder: None,
+            written: 0,
+            stall,
+        }
+    }
+
+    /// A queue for one play of this connection, of `capacity` messages.
+    pub(crate) fn queue(&self, capacity: usize) -> PlayerQueue {
+        PlayerQueue::new(capacity, Arc::clone(&self.notify), self.direct.clone())
+    }
+
+    /// What the task waits on for queued messages.
+    pub(crate) fn notify(&self) -> Arc<Notify> {
+        Arc::clone(&self.notify)
+    }
+
+    /// Closes the gate before the task writes: publishers queue until [`Self::release`]. A
+    /// message a publisher left half-written goes out first.
+    #[inline]
+    pub(crate) fn hold(&mut self) {
+        if self.held {
+            return;
+        }
+        if let Some(direct) = &self.direct {
+            self.remainder = direct.hold();
+            self.held = true;
+        }
+    }
+
+    /// Reopens the gate after the task's writes. Queued media cannot be overtaken: publishers
+    /// write directly only into a player whose queue is empty.
+    #[inline]
+    pub(crate) fn release(&mut self) {
+        let Some(direct) = self.direct.as_ref().filter(|_| self.held) else { return };
+        debug_assert!(self.remainder.is_none(), "written by the last write");
+        direct.release();
+        self.held = false;
+    }
+
+    /// Bytes written into the socket, by the task and by publishers.
+    pub(crate) fn bytes_out(&self) -> u64 {
+        self.written + self.direct.as_ref().map_or(0, |d| d.written())
+    }
+
+    /// Drains the plays' queues (stream id, queue) into vectored writes, turning notices into
+    /// `session`'s messages. Counts what it writes in `counter` (the server's bytes out).
+    pub(crate) async fn write_queues<'a, W, I>(
+        &mut self,
+        writer: &mut W,
+        session: &mut ServerSession,
+        plays: I,
+        counter: &AtomicU64,
+    ) -> Result<(), DisconnectReason>
+    where
+        W: AsyncWrite + Unpin,
+        I: Iterator<Item = (u32, &'a PlayerQueue)> + Clone,
+    {
+        self.hold();
+        for _ in 0..MAX_BATCHES_PER_WAKE {
+            let mut items = Vec::new();
+            let mut batch = Vec::new();
+            for (stream_id, queue) in plays.clone() {
+                items.clear();
+                queue.drain(&mut items, WRITE_BATCH);
+                for item in items.drain(..) {
+                    match item {
+                        Outgoing::Bytes(bytes) => batch.push(bytes),
+                        Outgoing::Unpublished => {
+                            session.publisher_left(stream_id);
+                            batch.extend(std::iter::from_fn(|| session.poll_transmit()));
+                        }
+                        Outgoing::Published => {
+                            session.publisher_arrived(stream_id);
+                            batch.extend(std::iter::from_fn(|| session.poll_transmit()));
+                        }
+                    }
+                }
+            }
+            if batch.is_empty() && self.remainder.is_none() {
+                return Ok(());
+            }
+            self.write(writer, batch, counter).await?;
+        }
+        // A publisher faster than this socket keeps the queue full: go back to the select loop so
+        // the player's own commands and pings are read, and come straight back here.
+        self.notify.notify_one();
+        Ok(())
+    }
+
+    /// Writes the task's `batch` (after a publisher's rest, if any) within the stall timeout,
+    /// the gate held. Counts what it writes in `counter` (the server's bytes out).
+    pub(crate) async fn write<W: AsyncWrite + Unpin>(
+        &mut self,
+        writer: &mut W,
+        mut batch: Vec<Bytes>,
+        counter: &AtomicU64,
+    ) -> Result<(), DisconnectReason> {
+        if batch.is_empty() && self.remainder.is_none() {
+            return Ok(());
+        }
+        self.hold();
+        if let Some(rest) = self.remainder.take() {
+            batch.insert(0, rest);
+        }
+        match timeout(self.stall, write_all_vectored(writer, &mut batch)).await {
+            Ok(Ok(n)) => {
+                self.written += n as u64;
+                counter.fetch_add(n as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(DisconnectReason::Io(e.to_string())),
+            Err(_) => Err(DisconnectReason::Timeout("write stall")),
+        }
+    }
+}
+
+/// Starts loading `value`'s first cache line into the CPU's cache, for a loop that will touch it
+/// soon. Elsewhere than x86-64, nothing.
+#[allow(unsafe_code)]
+pub(crate) fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it reads nothing into the program and never faults.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            std::ptr::from_ref(value).cast(),
+        );
+    }
+}
+
+/// Writes every buffer, as few syscalls as the kernel allows.
+async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, bufs: &mut [Bytes]) -> io::Result<usize> {
+    let mut total = 0;
+    let mut first = 0;
+    while first < bufs.len() {
+        let slices: Vec<IoSlice<'_>> = bufs[first..].iter().take(64).map(|b| IoSlice::new(b)).collect();
+        let mut written = writer.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        total += written;
+        while written > 0 {
+            let len = bufs[first].len();
+            if written >= len {
+                written -= len;
+                first += 1;
+            } else {
+                bufs[first].advance(written);
+                written = 0;
+            }
+        }
+        while first < bufs.len() && bufs[first].is_empty() {
+            first += 1;
+        }
+    }
+    writer.flush().await?;
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+    use crate::proto::session::ServerSessionConfig;
+    use crate::server::message::MessageClass;
+
+    const KEY: MessageClass = MessageClass::VideoKey { track: 0 };
+    const INTER: MessageClass = MessageClass::VideoInter;
+
+    /// A connected pair: our write half and the peer.
+    async fn pair() -> (OwnedWriteHalf, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (peer, _) = listener.accept().await.unwrap();
+        (client.into_split().1, peer)
+    }
+
+    fn message(fill: u8) -> Bytes {
+        Bytes::from(vec![fill; 10])
+    }
+
+    #[tokio::test]
+    async fn the_tasks_bytes_go_first_and_queued_media_is_never_overtaken() {
+        let (socket, mut peer) = pair().await;
+        let (mut output, mut writer) = PlayerOutput::tcp(socket, Duration::from_secs(5));
+        let queue = output.queue(16);
+        let counter = AtomicU64::new(0);
+        // The gate starts held: a publisher's message queues behind the task's reply.
+        assert_eq!(queue.push_batch(&[(message(1), FrameClass::of(KEY))], true), 0);
+        output.write(&mut writer, vec![message(0)], &counter).await.unwrap();
+        output.release();
+        // The gate is open but the queue is not empty: this one queues behind message 1.
+        assert_eq!(queue.push_batch(&[(message(2), FrameClass::of(INTER))], true), 0);
+        let mut session = ServerSession::new(ServerSessionConfig::default(), 0, &[0; 1528]);
+        output.write_queues(&mut writer, &mut session, [(1, &queue)].into_iter(), &counter).await.unwrap();
+        output.release();
+        // Caught up: a publisher writes straight into the socket.
+        assert_eq!(queue.push_batch(&[(message(3), FrameClass::of(INTER))], true), 10);
+        let mut got = vec![0; 40];
+        peer.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, (0..4).flat_map(|n| [n; 10]).collect::<Vec<u8>>());
+        assert_eq!(output.bytes_out(), 40, "the task's and the publisher's");
+        assert_eq!(counter.load(Ordering::Relaxed), 30, "the task's (the fan-out counts its own)");
+    }
+
+    #[tokio::test]
+    async fn a_write_that_stalls_ends_the_connection() {
+        let (mut writer, _unread) = tokio::io::duplex(64);
+        let mut output = PlayerOutput::task_only(Duration::from_millis(50));
+        let result = output.write(&mut writer, vec![Bytes::from(vec![0; 1024])], &AtomicU64::new(0)).await;
+        assert!(matches!(result, Err(DisconnectReason::Timeout("write stall"))), "{result:?}");
+    }
+}
