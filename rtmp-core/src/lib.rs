@@ -4,7 +4,7 @@
 //! Enhanced-RTMP media, and the client/server session state machines. It owns no sockets, no
 //! clock and no runtime: bytes go in, events and bytes come out, and time is passed in.
 // No unsafe code but three audited calls: the fan-out's cache prefetch and its socket descriptor
-// (`server::direct`), and the receive low-water mark of merged reads (`server::merged_read`).
+// (`server::output::direct`), and the receive low-water mark of merged reads (`server::merged_read`).
 #![deny(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
