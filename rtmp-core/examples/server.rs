@@ -18,6 +18,11 @@ use rtmp_core::options::{OptionError, TimeUnit, Value};
 use rtmp_core::server::{AcceptAll, RtmpServer, SERVER_OPTIONS, ServerConfig, TlsListener};
 use toml::Spanned;
 
+/// An option's flag: `chunk_size` → `chunk-size`.
+fn flag(name: &str) -> String {
+    name.replace('_', "-")
+}
+
 fn command() -> Command {
     let defaults = ServerConfig::default();
     let mut command = Command::new("server")
@@ -32,13 +37,11 @@ fn command() -> Command {
         );
     for spec in SERVER_OPTIONS.options {
         let default = (spec.get)(&defaults).to_text(&spec.kind);
-        command = command.arg(
-            Arg::new(spec.name).long(spec.name.replace('_', "-")).value_name("VALUE").help(format!(
-                "{} [{}; default {default}]",
-                spec.doc,
-                spec.kind.describe()
-            )),
-        );
+        command = command.arg(Arg::new(spec.name).long(flag(spec.name)).value_name("VALUE").help(format!(
+            "{} [{}; default {default}]",
+            spec.doc,
+            spec.kind.describe()
+        )));
     }
     command
         .arg(
@@ -105,7 +108,7 @@ fn config_from(args: &ArgMatches) -> Result<ServerConfig, String> {
         if let Some(text) = args.get_one::<String>(spec.name) {
             config
                 .set_option(spec.name, &spec.kind.parse_text(text), TimeUnit::Seconds)
-                .map_err(|e| e.message_for(&format!("--{}", spec.name.replace('_', "-"))))?;
+                .map_err(|e| e.message_for(&format!("--{}", flag(spec.name))))?;
         }
     }
     if args.get_flag("takeover") {

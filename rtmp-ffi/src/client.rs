@@ -12,7 +12,7 @@ use crate::error::{embed_error, fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box, to_box_ptr};
 use crate::frame::{owned_frame_ptr, rtmp_frame};
 use crate::slice::rtmp_str;
-use rtmp_core::options::{OptionError, TimeUnit, Value};
+use rtmp_core::options::{TimeUnit, Value};
 use rtmp_embed::{ClientOptions, EmbeddedPlayer, EmbeddedPublisher, PlayerItem, Received, client_options};
 
 /// Client settings for players and publishers: build one, set what differs from the defaults,
@@ -77,10 +77,10 @@ pub extern "C" fn rtmp_client_config_set(
     ffi_panic_boundary! {
         let name = try_cstr!(name);
         let value = try_cstr!(value);
-        let Some(info) = client_options().find(|o| o.name == name) else {
-            return fail(rtmp_result::InvalidArgument, OptionError::unknown(name).to_string());
-        };
-        option(config, info.name, info.kind.parse_text(value))
+        match crate::error::option_by_name(client_options(), name, value) {
+            Ok((name, value)) => option(config, name, value),
+            Err(result) => result,
+        }
     }
 }
 

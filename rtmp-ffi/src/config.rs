@@ -3,8 +3,8 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use rtmp_core::options::{OptionError, TimeUnit, Value};
-use rtmp_embed::Spelling;
+use rtmp_core::options::{TimeUnit, Value};
+use rtmp_embed::server_options;
 
 use crate::error::{fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box, to_box_ptr};
@@ -101,10 +101,10 @@ pub extern "C" fn rtmp_server_config_set(
     ffi_panic_boundary! {
         let name = try_cstr!(name);
         let value = try_cstr!(value);
-        let Some((name, kind)) = Spelling::Schema.unspell(name) else {
-            return fail(rtmp_result::InvalidArgument, OptionError::unknown(name).to_string());
-        };
-        option(config, name, kind.parse_text(value))
+        match crate::error::option_by_name(server_options(), name, value) {
+            Ok((name, value)) => option(config, name, value),
+            Err(result) => result,
+        }
     }
 }
 

@@ -78,6 +78,23 @@ pub(crate) fn option_result(outcome: Result<(), rtmp_core::options::OptionError>
     }
 }
 
+/// The option named `name` among `options`, with `text` read as its kind reads text (what the
+/// generic setters, `rtmp_server_config_set` and `rtmp_client_config_set`, take); an unknown
+/// name is `RTMP_RESULT_INVALID_ARGUMENT`.
+pub(crate) fn option_by_name(
+    mut options: impl Iterator<Item = rtmp_embed::OptionInfo>,
+    name: &str,
+    text: &str,
+) -> Result<(&'static str, rtmp_core::options::Value), rtmp_result> {
+    match options.find(|o| o.name == name) {
+        Some(info) => Ok((info.name, info.kind.parse_text(text))),
+        None => Err(fail(
+            rtmp_result::InvalidArgument,
+            rtmp_core::options::OptionError::unknown(name).to_string(),
+        )),
+    }
+}
+
 /// Maps a layer error to its result, recording the message.
 pub(crate) fn embed_error(error: EmbedError) -> rtmp_result {
     let result = match &error {

@@ -34,7 +34,8 @@ pub use event::{
 pub use frame::{Frame, FrameKind};
 pub use log::{LogRecord, LogSink, set_log_sink};
 pub use options::{
-    CLIENT_LAYER_OPTIONS, LAYER_OPTIONS, OptionInfo, Spelling, client_options, duration_in, server_options,
+    CLIENT_LAYER_OPTIONS, LAYER_OPTIONS, OptionInfo, client_options, duration_in, node_message, node_name,
+    server_options,
 };
 pub use policy::{Admission, FrameBudget, Verdict, is_droppable, wait_for_verdict};
 pub use runtime::{CallbackKind, Runtime, callback_scope, in_callback};

@@ -1,6 +1,6 @@
 //! The server option schema as the skins see it: the core's [`SERVER_OPTIONS`] plus the layer's
 //! own ([`LAYER_OPTIONS`]), set by name and checked once here. Each skin spells the names its
-//! own way ([`Spelling`]) and reads bare numbers for durations in its own unit, and does nothing
+//! own way ([`node_name`] in Node) and reads bare numbers for durations in its own unit, and does nothing
 //! else per option: a new option is one entry in a table.
 
 use std::time::Duration;
@@ -125,54 +125,31 @@ impl ServerOptions {
     }
 }
 
-/// How a skin spells option names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Spelling {
-    /// The schema's own: `chunk_size`, `connection_timeout` (Python keywords, TOML keys, C).
-    Schema,
-    /// Node: camelCase, durations in milliseconds: `chunkSize`, `connectionTimeoutMs`.
-    Node,
-    /// Command-line flags: `--chunk-size`, `--connection-timeout`.
-    Flag,
-}
-
-impl Spelling {
-    /// The option's name in this spelling.
-    pub fn spell(self, name: &str, kind: &Kind) -> String {
-        match self {
-            Self::Schema => name.to_owned(),
-            Self::Flag => format!("--{}", name.replace('_', "-")),
-            Self::Node => {
-                let mut out = String::with_capacity(name.len() + 2);
-                let mut upper = false;
-                for c in name.chars() {
-                    if c == '_' {
-                        upper = true;
-                    } else if upper {
-                        out.push(c.to_ascii_uppercase());
-                        upper = false;
-                    } else {
-                        out.push(c);
-                    }
-                }
-                if matches!(kind, Kind::Duration(_)) {
-                    out.push_str("Ms");
-                }
-                out
-            }
+/// An option's name as Node spells it: camelCase, durations with `Ms` (they are milliseconds
+/// there): `chunkSize`, `connectionTimeoutMs`. Python, C and TOML use the schema's names.
+pub fn node_name(name: &str, kind: &Kind) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
         }
     }
-
-    /// The schema name of the server or client option spelled `spelled`, if it is one.
-    pub fn unspell(self, spelled: &str) -> Option<(&'static str, Kind)> {
-        all_options().find(|o| self.spell(o.name, &o.kind) == spelled).map(|o| (o.name, o.kind))
+    if matches!(kind, Kind::Duration(_)) {
+        out.push_str("Ms");
     }
+    out
+}
 
-    /// The error's message with the option spelled this way.
-    pub fn message(self, error: &OptionError) -> String {
-        let kind = all_options().find(|o| o.name == error.name).map_or(Kind::Text, |o| o.kind);
-        error.message_for(&self.spell(&error.name, &kind))
-    }
+/// The error's message with the option named as Node spells it.
+pub fn node_message(error: &OptionError) -> String {
+    let kind = all_options().find(|o| o.name == error.name).map_or(Kind::Text, |o| o.kind);
+    error.message_for(&node_name(&error.name, &kind))
 }
 
 /// Server options, then client options (a name in both has the same kind in both).
@@ -193,13 +170,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_spelled_per_skin_and_read_back() {
+    fn node_names_are_camel_case_with_ms_for_durations() {
         let duration = Kind::Duration(Unset::Refused);
-        assert_eq!(Spelling::Node.spell("connection_timeout", &duration), "connectionTimeoutMs");
-        assert_eq!(Spelling::Node.spell("max_amf_depth", &Kind::Bool), "maxAmfDepth");
-        assert_eq!(Spelling::Flag.spell("chunk_size", &Kind::Bool), "--chunk-size");
-        assert_eq!(Spelling::Node.unspell("playWaitTimeoutMs").map(|o| o.0), Some("play_wait_timeout"));
-        assert_eq!(Spelling::Node.unspell("workerThreads").map(|o| o.0), Some("worker_threads"));
+        assert_eq!(node_name("connection_timeout", &duration), "connectionTimeoutMs");
+        assert_eq!(node_name("max_amf_depth", &Kind::Bool), "maxAmfDepth");
     }
 
     #[test]
@@ -210,7 +184,7 @@ mod tests {
         assert_eq!(options.config.chunk_size, 8192);
         assert_eq!(options.decision_timeout, Duration::from_millis(250));
         let error = options.set("worker_threads", &Value::Int(0), TimeUnit::Millis).unwrap_err();
-        assert_eq!(Spelling::Node.message(&error), "workerThreads must be an integer from 1 to 1024, not 0");
+        assert_eq!(node_message(&error), "workerThreads must be an integer from 1 to 1024, not 0");
         assert_eq!(options.validate(), Ok(()));
         assert!(server_options().all(|o| !o.doc.is_empty()));
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rtmp_core::client::CLIENT_OPTIONS;
 use rtmp_core::options::{Kind, Setting, Unset};
-use rtmp_embed::{OptionInfo, Spelling, client_options, server_options};
+use rtmp_embed::{OptionInfo, client_options, node_name, server_options};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -101,7 +101,7 @@ fn node_object(object: &NodeObject) -> String {
     let _ =
         write!(out, "\n/// {doc}\n#[napi(object)]\n#[derive(Debug, Clone, Default)]\npub struct {name} {{\n");
     for option in options {
-        let field = Spelling::Node.spell(option.name, &option.kind);
+        let field = node_name(option.name, &option.kind);
         let _ = writeln!(
             out,
             "    /// {}{} Default {}.",
@@ -123,7 +123,7 @@ fn node_object(object: &NodeObject) -> String {
          pub(crate) fn given(&self) -> Vec<(&'static str, Value)> {{\n        let mut given = Vec::new();\n"
     );
     for option in options {
-        let field = snake(&Spelling::Node.spell(option.name, &option.kind));
+        let field = snake(&node_name(option.name, &option.kind));
         let value: &str = match option.kind {
             Kind::Text | Kind::Addr | Kind::List | Kind::Choice(_) => "Value::from(v.clone())",
             _ => "Value::from(*v)",
@@ -183,7 +183,7 @@ fn readme_reference(options: impl Iterator<Item = OptionInfo>, header: &str) -> 
             out,
             "| `{}` | `{}` | {} | {} | {} |",
             option.name,
-            Spelling::Node.spell(option.name, &option.kind),
+            node_name(option.name, &option.kind),
             option.kind.describe(),
             default_text(&option),
             option.doc

@@ -25,7 +25,7 @@ use napi::{Env, JsValue, Status, sys};
 use rtmp_core::options::Kind;
 use rtmp_embed::{
     Admission, Event, EventSink, Frame as EmbedFrame, FrameBudget, Hook, Interest, Request,
-    Session as EmbedSession, Spelling, Verdict, wait_for_verdict,
+    Session as EmbedSession, Verdict, node_name, wait_for_verdict,
 };
 use tokio::sync::oneshot;
 
@@ -36,7 +36,7 @@ use crate::values::{DisconnectReason, RtmpRequest, ServerStats, Session, StreamK
 
 /// The handler's hook names (`onPublish`), in `Hook::ALL` order: the layer's, camelCased.
 pub(crate) static HOOK_NAMES: LazyLock<[String; 17]> =
-    LazyLock::new(|| Hook::ALL.map(|hook| Spelling::Node.spell(hook.name(), &Kind::Bool)));
+    LazyLock::new(|| Hook::ALL.map(|hook| node_name(hook.name(), &Kind::Bool)));
 
 fn name(hook: Hook) -> &'static str {
     HOOK_NAMES[hook as usize].as_str()

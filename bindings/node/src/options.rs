@@ -5,7 +5,8 @@ use napi_derive::napi;
 use rtmp_core::client::{ClientConfig, ReconnectPolicy, TlsOptions};
 use rtmp_core::options::{Field, Kind, TimeUnit, Unset, Value};
 use rtmp_embed::{
-    ClientOptions as EmbedClientOptions, Dispatch, ServerOptions as EmbedServerOptions, Spelling,
+    ClientOptions as EmbedClientOptions, Dispatch, ServerOptions as EmbedServerOptions, node_message,
+    node_name,
 };
 
 pub use crate::client_options::ClientOptions;
@@ -75,7 +76,7 @@ fn describe(options: impl Iterator<Item = rtmp_embed::OptionInfo>) -> Vec<Option
     options
         .map(|o| OptionInfo {
             name: o.name.into(),
-            field: Spelling::Node.spell(o.name, &o.kind),
+            field: node_name(o.name, &o.kind),
             takes: o.kind.describe(),
             default_value: o.default.to_text(&o.kind),
             doc: o.doc.into(),
@@ -107,9 +108,7 @@ impl ServerOptions {
     pub(crate) fn settings(&self) -> Result<ServerSettings, RtmpError> {
         let mut embed = EmbedServerOptions { dispatch: Dispatch::Inline, ..Default::default() };
         for (name, value) in self.given() {
-            embed
-                .set(name, &value, TimeUnit::Millis)
-                .map_err(|e| RtmpError::invalid(Spelling::Node.message(&e)))?;
+            embed.set(name, &value, TimeUnit::Millis).map_err(|e| RtmpError::invalid(node_message(&e)))?;
         }
         if let Some(tls) = &self.tls {
             embed.set_tls(&tls.bind, &tls.cert_file, &tls.key_file).map_err(|e| match e.name.as_str() {
@@ -128,8 +127,7 @@ impl ClientOptions {
     pub(crate) fn to_embed(&self) -> Result<EmbedClientOptions, RtmpError> {
         let mut c = ClientConfig::default();
         for (name, value) in self.given() {
-            c.set_option(name, &value, TimeUnit::Millis)
-                .map_err(|e| RtmpError::invalid(Spelling::Node.message(&e)))?;
+            c.set_option(name, &value, TimeUnit::Millis).map_err(|e| RtmpError::invalid(node_message(&e)))?;
         }
         if let Some(tls) = &self.tls {
             let mut options = TlsOptions {
