@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -97,7 +97,7 @@ struct Sink {
     queue: Arc<Queue>,
     interest: Interest,
     /// Hands `on_media_tag` calls to the filter's thread; None without the hook.
-    media_filter: Option<mpsc::Sender<MediaTagCall>>,
+    media_filter: Option<mpsc::SyncSender<MediaTagCall>>,
     media_tag_timeout: Duration,
 }
 
@@ -106,17 +106,24 @@ struct MediaTagCall {
     session: Session,
     frame: Arc<rtmp_embed::Frame>,
     reply: mpsc::SyncSender<bool>,
+    /// When its connection stops waiting: a call found later is skipped, not run.
+    deadline: Instant,
 }
 
 /// The thread that runs `on_media_tag(session, frame) -> bool` (a plain callable the package
 /// wraps), so that a connection waits for it at most `media_tag_timeout`, whatever holds the
-/// GIL. It ends when the server lets go of its sender.
-fn spawn_media_filter(filter: Py<PyAny>) -> PyResult<mpsc::Sender<MediaTagCall>> {
-    let (calls, received) = mpsc::channel::<MediaTagCall>();
+/// GIL. At most `bound` calls wait (past it a message passes unfiltered, as on a timeout), and
+/// a call whose connection stopped waiting is skipped, so a slow filter costs neither memory nor
+/// a backlog. It ends when the server lets go of its sender.
+fn spawn_media_filter(filter: Py<PyAny>, bound: usize) -> PyResult<mpsc::SyncSender<MediaTagCall>> {
+    let (calls, received) = mpsc::sync_channel::<MediaTagCall>(bound);
     std::thread::Builder::new()
         .name("rtmp-rs-media-tag".into())
         .spawn(move || {
             while let Ok(call) = received.recv() {
+                if Instant::now() >= call.deadline {
+                    continue;
+                }
                 // Refused once the interpreter exits; the message then passes.
                 let keep = crate::exit_gate::enter_python(|py| {
                     let args = (types::Session::new(call.session), types::Frame::new(call.frame));
@@ -148,8 +155,9 @@ impl EventSink for Sink {
     fn filter_media(&self, session: &Session, frame: &Arc<rtmp_embed::Frame>) -> bool {
         let Some(calls) = &self.media_filter else { return true };
         let (reply, answer) = mpsc::sync_channel(1);
-        let call = MediaTagCall { session: session.clone(), frame: Arc::clone(frame), reply };
-        if calls.send(call).is_err() {
+        let deadline = Instant::now() + self.media_tag_timeout;
+        let call = MediaTagCall { session: session.clone(), frame: Arc::clone(frame), reply, deadline };
+        if calls.try_send(call).is_err() {
             return true;
         }
         let verdict = wait_for_verdict(&answer, self.media_tag_timeout);
@@ -385,7 +393,8 @@ impl NativeServer {
             wake: Notify::new(),
             budget: FrameBudget::new(options.max_pending_frames),
         });
-        let media_filter = media_filter.map(spawn_media_filter).transpose()?;
+        let bound = options.max_pending_frames;
+        let media_filter = media_filter.map(|f| spawn_media_filter(f, bound)).transpose()?;
         let sink = Arc::new(Sink {
             queue: Arc::clone(&queue),
             interest,
