@@ -31,7 +31,7 @@ impl FanoutBench {
         stream.claim_publisher(1, addr, Arc::default(), PublisherPolicy::RejectNew).expect("a new stream");
         let players: Vec<_> = (0..players as u64)
             .map(|id| {
-                let queue = PlayerQueue::unattached(config.player_queue_length);
+                let queue = PlayerQueue::unattached(config.player_queue_length, config.player_latency_budget);
                 Arc::new(Player::new(id + 2, addr, 1, queue))
             })
             .collect();

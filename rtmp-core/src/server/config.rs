@@ -72,8 +72,14 @@ pub struct ServerConfig {
     pub max_amf_decoded_bytes: usize,
     /// Messages queued per player before frames are dropped (video first). Default 512.
     pub player_queue_length: usize,
-    /// A player whose socket accepts nothing for this long is disconnected. Default 10 s.
+    /// A player whose socket accepts nothing for this long is disconnected; one that reads,
+    /// however slowly, is never cut for it. Default 10 s.
     pub player_stall_timeout: Duration,
+    /// How far a player may fall behind live, counting what its socket still holds: past it the
+    /// player loses video (from disposable frames up to whole GOPs, resuming at a keyframe), and
+    /// its audio only when the link cannot carry audio alone. `None` keeps everything the queue
+    /// length allows. Default 2 s.
+    pub player_latency_budget: Option<Duration>,
     /// Kernel send buffer per connection, if set (smaller = backpressure sooner). Default unset.
     pub socket_send_buffer: Option<usize>,
     /// GOP cache cap in bytes; past it the cache is dropped until the next keyframe. Default 16 MiB.
@@ -136,6 +142,7 @@ impl Default for ServerConfig {
             max_amf_decoded_bytes: session.amf_limits.max_decoded_bytes,
             player_queue_length: 512,
             player_stall_timeout: Duration::from_secs(10),
+            player_latency_budget: Some(Duration::from_secs(2)),
             socket_send_buffer: None,
             gop_cache_max_bytes: 16 * 1024 * 1024,
             gop_cache_max_duration: Duration::from_secs(10),
@@ -199,6 +206,8 @@ setters! {
     player_queue_length: usize,
     /// Sets [`ServerConfig::player_stall_timeout`].
     player_stall_timeout: Duration,
+    /// Sets [`ServerConfig::player_latency_budget`].
+    player_latency_budget: Option<Duration>,
     /// Sets [`ServerConfig::socket_send_buffer`].
     socket_send_buffer: Option<usize>,
     /// Sets [`ServerConfig::gop_cache_max_bytes`].
@@ -282,6 +291,8 @@ pub static SERVER_OPTIONS: OptionTable<ServerConfig> = crate::option_table!(Serv
     player_queue_length: int(1, 1 << 20),
     /// A player whose socket accepts nothing for this long is disconnected.
     player_stall_timeout: DURATION,
+    /// How far a player may fall behind live before it loses video, then audio (none: no limit).
+    player_latency_budget: Kind::Duration(Unset::Off),
     /// Kernel send buffer per connection in bytes; none leaves the system's.
     socket_send_buffer: Kind::Int { min: 1, max: 1 << 30, nullable: true },
     /// GOP cache cap in bytes.

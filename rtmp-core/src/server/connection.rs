@@ -20,7 +20,7 @@ use super::handler::{
     SessionContext, StreamKey, VideoFrame,
 };
 use super::message::PublishedMessage;
-use super::output::PlayerOutput;
+use super::output::{PlayerOutput, SocketFd};
 use super::read_sizing::ReadSizing;
 use super::registry::Stream;
 use super::runtime::Shared;
@@ -59,14 +59,17 @@ pub(crate) async fn serve_tcp<H: RtmpHandler>(
 ) {
     let merged_reads = MergedReads::tcp(&socket);
     let (reader, writer) = socket.into_split();
-    let (output, writer) = PlayerOutput::tcp(writer, shared.config.player_stall_timeout);
+    let config = &shared.config;
+    let (output, writer) =
+        PlayerOutput::tcp(writer, config.player_stall_timeout, config.player_latency_budget);
     serve(shared, reader, writer, output, merged_reads, peer_addr, session_id).await;
 }
 
-/// Runs a connection over any byte stream (TLS over `merged_reads`' socket) to its end.
+/// Runs a connection over any byte stream (TLS over `merged_reads`' socket, `fd`) to its end.
 pub(crate) async fn serve_stream<H, S>(
     shared: Arc<Shared<H>>,
     socket: S,
+    fd: Option<SocketFd>,
     merged_reads: MergedReads,
     peer_addr: SocketAddr,
     session_id: u64,
@@ -75,7 +78,8 @@ pub(crate) async fn serve_stream<H, S>(
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let (reader, writer) = tokio::io::split(socket);
-    let output = PlayerOutput::task_only(shared.config.player_stall_timeout);
+    let config = &shared.config;
+    let output = PlayerOutput::task_only(fd, config.player_stall_timeout, config.player_latency_budget);
     serve(shared, reader, writer, output, merged_reads, peer_addr, session_id).await;
 }
 

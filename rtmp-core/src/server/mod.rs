@@ -151,6 +151,9 @@ impl<H: RtmpHandler> RtmpServer<H> {
     }
 }
 
+/// Plaintext rustls buffers for a player's socket (its default is 64 KiB).
+const TLS_BUFFER_LIMIT: usize = 16 * 1024;
+
 /// Accepts on the RTMPS listener, or never when there is none.
 async fn accept_tls(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
     match listener {
@@ -192,10 +195,16 @@ fn accept<H: RtmpHandler>(
             tracing::info!(session = session_id, %peer, %reason, "connection rejected");
         } else if let Some(acceptor) = tls {
             let merged_reads = MergedReads::tcp(&socket);
+            #[cfg(unix)]
+            let fd = Some(std::os::fd::AsRawFd::as_raw_fd(&socket));
+            #[cfg(not(unix))]
+            let fd = None;
             match tokio::time::timeout(shared.config.connection_timeout, acceptor.accept(socket)).await {
-                Ok(Ok(tls_stream)) => {
+                Ok(Ok(mut tls_stream)) => {
+                    // The library's own buffer of records is out of the drop policy's reach too.
+                    tls_stream.get_mut().1.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
                     let shared = Arc::clone(&shared);
-                    connection::serve_stream(shared, tls_stream, merged_reads, peer, session_id).await
+                    connection::serve_stream(shared, tls_stream, fd, merged_reads, peer, session_id).await
                 }
                 Ok(Err(error)) => tracing::info!(session = session_id, %peer, %error, "TLS handshake failed"),
                 Err(_) => tracing::info!(session = session_id, %peer, "TLS handshake timeout"),

@@ -49,12 +49,16 @@
 //!    [`PlayerQueue::prefetch_writer`]).
 
 mod direct;
+mod link;
 mod queue;
 
-use std::io::{self, IoSlice};
-use std::sync::Arc;
+use std::future::Future;
+use std::io::IoSlice;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -63,15 +67,27 @@ use tokio::sync::Notify;
 use tokio::time::timeout;
 
 use direct::{DirectWriter, SharedWriter};
-pub(crate) use queue::{FrameClass, Outgoing, PlayerQueue};
+use link::LinkMeter;
+pub(crate) use link::SocketFd;
+pub(crate) use queue::{FrameClass, Front, OutMessage, Outgoing, PlayerQueue};
 
 use super::handler::DisconnectReason;
 use crate::proto::session::ServerSession;
 
 /// Most queued messages written in one vectored write.
-pub(crate) const WRITE_BATCH: usize = 128;
+pub(crate) const WRITE_BATCH: usize = 64;
+/// About the most bytes one write takes from a queue: what is handed to the socket is out of
+/// the drop policy's reach, so a slow link is given little at a time.
+const WRITE_BYTES: usize = 64 * 1024;
 /// Vectored writes per wake-up before the task reads its socket again.
-pub(crate) const MAX_BATCHES_PER_WAKE: usize = 8;
+pub(crate) const MAX_WRITES_PER_WAKE: usize = 16;
+
+/// Milliseconds on the server's clock (since its first use in this process): when a message was
+/// queued, for the latency budget. Read once per fan-out.
+pub(crate) fn clock_ms() -> u32 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u32
+}
 
 /// A connection's output, as its own task sees it: see the [module](self) for the rules.
 #[derive(Debug)]
@@ -82,41 +98,63 @@ pub(crate) struct PlayerOutput {
     direct: Option<Arc<DirectWriter>>,
     /// The task holds `direct`'s gate: publishers queue.
     held: bool,
-    /// What a publisher left half-written; the next bytes the task writes.
-    remainder: Option<Bytes>,
+    /// Bytes that must go out before anything else: what a publisher left half-written, the rest
+    /// of a queued message the socket took in part, a notice's messages.
+    pending: Vec<Bytes>,
     /// Bytes the task wrote.
     written: u64,
+    /// A write that makes no progress for this long ends the connection.
     stall: Duration,
+    /// The plays' budget behind live.
+    budget: Option<Duration>,
+    link: LinkMeter,
 }
 
 impl PlayerOutput {
     /// The output of a plain TCP connection, whose publishers may write into `socket`, and the
     /// task's own writer for it. The gate starts held.
-    pub(crate) fn tcp(socket: OwnedWriteHalf, stall: Duration) -> (Self, SharedWriter) {
+    pub(crate) fn tcp(
+        socket: OwnedWriteHalf,
+        stall: Duration,
+        budget: Option<Duration>,
+    ) -> (Self, SharedWriter) {
+        #[cfg(unix)]
+        let fd = Some(std::os::fd::AsRawFd::as_raw_fd(socket.as_ref()));
+        #[cfg(not(unix))]
+        let fd = None;
         let socket = Arc::new(socket);
         let direct = Some(Arc::new(DirectWriter::new(Arc::clone(&socket))));
-        (Self::with(direct, stall), SharedWriter(socket))
+        (Self::with(direct, fd, stall, budget), SharedWriter(socket))
     }
 
-    /// The output of a connection only its task writes (TLS).
-    pub(crate) fn task_only(stall: Duration) -> Self {
-        Self::with(None, stall)
+    /// The output of a connection only its task writes (TLS over the TCP socket `fd`).
+    pub(crate) fn task_only(fd: Option<SocketFd>, stall: Duration, budget: Option<Duration>) -> Self {
+        Self::with(None, fd, stall, budget)
     }
 
-    fn with(direct: Option<Arc<DirectWriter>>, stall: Duration) -> Self {
+    fn with(
+        direct: Option<Arc<DirectWriter>>,
+        fd: Option<SocketFd>,
+        stall: Duration,
+        budget: Option<Duration>,
+    ) -> Self {
         Self {
             notify: Arc::new(Notify::new()),
             held: direct.is_some(),
             direct,
-            remainder: None,
+            pending: Vec::new(),
             written: 0,
             stall,
+            budget,
+            link: LinkMeter::new(fd, budget),
         }
     }
 
-    /// A queue for one play of this connection, of `capacity` messages.
-    pub(crate) fn queue(&self, capacity: usize) -> PlayerQueue {
-        PlayerQueue::new(capacity, Arc::clone(&self.notify), self.direct.clone())
+    /// A queue for one play of this connection, of at most `capacity` messages and `budget`
+    /// behind live (the connection's when `None`).
+    pub(crate) fn queue(&self, capacity: usize, budget: Option<Option<Duration>>) -> PlayerQueue {
+        let budget = budget.unwrap_or(self.budget);
+        PlayerQueue::new(capacity, budget, Arc::clone(&self.notify), self.direct.clone())
     }
 
     /// What the task waits on for queued messages.
@@ -132,17 +170,21 @@ impl PlayerOutput {
             return;
         }
         if let Some(direct) = &self.direct {
-            self.remainder = direct.hold();
+            if let Some(rest) = direct.hold() {
+                self.pending.insert(0, rest);
+            }
             self.held = true;
         }
     }
 
-    /// Reopens the gate after the task's writes. Queued media cannot be overtaken: publishers
-    /// write directly only into a player whose queue is empty.
+    /// Reopens the gate after the task's writes, unless a message is still half written (the
+    /// task comes back for it). Queued media cannot be overtaken: publishers write directly only
+    /// into a player whose queue is empty.
     #[inline]
     pub(crate) fn release(&mut self) {
-        let Some(direct) = self.direct.as_ref().filter(|_| self.held) else { return };
-        debug_assert!(self.remainder.is_none(), "written by the last write");
+        let Some(direct) = self.direct.as_ref().filter(|_| self.held && self.pending.is_empty()) else {
+            return;
+        };
         direct.release();
         self.held = false;
     }
@@ -152,8 +194,9 @@ impl PlayerOutput {
         self.written + self.direct.as_ref().map_or(0, |d| d.written())
     }
 
-    /// Drains the plays' queues (stream id, queue) into vectored writes, turning notices into
-    /// `session`'s messages. Counts what it writes in `counter` (the server's bytes out).
+    /// Writes the plays' queues (stream id, queue), turning notices into `session`'s messages.
+    /// Each write takes what the socket accepts and leaves the rest queued, where the drop policy
+    /// can still choose. Counts what it writes in `counter` (the server's bytes out).
     pub(crate) async fn write_queues<'a, W, I>(
         &mut self,
         writer: &mut W,
@@ -166,30 +209,49 @@ impl PlayerOutput {
         I: Iterator<Item = (u32, &'a PlayerQueue)> + Clone,
     {
         self.hold();
-        for _ in 0..MAX_BATCHES_PER_WAKE {
-            let mut items = Vec::new();
-            let mut batch = Vec::new();
+        let mut batch = Vec::new();
+        for _ in 0..MAX_WRITES_PER_WAKE {
+            self.write_pending(writer, counter).await?;
+            let mut wrote = false;
             for (stream_id, queue) in plays.clone() {
-                items.clear();
-                queue.drain(&mut items, WRITE_BATCH);
-                for item in items.drain(..) {
-                    match item {
-                        Outgoing::Bytes(bytes) => batch.push(bytes),
-                        Outgoing::Unpublished => {
-                            session.publisher_left(stream_id);
-                            batch.extend(std::iter::from_fn(|| session.poll_transmit()));
+                loop {
+                    batch.clear();
+                    match queue.front(&mut batch, WRITE_BATCH, WRITE_BYTES) {
+                        Front::Empty => break,
+                        Front::Notice(notice) => {
+                            match notice {
+                                Outgoing::Unpublished => session.publisher_left(stream_id),
+                                Outgoing::Published => session.publisher_arrived(stream_id),
+                                Outgoing::Bytes(bytes) => self.pending.push(bytes),
+                            }
+                            self.pending.extend(std::iter::from_fn(|| session.poll_transmit()));
+                            self.write_pending(writer, counter).await?;
                         }
-                        Outgoing::Published => {
-                            session.publisher_arrived(stream_id);
-                            batch.extend(std::iter::from_fn(|| session.poll_transmit()));
+                        Front::Media(_) => {
+                            let written = self.write_some(writer, &batch, counter).await;
+                            let rest = queue.consume(*written.as_ref().unwrap_or(&0));
+                            let written = written?;
+                            self.pending.extend(rest);
+                            self.link.wrote(written, queue.depth() > 0 || !self.pending.is_empty());
+                            let link = self.link.link();
+                            for (_, queue) in plays.clone() {
+                                queue.report_link(link);
+                            }
+                            wrote = true;
+                            break;
                         }
                     }
                 }
             }
-            if batch.is_empty() && self.remainder.is_none() {
-                return Ok(());
+            if !wrote {
+                self.write_pending(writer, counter).await?;
+                // Under TLS, records the library still holds go out now.
+                return match timeout(self.stall, writer.flush()).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(DisconnectReason::Io(e.to_string())),
+                    Err(_) => Err(DisconnectReason::Timeout("write stall")),
+                };
             }
-            self.write(writer, batch, counter).await?;
         }
         // A publisher faster than this socket keeps the queue full: go back to the select loop so
         // the player's own commands and pings are read, and come straight back here.
@@ -197,29 +259,89 @@ impl PlayerOutput {
         Ok(())
     }
 
-    /// Writes the task's `batch` (after a publisher's rest, if any) within the stall timeout,
-    /// the gate held. Counts what it writes in `counter` (the server's bytes out).
+    /// Writes the task's `batch` (after anything pending) in full, the gate held. Counts what
+    /// it writes in `counter` (the server's bytes out).
     pub(crate) async fn write<W: AsyncWrite + Unpin>(
         &mut self,
         writer: &mut W,
-        mut batch: Vec<Bytes>,
+        batch: Vec<Bytes>,
         counter: &AtomicU64,
     ) -> Result<(), DisconnectReason> {
-        if batch.is_empty() && self.remainder.is_none() {
+        if batch.is_empty() && self.pending.is_empty() {
             return Ok(());
         }
         self.hold();
-        if let Some(rest) = self.remainder.take() {
-            batch.insert(0, rest);
-        }
-        match timeout(self.stall, write_all_vectored(writer, &mut batch)).await {
-            Ok(Ok(n)) => {
-                self.written += n as u64;
-                counter.fetch_add(n as u64, Ordering::Relaxed);
-                Ok(())
-            }
+        self.pending.extend(batch);
+        self.write_pending(writer, counter).await?;
+        match timeout(self.stall, writer.flush()).await {
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(DisconnectReason::Io(e.to_string())),
             Err(_) => Err(DisconnectReason::Timeout("write stall")),
+        }
+    }
+
+    /// Writes everything pending, however slowly the socket takes it.
+    async fn write_pending<W: AsyncWrite + Unpin>(
+        &mut self,
+        writer: &mut W,
+        counter: &AtomicU64,
+    ) -> Result<(), DisconnectReason> {
+        while !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            let result = self.write_some(writer, &pending, counter).await;
+            self.pending = pending;
+            let mut written = result?;
+            let done = self.pending.iter().take_while(|b| {
+                let whole = written >= b.len();
+                if whole {
+                    written -= b.len();
+                }
+                whole
+            });
+            let done = done.count();
+            self.pending.drain(..done);
+            if let Some(first) = self.pending.first_mut() {
+                first.advance(written);
+            }
+        }
+        Ok(())
+    }
+
+    /// One vectored write of `bufs`: what the socket takes once it takes anything. Stalling
+    /// means no progress: a socket that takes nothing for the stall timeout ends the connection,
+    /// however long a slow reader takes over everything.
+    async fn write_some<W: AsyncWrite + Unpin>(
+        &mut self,
+        writer: &mut W,
+        bufs: &[Bytes],
+        counter: &AtomicU64,
+    ) -> Result<usize, DisconnectReason> {
+        let slices: Vec<IoSlice<'_>> = bufs.iter().take(WRITE_BATCH).map(|b| IoSlice::new(b)).collect();
+        let mut write = std::pin::pin!(std::future::poll_fn(
+            |cx| Pin::new(&mut *writer).poll_write_vectored(cx, &slices)
+        ));
+        // Polled once first: a socket with room answers at once, and only a wait is timed.
+        let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+        let result = match first {
+            Poll::Ready(result) => result,
+            Poll::Pending => {
+                self.link.waited();
+                match timeout(self.stall, write).await {
+                    Ok(result) => result,
+                    Err(_) => return Err(DisconnectReason::Timeout("write stall")),
+                }
+            }
+        };
+        match result {
+            Ok(0) => {
+                Err(DisconnectReason::Io(std::io::Error::from(std::io::ErrorKind::WriteZero).to_string()))
+            }
+            Ok(n) => {
+                self.written += n as u64;
+                counter.fetch_add(n as u64, Ordering::Relaxed);
+                Ok(n)
+            }
+            Err(e) => Err(DisconnectReason::Io(e.to_string())),
         }
     }
 }
@@ -235,35 +357,6 @@ pub(crate) fn prefetch<T>(value: &T) {
             std::ptr::from_ref(value).cast(),
         );
     }
-}
-
-/// Writes every buffer, as few syscalls as the kernel allows.
-async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, bufs: &mut [Bytes]) -> io::Result<usize> {
-    let mut total = 0;
-    let mut first = 0;
-    while first < bufs.len() {
-        let slices: Vec<IoSlice<'_>> = bufs[first..].iter().take(64).map(|b| IoSlice::new(b)).collect();
-        let mut written = writer.write_vectored(&slices).await?;
-        if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        total += written;
-        while written > 0 {
-            let len = bufs[first].len();
-            if written >= len {
-                written -= len;
-                first += 1;
-            } else {
-                bufs[first].advance(written);
-                written = 0;
-            }
-        }
-        while first < bufs.len() && bufs[first].is_empty() {
-            first += 1;
-        }
-    }
-    writer.flush().await?;
-    Ok(total)
 }
 
 #[cfg(test)]
@@ -290,23 +383,27 @@ mod tests {
         Bytes::from(vec![fill; 10])
     }
 
+    fn out(fill: u8, class: MessageClass) -> OutMessage {
+        OutMessage { bytes: message(fill), class: FrameClass::of(class) }
+    }
+
     #[tokio::test]
     async fn the_tasks_bytes_go_first_and_queued_media_is_never_overtaken() {
         let (socket, mut peer) = pair().await;
-        let (mut output, mut writer) = PlayerOutput::tcp(socket, Duration::from_secs(5));
-        let queue = output.queue(16);
+        let (mut output, mut writer) = PlayerOutput::tcp(socket, Duration::from_secs(5), None);
+        let queue = output.queue(16, None);
         let counter = AtomicU64::new(0);
         // The gate starts held: a publisher's message queues behind the task's reply.
-        assert_eq!(queue.push_batch(&[(message(1), FrameClass::of(KEY))], true), 0);
+        assert_eq!(queue.push_batch(&[out(1, KEY)], true, 0), 0);
         output.write(&mut writer, vec![message(0)], &counter).await.unwrap();
         output.release();
         // The gate is open but the queue is not empty: this one queues behind message 1.
-        assert_eq!(queue.push_batch(&[(message(2), FrameClass::of(INTER))], true), 0);
+        assert_eq!(queue.push_batch(&[out(2, INTER)], true, 0), 0);
         let mut session = ServerSession::new(ServerSessionConfig::default(), 0, &[0; 1528]);
         output.write_queues(&mut writer, &mut session, [(1, &queue)].into_iter(), &counter).await.unwrap();
         output.release();
         // Caught up: a publisher writes straight into the socket.
-        assert_eq!(queue.push_batch(&[(message(3), FrameClass::of(INTER))], true), 10);
+        assert_eq!(queue.push_batch(&[out(3, INTER)], true, 0), 10);
         let mut got = vec![0; 40];
         peer.read_exact(&mut got).await.unwrap();
         assert_eq!(got, (0..4).flat_map(|n| [n; 10]).collect::<Vec<u8>>());
@@ -317,7 +414,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_that_stalls_ends_the_connection() {
         let (mut writer, _unread) = tokio::io::duplex(64);
-        let mut output = PlayerOutput::task_only(Duration::from_millis(50));
+        let mut output = PlayerOutput::task_only(None, Duration::from_millis(50), None);
         let result = output.write(&mut writer, vec![Bytes::from(vec![0; 1024])], &AtomicU64::new(0)).await;
         assert!(matches!(result, Err(DisconnectReason::Timeout("write stall"))), "{result:?}");
     }

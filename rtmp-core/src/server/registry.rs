@@ -6,12 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use bytes::Bytes;
 use tokio::sync::Notify;
 
 use super::gop::{CachedMessage, GopCache};
 use super::message::{MessageClass, PublishedMessage, chunk};
-use super::output::{FrameClass, Outgoing, PlayerQueue, prefetch};
+use super::output::{FrameClass, OutMessage, Outgoing, PlayerQueue, clock_ms, prefetch};
 use super::stats::{PlayerStats, StreamStats};
 use super::{PublisherPolicy, ServerConfig, StreamKey};
 use crate::proto::media::{AudioConfig, AudioTag, VideoConfig, VideoTag};
@@ -45,13 +44,15 @@ impl Player {
         self.queue.prefetch();
     }
 
-    fn stats(&self) -> PlayerStats {
+    fn stats(&self, now: u32) -> PlayerStats {
         PlayerStats {
             session_id: self.session_id,
             peer_addr: self.peer_addr,
             bytes_out: self.queue.bytes_out(),
             dropped_video: self.queue.dropped_video(),
             dropped_audio: self.queue.dropped_audio(),
+            audio_gaps: self.queue.audio_gaps(),
+            behind_live: std::time::Duration::from_millis(self.queue.behind_live_ms(now)),
             queue_depth: self.queue.depth(),
         }
     }
@@ -83,7 +84,7 @@ struct StreamState {
 #[derive(Debug, Default)]
 struct Window {
     /// Chunked for message stream 1, with their classes as the drop policy sees them.
-    chunked: Vec<(Bytes, FrameClass)>,
+    chunked: Vec<OutMessage>,
     /// As published, for players on another message stream (chunked for each of them).
     messages: Vec<PublishedMessage>,
 }
@@ -109,12 +110,13 @@ enum Delivery {
 /// bytes written into players' sockets.
 fn fan_out(
     players: &[Arc<Player>],
-    chunked: &[(Bytes, FrameClass)],
+    chunked: &[OutMessage],
     messages: &[PublishedMessage],
     chunk_size: u32,
     delivery: Delivery,
 ) -> u64 {
     let may_write = delivery == Delivery::Now;
+    let now = clock_ms();
     let mut sent = 0;
     for (i, player) in players.iter().enumerate() {
         // Each player's state is cold (the sends before it filled the cache), and waiting for it
@@ -133,11 +135,14 @@ fn fan_out(
         } else {
             own = messages
                 .iter()
-                .map(|m| (m.chunk(player.stream_id, chunk_size), FrameClass::of(m.class)))
+                .map(|m| OutMessage {
+                    bytes: m.chunk(player.stream_id, chunk_size),
+                    class: FrameClass::of(m.class),
+                })
                 .collect();
             &own
         };
-        sent += player.queue.push_batch(batch, may_write);
+        sent += player.queue.push_batch(batch, may_write, now);
     }
     sent
 }
@@ -251,12 +256,15 @@ impl Stream {
         }
         let mut sent = 0;
         // Nobody playing (an ingest server's usual case): nothing to chunk.
-        let chunked: Vec<(Bytes, FrameClass)> = if state.players.is_empty() {
+        let chunked: Vec<OutMessage> = if state.players.is_empty() {
             Vec::new()
         } else {
             messages
                 .iter()
-                .map(|m| (m.chunk(COMMON_STREAM_ID, self.chunk_size), FrameClass::of(m.class)))
+                .map(|m| OutMessage {
+                    bytes: m.chunk(COMMON_STREAM_ID, self.chunk_size),
+                    class: FrameClass::of(m.class),
+                })
                 .collect()
         };
         if !chunked.is_empty() {
@@ -267,7 +275,7 @@ impl Stream {
                 sent = fan_out(&state.players, &chunked, messages, self.chunk_size, Delivery::Now);
             }
         }
-        let mut chunked = chunked.into_iter().map(|(bytes, _)| bytes);
+        let mut chunked = chunked.into_iter().map(|m| m.bytes);
         for message in messages.drain(..) {
             let cached = CachedMessage {
                 type_id: message.type_id,
@@ -288,6 +296,7 @@ impl Stream {
         let mut state = lock(&self.state);
         // The window's messages are in the cache the joiner gets: the others get them now.
         Self::flush_window_locked(&mut state, self.chunk_size, Delivery::Queued);
+        let now = clock_ms();
         for cached in state.cache.replay_mut() {
             let class = cached.class;
             if player.stream_id == COMMON_STREAM_ID {
@@ -301,7 +310,7 @@ impl Stream {
                         self.chunk_size,
                     )
                 });
-                player.queue.push(chunked, class);
+                player.queue.push(chunked, class, now);
             } else {
                 let own = chunk(
                     cached.type_id,
@@ -310,7 +319,7 @@ impl Stream {
                     player.stream_id,
                     self.chunk_size,
                 );
-                player.queue.push(&own, class);
+                player.queue.push(&own, class, now);
             }
         }
         state.players.push(player);
@@ -374,7 +383,7 @@ impl Stream {
             bytes_in,
             bitrate_in: if secs > 0.0 { (bytes_in as f64 * 8.0 / secs) as u64 } else { 0 },
             uptime,
-            players: state.players.iter().map(|p| p.stats()).collect(),
+            players: state.players.iter().map(|p| p.stats(clock_ms())).collect(),
         }
     }
 }
@@ -418,6 +427,8 @@ impl Registry {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
 
     fn notices(player: &Player) -> Vec<Outgoing> {
@@ -432,7 +443,7 @@ mod tests {
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
         let policy = PublisherPolicy::TakeOver;
         stream.claim_publisher(1, addr, Arc::default(), policy).unwrap();
-        let player = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(16)));
+        let player = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(16, None)));
         stream.add_player(Arc::clone(&player));
         stream.claim_publisher(2, addr, Arc::default(), policy).unwrap();
         assert_eq!(notices(&player), [Outgoing::Published]);
@@ -466,13 +477,13 @@ mod tests {
         let stream = Stream::new(StreamKey::new("live", "cam"), &config);
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
         stream.claim_publisher(1, addr, Arc::default(), PublisherPolicy::RejectNew).unwrap();
-        let first = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(16)));
+        let first = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(16, None)));
         stream.add_player(Arc::clone(&first));
         let _ = stream.publish(1, &mut vec![video(1, true), video(2, false)]);
         assert_eq!(received(&first), [], "held in the window");
         // A joiner gets the window's messages from the cache; the others get the window now.
         // One on message stream 2 gets them chunked for it.
-        let joiner = Arc::new(Player::new(10, addr, 2, PlayerQueue::unattached(16)));
+        let joiner = Arc::new(Player::new(10, addr, 2, PlayerQueue::unattached(16, None)));
         stream.add_player(Arc::clone(&joiner));
         assert_eq!(received(&first), [Ok(1), Ok(2)]);
         assert_eq!(received(&joiner), [Ok(1), Ok(2)]);

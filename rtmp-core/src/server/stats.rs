@@ -58,8 +58,13 @@ pub struct PlayerStats {
     pub bytes_out: u64,
     /// Video messages dropped for this player (slow reader).
     pub dropped_video: u64,
-    /// Audio messages dropped for this player.
+    /// Audio messages dropped for this player (its link could not carry audio alone).
     pub dropped_audio: u64,
+    /// Gaps in its sound: runs of dropped audio (each run is one gap).
+    pub audio_gaps: u64,
+    /// How far behind live it is now, as the server can tell: how long its oldest queued
+    /// message has waited, plus what its socket still holds at the link's measured rate.
+    pub behind_live: Duration,
     /// Messages waiting in its queue now.
     pub queue_depth: usize,
 }

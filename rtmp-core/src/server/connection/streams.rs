@@ -82,7 +82,7 @@ impl<H: RtmpHandler> Connection<H> {
         }
         tracing::info!(session = self.ctx.session_id, key = %params.key, live, "play");
         let _ = self.session.accept(request);
-        let queue = self.output.queue(config.player_queue_length);
+        let queue = self.output.queue(config.player_queue_length, None);
         let player = Arc::new(Player::new(self.ctx.session_id, self.ctx.peer_addr, params.stream_id, queue));
         // Play.Start must precede the cached media: the session's bytes are flushed before any
         // queue is drained, and the cache goes into the queue here. Held until this read's

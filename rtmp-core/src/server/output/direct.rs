@@ -19,6 +19,7 @@ use tokio::io::AsyncWrite;
 use tokio::net::tcp::OwnedWriteHalf;
 
 use super::prefetch;
+use super::queue::OutMessage;
 
 /// A player that has gone raises no SIGPIPE in the host process: its task reports the error.
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -86,7 +87,7 @@ impl DirectWriter {
     /// Writes `messages` now, in one call, if the socket is free and takes them. The caller holds
     /// the player's queue lock and has checked the queue is empty, so nothing can overtake them;
     /// it queues the messages the socket did not take.
-    pub(super) fn send(&self, messages: &[&Bytes]) -> Sent {
+    pub(super) fn send(&self, messages: &[&OutMessage]) -> Sent {
         let mut sent = Sent { messages: 0, bytes: 0, left_remainder: false };
         let mut gate = self.lock();
         if gate.held {
@@ -109,11 +110,11 @@ impl DirectWriter {
             [] => return sent,
             // The usual case (encoders send audio and video apart): send(2) copies no message
             // header or iovec into the kernel.
-            [one] => socket.send_with_flags(one, SEND_FLAGS),
+            [one] => socket.send_with_flags(&one.bytes, SEND_FLAGS),
             _ => {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 for (slice, message) in slices.iter_mut().zip(messages) {
-                    *slice = IoSlice::new(message);
+                    *slice = IoSlice::new(&message.bytes);
                 }
                 socket.send_vectored_with_flags(&slices[..count], SEND_FLAGS)
             }
@@ -129,13 +130,13 @@ impl DirectWriter {
                 break;
             }
             sent.messages += 1;
-            if left < message.len() {
+            if left < message.bytes.len() {
                 gate.held = true;
-                gate.remainder = Some(message.slice(left..));
+                gate.remainder = Some(message.bytes.slice(left..));
                 sent.left_remainder = true;
                 break;
             }
-            left -= message.len();
+            left -= message.bytes.len();
         }
         sent
     }
@@ -221,8 +222,8 @@ mod tests {
         (Arc::new(write), peer)
     }
 
-    fn message(fill: u8, len: usize) -> Bytes {
-        Bytes::from(vec![fill; len])
+    fn message(fill: u8, len: usize) -> OutMessage {
+        OutMessage { bytes: Bytes::from(vec![fill; len]), class: super::super::FrameClass::VideoInter }
     }
 
     #[tokio::test]
@@ -236,7 +237,7 @@ mod tests {
         assert_eq!(writer.send(&[&a, &b]), Sent { messages: 2, bytes: 150, left_remainder: false });
         let mut got = vec![0; 150];
         peer.read_exact(&mut got).await.unwrap();
-        assert_eq!(got, [a.as_ref(), b.as_ref()].concat());
+        assert_eq!(got, [a.bytes.as_ref(), b.bytes.as_ref()].concat());
         assert_eq!(writer.written(), 150);
     }
 
@@ -246,15 +247,16 @@ mod tests {
         let writer = DirectWriter::new(Arc::clone(&socket));
         writer.release();
         // Far more than the socket buffers take while the peer does not read.
-        let messages: Vec<Bytes> = (0..8).map(|i| message(i, 1 << 20)).collect();
-        let refs: Vec<&Bytes> = messages.iter().collect();
+        let messages: Vec<OutMessage> = (0..8).map(|i| message(i, 1 << 20)).collect();
+        let refs: Vec<&OutMessage> = messages.iter().collect();
         let sent = writer.send(&refs);
         assert!(sent.left_remainder && sent.messages >= 1 && sent.messages < messages.len(), "{sent:?}");
         // Publishers now queue: the socket is the task's until the rest is written.
         assert_eq!(writer.send(&[&message(9, 10)]), Sent::default());
         let rest = writer.hold().expect("the rest of the partly written message");
         let mut task = SharedWriter(Arc::clone(&socket));
-        let expected: Vec<u8> = messages[..sent.messages].iter().flat_map(|m| m.iter().copied()).collect();
+        let expected: Vec<u8> =
+            messages[..sent.messages].iter().flat_map(|m| m.bytes.iter().copied()).collect();
         let reader = tokio::spawn(async move {
             let mut got = vec![0; expected.len()];
             peer.read_exact(&mut got).await.unwrap();

@@ -1,5 +1,6 @@
-//! A player's bounded queue of shared, pre-chunked messages, with the drop policy that keeps a slow
-//! player's audio going while its video waits for the next keyframe (the rules: [`super`]).
+//! A player's queue of shared, pre-chunked messages, and the drop policy that keeps a slow player
+//! near live with its sound: video goes first, audio only when the link cannot carry audio alone
+//! (the rules: [`super`]).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,22 +14,21 @@ use super::prefetch;
 use crate::server::message::MessageClass;
 
 /// How the drop policy sees a message: derived from its [`MessageClass`] once per message (a
-/// fan-out carries it beside the chunked bytes), so that each player's admission tests one byte.
-/// The order is nginx-rtmp's priorities.
+/// fan-out's batch carries it for every player).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FrameClass {
     /// Sequence headers, metadata and video control tags: never dropped (rare, and needed to
     /// decode anything).
     Header,
-    /// Audio: dropped only when the queue is full.
+    /// Audio: dropped last, only when the link cannot carry audio alone.
     Audio,
     /// Data messages (text, cue points): like audio.
     Data,
-    /// A video keyframe: dropped at three quarters full.
+    /// A video keyframe: taken only if it can be sent within three quarters of the budget.
     VideoKey,
-    /// A video inter frame: dropped at half full.
+    /// A video inter frame: dropped past half the budget.
     VideoInter,
-    /// A disposable video frame: dropped at a quarter full.
+    /// A disposable video frame: dropped past a quarter of the budget.
     VideoDisposable,
 }
 
@@ -51,17 +51,13 @@ impl FrameClass {
     fn is_video(self) -> bool {
         matches!(self, Self::VideoKey | Self::VideoInter | Self::VideoDisposable)
     }
+}
 
-    /// The queue length at which this class is dropped.
-    fn drop_threshold(self, capacity: usize) -> usize {
-        match self {
-            Self::Header => usize::MAX,
-            Self::Audio | Self::Data => capacity,
-            Self::VideoKey => capacity * 3 / 4,
-            Self::VideoInter => capacity / 2,
-            Self::VideoDisposable => capacity / 4,
-        }
-    }
+/// A message on its way to players: its bytes chunked once for all of them, and its class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OutMessage {
+    pub(crate) bytes: Bytes,
+    pub(crate) class: FrameClass,
 }
 
 /// What a player's connection task must do, in order with the media.
@@ -75,14 +71,57 @@ pub(crate) enum Outgoing {
     Published,
 }
 
+/// What the front of a queue holds for the writing task.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Front {
+    /// Nothing queued.
+    Empty,
+    /// A stream notice, taken off the queue.
+    Notice(Outgoing),
+    /// This many media messages were copied out (shared bytes) to be written; the queue keeps
+    /// them until [`PlayerQueue::consume`] says how much the socket took.
+    Media(usize),
+}
+
+/// The link to a player as its task last measured it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Link {
+    /// Bytes per second the socket took while the player was behind; 0 while unknown.
+    pub(crate) rate: u64,
+    /// Bytes the kernel still held (unsent or unacknowledged) after the task's last write.
+    pub(crate) kernel_bytes: u64,
+}
+
+impl Link {
+    /// How long `bytes` take to go out at the measured rate; 0 while it is unknown.
+    fn ms_for(self, bytes: u64) -> u64 {
+        (bytes * 1000).checked_div(self.rate).unwrap_or(0)
+    }
+}
+
+/// One queued message, with when it was queued (ms on [`super::clock_ms`]).
+#[derive(Debug)]
+enum Item {
+    Media { message: OutMessage, since: u32 },
+    Notice(Outgoing),
+}
+
 #[derive(Debug)]
 struct QueueState {
-    items: VecDeque<Outgoing>,
+    items: VecDeque<Item>,
+    /// Bytes of the queued media.
+    queued_bytes: u64,
+    /// Front items the task is writing now: a drop never takes them.
+    writing: usize,
+    link: Link,
     /// After a video drop, video is skipped until the next keyframe so decoding never breaks.
     skip_video_until_key: bool,
     /// The current wait for a keyframe follows a drop: what it skips is lost to a slow reader and
     /// counted. The first wait of a joiner, or one after pause or republish, loses nothing.
     waiting_after_drop: bool,
+    /// Audio is being dropped until the backlog is down to half the budget: one long gap rather
+    /// than many short ones.
+    shedding_audio: bool,
     audio_enabled: bool,
     video_enabled: bool,
     paused: bool,
@@ -94,7 +133,10 @@ struct QueueState {
 #[derive(Debug)]
 pub(crate) struct PlayerQueue {
     state: Mutex<QueueState>,
+    /// Most messages queued (a memory bound, whatever the budget).
     capacity: usize,
+    /// How far behind live this player may be, in ms; `None` keeps everything the capacity holds.
+    budget_ms: Option<u64>,
     /// The owning connection's wake-up: one per connection, whatever it plays.
     notify: Arc<Notify>,
     /// The connection's socket (plain TCP), when publishers may write into it themselves while
@@ -102,10 +144,11 @@ pub(crate) struct PlayerQueue {
     direct: Option<Arc<DirectWriter>>,
     dropped_video: AtomicU64,
     dropped_audio: AtomicU64,
+    audio_gaps: AtomicU64,
 }
 
 /// Fills unused slots of the fixed-size batches (no allocation per write).
-static NO_BYTES: Bytes = Bytes::new();
+static NO_MESSAGE: OutMessage = OutMessage { bytes: Bytes::new(), class: FrameClass::Header };
 
 /// What became of pushed messages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,29 +161,41 @@ struct Pushed {
 }
 
 impl PlayerQueue {
-    /// A queue of `capacity` messages that starts by waiting for a keyframe and wakes `notify`.
-    pub(super) fn new(capacity: usize, notify: Arc<Notify>, direct: Option<Arc<DirectWriter>>) -> Self {
+    /// A queue of at most `capacity` messages and `budget` behind live that starts by waiting for
+    /// a keyframe and wakes `notify`.
+    pub(super) fn new(
+        capacity: usize,
+        budget: Option<std::time::Duration>,
+        notify: Arc<Notify>,
+        direct: Option<Arc<DirectWriter>>,
+    ) -> Self {
         Self {
             state: Mutex::new(QueueState {
                 items: VecDeque::new(),
+                queued_bytes: 0,
+                writing: 0,
+                link: Link::default(),
                 skip_video_until_key: true,
                 waiting_after_drop: false,
+                shedding_audio: false,
                 audio_enabled: true,
                 video_enabled: true,
                 paused: false,
                 bytes_out: 0,
             }),
             capacity: capacity.max(4),
+            budget_ms: budget.map(|b| u64::try_from(b.as_millis()).unwrap_or(u64::MAX).max(1)),
             notify,
             direct,
             dropped_video: AtomicU64::new(0),
             dropped_audio: AtomicU64::new(0),
+            audio_gaps: AtomicU64::new(0),
         }
     }
 
     /// A queue no connection drains or writes (benches and tests drain it themselves).
-    pub(crate) fn unattached(capacity: usize) -> Self {
-        Self::new(capacity, Arc::default(), None)
+    pub(crate) fn unattached(capacity: usize, budget: Option<std::time::Duration>) -> Self {
+        Self::new(capacity, budget, Arc::default(), None)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
@@ -162,20 +217,21 @@ impl PlayerQueue {
 
     /// Queues one message for the player's task (a joiner's cache: its connection holds the
     /// gate). Returns whether the drop policy kept it.
-    pub(crate) fn push(&self, bytes: &Bytes, class: MessageClass) -> bool {
-        let pushed = self.push_all(&[(bytes.clone(), FrameClass::of(class))], false);
+    pub(crate) fn push(&self, bytes: &Bytes, class: MessageClass, now: u32) -> bool {
+        let message = OutMessage { bytes: bytes.clone(), class: FrameClass::of(class) };
+        let pushed = self.push_all(std::slice::from_ref(&message), false, now);
         debug_assert_eq!(pushed.sent_bytes, 0, "queued, never written here");
         pushed.kept > 0
     }
 
     /// A fan-out's messages, in order: dropped, written or queued (see [`Self::push_all`]), at
-    /// most one direct write per [`MAX_SLICES`] messages. Returns the bytes written into the
-    /// player's socket.
+    /// most one direct write per [`MAX_SLICES`] messages; `now` is [`super::clock_ms`]. Returns
+    /// the bytes written into the player's socket.
     #[inline]
-    pub(crate) fn push_batch(&self, messages: &[(Bytes, FrameClass)], may_write: bool) -> u64 {
+    pub(crate) fn push_batch(&self, messages: &[OutMessage], may_write: bool, now: u32) -> u64 {
         let mut sent = 0;
         for group in messages.chunks(MAX_SLICES) {
-            sent += self.push_all(group, may_write).sent_bytes as u64;
+            sent += self.push_all(group, may_write, now).sent_bytes as u64;
         }
         sent
     }
@@ -183,23 +239,24 @@ impl PlayerQueue {
     /// Drops, sends or queues each message in order. With `may_write`, when the queue is empty
     /// and the socket free, every kept message goes out in one vectored write from the caller's
     /// task; whatever the socket does not take is queued for the player's task.
-    fn push_all(&self, messages: &[(Bytes, FrameClass)], may_write: bool) -> Pushed {
+    fn push_all(&self, messages: &[OutMessage], may_write: bool, now: u32) -> Pushed {
         let mut state = self.lock();
         // A bigger burst (a publisher catching up) goes through the queue.
         let direct = self
             .direct
             .as_ref()
             .filter(|_| may_write && state.items.is_empty() && messages.len() <= MAX_SLICES);
-        let mut kept = [&NO_BYTES; MAX_SLICES];
+        let mut kept = [&NO_MESSAGE; MAX_SLICES];
         let mut pushed = Pushed::default();
-        for (bytes, class) in messages {
-            if !self.admit(&mut state, *class) {
+        for message in messages {
+            if !self.admit(&mut state, message, now) {
                 continue;
             }
             if direct.is_some() {
-                kept[pushed.kept] = bytes;
+                kept[pushed.kept] = message;
             } else {
-                state.items.push_back(Outgoing::Bytes(bytes.clone()));
+                state.queued_bytes += message.bytes.len() as u64;
+                state.items.push_back(Item::Media { message: message.clone(), since: now });
             }
             pushed.kept += 1;
         }
@@ -209,8 +266,11 @@ impl PlayerQueue {
             let kept = &kept[..pushed.kept];
             let sent = direct.send(kept);
             pushed.sent_bytes = sent.bytes;
-            state.bytes_out += kept[..sent.messages].iter().map(|b| b.len() as u64).sum::<u64>();
-            state.items.extend(kept[sent.messages..].iter().map(|&b| Outgoing::Bytes(b.clone())));
+            state.bytes_out += kept[..sent.messages].iter().map(|m| m.bytes.len() as u64).sum::<u64>();
+            for &message in &kept[sent.messages..] {
+                state.queued_bytes += message.bytes.len() as u64;
+                state.items.push_back(Item::Media { message: message.clone(), since: now });
+            }
             if !sent.left_remainder && state.items.is_empty() {
                 return pushed;
             }
@@ -222,8 +282,23 @@ impl PlayerQueue {
         pushed
     }
 
-    /// The drop policy: whether a message of `class` is kept, counting drops.
-    fn admit(&self, state: &mut QueueState, class: FrameClass) -> bool {
+    /// How long a message queued now would wait before its first byte reaches the link, as far
+    /// as the server can tell: the oldest queued message's wait plus the kernel's share, or the
+    /// bytes ahead at the measured rate, whichever is longer. Zero while nothing is queued (the
+    /// player keeps up).
+    fn backlog_ms(state: &QueueState, now: u32) -> u64 {
+        let oldest = state.items.iter().find_map(|item| match item {
+            Item::Media { since, .. } => Some(*since),
+            Item::Notice(_) => None,
+        });
+        let Some(since) = oldest else { return 0 };
+        let waited = u64::from(now.wrapping_sub(since)) + state.link.ms_for(state.link.kernel_bytes);
+        waited.max(state.link.ms_for(state.queued_bytes + state.link.kernel_bytes))
+    }
+
+    /// The drop policy: whether `message` is kept, counting drops.
+    fn admit(&self, state: &mut QueueState, message: &OutMessage, now: u32) -> bool {
+        let class = message.class;
         let wanted = match class {
             _ if state.paused && class != FrameClass::Header => false,
             FrameClass::Audio => state.audio_enabled,
@@ -239,21 +314,94 @@ impl PlayerQueue {
             }
             return false;
         }
-        if state.items.len() >= class.drop_threshold(self.capacity) {
-            if class.is_video() {
-                state.skip_video_until_key = true;
-                state.waiting_after_drop = true;
-                self.dropped_video.fetch_add(1, Ordering::Relaxed);
-            } else {
-                self.dropped_audio.fetch_add(1, Ordering::Relaxed);
+        if class == FrameClass::Header {
+            return true;
+        }
+        let queued = state.items.len();
+        let keep = match self.budget_ms {
+            _ if queued >= self.capacity => false,
+            // No budget: nginx-rtmp's priorities against the queue's length.
+            None => match class {
+                FrameClass::VideoDisposable => queued < self.capacity / 4,
+                FrameClass::VideoInter => queued < self.capacity / 2,
+                FrameClass::VideoKey => queued < self.capacity * 3 / 4,
+                _ => true,
+            },
+            Some(budget) => {
+                let backlog = Self::backlog_ms(state, now);
+                match class {
+                    FrameClass::VideoDisposable => backlog <= budget / 4,
+                    FrameClass::VideoInter => backlog <= budget / 2,
+                    FrameClass::VideoKey => {
+                        backlog + state.link.ms_for(message.bytes.len() as u64) <= budget * 3 / 4
+                    }
+                    _ => self.admit_audio(state, backlog, budget, now),
+                }
             }
-            return false;
+        };
+        if keep {
+            if class == FrameClass::VideoKey {
+                state.skip_video_until_key = false;
+                state.waiting_after_drop = false;
+            }
+            return true;
         }
-        if class == FrameClass::VideoKey {
-            state.skip_video_until_key = false;
-            state.waiting_after_drop = false;
+        if class.is_video() {
+            state.skip_video_until_key = true;
+            state.waiting_after_drop = true;
+            self.dropped_video.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.dropped_audio.fetch_add(1, Ordering::Relaxed);
         }
-        true
+        false
+    }
+
+    /// Audio and data over the budget: the queued video goes first; if that is not enough the
+    /// link cannot carry the audio alone, and audio is dropped until the backlog is down to half
+    /// the budget, so the sound has one gap rather than a stutter.
+    fn admit_audio(&self, state: &mut QueueState, backlog: u64, budget: u64, now: u32) -> bool {
+        if state.shedding_audio {
+            if backlog > budget / 2 {
+                return false;
+            }
+            state.shedding_audio = false;
+            return true;
+        }
+        if backlog <= budget {
+            return true;
+        }
+        self.drop_queued_video(state);
+        if Self::backlog_ms(state, now) <= budget {
+            return true;
+        }
+        state.shedding_audio = true;
+        self.audio_gaps.fetch_add(1, Ordering::Relaxed);
+        false
+    }
+
+    /// Takes every queued video frame the task is not writing off the queue; video then waits
+    /// for the next keyframe.
+    fn drop_queued_video(&self, state: &mut QueueState) {
+        let writing = state.writing;
+        let mut index = 0;
+        let mut dropped_bytes = 0;
+        let before = state.items.len();
+        state.items.retain(|item| {
+            index += 1;
+            let drop =
+                index > writing && matches!(item, Item::Media { message, .. } if message.class.is_video());
+            if drop && let Item::Media { message, .. } = item {
+                dropped_bytes += message.bytes.len() as u64;
+            }
+            !drop
+        });
+        let dropped = (before - state.items.len()) as u64;
+        if dropped > 0 {
+            state.queued_bytes -= dropped_bytes;
+            state.skip_video_until_key = true;
+            state.waiting_after_drop = true;
+            self.dropped_video.fetch_add(dropped, Ordering::Relaxed);
+        }
     }
 
     /// Queues a notice; notices are never dropped. A (re)publish also restarts the keyframe wait.
@@ -263,21 +411,79 @@ impl PlayerQueue {
             state.skip_video_until_key = true;
             state.waiting_after_drop = false;
         }
-        state.items.push_back(notice);
+        state.items.push_back(Item::Notice(notice));
         drop(state);
         self.notify.notify_one();
     }
 
+    /// The writing task's view: a notice at the front is taken off; otherwise up to `max`
+    /// media messages (and about `max_bytes`, at least one) are copied into `out`, and stay
+    /// queued until [`Self::consume`].
+    pub(crate) fn front(&self, out: &mut Vec<Bytes>, max: usize, max_bytes: usize) -> Front {
+        let mut state = self.lock();
+        debug_assert_eq!(state.writing, 0, "the last write was consumed");
+        if let Some(Item::Notice(_)) = state.items.front() {
+            let Some(Item::Notice(notice)) = state.items.pop_front() else { unreachable!() };
+            return Front::Notice(notice);
+        }
+        let mut bytes = 0;
+        let mut count = 0;
+        for item in state.items.iter().take(max) {
+            let Item::Media { message, .. } = item else { break };
+            if count > 0 && bytes + message.bytes.len() > max_bytes {
+                break;
+            }
+            bytes += message.bytes.len();
+            out.push(message.bytes.clone());
+            count += 1;
+        }
+        state.writing = count;
+        if count == 0 { Front::Empty } else { Front::Media(count) }
+    }
+
+    /// The socket took `written` bytes of what [`Self::front`] gave: those messages leave the
+    /// queue. Returns the rest of a message it took in part (to be written before anything).
+    pub(crate) fn consume(&self, mut written: usize) -> Option<Bytes> {
+        let mut state = self.lock();
+        let writing = std::mem::take(&mut state.writing);
+        let mut rest = None;
+        for _ in 0..writing {
+            if written == 0 {
+                break;
+            }
+            let Some(Item::Media { message, .. }) = state.items.pop_front() else { break };
+            let len = message.bytes.len();
+            state.queued_bytes -= len as u64;
+            let taken = written.min(len);
+            state.bytes_out += taken as u64;
+            written -= taken;
+            if taken < len {
+                rest = Some(message.bytes.slice(taken..));
+            }
+        }
+        rest
+    }
+
+    /// The task's latest measure of the link: what the budget counts beyond the queue.
+    pub(crate) fn report_link(&self, link: Link) {
+        self.lock().link = link;
+    }
+
     /// Moves up to `max` items into `out` (their bytes count as sent: the caller writes them).
-    /// The output's drain-and-write step calls it; benches and tests too.
+    /// Benches and tests drain this way; the writing task uses [`Self::front`].
     pub(crate) fn drain(&self, out: &mut Vec<Outgoing>, max: usize) {
         let mut state = self.lock();
         let n = state.items.len().min(max);
-        let start = out.len();
-        out.extend(state.items.drain(..n));
-        let bytes: usize =
-            out[start..].iter().map(|item| if let Outgoing::Bytes(b) = item { b.len() } else { 0 }).sum();
-        state.bytes_out += bytes as u64;
+        for item in state.items.drain(..n).collect::<Vec<_>>() {
+            out.push(match item {
+                Item::Media { message, .. } => {
+                    state.queued_bytes -= message.bytes.len() as u64;
+                    state.bytes_out += message.bytes.len() as u64;
+                    Outgoing::Bytes(message.bytes)
+                }
+                Item::Notice(notice) => notice,
+            });
+        }
     }
 
     /// Media bytes handed to the socket so far, directly or through the queue.
@@ -293,6 +499,16 @@ impl PlayerQueue {
     /// Audio and data messages dropped to a slow reader.
     pub(crate) fn dropped_audio(&self) -> u64 {
         self.dropped_audio.load(Ordering::Relaxed)
+    }
+
+    /// Gaps in the sound: runs of audio dropped because the link could not carry audio alone.
+    pub(crate) fn audio_gaps(&self) -> u64 {
+        self.audio_gaps.load(Ordering::Relaxed)
+    }
+
+    /// How far behind live the player is now, as the server can tell (see `backlog_ms`).
+    pub(crate) fn behind_live_ms(&self, now: u32) -> u64 {
+        Self::backlog_ms(&self.lock(), now)
     }
 
     /// Messages waiting now.
@@ -324,6 +540,8 @@ impl PlayerQueue {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     const KEY: MessageClass = MessageClass::VideoKey { track: 0 };
@@ -336,83 +554,159 @@ mod tests {
         Bytes::from(vec![n])
     }
 
-    fn filled(queue: &PlayerQueue, class: MessageClass, n: usize) {
-        for i in 0..n {
-            assert!(queue.push(&bytes(i as u8), class), "push {i}");
-        }
+    /// A queue with a 1 s budget.
+    fn budgeted(capacity: usize) -> PlayerQueue {
+        PlayerQueue::unattached(capacity, Some(Duration::from_secs(1)))
+    }
+
+    fn kinds(queue: &PlayerQueue) -> Vec<u8> {
+        let mut out = Vec::new();
+        queue.drain(&mut out, usize::MAX);
+        out.into_iter().map(|item| if let Outgoing::Bytes(b) = item { b[0] } else { 0 }).collect()
     }
 
     #[test]
     fn video_waits_for_a_keyframe_at_start() {
-        let q = PlayerQueue::new(16, Default::default(), None);
-        assert!(!q.push(&bytes(1), INTER));
-        assert!(q.push(&bytes(2), AUDIO));
-        assert!(q.push(&bytes(3), KEY));
-        assert!(q.push(&bytes(4), INTER));
+        let q = budgeted(16);
+        assert!(!q.push(&bytes(1), INTER, 0));
+        assert!(q.push(&bytes(2), AUDIO, 0));
+        assert!(q.push(&bytes(3), KEY, 0));
+        assert!(q.push(&bytes(4), INTER, 0));
         // Joining mid-GOP is not a loss: only frames dropped to a slow reader are counted.
         assert_eq!(q.dropped_video(), 0);
     }
 
     #[test]
-    fn only_waits_caused_by_a_drop_count_as_dropped() {
-        let q = PlayerQueue::new(4, Default::default(), None);
-        q.push(&bytes(0), KEY);
-        q.push(&bytes(1), AUDIO);
-        assert!(!q.push(&bytes(2), INTER)); // half full: dropped
-        assert!(!q.push(&bytes(3), INTER)); // lost while waiting for a key
-        assert_eq!(q.dropped_video(), 2);
-        q.drain(&mut Vec::new(), 10);
-        assert!(q.push(&bytes(4), KEY));
-        q.set_paused(true);
-        q.set_paused(false);
-        assert!(!q.push(&bytes(5), INTER)); // waiting after unpause: not a loss
-        assert_eq!(q.dropped_video(), 2);
-    }
-
-    #[test]
-    fn drop_order_disposable_inter_key_audio() {
-        let q = PlayerQueue::new(16, Default::default(), None);
-        q.push(&bytes(0), KEY);
-        filled(&q, AUDIO, 3); // 4 queued = capacity / 4
-        assert!(!q.push(&bytes(9), DISPOSABLE));
+    fn drop_order_over_the_budget_is_disposable_inter_key_then_audio() {
+        let q = budgeted(1000);
+        assert!(q.push(&bytes(0), KEY, 0));
+        // The oldest queued message has waited 300 ms: past a quarter of the budget.
+        assert!(!q.push(&bytes(1), DISPOSABLE, 300));
         // After a video drop, even inter frames wait for the next keyframe.
-        assert!(!q.push(&bytes(9), INTER));
-        assert!(q.push(&bytes(9), KEY));
-        filled(&q, AUDIO, 3); // 8 = half
-        assert!(!q.push(&bytes(9), INTER));
-        assert!(q.push(&bytes(9), KEY));
-        filled(&q, AUDIO, 3); // 12 = three quarters
-        assert!(!q.push(&bytes(9), KEY));
-        filled(&q, AUDIO, 4); // 16 = full
-        assert!(!q.push(&bytes(9), AUDIO));
-        assert!(q.push(&bytes(9), HEADER));
-        assert_eq!(q.dropped_video(), 4);
-        assert_eq!(q.dropped_audio(), 1);
+        assert!(!q.push(&bytes(2), INTER, 300));
+        assert!(q.push(&bytes(3), KEY, 300));
+        assert!(q.push(&bytes(4), INTER, 500));
+        assert!(!q.push(&bytes(5), INTER, 501));
+        assert!(q.push(&bytes(6), KEY, 750));
+        assert!(!q.push(&bytes(7), KEY, 751));
+        assert!(q.push(&bytes(8), AUDIO, 1000));
+        // Past the budget the queued video goes first: only then is the audio on time again.
+        assert!(q.push(&bytes(9), AUDIO, 1001));
+        assert!(q.push(&bytes(10), HEADER, 5000), "headers are never dropped");
+        assert_eq!(kinds(&q), [8, 9, 10]);
+        assert_eq!(q.dropped_video(), 8, "1, 2 (waiting for a key), 5, 7, and the four queued");
+        assert_eq!(q.dropped_audio(), 0);
     }
 
     #[test]
-    fn drain_in_order_and_notices_restart_the_keyframe_wait() {
-        let q = PlayerQueue::new(16, Default::default(), None);
-        q.push(&bytes(1), KEY);
+    fn audio_is_dropped_in_one_run_when_the_link_cannot_carry_it() {
+        let q = budgeted(1000);
+        // Only audio queued, and the oldest waited past the budget: the link is too slow for it.
+        assert!(q.push(&bytes(0), AUDIO, 0));
+        assert!(q.push(&bytes(1), AUDIO, 900));
+        assert!(!q.push(&bytes(2), AUDIO, 1001));
+        // Still over half the budget behind: the same gap goes on, rather than a stutter.
+        assert!(!q.push(&bytes(3), AUDIO, 1100));
+        q.drain(&mut Vec::new(), 1);
+        // The 900 ms one has waited 500 ms now: the sound resumes.
+        assert!(q.push(&bytes(4), AUDIO, 1400));
+        assert_eq!(q.dropped_audio(), 2);
+        assert_eq!(q.audio_gaps(), 1);
+    }
+
+    #[test]
+    fn a_keyframe_that_the_link_cannot_send_in_time_is_not_taken() {
+        let q = budgeted(1000);
+        q.report_link(Link { rate: 10_000, kernel_bytes: 0 });
+        assert!(q.push(&bytes(0), AUDIO, 0));
+        // 10 kB at 10 kB/s: a second, past three quarters of the budget.
+        let big = Bytes::from(vec![7; 10_000]);
+        assert!(!q.push(&big, KEY, 0));
+        assert!(q.push(&Bytes::from(vec![7; 5_000]), KEY, 0));
+        // The kernel's share counts: 8 kB unsent is 800 ms.
+        q.report_link(Link { rate: 10_000, kernel_bytes: 8_000 });
+        assert!(!q.push(&bytes(1), INTER, 0));
+        assert_eq!(q.behind_live_ms(0), 1300, "5 kB queued and 8 kB in the kernel at 10 kB/s");
+    }
+
+    #[test]
+    fn the_capacity_bounds_memory_whatever_the_budget() {
+        let q = budgeted(4);
+        q.push(&bytes(0), KEY, 0);
+        for i in 1..4 {
+            assert!(q.push(&bytes(i), AUDIO, 0));
+        }
+        assert!(!q.push(&bytes(9), AUDIO, 0));
+        assert!(!q.push(&bytes(9), INTER, 0));
+        assert!(q.push(&bytes(9), HEADER, 0));
+        assert_eq!((q.dropped_video(), q.dropped_audio()), (1, 1));
+    }
+
+    #[test]
+    fn without_a_budget_the_queue_length_sets_the_drop_order() {
+        let q = PlayerQueue::unattached(16, None);
+        q.push(&bytes(0), KEY, 0);
+        let fill = |n| (0..n).for_each(|_| assert!(q.push(&bytes(1), AUDIO, 0)));
+        fill(3); // 4 queued = capacity / 4
+        assert!(!q.push(&bytes(9), DISPOSABLE, 0));
+        assert!(q.push(&bytes(9), KEY, 0));
+        fill(3); // 8 = half
+        assert!(!q.push(&bytes(9), INTER, 0));
+        assert!(q.push(&bytes(9), KEY, 0));
+        fill(3); // 12 = three quarters
+        assert!(!q.push(&bytes(9), KEY, 0));
+        fill(4); // 16 = full
+        assert!(!q.push(&bytes(9), AUDIO, 0));
+        assert_eq!((q.dropped_video(), q.dropped_audio()), (3, 1));
+    }
+
+    #[test]
+    fn the_writer_takes_what_the_socket_took_and_keeps_the_rest_droppable() {
+        let q = budgeted(1000);
+        q.push(&Bytes::from_static(b"key-frame"), KEY, 0);
+        q.push(&Bytes::from_static(b"inter"), INTER, 0);
+        q.push(&Bytes::from_static(b"audio"), AUDIO, 0);
+        let mut out = Vec::new();
+        assert_eq!(q.front(&mut out, 64, 12), Front::Media(1), "about 12 bytes: the keyframe alone");
+        // The keyframe went out in part: its rest is the task's; the rest stays queued.
+        assert_eq!(q.consume(4), Some(Bytes::from_static(b"frame")));
+        assert_eq!(q.depth(), 2);
+        out.clear();
+        assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Media(2));
+        // While they are being written, a drop leaves them alone (and the audio that is too late
+        // behind them goes).
+        assert!(!q.push(&bytes(1), AUDIO, 1500));
+        assert_eq!(q.dropped_video(), 0);
+        assert_eq!(q.consume(5 + 5), None);
+        assert_eq!(kinds(&q), []);
+        assert_eq!(q.bytes_out(), 4 + 10);
+    }
+
+    #[test]
+    fn notices_come_in_order_and_restart_the_keyframe_wait() {
+        let q = budgeted(16);
+        q.push(&bytes(1), KEY, 0);
         q.push_notice(Outgoing::Unpublished);
         q.push_notice(Outgoing::Published);
-        assert!(!q.push(&bytes(2), INTER));
+        assert!(!q.push(&bytes(2), INTER, 0));
         let mut out = Vec::new();
-        q.drain(&mut out, 10);
-        assert_eq!(out, [Outgoing::Bytes(bytes(1)), Outgoing::Unpublished, Outgoing::Published]);
-        assert_eq!(q.depth(), 0);
+        assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Media(1));
+        q.consume(1);
+        assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Notice(Outgoing::Unpublished));
+        assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Notice(Outgoing::Published));
+        assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Empty);
     }
 
     #[test]
     fn selection_and_pause() {
-        let q = PlayerQueue::new(16, Default::default(), None);
+        let q = budgeted(16);
         q.select(Some(false), None);
-        assert!(!q.push(&bytes(1), AUDIO));
+        assert!(!q.push(&bytes(1), AUDIO, 0));
         q.select(Some(true), None);
         q.set_paused(true);
-        assert!(!q.push(&bytes(1), AUDIO));
-        assert!(!q.push(&bytes(1), KEY));
+        assert!(!q.push(&bytes(1), AUDIO, 0));
+        assert!(!q.push(&bytes(1), KEY, 0));
         q.set_paused(false);
-        assert!(q.push(&bytes(1), AUDIO));
+        assert!(q.push(&bytes(1), AUDIO, 0));
     }
 }
