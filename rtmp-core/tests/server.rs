@@ -20,3 +20,5 @@ mod limits;
 mod media;
 #[path = "server/publishers.rs"]
 mod publishers;
+#[path = "server/slow_viewers.rs"]
+mod slow_viewers;

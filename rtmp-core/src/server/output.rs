@@ -230,10 +230,9 @@ impl PlayerOutput {
                         Front::Media(_) => {
                             let written = self.write_some(writer, &batch, counter).await;
                             let rest = queue.consume(*written.as_ref().unwrap_or(&0));
-                            let written = written?;
+                            written?;
                             self.pending.extend(rest);
-                            self.link.wrote(written, queue.depth() > 0 || !self.pending.is_empty());
-                            let link = self.link.link();
+                            let link = self.link.measure();
                             for (_, queue) in plays.clone() {
                                 queue.report_link(link);
                             }
@@ -324,13 +323,10 @@ impl PlayerOutput {
         let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
         let result = match first {
             Poll::Ready(result) => result,
-            Poll::Pending => {
-                self.link.waited();
-                match timeout(self.stall, write).await {
-                    Ok(result) => result,
-                    Err(_) => return Err(DisconnectReason::Timeout("write stall")),
-                }
-            }
+            Poll::Pending => match timeout(self.stall, write).await {
+                Ok(result) => result,
+                Err(_) => return Err(DisconnectReason::Timeout("write stall")),
+            },
         };
         match result {
             Ok(0) => {

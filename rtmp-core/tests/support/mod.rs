@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod ffmpeg;
+pub mod paced;
 pub mod recorder;
 
 use std::future::Future;
@@ -31,6 +32,8 @@ pub fn config() -> ServerConfig {
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where its RTMPS listener listens, if it has one.
+    pub tls_addr: Option<SocketAddr>,
     /// Stats and shutdown.
     pub handle: ServerHandle,
     /// Every hook call.
@@ -50,12 +53,13 @@ impl TestServer {
         let rec = Arc::new(Recorder::new(knobs));
         let server = RtmpServer::new(config, RecordingHandler(Arc::clone(&rec))).expect("bind");
         let addr = server.local_addr().expect("local addr");
+        let tls_addr = server.tls_local_addr().map(|addr| addr.expect("tls local addr"));
         let handle = server.handle();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run_until(async {
             let _ = stopped.await;
         }));
-        Self { addr, handle, rec, stop: Some(stop), task: Some(task) }
+        Self { addr, tls_addr, handle, rec, stop: Some(stop), task: Some(task) }
     }
 
     /// `rtmp://127.0.0.1:PORT/{path}`.
