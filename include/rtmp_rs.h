@@ -1047,6 +1047,12 @@ rtmp_result rtmp_server_config_set_player_queue_length(rtmp_server_config *confi
 rtmp_result rtmp_server_config_set_player_stall_timeout_ms(rtmp_server_config *config, uint64_t ms);
 
 /**
+ * How far, in milliseconds, a player may fall behind live before it loses video, then audio
+ * (only when its link cannot carry audio alone); 0 for no budget. Default 2000.
+ */
+rtmp_result rtmp_server_config_set_player_latency_budget_ms(rtmp_server_config *config, uint64_t ms);
+
+/**
  * Kernel send buffer per connection in bytes; 0 keeps the system default (the default).
  */
 rtmp_result rtmp_server_config_set_socket_send_buffer(rtmp_server_config *config, size_t bytes);
@@ -1445,6 +1451,19 @@ rtmp_result rtmp_stats_player(const rtmp_stats *stats,
                               size_t stream,
                               size_t player,
                               rtmp_player_stats *player_out);
+
+/**
+ * How player `player` of stream `stream` fares against its latency budget: the gaps in its
+ * sound (`*audio_gaps_out`: runs of audio dropped because its link could not carry audio
+ * alone) and how far behind live it is now (`*behind_live_ms_out`); either pointer may be NULL.
+ * `RTMP_RESULT_NOT_FOUND` past the end. Not in `rtmp_player_stats`, whose size applications
+ * built against an older header fixed.
+ */
+rtmp_result rtmp_stats_player_latency(const rtmp_stats *stats,
+                                      size_t stream,
+                                      size_t player,
+                                      uint64_t *audio_gaps_out,
+                                      uint64_t *behind_live_ms_out);
 
 /**
  * Frees a snapshot from `rtmp_server_stats`. NULL is ignored. Never free the one lent to

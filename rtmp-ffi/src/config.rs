@@ -251,6 +251,16 @@ pub extern "C" fn rtmp_server_config_set_player_stall_timeout_ms(
     ffi_panic_boundary! { option(config, "player_stall_timeout", ms) }
 }
 
+/// How far, in milliseconds, a player may fall behind live before it loses video, then audio
+/// (only when its link cannot carry audio alone); 0 for no budget. Default 2000.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_config_set_player_latency_budget_ms(
+    config: *mut rtmp_server_config,
+    ms: u64,
+) -> rtmp_result {
+    ffi_panic_boundary! { option(config, "player_latency_budget", ms) }
+}
+
 /// Kernel send buffer per connection in bytes; 0 keeps the system default (the default).
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_server_config_set_socket_send_buffer(

@@ -180,6 +180,36 @@ pub extern "C" fn rtmp_stats_player(
     }
 }
 
+/// How player `player` of stream `stream` fares against its latency budget: the gaps in its
+/// sound (`*audio_gaps_out`: runs of audio dropped because its link could not carry audio
+/// alone) and how far behind live it is now (`*behind_live_ms_out`); either pointer may be NULL.
+/// `RTMP_RESULT_NOT_FOUND` past the end. Not in `rtmp_player_stats`, whose size applications
+/// built against an older header fixed.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_stats_player_latency(
+    stats: *const rtmp_stats,
+    stream: usize,
+    player: usize,
+    audio_gaps_out: *mut u64,
+    behind_live_ms_out: *mut u64,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let Some(p) = try_ref!(stats).stats.streams.get(stream).and_then(|s| s.players.get(player)) else {
+            return fail(rtmp_result::NotFound, format!("no player {player} of stream {stream}"));
+        };
+        // SAFETY: NULL or writable (C caller's promise).
+        unsafe {
+            if let Some(out) = audio_gaps_out.as_mut() {
+                *out = p.audio_gaps;
+            }
+            if let Some(out) = behind_live_ms_out.as_mut() {
+                *out = u64::try_from(p.behind_live.as_millis()).unwrap_or(u64::MAX);
+            }
+        }
+        rtmp_result::Ok
+    }
+}
+
 /// Frees a snapshot from `rtmp_server_stats`. NULL is ignored. Never free the one lent to
 /// `on_stats`.
 #[unsafe(no_mangle)]

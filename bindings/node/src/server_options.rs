@@ -50,6 +50,8 @@ pub struct ServerOptions {
     pub player_queue_length: Option<f64>,
     /// A player whose socket accepts nothing for this long is disconnected. Milliseconds. Default 10s.
     pub player_stall_timeout_ms: Option<f64>,
+    /// How far a player may fall behind live before it loses video, then audio (none: no limit). Milliseconds; 0 turns it off. Default 2s.
+    pub player_latency_budget_ms: Option<f64>,
     /// Kernel send buffer per connection in bytes; none leaves the system's. Default the system's.
     pub socket_send_buffer: Option<f64>,
     /// GOP cache cap in bytes. Default 16777216.
@@ -139,6 +141,9 @@ impl ServerOptions {
         }
         if let Some(v) = &self.player_stall_timeout_ms {
             given.push(("player_stall_timeout", Value::from(*v)));
+        }
+        if let Some(v) = &self.player_latency_budget_ms {
+            given.push(("player_latency_budget", Value::from(*v)));
         }
         if let Some(v) = &self.socket_send_buffer {
             given.push(("socket_send_buffer", Value::from(*v)));

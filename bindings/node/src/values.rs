@@ -228,8 +228,12 @@ pub struct PlayerStats {
     pub bytes_out: i64,
     /// Video messages dropped for this player (slow reader).
     pub dropped_video: i64,
-    /// Audio messages dropped for this player.
+    /// Audio messages dropped for this player (its link could not carry audio alone).
     pub dropped_audio: i64,
+    /// Gaps in its sound: runs of dropped audio.
+    pub audio_gaps: i64,
+    /// How far behind live it is now, in milliseconds.
+    pub behind_live_ms: f64,
     /// Messages waiting in its queue now.
     pub queue_depth: u32,
 }
@@ -290,6 +294,8 @@ impl From<&CorePlayer> for PlayerStats {
             bytes_out: count(p.bytes_out),
             dropped_video: count(p.dropped_video),
             dropped_audio: count(p.dropped_audio),
+            audio_gaps: count(p.audio_gaps),
+            behind_live_ms: p.behind_live.as_secs_f64() * 1000.0,
             queue_depth: u32::try_from(p.queue_depth).unwrap_or(u32::MAX),
         }
     }

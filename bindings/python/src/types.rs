@@ -658,8 +658,12 @@ pub(crate) struct PlayerStats {
     bytes_out: u64,
     /// Video messages dropped for it (slow reader).
     dropped_video: u64,
-    /// Audio messages dropped for it.
+    /// Audio messages dropped for it (its link could not carry audio alone).
     dropped_audio: u64,
+    /// Gaps in its sound: runs of dropped audio.
+    audio_gaps: u64,
+    /// How far behind live it is now, in seconds.
+    behind_live: f64,
     /// Messages waiting in its queue now.
     queue_depth: usize,
 }
@@ -746,6 +750,8 @@ impl ServerStats {
                         bytes_out: p.bytes_out,
                         dropped_video: p.dropped_video,
                         dropped_audio: p.dropped_audio,
+                        audio_gaps: p.audio_gaps,
+                        behind_live: p.behind_live.as_secs_f64(),
                         queue_depth: p.queue_depth,
                     },
                 )?);

@@ -111,6 +111,8 @@ static void test_server_config(void) {
     OK(rtmp_server_config_set_max_amf_decoded_bytes(config, 1 << 20));
     OK(rtmp_server_config_set_player_queue_length(config, 256));
     OK(rtmp_server_config_set_player_stall_timeout_ms(config, 5000));
+    OK(rtmp_server_config_set_player_latency_budget_ms(config, 2000));
+    OK(rtmp_server_config_set_player_latency_budget_ms(config, 0));
     OK(rtmp_server_config_set_socket_send_buffer(config, 0));
     OK(rtmp_server_config_set_socket_send_buffer(config, 65536));
     OK(rtmp_server_config_set_gop_cache_max_bytes(config, 1 << 20));
@@ -762,6 +764,14 @@ static void test_live(void) {
     OK(rtmp_stats_player(stats, 0, 0, &pstats));
     CHECK(pstats.session_id != 0 && pstats.peer_addr.len > 0);
     EXPECT(rtmp_stats_player(stats, 0, 1, &pstats), RTMP_RESULT_NOT_FOUND);
+    {
+        uint64_t gaps = 99, behind = 99;
+        OK(rtmp_stats_player_latency(stats, 0, 0, &gaps, &behind));
+        CHECK(gaps == 0 && behind < 2000);
+        OK(rtmp_stats_player_latency(stats, 0, 0, NULL, NULL));
+        EXPECT(rtmp_stats_player_latency(stats, 0, 1, &gaps, &behind), RTMP_RESULT_NOT_FOUND);
+        EXPECT(rtmp_stats_player_latency(NULL, 0, 0, &gaps, &behind), RTMP_RESULT_NULL_PARAMETER);
+    }
     EXPECT(rtmp_stats_totals(stats, NULL), RTMP_RESULT_NULL_PARAMETER);
     rtmp_stats_free(stats);
 

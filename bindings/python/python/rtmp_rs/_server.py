@@ -66,6 +66,7 @@ class Server:
         max_amf_decoded_bytes: int = 67108864,
         player_queue_length: int = 512,
         player_stall_timeout: float = 10.0,
+        player_latency_budget: float | None = 2.0,
         socket_send_buffer: int | None = None,
         gop_cache_max_bytes: int = 16777216,
         gop_cache_max_duration: float = 10.0,
