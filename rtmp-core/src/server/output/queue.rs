@@ -268,6 +268,13 @@ impl PlayerQueue {
         self.notify.notify_one();
     }
 
+    /// A publisher resumed without a notice: video waits for its first keyframe (not a loss).
+    pub(crate) fn restart_keyframe_wait(&self) {
+        let mut state = self.lock();
+        state.skip_video_until_key = true;
+        state.waiting_after_drop = false;
+    }
+
     /// Moves up to `max` items into `out` (their bytes count as sent: the caller writes them).
     /// The output's drain-and-write step calls it; benches and tests too.
     pub(crate) fn drain(&self, out: &mut Vec<Outgoing>, max: usize) {
