@@ -22,3 +22,5 @@ mod limits;
 mod media;
 #[path = "server/publishers.rs"]
 mod publishers;
+#[path = "server/reconnect.rs"]
+mod reconnect;

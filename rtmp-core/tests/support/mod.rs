@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod ffmpeg;
+pub mod gstreamer;
 pub mod recorder;
 
 use std::future::Future;
