@@ -23,8 +23,9 @@
  *  - Each server and client runs on its own runtime threads (named "rtmp-rs"); the size is set
  *    with rtmp_server_config_set_worker_threads / rtmp_client_config_set_worker_threads.
  *  - Connection callbacks (on_connection, on_handshake_complete, on_connect, on_fc_publish,
- *    on_publish, on_unpublish, on_play, on_play_stop, on_pause, on_unpause, on_disconnect) run
- *    on blocking-pool threads: they may block and may call any function, except stopping the
+ *    on_publish, on_unpublish, on_play, on_play_stop, on_pause, on_unpause, on_disconnect, and
+ *    on_publish_interrupted and on_publish_resumed of rtmp_server_config_set_reconnect_callbacks)
+ *    run on blocking-pool threads: they may block and may call any function, except stopping the
  *    server (rtmp_server_stop returns RTMP_RESULT_IN_CALLBACK; rtmp_server_free finishes in the
  *    background). Nothing deadlocks.
  *  - Media callbacks (on_metadata, on_media_tag, on_video_frame, on_audio_frame, on_keyframe),

@@ -257,8 +257,17 @@ impl Dispatcher {
             Event::Unpublish { session, key }
             | Event::PlayStop { session, key }
             | Event::Pause { session, key }
-            | Event::Unpause { session, key } => {
+            | Event::Unpause { session, key }
+            | Event::PublishInterrupted { session, key } => {
                 let args = [to_js(raw, Session::new(&session))?, to_js(raw, StreamKey::from(&key))?];
+                self.notify(env, hook, f, &args)
+            }
+            Event::PublishResumed { session, key, outage } => {
+                let args = [
+                    to_js(raw, Session::new(&session))?,
+                    to_js(raw, StreamKey::from(&key))?,
+                    to_js(raw, outage.as_secs_f64() * 1000.0)?,
+                ];
                 self.notify(env, hook, f, &args)
             }
             Event::Metadata { session, frame }
