@@ -35,7 +35,7 @@ use crate::js;
 use crate::values::{DisconnectReason, RtmpRequest, ServerStats, Session, StreamKey, StreamNameInfo};
 
 /// The handler's hook names (`onPublish`), in `Hook::ALL` order: the layer's, camelCased.
-pub(crate) static HOOK_NAMES: LazyLock<[String; 17]> =
+pub(crate) static HOOK_NAMES: LazyLock<[String; Hook::ALL.len()]> =
     LazyLock::new(|| Hook::ALL.map(|hook| node_name(hook.name(), &Kind::Bool)));
 
 fn name(hook: Hook) -> &'static str {
