@@ -23,8 +23,9 @@
  *  - Each server and client runs on its own runtime threads (named "rtmp-rs"); the size is set
  *    with rtmp_server_config_set_worker_threads / rtmp_client_config_set_worker_threads.
  *  - Connection callbacks (on_connection, on_handshake_complete, on_connect, on_fc_publish,
- *    on_publish, on_unpublish, on_play, on_play_stop, on_pause, on_unpause, on_disconnect) run
- *    on blocking-pool threads: they may block and may call any function, except stopping the
+ *    on_publish, on_unpublish, on_play, on_play_stop, on_pause, on_unpause, on_disconnect, and
+ *    on_publish_interrupted and on_publish_resumed of rtmp_server_config_set_reconnect_callbacks)
+ *    run on blocking-pool threads: they may block and may call any function, except stopping the
  *    server (rtmp_server_stop returns RTMP_RESULT_IN_CALLBACK; rtmp_server_free finishes in the
  *    background). Nothing deadlocks.
  *  - Media callbacks (on_metadata, on_media_tag, on_video_frame, on_audio_frame, on_keyframe),
@@ -468,7 +469,8 @@ typedef void (*rtmp_stats_cb)(void *userdata, const rtmp_stats *stats);
  *
  * Threads. Connection callbacks (`on_connection`, `on_handshake_complete`, `on_connect`,
  * `on_fc_publish`, `on_publish`, `on_unpublish`, `on_play`, `on_play_stop`, `on_pause`,
- * `on_unpause`, `on_disconnect`) run on the server's blocking-pool threads: they may block (a
+ * `on_unpause`, `on_disconnect`, and the reconnect callbacks of
+ * `rtmp_server_config_set_reconnect_callbacks`) run on the server's blocking-pool threads: they may block (a
  * database lookup holds up only that connection) and may call any function except
  * `rtmp_server_stop`/`rtmp_server_free` (`RTMP_RESULT_IN_CALLBACK`; free then finishes in the
  * background). Media callbacks (`on_metadata`, `on_media_tag`, `on_video_frame`,
@@ -554,6 +556,16 @@ typedef struct {
  * that frees it (see each registration function).
  */
 typedef void (*rtmp_userdata_drop)(void *userdata);
+
+/**
+ * `on_publish_resumed`: the stream's app and name, and the time since the interruption in
+ * milliseconds.
+ */
+typedef void (*rtmp_resumed_cb)(void *userdata,
+                                const rtmp_session *session,
+                                rtmp_str app,
+                                rtmp_str name,
+                                uint64_t outage_ms);
 
 /**
  * What happens when a second publisher asks for a live stream key.
@@ -957,6 +969,21 @@ rtmp_result rtmp_server_config_set_callbacks(rtmp_server_config *config,
                                              rtmp_userdata_drop userdata_drop);
 
 /**
+ * Sets the publisher reconnect callbacks (see `rtmp_server_config_set_publisher_reconnect_grace_ms`),
+ * replacing earlier ones; each may be NULL. They get the userdata of
+ * `rtmp_server_config_set_callbacks` (NULL without it) and run like its connection callbacks,
+ * on the blocking-pool threads, in order with the connection's other callbacks.
+ * `on_publish_interrupted`: a publisher vanished without unpublishing (socket error, EOF, idle
+ * timeout); its players are held for the grace (the session is the vanished publisher's; its
+ * `on_unpublish` follows). `on_publish_resumed`: a publish of the stream was accepted within
+ * the grace and its players went on without a notice (the session is the new publisher's).
+ * Outside `rtmp_callbacks` so that its size stays what older applications were built with.
+ */
+rtmp_result rtmp_server_config_set_reconnect_callbacks(rtmp_server_config *config,
+                                                       rtmp_stream_cb on_publish_interrupted,
+                                                       rtmp_resumed_cb on_publish_resumed);
+
+/**
  * Sets any server option by its name in the option reference (README, "Server options"),
  * from text: a number (`"4096"`; a duration in milliseconds, or with its unit: `"500ms"`,
  * `"10s"`), `"true"`/`"false"`, `"none"` (off, or forever for `play_wait_timeout`), a
@@ -1073,6 +1100,14 @@ rtmp_result rtmp_server_config_set_gop_cache_max_duration_ms(rtmp_server_config 
  * `RTMP_PUBLISHER_POLICY_REJECT_NEW`.
  */
 rtmp_result rtmp_server_config_set_publisher_policy(rtmp_server_config *config, rtmp_publisher_policy policy);
+
+/**
+ * How long the players of a publisher that vanished without unpublishing (socket error, EOF,
+ * idle timeout) wait for it to reconnect, in milliseconds: a republish within it goes on
+ * without a notice to them, past it they get `UnpublishNotify`. 0 unpublishes at once. Default
+ * 10000.
+ */
+rtmp_result rtmp_server_config_set_publisher_reconnect_grace_ms(rtmp_server_config *config, uint64_t ms);
 
 /**
  * How long a player may wait for a stream that is not (yet) published, in milliseconds;
@@ -1442,6 +1477,17 @@ rtmp_result rtmp_stats_totals(const rtmp_stats *stats, rtmp_server_totals *total
  * past the end.
  */
 rtmp_result rtmp_stats_stream(const rtmp_stats *stats, size_t index, rtmp_stream_stats *stream_out);
+
+/**
+ * The publisher reconnect counts of stream number `index`: times its publisher vanished and its
+ * players were held (`*interruptions_out`), and times a republish within the grace went on
+ * (`*resumptions_out`); either pointer may be NULL. `RTMP_RESULT_NOT_FOUND` past the end. Not
+ * in `rtmp_stream_stats`, whose size applications built against an older header fixed.
+ */
+rtmp_result rtmp_stats_stream_reconnects(const rtmp_stats *stats,
+                                         size_t index,
+                                         uint64_t *interruptions_out,
+                                         uint64_t *resumptions_out);
 
 /**
  * Fills `*player_out` with player `player` of stream `stream`; `RTMP_RESULT_NOT_FOUND` past the

@@ -6,16 +6,18 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "test peers: ffmpeg 9 (PyPI imageio-ffmpeg, in .venv), Debian's ffmpeg 5.1 and nginx-rtmp"
+step "test peers: ffmpeg 9 (PyPI imageio-ffmpeg, in .venv), Debian's ffmpeg 5.1, nginx-rtmp and GStreamer"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "imageio-ffmpeg==0.8.1"
 RTMP_RS_FFMPEG=$(.venv/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')
 export RTMP_RS_FFMPEG
-# Debian peers: ffmpeg 5.1 and nginx-rtmp (a server no one here wrote, for the client tests).
-debian_peers="ffmpeg nginx-light libnginx-mod-rtmp"
-if [ ! -x /usr/bin/ffmpeg ] || [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx/modules/ngx_rtmp_module.so ]; then
+# Debian peers: ffmpeg 5.1, nginx-rtmp (a server no one here wrote, for the client tests) and
+# GStreamer's rtmp2src player (for the publisher reconnect tests).
+debian_peers="ffmpeg nginx-light libnginx-mod-rtmp gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
+if [ ! -x /usr/bin/ffmpeg ] || [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] ||
+    ! gst-inspect-1.0 rtmp2src >/dev/null 2>&1 || ! gst-inspect-1.0 flvdemux >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq
         # shellcheck disable=SC2086
@@ -27,6 +29,7 @@ if [ ! -x /usr/bin/ffmpeg ] || [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx
 fi
 "$RTMP_RS_FFMPEG" -hide_banner -version | head -n 1
 /usr/bin/ffmpeg -hide_banner -version | head -n 1
+gst-launch-1.0 --version | head -n 1
 
 step "toolchain"
 cargo --version

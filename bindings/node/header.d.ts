@@ -14,7 +14,7 @@ export type Decision = boolean | undefined | void
 /** A hook's name, as `onError` receives it. */
 export type HookName =
   | 'onConnection' | 'onHandshakeComplete' | 'onConnect' | 'onFcPublish' | 'onPublish'
-  | 'onUnpublish' | 'onPlay' | 'onPlayStop' | 'onPause' | 'onUnpause' | 'onMetadata'
+  | 'onUnpublish' | 'onPublishInterrupted' | 'onPublishResumed' | 'onPlay' | 'onPlayStop' | 'onPause' | 'onUnpause' | 'onMetadata'
   | 'onMediaTag' | 'onVideoFrame' | 'onAudioFrame' | 'onKeyframe' | 'onDisconnect' | 'onStats'
 
 /** A decoded AMF0 data message (`Frame.data`). */
@@ -46,6 +46,16 @@ export interface ServerHandler {
   onPublish?(session: Session, request: RtmpRequest): MaybePromise<Decision>
   /** An accepted publisher stopped (unpublish, disconnect, takeover or shutdown). */
   onUnpublish?(session: Session, key: StreamKey): MaybePromise<void>
+  /**
+   * An accepted publisher vanished without unpublishing (socket error, EOF, idle timeout): its
+   * players wait `publisherReconnectGraceMs` for a republish. Its `onUnpublish` follows.
+   */
+  onPublishInterrupted?(session: Session, key: StreamKey): MaybePromise<void>
+  /**
+   * A publish of an interrupted stream was accepted within the grace; its players went on
+   * without a notice. `session` is the new publisher's; `outageMs` the time since the interruption.
+   */
+  onPublishResumed?(session: Session, key: StreamKey, outageMs: number): MaybePromise<void>
   /** `play` arrived. */
   onPlay?(session: Session, request: RtmpRequest): MaybePromise<Decision>
   /** An accepted player stopped. */

@@ -14,7 +14,7 @@ export type Decision = boolean | undefined | void
 /** A hook's name, as `onError` receives it. */
 export type HookName =
   | 'onConnection' | 'onHandshakeComplete' | 'onConnect' | 'onFcPublish' | 'onPublish'
-  | 'onUnpublish' | 'onPlay' | 'onPlayStop' | 'onPause' | 'onUnpause' | 'onMetadata'
+  | 'onUnpublish' | 'onPublishInterrupted' | 'onPublishResumed' | 'onPlay' | 'onPlayStop' | 'onPause' | 'onUnpause' | 'onMetadata'
   | 'onMediaTag' | 'onVideoFrame' | 'onAudioFrame' | 'onKeyframe' | 'onDisconnect' | 'onStats'
 
 /** A decoded AMF0 data message (`Frame.data`). */
@@ -46,6 +46,16 @@ export interface ServerHandler {
   onPublish?(session: Session, request: RtmpRequest): MaybePromise<Decision>
   /** An accepted publisher stopped (unpublish, disconnect, takeover or shutdown). */
   onUnpublish?(session: Session, key: StreamKey): MaybePromise<void>
+  /**
+   * An accepted publisher vanished without unpublishing (socket error, EOF, idle timeout): its
+   * players wait `publisherReconnectGraceMs` for a republish. Its `onUnpublish` follows.
+   */
+  onPublishInterrupted?(session: Session, key: StreamKey): MaybePromise<void>
+  /**
+   * A publish of an interrupted stream was accepted within the grace; its players went on
+   * without a notice. `session` is the new publisher's; `outageMs` the time since the interruption.
+   */
+  onPublishResumed?(session: Session, key: StreamKey, outageMs: number): MaybePromise<void>
   /** `play` arrived. */
   onPlay?(session: Session, request: RtmpRequest): MaybePromise<Decision>
   /** An accepted player stopped. */
@@ -454,6 +464,8 @@ export interface ServerOptions {
   gopCacheMaxDurationMs?: number
   /** What a second publisher of a live stream key gets: refused, or the stream. Default reject-new. */
   publisherPolicy?: PublisherPolicy
+  /** How long the players of a publisher that vanished wait for its reconnect (0 unpublishes at once). Milliseconds. Default 10s. */
+  publisherReconnectGraceMs?: number
   /** How long a player may wait for a stream that is not published (0 fails at once). Milliseconds; `Infinity` waits forever. Default 30s. */
   playWaitTimeoutMs?: number
   /** Rewrite each publisher's timestamps into a continuous timeline. Default false. */
@@ -573,6 +585,10 @@ export interface StreamStats {
   bitrateIn: number
   /** Time since the current publisher started, ms. */
   uptimeMs: number
+  /** Times its publisher vanished and its players were held for a reconnect. */
+  interruptions: number
+  /** Times a republish within the grace continued its players' playback. */
+  resumptions: number
   /** The players. */
   players: Array<PlayerStats>
 }

@@ -10,6 +10,8 @@
 #[path = "support/mod.rs"]
 mod support;
 
+#[path = "server/grace.rs"]
+mod grace;
 #[path = "server/hooks.rs"]
 mod hooks;
 #[path = "server/lifecycle.rs"]
@@ -20,5 +22,7 @@ mod limits;
 mod media;
 #[path = "server/publishers.rs"]
 mod publishers;
+#[path = "server/reconnect.rs"]
+mod reconnect;
 #[path = "server/slow_viewers.rs"]
 mod slow_viewers;

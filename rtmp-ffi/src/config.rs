@@ -8,7 +8,7 @@ use rtmp_embed::server_options;
 
 use crate::error::{fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box, to_box_ptr};
-use crate::server::{CCallbacks, rtmp_callbacks};
+use crate::server::{CCallbacks, ReconnectCallbacks, rtmp_callbacks, rtmp_resumed_cb, rtmp_stream_cb};
 use crate::userdata::{Userdata, rtmp_userdata_drop};
 use rtmp_embed::ServerOptions;
 
@@ -21,6 +21,7 @@ pub struct rtmp_server_config {
 pub(crate) struct CServerConfig {
     pub(crate) options: ServerOptions,
     pub(crate) callbacks: Option<Arc<CCallbacks>>,
+    pub(crate) reconnect: ReconnectCallbacks,
 }
 
 impl Castable for rtmp_server_config {
@@ -41,7 +42,11 @@ pub const RTMP_PUBLISHER_POLICY_TAKE_OVER: rtmp_publisher_policy = 1;
 pub extern "C" fn rtmp_server_config_new(config_out: *mut *mut rtmp_server_config) -> rtmp_result {
     ffi_panic_boundary! {
         let out = try_out!(config_out);
-        *out = to_box_ptr(CServerConfig { options: ServerOptions::default(), callbacks: None });
+        *out = to_box_ptr(CServerConfig {
+            options: ServerOptions::default(),
+            callbacks: None,
+            reconnect: ReconnectCallbacks::default(),
+        });
         rtmp_result::Ok
     }
 }
@@ -75,6 +80,28 @@ pub extern "C" fn rtmp_server_config_set_callbacks(
         let callbacks = unsafe { callbacks.as_ref() }.copied();
         let userdata = Userdata::new(userdata, userdata_drop);
         config.callbacks = callbacks.map(|callbacks| Arc::new(CCallbacks { callbacks, userdata }));
+        rtmp_result::Ok
+    }
+}
+
+/// Sets the publisher reconnect callbacks (see `rtmp_server_config_set_publisher_reconnect_grace_ms`),
+/// replacing earlier ones; each may be NULL. They get the userdata of
+/// `rtmp_server_config_set_callbacks` (NULL without it) and run like its connection callbacks,
+/// on the blocking-pool threads, in order with the connection's other callbacks.
+/// `on_publish_interrupted`: a publisher vanished without unpublishing (socket error, EOF, idle
+/// timeout); its players are held for the grace (the session is the vanished publisher's; its
+/// `on_unpublish` follows). `on_publish_resumed`: a publish of the stream was accepted within
+/// the grace and its players went on without a notice (the session is the new publisher's).
+/// Outside `rtmp_callbacks` so that its size stays what older applications were built with.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_config_set_reconnect_callbacks(
+    config: *mut rtmp_server_config,
+    on_publish_interrupted: rtmp_stream_cb,
+    on_publish_resumed: rtmp_resumed_cb,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let config = try_mut!(config);
+        config.reconnect = ReconnectCallbacks { on_publish_interrupted, on_publish_resumed };
         rtmp_result::Ok
     }
 }
@@ -304,6 +331,18 @@ pub extern "C" fn rtmp_server_config_set_publisher_policy(
         };
         option(config, "publisher_policy", policy)
     }
+}
+
+/// How long the players of a publisher that vanished without unpublishing (socket error, EOF,
+/// idle timeout) wait for it to reconnect, in milliseconds: a republish within it goes on
+/// without a notice to them, past it they get `UnpublishNotify`. 0 unpublishes at once. Default
+/// 10000.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_config_set_publisher_reconnect_grace_ms(
+    config: *mut rtmp_server_config,
+    ms: u64,
+) -> rtmp_result {
+    ffi_panic_boundary! { option(config, "publisher_reconnect_grace", ms) }
 }
 
 /// How long a player may wait for a stream that is not (yet) published, in milliseconds;

@@ -41,6 +41,18 @@ pub type rtmp_stream_cb = Option<
     ),
 >;
 
+/// `on_publish_resumed`: the stream's app and name, and the time since the interruption in
+/// milliseconds.
+pub type rtmp_resumed_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        session: *const rtmp_session,
+        app: rtmp_str<'static>,
+        name: rtmp_str<'static>,
+        outage_ms: u64,
+    ),
+>;
+
 /// A media event (`on_metadata`, `on_video_frame`, `on_audio_frame`, `on_keyframe`); the frame
 /// is lent for the call (`rtmp_frame_retain` keeps it).
 pub type rtmp_frame_cb = Option<
@@ -110,7 +122,8 @@ impl From<&DisconnectReason> for rtmp_disconnect_reason {
 ///
 /// Threads. Connection callbacks (`on_connection`, `on_handshake_complete`, `on_connect`,
 /// `on_fc_publish`, `on_publish`, `on_unpublish`, `on_play`, `on_play_stop`, `on_pause`,
-/// `on_unpause`, `on_disconnect`) run on the server's blocking-pool threads: they may block (a
+/// `on_unpause`, `on_disconnect`, and the reconnect callbacks of
+/// `rtmp_server_config_set_reconnect_callbacks`) run on the server's blocking-pool threads: they may block (a
 /// database lookup holds up only that connection) and may call any function except
 /// `rtmp_server_stop`/`rtmp_server_free` (`RTMP_RESULT_IN_CALLBACK`; free then finishes in the
 /// background). Media callbacks (`on_metadata`, `on_media_tag`, `on_video_frame`,
@@ -164,8 +177,19 @@ pub(crate) struct CCallbacks {
     pub(crate) userdata: Userdata,
 }
 
+/// The publisher reconnect callbacks (`rtmp_server_config_set_reconnect_callbacks`): outside
+/// `rtmp_callbacks`, whose size applications compiled against an older header fixed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ReconnectCallbacks {
+    pub(crate) on_publish_interrupted: rtmp_stream_cb,
+    pub(crate) on_publish_resumed: rtmp_resumed_cb,
+}
+
 /// The event sink that calls the C function pointers.
-pub(crate) struct CSink(pub(crate) Option<Arc<CCallbacks>>);
+pub(crate) struct CSink {
+    pub(crate) callbacks: Option<Arc<CCallbacks>>,
+    pub(crate) reconnect: ReconnectCallbacks,
+}
 
 fn session_ptr(session: &Session) -> *const rtmp_session {
     let ptr: *const Session = session;
@@ -174,9 +198,12 @@ fn session_ptr(session: &Session) -> *const rtmp_session {
 
 impl EventSink for CSink {
     fn interest(&self) -> Interest {
-        let Some(c) = &self.0 else { return Interest::NONE };
+        let reconnect = Interest::NONE
+            .with_if(Hook::PublishInterrupted, self.reconnect.on_publish_interrupted.is_some())
+            .with_if(Hook::PublishResumed, self.reconnect.on_publish_resumed.is_some());
+        let Some(c) = &self.callbacks else { return reconnect };
         let c = &c.callbacks;
-        Interest::NONE
+        reconnect
             .with_if(Hook::Connection, c.on_connection.is_some())
             .with_if(Hook::HandshakeComplete, c.on_handshake_complete.is_some())
             .with_if(Hook::Connect, c.on_connect.is_some())
@@ -197,9 +224,26 @@ impl EventSink for CSink {
     }
 
     fn on_event(&self, event: Event) {
-        let Some(shared) = &self.0 else { return };
+        let ud = self.callbacks.as_ref().map_or(std::ptr::null_mut(), |shared| shared.userdata.ptr);
+        match event {
+            Event::PublishInterrupted { session, key } => {
+                return call_stream(self.reconnect.on_publish_interrupted, ud, &session, &key);
+            }
+            Event::PublishResumed { session, key, outage } => {
+                if let Some(cb) = self.reconnect.on_publish_resumed {
+                    let (app, name) = (rtmp_str::borrow(&key.app), rtmp_str::borrow(&key.name));
+                    let ms = u64::try_from(outage.as_millis()).unwrap_or(u64::MAX);
+                    // SAFETY: as below.
+                    callback_scope(CallbackKind::Blocking, || unsafe {
+                        cb(ud, session_ptr(&session), extend(app), extend(name), ms)
+                    });
+                }
+                return;
+            }
+            _ => {}
+        }
+        let Some(shared) = &self.callbacks else { return };
         let c = &shared.callbacks;
-        let ud = shared.userdata.ptr;
         let blocking = |f: &mut dyn FnMut()| callback_scope(CallbackKind::Blocking, f);
         let worker = |f: &mut dyn FnMut()| callback_scope(CallbackKind::NonBlocking, f);
         // SAFETY (every call below): the application's function pointers, called with its
@@ -222,6 +266,7 @@ impl EventSink for CSink {
                 }
             }
             Event::Unpublish { session, key } => call_stream(c.on_unpublish, ud, &session, &key),
+            Event::PublishInterrupted { .. } | Event::PublishResumed { .. } => {}
             Event::PlayStop { session, key } => call_stream(c.on_play_stop, ud, &session, &key),
             Event::Pause { session, key } => call_stream(c.on_pause, ud, &session, &key),
             Event::Unpause { session, key } => call_stream(c.on_unpause, ud, &session, &key),
@@ -252,7 +297,7 @@ impl EventSink for CSink {
     }
 
     fn filter_media(&self, session: &Session, frame: &Arc<Frame>) -> bool {
-        let Some(shared) = &self.0 else { return true };
+        let Some(shared) = &self.callbacks else { return true };
         let Some(cb) = shared.callbacks.on_media_tag else { return true };
         let ud = shared.userdata.ptr;
         // SAFETY: as in `on_event`.
@@ -334,7 +379,7 @@ pub extern "C" fn rtmp_server_new(
     ffi_panic_boundary! {
         let config = try_ref!(config);
         let out = try_out!(server_out);
-        let sink = Arc::new(CSink(config.callbacks.clone()));
+        let sink = Arc::new(CSink { callbacks: config.callbacks.clone(), reconnect: config.reconnect });
         match EmbeddedServer::new(config.options.clone(), sink) {
             Ok(server) => {
                 let local_addr = server.local_addr().to_string();

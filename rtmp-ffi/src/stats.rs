@@ -153,6 +153,34 @@ pub extern "C" fn rtmp_stats_stream(
     }
 }
 
+/// The publisher reconnect counts of stream number `index`: times its publisher vanished and its
+/// players were held (`*interruptions_out`), and times a republish within the grace went on
+/// (`*resumptions_out`); either pointer may be NULL. `RTMP_RESULT_NOT_FOUND` past the end. Not
+/// in `rtmp_stream_stats`, whose size applications built against an older header fixed.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_stats_stream_reconnects(
+    stats: *const rtmp_stats,
+    index: usize,
+    interruptions_out: *mut u64,
+    resumptions_out: *mut u64,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let Some(stream) = try_ref!(stats).stats.streams.get(index) else {
+            return fail(rtmp_result::NotFound, format!("no stream {index}"));
+        };
+        // SAFETY: NULL or writable (C caller's promise).
+        unsafe {
+            if let Some(out) = interruptions_out.as_mut() {
+                *out = stream.interruptions;
+            }
+            if let Some(out) = resumptions_out.as_mut() {
+                *out = stream.resumptions;
+            }
+        }
+        rtmp_result::Ok
+    }
+}
+
 /// Fills `*player_out` with player `player` of stream `stream`; `RTMP_RESULT_NOT_FOUND` past the
 /// end of either.
 #[unsafe(no_mangle)]

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::ops::BitOr;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use rtmp_core::proto::message::{ConnectParams, StreamName};
 use rtmp_core::server::{
@@ -94,6 +95,10 @@ pub enum Hook {
     Publish,
     /// `on_unpublish`.
     Unpublish,
+    /// `on_publish_interrupted`.
+    PublishInterrupted,
+    /// `on_publish_resumed`.
+    PublishResumed,
     /// `on_play` (decision).
     Play,
     /// `on_play_stop`.
@@ -120,13 +125,15 @@ pub enum Hook {
 
 impl Hook {
     /// Every hook, in trait order.
-    pub const ALL: [Hook; 17] = [
+    pub const ALL: [Hook; 19] = [
         Hook::Connection,
         Hook::HandshakeComplete,
         Hook::Connect,
         Hook::FcPublish,
         Hook::Publish,
         Hook::Unpublish,
+        Hook::PublishInterrupted,
+        Hook::PublishResumed,
         Hook::Play,
         Hook::PlayStop,
         Hook::Pause,
@@ -143,13 +150,15 @@ impl Hook {
     /// The hook's name, as the handler method is called in Rust, Python and C (`on_publish`);
     /// Node camelCases it (`onPublish`).
     pub const fn name(self) -> &'static str {
-        const NAMES: [&str; 17] = [
+        const NAMES: [&str; 19] = [
             "on_connection",
             "on_handshake_complete",
             "on_connect",
             "on_fc_publish",
             "on_publish",
             "on_unpublish",
+            "on_publish_interrupted",
+            "on_publish_resumed",
             "on_play",
             "on_play_stop",
             "on_pause",
@@ -412,6 +421,23 @@ pub enum Event {
         /// The stream.
         key: StreamKey,
     },
+    /// An accepted publisher vanished without unpublishing; its players wait for a republish
+    /// within the reconnect grace (its `Unpublish` follows).
+    PublishInterrupted {
+        /// The vanished publisher's connection.
+        session: Session,
+        /// The stream.
+        key: StreamKey,
+    },
+    /// A publish resumed an interrupted stream within the grace; its players went on.
+    PublishResumed {
+        /// The new publisher's connection.
+        session: Session,
+        /// The stream.
+        key: StreamKey,
+        /// Time since the interruption.
+        outage: Duration,
+    },
     /// `play` arrived.
     Play {
         /// The decision to make; [`RequestDetails::Play`].
@@ -490,6 +516,8 @@ impl Event {
             Self::FcPublish { .. } => Hook::FcPublish,
             Self::Publish { .. } => Hook::Publish,
             Self::Unpublish { .. } => Hook::Unpublish,
+            Self::PublishInterrupted { .. } => Hook::PublishInterrupted,
+            Self::PublishResumed { .. } => Hook::PublishResumed,
             Self::Play { .. } => Hook::Play,
             Self::PlayStop { .. } => Hook::PlayStop,
             Self::Pause { .. } => Hook::Pause,
@@ -507,8 +535,8 @@ impl Event {
 /// Where events go. The C API calls function pointers; Python and Node queue them to their
 /// interpreter threads.
 ///
-/// Threads: connection events (decisions, handshake, FCPublish, unpublish, play stop, pause,
-/// unpause, disconnect) reach [`on_event`](Self::on_event) on a blocking-pool thread with
+/// Threads: connection events (decisions, handshake, FCPublish, unpublish, publish interrupted
+/// and resumed, play stop, pause, unpause, disconnect) reach [`on_event`](Self::on_event) on a blocking-pool thread with
 /// [`Dispatch::Blocking`](super::Dispatch) or on a runtime worker with
 /// [`Dispatch::Inline`](super::Dispatch); per-frame events (metadata, frames, keyframes), stats
 /// and [`filter_media`](Self::filter_media) always run on a runtime worker and must not block.

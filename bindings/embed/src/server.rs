@@ -173,6 +173,23 @@ impl RtmpHandler for Handler {
         .await;
     }
 
+    async fn on_publish_interrupted(&self, ctx: &SessionContext, key: &StreamKey) {
+        self.notify(Hook::PublishInterrupted, || Event::PublishInterrupted {
+            session: Session::from_context(ctx),
+            key: key.clone(),
+        })
+        .await;
+    }
+
+    async fn on_publish_resumed(&self, ctx: &SessionContext, key: &StreamKey, outage: Duration) {
+        self.notify(Hook::PublishResumed, || Event::PublishResumed {
+            session: Session::from_context(ctx),
+            key: key.clone(),
+            outage,
+        })
+        .await;
+    }
+
     async fn on_play(&self, ctx: &SessionContext, params: &PlayParams) -> Decision {
         let details = RequestDetails::Play(params.clone());
         self.decide(Hook::Play, Session::from_context(ctx), details, |request| Event::Play { request }).await

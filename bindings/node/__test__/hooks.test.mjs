@@ -113,6 +113,34 @@ test('every hook fires, in order per connection', async () => {
   assert.ok(live.totalConnections >= 1)
 })
 
+test('a killed publisher is interrupted, and a republish within the grace resumes', async () => {
+  const calls = []
+  const handler = {
+    onPublishInterrupted: (session, key) => calls.push({ hook: 'interrupted', session, key }),
+    onPublishResumed: async (session, key, outageMs) => calls.push({ hook: 'resumed', session, key, outageMs }),
+    onUnpublish: (session) => calls.push({ hook: 'unpublish', session }),
+  }
+  const server = await listen({ publisherReconnectGraceMs: 10000 }, handler)
+  const first = publish(server.url('live/cam'), 20)
+  await waitFor(() => server.stats().streams.some((s) => s.videoCodec), 15000, 'the stream')
+  first.kill('SIGKILL') // no unpublish: a network failure as the server sees it
+  await waitFor(() => calls.some((c) => c.hook === 'interrupted'), 5000, 'onPublishInterrupted')
+  const held = server.stats().streams[0]
+  assert.deepEqual([held.publisher, held.interruptions, held.resumptions], [undefined, 1, 0])
+  const second = publish(server.url('live/cam'), 1)
+  await waitFor(() => calls.some((c) => c.hook === 'resumed'), 10000, 'onPublishResumed')
+  const stats = server.stats().streams[0]
+  assert.deepEqual([stats.interruptions, stats.resumptions], [1, 1])
+  assert.equal((await second.done).code, 0)
+  const [interrupted, unpublished] = calls.filter((c) => c.hook !== 'resumed')
+  const resumed = calls.find((c) => c.hook === 'resumed')
+  assert.equal(interrupted.hook, 'interrupted')
+  assert.equal(unpublished.session.id, interrupted.session.id, 'its onUnpublish follows')
+  assert.deepEqual(resumed.key, { app: 'live', name: 'cam' })
+  assert.notEqual(resumed.session.id, interrupted.session.id)
+  assert.ok(resumed.outageMs > 0 && resumed.outageMs < 10000, String(resumed.outageMs))
+})
+
 test('hooks are bound to the handler object (class methods work)', async () => {
   class Handler {
     constructor() {

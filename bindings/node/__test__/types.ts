@@ -78,6 +78,8 @@ const everyHook: Required<ServerHandler> = {
     if (request.query.token !== 'x') throw new Error('Bad token.')
   },
   onUnpublish: (_session: Session, key: StreamKey) => void key.app,
+  onPublishInterrupted: (_session: Session, key: StreamKey) => void key.name,
+  onPublishResumed: (_session: Session, _key: StreamKey, outageMs: number) => void outageMs.toFixed(),
   onPlay: (_session: Session, request: RtmpRequest) => request.start === -2,
   onPlayStop: async () => {},
   onPause: () => {},

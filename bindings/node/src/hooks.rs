@@ -35,7 +35,7 @@ use crate::js;
 use crate::values::{DisconnectReason, RtmpRequest, ServerStats, Session, StreamKey, StreamNameInfo};
 
 /// The handler's hook names (`onPublish`), in `Hook::ALL` order: the layer's, camelCased.
-pub(crate) static HOOK_NAMES: LazyLock<[String; 17]> =
+pub(crate) static HOOK_NAMES: LazyLock<[String; Hook::ALL.len()]> =
     LazyLock::new(|| Hook::ALL.map(|hook| node_name(hook.name(), &Kind::Bool)));
 
 fn name(hook: Hook) -> &'static str {
@@ -257,8 +257,17 @@ impl Dispatcher {
             Event::Unpublish { session, key }
             | Event::PlayStop { session, key }
             | Event::Pause { session, key }
-            | Event::Unpause { session, key } => {
+            | Event::Unpause { session, key }
+            | Event::PublishInterrupted { session, key } => {
                 let args = [to_js(raw, Session::new(&session))?, to_js(raw, StreamKey::from(&key))?];
+                self.notify(env, hook, f, &args)
+            }
+            Event::PublishResumed { session, key, outage } => {
+                let args = [
+                    to_js(raw, Session::new(&session))?,
+                    to_js(raw, StreamKey::from(&key))?,
+                    to_js(raw, outage.as_secs_f64() * 1000.0)?,
+                ];
                 self.notify(env, hook, f, &args)
             }
             Event::Metadata { session, frame }

@@ -61,6 +61,8 @@ pub struct ServerOptions {
     /// What a second publisher of a live stream key gets: refused, or the stream. Default reject-new.
     #[napi(ts_type = "PublisherPolicy")]
     pub publisher_policy: Option<String>,
+    /// How long the players of a publisher that vanished wait for its reconnect (0 unpublishes at once). Milliseconds. Default 10s.
+    pub publisher_reconnect_grace_ms: Option<f64>,
     /// How long a player may wait for a stream that is not published (0 fails at once). Milliseconds; `Infinity` waits forever. Default 30s.
     pub play_wait_timeout_ms: Option<f64>,
     /// Rewrite each publisher's timestamps into a continuous timeline. Default false.
@@ -156,6 +158,9 @@ impl ServerOptions {
         }
         if let Some(v) = &self.publisher_policy {
             given.push(("publisher_policy", Value::from(v.clone())));
+        }
+        if let Some(v) = &self.publisher_reconnect_grace_ms {
+            given.push(("publisher_reconnect_grace", Value::from(*v)));
         }
         if let Some(v) = &self.play_wait_timeout_ms {
             given.push(("play_wait_timeout", Value::from(*v)));

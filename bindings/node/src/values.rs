@@ -260,6 +260,10 @@ pub struct StreamStats {
     pub bitrate_in: i64,
     /// Time since the current publisher started, ms.
     pub uptime_ms: f64,
+    /// Times its publisher vanished and its players were held for a reconnect.
+    pub interruptions: i64,
+    /// Times a republish within the grace continued its players' playback.
+    pub resumptions: i64,
     /// The players.
     pub players: Vec<PlayerStats>,
 }
@@ -313,6 +317,8 @@ impl From<&CoreStream> for StreamStats {
             bytes_in: count(s.bytes_in),
             bitrate_in: count(s.bitrate_in),
             uptime_ms: s.uptime.as_secs_f64() * 1000.0,
+            interruptions: count(s.interruptions),
+            resumptions: count(s.resumptions),
             players: s.players.iter().map(PlayerStats::from).collect(),
         }
     }

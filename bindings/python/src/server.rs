@@ -238,7 +238,12 @@ fn event_to_tuple(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyTuple>> 
         Event::Unpublish { session: s, key: k }
         | Event::PlayStop { session: s, key: k }
         | Event::Pause { session: s, key: k }
-        | Event::Unpause { session: s, key: k } => vec![none(), session(s)?, key(&k)?],
+        | Event::Unpause { session: s, key: k }
+        | Event::PublishInterrupted { session: s, key: k } => vec![none(), session(s)?, key(&k)?],
+        Event::PublishResumed { session: s, key: k, outage } => {
+            let outage = outage.as_secs_f64().into_pyobject(py)?.into_any();
+            vec![none(), session(s)?, key(&k)?, outage]
+        }
         Event::Metadata { session: s, frame: f } => {
             let k = types::StreamKey::from_core(&rtmp_core::server::StreamKey::new(f.app(), f.name()));
             let metadata = match f.metadata() {

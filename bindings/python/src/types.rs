@@ -696,6 +696,10 @@ pub(crate) struct StreamStats {
     bitrate_in: u64,
     /// Seconds since the current publisher started.
     uptime: f64,
+    /// Times its publisher vanished and its players were held for a reconnect.
+    interruptions: u64,
+    /// Times a republish within the grace continued its players' playback.
+    resumptions: u64,
     /// The players.
     players: Vec<Py<PlayerStats>>,
 }
@@ -768,6 +772,8 @@ impl ServerStats {
                     bytes_in: s.bytes_in,
                     bitrate_in: s.bitrate_in,
                     uptime: s.uptime.as_secs_f64(),
+                    interruptions: s.interruptions,
+                    resumptions: s.resumptions,
                     players,
                 },
             )?);

@@ -15,7 +15,7 @@ import rtmp_rs
 
 
 class Recorder(rtmp_rs.Handler):
-    """Overrides all 17 hooks, half of them async, and records every call."""
+    """Overrides all 19 hooks, half of them async, and records every call."""
 
     def __init__(self) -> None:
         self.calls: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
@@ -42,6 +42,12 @@ class Recorder(rtmp_rs.Handler):
 
     async def on_unpublish(self, session: rtmp_rs.Session, key: rtmp_rs.StreamKey) -> None:
         self.calls["on_unpublish"].append((session, key))
+
+    def on_publish_interrupted(self, session: rtmp_rs.Session, key: rtmp_rs.StreamKey) -> None:
+        self.calls["on_publish_interrupted"].append((session, key))
+
+    async def on_publish_resumed(self, session: rtmp_rs.Session, key: rtmp_rs.StreamKey, outage: float) -> None:
+        self.calls["on_publish_resumed"].append((session, key, outage))
 
     def on_play(self, session: rtmp_rs.Session, params: rtmp_rs.PlayParams) -> bool:
         self.calls["on_play"].append((session, params))
@@ -88,6 +94,29 @@ async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def test_a_killed_publisher_is_interrupted_then_resumed(ffmpeg: str) -> None:
+    handler = Recorder()
+    async with rtmp_rs.Server(handler, bind="127.0.0.1:0", stats_interval=None) as server:
+        url = f"{server.url}/live/cam?token=t0ken"
+        first = ffmpeg_publish(ffmpeg, url, 20)
+        await wait_for(lambda: handler.calls["on_keyframe"])
+        first.kill()  # no unpublish: a network failure as the server sees it
+        first.wait()
+        await wait_for(lambda: handler.calls["on_publish_interrupted"])
+        held = server.stats().streams[0]
+        assert (held.publisher_addr, held.interruptions, held.resumptions) == (None, 1, 0)
+        second = ffmpeg_publish(ffmpeg, url, 1)
+        await wait_for(lambda: handler.calls["on_publish_resumed"])
+        stats = server.stats().streams[0]
+        assert (stats.interruptions, stats.resumptions) == (1, 1)
+        assert await asyncio.to_thread(second.wait, 30) == 0
+    calls = handler.calls
+    (interrupted, key), (resumed, key2, outage) = calls["on_publish_interrupted"][0], calls["on_publish_resumed"][0]
+    assert str(key) == str(key2) == "live/cam" and interrupted.id != resumed.id
+    assert 0 < outage < 10
+    assert [s.id for s, _ in calls["on_unpublish"]][0] == interrupted.id
+
+
 async def test_every_hook_fires_with_ffmpeg(ffmpeg: str) -> None:
     handler = Recorder()
     async with rtmp_rs.Server(handler, bind="127.0.0.1:0", stats_interval=0.2) as server:
@@ -110,7 +139,8 @@ async def test_every_hook_fires_with_ffmpeg(ffmpeg: str) -> None:
         await wait_for(lambda: handler.calls["on_unpublish"] and len(handler.calls["on_disconnect"]) >= 2)
     port = server.port
     calls = handler.calls
-    missing = [name for name in rtmp_rs._native.hook_names() if name != "on_media_tag" and not calls[name]]
+    reconnect = ("on_media_tag", "on_publish_interrupted", "on_publish_resumed")  # the next test's
+    missing = [name for name in rtmp_rs._native.hook_names() if name not in reconnect and not calls[name]]
     assert not missing
     assert handler.media_tags > 50
 

@@ -88,6 +88,11 @@ pub struct ServerConfig {
     pub gop_cache_max_duration: Duration,
     /// Duplicate-publisher policy. Default [`PublisherPolicy::RejectNew`].
     pub publisher_policy: PublisherPolicy,
+    /// How long a publisher that vanished without unpublishing (socket error, EOF, idle
+    /// timeout) keeps its players: a republish of the key within it continues their playback
+    /// without a notice (encoders reconnect by themselves after a network failure); past it they
+    /// get `UnpublishNotify`. Zero unpublishes at once. Default 10 s.
+    pub publisher_reconnect_grace: Duration,
     /// How long a player may wait for a stream that is not (yet) published; `None` = forever,
     /// zero = fail at once with `Play.StreamNotFound`. Default 30 s.
     pub play_wait_timeout: Option<Duration>,
@@ -147,6 +152,7 @@ impl Default for ServerConfig {
             gop_cache_max_bytes: 16 * 1024 * 1024,
             gop_cache_max_duration: Duration::from_secs(10),
             publisher_policy: PublisherPolicy::RejectNew,
+            publisher_reconnect_grace: Duration::from_secs(10),
             play_wait_timeout: Some(Duration::from_secs(30)),
             normalize_timestamps: false,
             enhanced_rtmp: session.enhanced_rtmp,
@@ -216,6 +222,8 @@ setters! {
     gop_cache_max_duration: Duration,
     /// Sets [`ServerConfig::publisher_policy`].
     publisher_policy: PublisherPolicy,
+    /// Sets [`ServerConfig::publisher_reconnect_grace`].
+    publisher_reconnect_grace: Duration,
     /// Sets [`ServerConfig::play_wait_timeout`].
     play_wait_timeout: Option<Duration>,
     /// Sets [`ServerConfig::normalize_timestamps`].
@@ -301,6 +309,8 @@ pub static SERVER_OPTIONS: OptionTable<ServerConfig> = crate::option_table!(Serv
     gop_cache_max_duration: DURATION,
     /// What a second publisher of a live stream key gets: refused, or the stream.
     publisher_policy: Kind::Choice(&["reject_new", "take_over"]),
+    /// How long the players of a publisher that vanished wait for its reconnect (0 unpublishes at once).
+    publisher_reconnect_grace: DURATION,
     /// How long a player may wait for a stream that is not published (0 fails at once).
     play_wait_timeout: Kind::Duration(Unset::Forever),
     /// Rewrite each publisher's timestamps into a continuous timeline.

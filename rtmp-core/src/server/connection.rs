@@ -322,7 +322,9 @@ impl<H: RtmpHandler> Connection<H> {
                 let params = PlayParams { key, stream_name: name, start, duration, reset, stream_id };
                 self.decide_play(request, params).await;
             }
-            ServerEvent::PublishFinished { stream_id, .. } => self.stop_publishing(Some(stream_id)).await,
+            ServerEvent::PublishFinished { stream_id, .. } => {
+                self.stop_publishing(Some(stream_id), false).await;
+            }
             ServerEvent::PlayFinished { stream_id, .. } => self.stop_playing(Some(stream_id)).await,
             ServerEvent::Paused { stream_id, paused, .. } => {
                 if let Some(p) = self.playing.iter().find(|p| p.stream_id == stream_id) {
@@ -414,7 +416,16 @@ impl<H: RtmpHandler> Connection<H> {
 
     /// Releases everything the connection held and reports its end.
     async fn finish(&mut self, reason: DisconnectReason) {
-        self.stop_publishing(None).await;
+        // A publisher that vanished, as a network failure looks, may reconnect; one that was
+        // replaced or stopped by the server will not.
+        let vanished = matches!(
+            reason,
+            DisconnectReason::ClientClosed
+                | DisconnectReason::Timeout(_)
+                | DisconnectReason::Protocol(_)
+                | DisconnectReason::Io(_)
+        );
+        self.stop_publishing(None, vanished).await;
         self.stop_playing(None).await;
         let bytes_in = self.session.bytes_received();
         tracing::info!(

@@ -116,7 +116,8 @@ impl GopCache {
         }
     }
 
-    fn clear_gop(&mut self) {
+    /// Forgets the GOP, keeping metadata and headers: caching resumes at the next keyframe.
+    pub(crate) fn clear_gop(&mut self) {
         self.gop.clear();
         self.gop_bytes = 0;
     }
@@ -127,6 +128,20 @@ impl GopCache {
         self.audio_headers.clear();
         self.video_headers.clear();
         self.clear_gop();
+    }
+
+    /// Whether `payload` is what the cache holds for `class`'s metadata or sequence header slot
+    /// (a resumed publisher's repeat, which its players need not get again).
+    pub(crate) fn holds(&self, class: MessageClass, payload: &[u8]) -> bool {
+        let find = |list: &[(u8, CachedMessage)], track: u8| {
+            list.iter().find(|(t, _)| *t == track).is_some_and(|(_, m)| m.payload == payload)
+        };
+        match CacheRole::of(class) {
+            CacheRole::Metadata => self.metadata.as_ref().is_some_and(|m| m.payload == payload),
+            CacheRole::AudioHeader(track) => find(&self.audio_headers, track),
+            CacheRole::VideoHeader(track) => find(&self.video_headers, track),
+            CacheRole::Keyframe | CacheRole::Media | CacheRole::Live => false,
+        }
     }
 
     /// What a late joiner gets, in order: metadata, audio headers, video headers, the GOP.
@@ -199,5 +214,17 @@ mod tests {
         assert_eq!(order(&mut c), [(9, 0), (9, 2)]);
         c.clear();
         assert_eq!(order(&mut c), []);
+    }
+
+    #[test]
+    fn holds_compares_the_slot_of_the_class() {
+        let mut c = GopCache::new(1 << 20, 10_000);
+        let header = MessageClass::VideoHeader { track: 0 };
+        c.record(msg(9, 0, 3, header));
+        assert!(c.holds(header, &[9, 9, 9]));
+        assert!(!c.holds(header, &[9, 9]));
+        assert!(!c.holds(MessageClass::VideoHeader { track: 1 }, &[9, 9, 9]));
+        assert!(!c.holds(MessageClass::Metadata, &[9, 9, 9]));
+        assert!(!c.holds(MessageClass::VideoKey { track: 0 }, &[9, 9, 9]));
     }
 }

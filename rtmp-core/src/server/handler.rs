@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -236,6 +237,31 @@ pub trait RtmpHandler: Send + Sync + 'static {
     /// An accepted publisher stopped (unpublish, disconnect, takeover or shutdown).
     fn on_unpublish(&self, ctx: &SessionContext, key: &StreamKey) -> impl Future<Output = ()> + Send {
         let _ = (ctx, key);
+        async {}
+    }
+
+    /// An accepted publisher vanished without unpublishing (socket error, EOF, idle timeout):
+    /// its players are held for [`publisher_reconnect_grace`](super::ServerConfig::publisher_reconnect_grace),
+    /// waiting for a republish of `key`. `ctx` is the vanished publisher's; its `on_unpublish`
+    /// follows.
+    fn on_publish_interrupted(
+        &self,
+        ctx: &SessionContext,
+        key: &StreamKey,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, key);
+        async {}
+    }
+
+    /// A publish of `key` was accepted within the grace of an interrupted one: its players go on
+    /// without a notice. `ctx` is the new publisher's; `outage` the time since the interruption.
+    fn on_publish_resumed(
+        &self,
+        ctx: &SessionContext,
+        key: &StreamKey,
+        outage: Duration,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, key, outage);
         async {}
     }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -77,6 +77,77 @@ struct StreamState {
     players: Vec<Arc<Player>>,
     /// Write coalescing: what was published since the last window went out.
     window: Window,
+    /// The publisher vanished and its players wait for its reconnect.
+    outage: Option<Outage>,
+    timeline: Timeline,
+    /// Outages so far; the last one's number is its generation.
+    interruptions: u64,
+    resumptions: u64,
+}
+
+/// A publisher that vanished without unpublishing: its players, cache and timeline are kept for
+/// [`ServerConfig::publisher_reconnect_grace`], waiting for a republish.
+#[derive(Debug)]
+struct Outage {
+    since: Instant,
+    /// Which interruption this is, so that the grace timer of an older one does nothing.
+    generation: u64,
+    /// Players that joined since: they wait like players of a stream not yet published, and get
+    /// the publish notices and the cache when the publisher is back.
+    joiners: Vec<Arc<Player>>,
+}
+
+/// The stream's timeline, which every player shares: a publish that resumes after an outage is
+/// shifted to go on where the last one stopped, plus the outage.
+#[derive(Debug, Default)]
+struct Timeline {
+    /// The latest timestamp published (shifted), in RTMP's wrapping order.
+    last: Option<u32>,
+    /// Added (wrapping) to every timestamp of the current publish.
+    offset: u32,
+    /// The current publish resumed after an outage that began then: its first message sets
+    /// `offset`.
+    resumed_after: Option<Instant>,
+    /// The current publish resumed: until its first media, sequence headers and metadata equal
+    /// to the cached ones are not sent again (players have them).
+    skip_repeats: bool,
+}
+
+impl Timeline {
+    /// Drops a resumed publish's repeated headers and metadata, and sets its offset from its
+    /// first message.
+    fn resume(&mut self, cache: &GopCache, messages: &mut Vec<PublishedMessage>) {
+        if self.skip_repeats {
+            let mut media = false;
+            messages.retain(|m| {
+                media |= matches!(
+                    m.class,
+                    MessageClass::Audio
+                        | MessageClass::VideoKey { .. }
+                        | MessageClass::VideoInter
+                        | MessageClass::VideoDisposable
+                );
+                media || !cache.holds(m.class, &m.payload)
+            });
+            self.skip_repeats = !media;
+        }
+        if let Some(first) = messages.first()
+            && let Some(since) = self.resumed_after.take()
+            && let Some(last) = self.last
+        {
+            let outage_ms = u32::try_from(since.elapsed().as_millis()).unwrap_or(u32::MAX);
+            self.offset = last.wrapping_add(outage_ms).wrapping_sub(first.timestamp);
+        }
+    }
+
+    /// Shifts `message` by the offset and keeps the latest timestamp.
+    #[inline]
+    fn shift(&mut self, message: &mut PublishedMessage) {
+        message.timestamp = message.timestamp.wrapping_add(self.offset);
+        if self.last.is_none_or(|last| message.timestamp.wrapping_sub(last) as i32 > 0) {
+            self.last = Some(message.timestamp);
+        }
+    }
 }
 
 /// The messages of one coalescing window, fanned out together: one write per player per window,
@@ -172,6 +243,10 @@ impl Stream {
                 cache: GopCache::new(config.gop_cache_max_bytes, max_ms),
                 players: Vec::new(),
                 window: Window::default(),
+                outage: None,
+                timeline: Timeline::default(),
+                interruptions: 0,
+                resumptions: 0,
             }),
         }
     }
@@ -185,14 +260,20 @@ impl Stream {
     /// kicked (its connection ends) and players see only the new publish (PublishNotify, Reset,
     /// Start): an UnpublishNotify would end ffmpeg's and librtmp's playback, and a takeover is
     /// meant to keep viewers across an encoder reconnect.
+    ///
+    /// During an outage ([`Self::interrupt_publisher`]) the publish resumes the stream: its
+    /// players hear nothing and go on at its first keyframe, on the same timeline; those that
+    /// joined during the outage get the notices and the cache now. Returns the outage's length
+    /// then, `None` for a plain publish.
     pub(crate) fn claim_publisher(
         &self,
         session_id: u64,
         peer_addr: SocketAddr,
         kick: Arc<Notify>,
         policy: PublisherPolicy,
-    ) -> Result<(), ClaimError> {
-        let mut state = lock(&self.state);
+    ) -> Result<Option<Duration>, ClaimError> {
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
         if let Some(current) = &state.publisher {
             if policy == PublisherPolicy::RejectNew {
                 return Err(ClaimError::AlreadyPublishing);
@@ -200,7 +281,7 @@ impl Stream {
             current.kick.notify_one();
             state.cache.clear();
         }
-        Self::flush_window_locked(&mut state, self.chunk_size, Delivery::Queued);
+        Self::flush_window_locked(state, self.chunk_size, Delivery::Queued);
         state.publisher = Some(Publisher {
             session_id,
             peer_addr,
@@ -210,10 +291,27 @@ impl Stream {
             video: None,
             audio: None,
         });
+        if let Some(outage) = state.outage.take() {
+            state.resumptions += 1;
+            state.timeline.resumed_after = Some(outage.since);
+            state.timeline.skip_repeats = true;
+            for player in &state.players {
+                if outage.joiners.iter().any(|joiner| Arc::ptr_eq(joiner, player)) {
+                    player.queue.push_notice(Outgoing::Published);
+                    Self::replay(&mut state.cache, player, self.chunk_size);
+                }
+                // The new encoder's frames cannot follow the old one's.
+                player.queue.restart_keyframe_wait();
+            }
+            // Nor can they join the old GOP: later joiners get the new one.
+            state.cache.clear_gop();
+            return Ok(Some(outage.since.elapsed()));
+        }
+        state.timeline = Timeline::default();
         for player in &state.players {
             player.queue.push_notice(Outgoing::Published);
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Ends `session_id`'s publishing, if it is still the publisher. Returns whether it was.
@@ -223,12 +321,50 @@ impl Stream {
             return false;
         }
         state.publisher = None;
-        state.cache.clear();
+        Self::unpublished(&mut state, self.chunk_size, |_| true);
+        true
+    }
+
+    /// `session_id`, still the publisher, vanished without unpublishing: its players, the cache
+    /// and the timeline stay for a republish ([`Self::claim_publisher`]) until
+    /// [`Self::end_outage`]. Returns the outage's generation, or `None` if it was not the
+    /// publisher.
+    pub(crate) fn interrupt_publisher(&self, session_id: u64) -> Option<u64> {
+        let mut state = lock(&self.state);
+        if state.publisher.as_ref().is_none_or(|p| p.session_id != session_id) {
+            return None;
+        }
+        state.publisher = None;
         Self::flush_window_locked(&mut state, self.chunk_size, Delivery::Queued);
-        for player in &state.players {
+        state.interruptions += 1;
+        let generation = state.interruptions;
+        state.timeline.resumed_after = None;
+        state.outage = Some(Outage { since: Instant::now(), generation, joiners: Vec::new() });
+        Some(generation)
+    }
+
+    /// The grace of outage `generation` ran out (or the server stops): its players get
+    /// UnpublishNotify and the cache is cleared, as on an unpublish; those that joined during
+    /// it go on waiting. False if the stream was republished or interrupted again since.
+    pub(crate) fn end_outage(&self, generation: u64) -> bool {
+        let mut state = lock(&self.state);
+        if state.outage.as_ref().is_none_or(|o| o.generation != generation) {
+            return false;
+        }
+        let joiners = state.outage.take().map(|o| o.joiners).unwrap_or_default();
+        Self::unpublished(&mut state, self.chunk_size, |p| !joiners.iter().any(|j| Arc::ptr_eq(j, p)));
+        true
+    }
+
+    /// The stream has no publisher any more: the cache and timeline go, and `told` players get
+    /// UnpublishNotify after the last window.
+    fn unpublished(state: &mut StreamState, chunk_size: u32, told: impl Fn(&Arc<Player>) -> bool) {
+        state.cache.clear();
+        state.timeline = Timeline::default();
+        Self::flush_window_locked(state, chunk_size, Delivery::Queued);
+        for player in state.players.iter().filter(|p| told(p)) {
             player.queue.push_notice(Outgoing::Unpublished);
         }
-        true
     }
 
     /// Caches a publisher's messages (those of one read, drained from `messages`) and sends or
@@ -236,12 +372,18 @@ impl Stream {
     /// write per player that keeps up. Returns the bytes written into players' sockets.
     #[must_use]
     pub(crate) fn publish(&self, session_id: u64, messages: &mut Vec<PublishedMessage>) -> u64 {
-        let mut state = lock(&self.state);
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
         let Some(publisher) = state.publisher.as_mut().filter(|p| p.session_id == session_id) else {
             messages.clear();
             return 0;
         };
-        for message in messages.iter() {
+        let timeline = &mut state.timeline;
+        if timeline.skip_repeats || timeline.resumed_after.is_some() {
+            timeline.resume(&state.cache, messages);
+        }
+        for message in messages.iter_mut() {
+            timeline.shift(message);
             publisher.bytes_in += message.payload.len() as u64;
             if let MessageClass::VideoHeader { track: 0 } = message.class
                 && let Ok(tag) = VideoTag::parse(&message.payload)
@@ -292,37 +434,38 @@ impl Stream {
     /// Adds a player: the cache (metadata, headers, GOP) goes into its queue first, then live
     /// messages follow with no gap, both under one lock.
     /// The caller holds the player's connection (its replies go first), so nothing is written here.
+    /// During an outage the player waits, like one of a stream not yet published.
     pub(crate) fn add_player(&self, player: Arc<Player>) {
-        let mut state = lock(&self.state);
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
+        if let Some(outage) = &mut state.outage {
+            outage.joiners.push(Arc::clone(&player));
+            state.players.push(player);
+            return;
+        }
         // The window's messages are in the cache the joiner gets: the others get them now.
-        Self::flush_window_locked(&mut state, self.chunk_size, Delivery::Queued);
+        Self::flush_window_locked(state, self.chunk_size, Delivery::Queued);
+        Self::replay(&mut state.cache, &player, self.chunk_size);
+        state.players.push(player);
+    }
+
+    /// Queues the cache (metadata, headers, GOP) for `player`.
+    fn replay(cache: &mut GopCache, player: &Player, chunk_size: u32) {
         let now = clock_ms();
-        for cached in state.cache.replay_mut() {
+        for cached in cache.replay_mut() {
             let class = cached.class;
             if player.stream_id == COMMON_STREAM_ID {
                 // Cached while nobody played: chunked now, once for every later joiner too.
                 let chunked = cached.chunked.get_or_insert_with(|| {
-                    chunk(
-                        cached.type_id,
-                        cached.timestamp,
-                        &cached.payload,
-                        COMMON_STREAM_ID,
-                        self.chunk_size,
-                    )
+                    chunk(cached.type_id, cached.timestamp, &cached.payload, COMMON_STREAM_ID, chunk_size)
                 });
                 player.queue.push(chunked, class, now);
             } else {
-                let own = chunk(
-                    cached.type_id,
-                    cached.timestamp,
-                    &cached.payload,
-                    player.stream_id,
-                    self.chunk_size,
-                );
+                let own =
+                    chunk(cached.type_id, cached.timestamp, &cached.payload, player.stream_id, chunk_size);
                 player.queue.push(&own, class, now);
             }
         }
-        state.players.push(player);
     }
 
     /// Write coalescing: fans out the window's messages to every player, one write each.
@@ -359,11 +502,15 @@ impl Stream {
         if state.players.len() < before {
             self.admitted.fetch_sub(1, Ordering::AcqRel);
         }
+        if let Some(outage) = &mut state.outage {
+            outage.joiners.retain(|p| !Arc::ptr_eq(p, player));
+        }
     }
 
+    /// No publisher, no players, and no outage (whose counts and cache must survive it).
     fn is_unused(&self) -> bool {
         let state = lock(&self.state);
-        state.publisher.is_none() && state.players.is_empty()
+        state.publisher.is_none() && state.outage.is_none() && state.players.is_empty()
     }
 
     fn stats(&self) -> StreamStats {
@@ -383,6 +530,8 @@ impl Stream {
             bytes_in,
             bitrate_in: if secs > 0.0 { (bytes_in as f64 * 8.0 / secs) as u64 } else { 0 },
             uptime,
+            interruptions: state.interruptions,
+            resumptions: state.resumptions,
             players: state.players.iter().map(|p| p.stats(clock_ms())).collect(),
         }
     }
@@ -428,6 +577,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
+    use std::time::Duration;
 
     use super::*;
 
@@ -469,6 +619,100 @@ mod tests {
                 notice => Err(notice),
             })
             .collect()
+    }
+
+    fn header(last: u8) -> PublishedMessage {
+        let payload = Bytes::from(vec![0x17, 0, 0, 0, 0, 0x01, 0x42, 0xc0, 0x0d, 0xff, 0xe0, last]);
+        let tag = VideoTag::parse(&payload).ok();
+        PublishedMessage::video(0, payload, tag.as_ref())
+    }
+
+    /// What a player got: (timestamp of the chunk's type-0 header, first payload byte), or a
+    /// notice.
+    fn stamped(player: &Player) -> Vec<Result<(u32, u8), Outgoing>> {
+        notices(player)
+            .into_iter()
+            .map(|item| match item {
+                Outgoing::Bytes(b) => Ok((u32::from_be_bytes([0, b[1], b[2], b[3]]), b[12])),
+                notice => Err(notice),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_resumed_publish_goes_on_without_notices_on_the_same_timeline() {
+        let stream = Stream::new(StreamKey::new("live", "cam"), &ServerConfig::default());
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        let policy = PublisherPolicy::RejectNew;
+        stream.claim_publisher(1, addr, Arc::default(), policy).unwrap();
+        let player = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(64, None)));
+        stream.add_player(Arc::clone(&player));
+        let _ = stream.publish(1, &mut vec![header(1), video(1000, true), video(1040, false)]);
+        assert_eq!(stamped(&player), [Ok((0, 0x17)), Ok((1000, 0x17)), Ok((1040, 0x27))]);
+
+        let generation = stream.interrupt_publisher(1).expect("the publisher");
+        assert!(!stream.is_live() && !stream.is_unused(), "held in the outage");
+        assert_eq!(notices(&player), [], "no UnpublishNotify");
+        // A joiner waits for the publisher, even under RejectNew the new publish is taken.
+        let joiner = Arc::new(Player::new(10, addr, 1, PlayerQueue::unattached(64, None)));
+        stream.add_player(Arc::clone(&joiner));
+        assert_eq!(notices(&joiner), []);
+        std::thread::sleep(Duration::from_millis(30));
+        let outage = stream.claim_publisher(2, addr, Arc::default(), policy).unwrap().expect("resumed");
+        assert!(outage >= Duration::from_millis(30), "{outage:?}");
+        assert!(!stream.end_outage(generation), "the republish ended the outage");
+        assert_eq!(notices(&player), [], "no notices on resume");
+        let joined = stamped(&joiner);
+        assert_eq!(joined[0], Err(Outgoing::Published));
+        assert_eq!(joined[1..], [Ok((0, 0x17)), Ok((1000, 0x17)), Ok((1040, 0x27))], "the cache");
+
+        // The same header again is not sent; video waits for the new keyframe; the first new
+        // message maps to the last timestamp plus the outage.
+        let _ = stream.publish(2, &mut vec![header(1), video(0, false), video(40, true), video(80, false)]);
+        let got = stamped(&player);
+        assert_eq!(got.len(), 2, "{got:?}");
+        let (&Ok((key, 0x17)), &Ok((next, 0x27))) = (&got[0], &got[1]) else { panic!("{got:?}") };
+        let first = key - 40;
+        assert!((1070..1200).contains(&first), "the first new message at {first}");
+        assert_eq!(next, key + 40);
+        assert_eq!(stamped(&joiner).len(), 2);
+        // A changed header after media goes out, and replaces the cached one.
+        let _ = stream.publish(2, &mut vec![header(2)]);
+        assert_eq!(stamped(&player), [Ok((key - 40, 0x17))]);
+        let late = Arc::new(Player::new(11, addr, 1, PlayerQueue::unattached(64, None)));
+        stream.add_player(Arc::clone(&late));
+        assert_eq!(stamped(&late).len(), 3, "the new header, the GOP from the new keyframe");
+    }
+
+    #[test]
+    fn a_changed_header_on_resume_is_sent_and_the_grace_end_unpublishes() {
+        let stream = Stream::new(StreamKey::new("live", "cam"), &ServerConfig::default());
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        let policy = PublisherPolicy::RejectNew;
+        stream.claim_publisher(1, addr, Arc::default(), policy).unwrap();
+        let player = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(64, None)));
+        stream.add_player(Arc::clone(&player));
+        let _ = stream.publish(1, &mut vec![header(1), video(0, true)]);
+        notices(&player);
+        stream.interrupt_publisher(1).unwrap();
+        assert!(stream.claim_publisher(2, addr, Arc::default(), policy).unwrap().is_some());
+        let _ = stream.publish(2, &mut vec![header(2), video(0, true)]);
+        let got = stamped(&player);
+        assert_eq!(got.len(), 2, "the changed header and the keyframe: {got:?}");
+
+        let generation = stream.interrupt_publisher(2).unwrap();
+        let joiner = Arc::new(Player::new(10, addr, 1, PlayerQueue::unattached(64, None)));
+        stream.add_player(Arc::clone(&joiner));
+        assert!(!stream.end_outage(generation + 1), "not this outage");
+        assert!(stream.end_outage(generation));
+        assert_eq!(notices(&player), [Outgoing::Unpublished]);
+        assert_eq!(notices(&joiner), [], "a joiner goes on waiting");
+        let stats = stream.stats();
+        assert_eq!((stats.interruptions, stats.resumptions), (2, 1));
+        // A publish after the grace is a new one: notices, its own timestamps.
+        assert_eq!(stream.claim_publisher(3, addr, Arc::default(), policy).unwrap(), None);
+        let _ = stream.publish(3, &mut vec![video(5, true)]);
+        assert_eq!(stamped(&player), [Err(Outgoing::Published), Ok((5, 0x17))]);
     }
 
     #[test]

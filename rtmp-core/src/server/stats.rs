@@ -43,6 +43,11 @@ pub struct StreamStats {
     pub bitrate_in: u64,
     /// Time since the current publisher started.
     pub uptime: Duration,
+    /// Times its publisher vanished without unpublishing and its players were held for a
+    /// reconnect (counted for the stream's life, across publishers).
+    pub interruptions: u64,
+    /// Times a republish within the grace continued its players' playback.
+    pub resumptions: u64,
     /// The players.
     pub players: Vec<PlayerStats>,
 }

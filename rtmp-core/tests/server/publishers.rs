@@ -107,9 +107,10 @@ async fn takeover_replaces_the_publisher_and_players_keep_playing() {
     assert!(second.success(), "the new publisher failed: {second:?}");
 }
 
+/// Without the reconnect grace a drop unpublishes at once (the players wait for the next publish).
 #[tokio::test]
 async fn players_survive_a_publisher_drop_and_resume_on_republish() {
-    let server = TestServer::start(config());
+    let server = TestServer::start(config().publisher_reconnect_grace(Duration::ZERO));
     let url = server.url("live/cam");
     let mut first = h264(10.0).spawn(&url);
     server.wait_live("cam", Duration::from_secs(5)).await;

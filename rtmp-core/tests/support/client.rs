@@ -83,12 +83,21 @@ pub struct Synthetic {
     pub start_ts: u32,
     /// At this video frame index, timestamps jump forward by this many ms.
     pub jump: Option<(u32, u32)>,
+    /// The video sequence header sent first.
+    pub video_header: Vec<u8>,
 }
 
 impl Synthetic {
     /// 25 fps with a 1 s GOP, 500-byte frames, two audio frames per video frame.
     pub fn new(seconds: f64) -> Self {
-        Self { seconds, gop: 25, frame_bytes: 500, start_ts: 0, jump: None }
+        Self {
+            seconds,
+            gop: 25,
+            frame_bytes: 500,
+            start_ts: 0,
+            jump: None,
+            video_header: AVC_HEADER.to_vec(),
+        }
     }
 }
 
@@ -319,7 +328,7 @@ impl TestClient {
                 .collect();
         self.session.send_metadata(stream_id, &metadata);
         self.session.send_audio(stream_id, spec.start_ts, &AAC_HEADER);
-        self.session.send_video(stream_id, spec.start_ts, &AVC_HEADER);
+        self.session.send_video(stream_id, spec.start_ts, &spec.video_header);
         let started = Instant::now();
         let frames = (spec.seconds * 25.0) as u32;
         let mut offset = spec.start_ts;

@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod ffmpeg;
+pub mod gstreamer;
 pub mod paced;
 pub mod recorder;
 

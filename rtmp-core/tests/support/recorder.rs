@@ -45,6 +45,15 @@ pub enum Hook {
         session: u64,
         key: StreamKey,
     },
+    PublishInterrupted {
+        session: u64,
+        key: StreamKey,
+    },
+    PublishResumed {
+        session: u64,
+        key: StreamKey,
+        outage: Duration,
+    },
     Play {
         session: u64,
         key: StreamKey,
@@ -278,6 +287,14 @@ impl RtmpHandler for RecordingHandler {
 
     async fn on_unpublish(&self, ctx: &SessionContext, key: &StreamKey) {
         self.0.push(Hook::Unpublish { session: ctx.session_id, key: key.clone() });
+    }
+
+    async fn on_publish_interrupted(&self, ctx: &SessionContext, key: &StreamKey) {
+        self.0.push(Hook::PublishInterrupted { session: ctx.session_id, key: key.clone() });
+    }
+
+    async fn on_publish_resumed(&self, ctx: &SessionContext, key: &StreamKey, outage: Duration) {
+        self.0.push(Hook::PublishResumed { session: ctx.session_id, key: key.clone(), outage });
     }
 
     async fn on_play(&self, ctx: &SessionContext, params: &PlayParams) -> Decision {

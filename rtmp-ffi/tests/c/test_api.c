@@ -123,6 +123,8 @@ static void test_server_config(void) {
     OK(rtmp_server_config_set_play_wait_timeout_ms(config, -1));
     OK(rtmp_server_config_set_play_wait_timeout_ms(config, 0));
     OK(rtmp_server_config_set_play_wait_timeout_ms(config, 10000));
+    OK(rtmp_server_config_set_publisher_reconnect_grace_ms(config, 0));
+    OK(rtmp_server_config_set_publisher_reconnect_grace_ms(config, 10000));
     OK(rtmp_server_config_set_normalize_timestamps(config, true));
     OK(rtmp_server_config_set_enhanced_rtmp(config, true));
     OK(rtmp_server_config_set_fourcc_list(config, fourccs, 3));
@@ -141,6 +143,7 @@ static void test_server_config(void) {
     EXPECT(rtmp_server_config_set_worker_threads(config, 0), RTMP_RESULT_INVALID_ARGUMENT);
     OK(rtmp_server_config_set_decision_timeout_ms(config, 1000));
     OK(rtmp_server_config_set_callbacks(config, NULL, NULL, NULL));
+    OK(rtmp_server_config_set_reconnect_callbacks(config, NULL, NULL));
 
     /* Any option by its schema name; refused alike, with the option's name and range. */
     OK(rtmp_server_config_set(config, "player_queue_length", "256"));
@@ -163,6 +166,7 @@ static void test_server_config(void) {
 
     /* NULL config everywhere. */
     EXPECT(rtmp_server_config_set_callbacks(NULL, NULL, NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_reconnect_callbacks(NULL, NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_bind(NULL, "127.0.0.1:0"), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_max_connections(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_chunk_size(NULL, 4096), RTMP_RESULT_NULL_PARAMETER);
@@ -761,6 +765,13 @@ static void test_live(void) {
     /* The made-up SPS above tells no profile: the codec string may stay empty. */
     CHECK(stream.video_codec.len == 0 || memcmp(stream.video_codec.data, "avc1", 4) == 0);
     EXPECT(rtmp_stats_stream(stats, 1, &stream), RTMP_RESULT_NOT_FOUND);
+    {
+        uint64_t interruptions = 9, resumptions = 9;
+        OK(rtmp_stats_stream_reconnects(stats, 0, &interruptions, &resumptions));
+        CHECK(interruptions == 0 && resumptions == 0);
+        OK(rtmp_stats_stream_reconnects(stats, 0, NULL, NULL));
+        EXPECT(rtmp_stats_stream_reconnects(stats, 1, &interruptions, NULL), RTMP_RESULT_NOT_FOUND);
+    }
     OK(rtmp_stats_player(stats, 0, 0, &pstats));
     CHECK(pstats.session_id != 0 && pstats.peer_addr.len > 0);
     EXPECT(rtmp_stats_player(stats, 0, 1, &pstats), RTMP_RESULT_NOT_FOUND);

@@ -70,6 +70,16 @@ class Handler:
     def on_unpublish(self, session: Session, key: StreamKey) -> Notification:
         """An accepted publisher stopped."""
 
+    def on_publish_interrupted(self, session: Session, key: StreamKey) -> Notification:
+        """An accepted publisher vanished without unpublishing (socket error, EOF, idle timeout):
+        its players wait ``publisher_reconnect_grace`` for a republish. Its ``on_unpublish``
+        follows."""
+
+    def on_publish_resumed(self, session: Session, key: StreamKey, outage: float) -> Notification:
+        """A publish of an interrupted stream was accepted within the grace; its players went on
+        without a notice. ``session`` is the new publisher's; ``outage``: seconds since the
+        interruption."""
+
     def on_play(self, session: Session, params: PlayParams) -> Decision:
         """``play`` arrived. Reject: NetStream.Play.Failed."""
         return True

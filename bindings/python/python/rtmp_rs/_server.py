@@ -71,6 +71,7 @@ class Server:
         gop_cache_max_bytes: int = 16777216,
         gop_cache_max_duration: float = 10.0,
         publisher_policy: str = "reject_new",
+        publisher_reconnect_grace: float = 10.0,
         play_wait_timeout: float | None = 30.0,
         normalize_timestamps: bool = False,
         enhanced_rtmp: bool = True,
@@ -91,6 +92,9 @@ class Server:
     ) -> None:
         """Binds. ``fourcc_list=None`` announces every codec the library parses;
         ``play_wait_timeout=None`` lets players wait forever for a stream;
+        ``publisher_reconnect_grace`` (seconds; 0 turns it off) is how long the players of a
+        publisher that vanished without unpublishing wait for a republish, which they then play on
+        without a notice;
         ``stats_interval=None`` turns ``on_stats`` off; ``write_coalescing`` (seconds) holds
         each player's output that long to write it at once (less CPU, more latency);
         ``read_coalescing`` (seconds) reads each publisher at most that often once its socket is

@@ -11,6 +11,23 @@ use crate::proto::message::status;
 use crate::proto::session::RequestId;
 use crate::server::handler::{Decision, PlayParams, PublishParams, RtmpHandler};
 use crate::server::registry::{ClaimError, Player, Stream};
+use crate::server::runtime::ServerState;
+
+/// Ends outage `generation` of `stream` when the reconnect grace runs out without a republish,
+/// or at once when the server stops (nothing is left to wait for, and the task must not
+/// outlive the server).
+async fn end_outage(state: Arc<ServerState>, stream: Arc<Stream>, generation: u64) {
+    let mut stop = state.shutdown.subscribe();
+    tokio::select! {
+        () = tokio::time::sleep(state.config.publisher_reconnect_grace) => {}
+        // `wait_for`'s guard is not `Send`: dropped inside, as in `run_until`.
+        () = async { drop(stop.wait_for(|stopping| *stopping).await) } => {}
+    }
+    if stream.end_outage(generation) {
+        tracing::info!(key = %stream.key, "reconnect grace over: unpublish");
+        state.registry.remove_if_unused(&stream.key);
+    }
+}
 
 /// A publish this connection's handler and registry accepted.
 pub(super) struct Publishing {
@@ -44,10 +61,13 @@ impl<H: RtmpHandler> Connection<H> {
             config.publisher_policy,
         );
         match claim {
-            Ok(()) => {
-                tracing::info!(session = self.ctx.session_id, key = %params.key, "publish");
+            Ok(resumed) => {
+                tracing::info!(session = self.ctx.session_id, key = %params.key, ?resumed, "publish");
                 let _ = self.session.accept(request);
                 self.publishing.push(Publishing { stream_id: params.stream_id, stream });
+                if let Some(outage) = resumed {
+                    handler.on_publish_resumed(&self.ctx, &params.key, outage).await;
+                }
             }
             Err(ClaimError::AlreadyPublishing) => {
                 tracing::info!(session = self.ctx.session_id, key = %params.key, "publish refused: already publishing");
@@ -97,18 +117,30 @@ impl<H: RtmpHandler> Connection<H> {
         self.playing.push(Playing { stream_id: params.stream_id, stream, player });
     }
 
-    /// Ends the publishes on `stream_id` (all of them for `None`), telling the handler.
-    pub(super) async fn stop_publishing(&mut self, stream_id: Option<u32>) {
+    /// Ends the publishes on `stream_id` (all of them for `None`), telling the handler. Those
+    /// of a publisher that `vanished` (no unpublish) hold their players for the reconnect grace.
+    pub(super) async fn stop_publishing(&mut self, stream_id: Option<u32>, vanished: bool) {
         let (ended, kept): (Vec<_>, Vec<_>) =
             self.publishing.drain(..).partition(|p| stream_id.is_none_or(|id| id == p.stream_id));
         self.publishing = kept;
+        let grace = self.shared.config.publisher_reconnect_grace;
         for p in ended {
-            // False after a takeover: the stream is someone else's now, but this publish ended
-            // all the same and the handler hears of it.
-            let still_ours = p.stream.release_publisher(self.ctx.session_id);
-            tracing::info!(session = self.ctx.session_id, key = %p.stream.key, replaced = !still_ours, "unpublish");
-            self.shared.handler.on_unpublish(&self.ctx, &p.stream.key).await;
-            self.shared.registry.remove_if_unused(&p.stream.key);
+            let key = &p.stream.key;
+            let outage = (vanished && !grace.is_zero())
+                .then(|| p.stream.interrupt_publisher(self.ctx.session_id))
+                .flatten();
+            if let Some(generation) = outage {
+                tracing::info!(session = self.ctx.session_id, %key, ?grace, "publish interrupted");
+                self.shared.handler.on_publish_interrupted(&self.ctx, key).await;
+                tokio::spawn(end_outage(Arc::clone(&self.shared.state), Arc::clone(&p.stream), generation));
+            } else {
+                // False after a takeover: the stream is someone else's now, but this publish
+                // ended all the same and the handler hears of it.
+                let still_ours = p.stream.release_publisher(self.ctx.session_id);
+                tracing::info!(session = self.ctx.session_id, %key, replaced = !still_ours, "unpublish");
+            }
+            self.shared.handler.on_unpublish(&self.ctx, key).await;
+            self.shared.registry.remove_if_unused(key);
         }
     }
 

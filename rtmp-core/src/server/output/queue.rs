@@ -469,6 +469,13 @@ impl PlayerQueue {
         self.lock().link = link;
     }
 
+    /// A publisher resumed without a notice: video waits for its first keyframe (not a loss).
+    pub(crate) fn restart_keyframe_wait(&self) {
+        let mut state = self.lock();
+        state.skip_video_until_key = true;
+        state.waiting_after_drop = false;
+    }
+
     /// Moves up to `max` items into `out` (their bytes count as sent: the caller writes them).
     /// Benches and tests drain this way; the writing task uses [`Self::front`].
     pub(crate) fn drain(&self, out: &mut Vec<Outgoing>, max: usize) {
