@@ -370,8 +370,12 @@ export interface PlayerStats {
   bytesOut: number
   /** Video messages dropped for this player (slow reader). */
   droppedVideo: number
-  /** Audio messages dropped for this player. */
+  /** Audio messages dropped for this player (its link could not carry audio alone). */
   droppedAudio: number
+  /** Gaps in its sound: runs of dropped audio. */
+  audioGaps: number
+  /** How far behind live it is now, in milliseconds. */
+  behindLiveMs: number
   /** Messages waiting in its queue now. */
   queueDepth: number
 }
@@ -456,6 +460,8 @@ export interface ServerOptions {
   playerQueueLength?: number
   /** A player whose socket accepts nothing for this long is disconnected. Milliseconds. Default 10s. */
   playerStallTimeoutMs?: number
+  /** How far a player may fall behind live before it loses video, then audio (none: no limit). Milliseconds; 0 turns it off. Default 2s. */
+  playerLatencyBudgetMs?: number
   /** Kernel send buffer per connection in bytes; none leaves the system's. Default the system's. */
   socketSendBuffer?: number
   /** GOP cache cap in bytes. Default 16777216. */
