@@ -7,6 +7,7 @@
 mod load;
 mod peers;
 mod proc;
+mod slow;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +32,9 @@ enum Scenario {
     /// rtmp-rs only, for `--seconds` (600 for the soak): a publisher restarting every
     /// minute and 50 players joining and leaving at random; prints the RSS and fd curve.
     Soak,
+    /// Viewers on slow links: paced players at 50 % and 20 % of the 2.5 Mbit/s 720p30 stream
+    /// beside a full-speed one, for `--seconds` (30 in the run).
+    SlowViewers,
     /// All of the above.
     All,
 }
@@ -515,6 +519,16 @@ async fn main() {
         }
         let figures = measure(&with_merged_reads, args.rounds, |p| ingest(p, 100, &fx, args.seconds)).await;
         report("ingest: 100 publishers of 300 kbit/s", "publisher", &figures);
+    }
+    if all || args.scenario == Scenario::SlowViewers {
+        let fx = fixture(&args.fixtures, "1280x720", 2500);
+        let mut rows = Vec::new();
+        for _ in 0..args.rounds {
+            for peer in peers(false) {
+                rows.extend(slow::run(peer, &fx, args.seconds).await);
+            }
+        }
+        slow::report(&rows, args.seconds);
     }
     if args.scenario == Scenario::Soak {
         soak(args.seconds, &fixture(&args.fixtures, "640x360", 300)).await;

@@ -20,7 +20,7 @@ use super::handler::{
     SessionContext, StreamKey, VideoFrame,
 };
 use super::message::PublishedMessage;
-use super::output::{PlayerOutput, SocketFd};
+use super::output::{OutputLimits, PlayerOutput, SocketFd};
 use super::read_sizing::ReadSizing;
 use super::registry::Stream;
 use super::runtime::Shared;
@@ -59,9 +59,7 @@ pub(crate) async fn serve_tcp<H: RtmpHandler>(
 ) {
     let merged_reads = MergedReads::tcp(&socket);
     let (reader, writer) = socket.into_split();
-    let config = &shared.config;
-    let (output, writer) =
-        PlayerOutput::tcp(writer, config.player_stall_timeout, config.player_latency_budget);
+    let (output, writer) = PlayerOutput::tcp(writer, OutputLimits::of(&shared.config));
     serve(shared, reader, writer, output, merged_reads, peer_addr, session_id).await;
 }
 
@@ -78,8 +76,7 @@ pub(crate) async fn serve_stream<H, S>(
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let (reader, writer) = tokio::io::split(socket);
-    let config = &shared.config;
-    let output = PlayerOutput::task_only(fd, config.player_stall_timeout, config.player_latency_budget);
+    let output = PlayerOutput::task_only(fd, OutputLimits::of(&shared.config));
     serve(shared, reader, writer, output, merged_reads, peer_addr, session_id).await;
 }
 

@@ -151,8 +151,9 @@ impl<H: RtmpHandler> RtmpServer<H> {
     }
 }
 
-/// Plaintext rustls buffers for a player's socket (its default is 64 KiB).
-const TLS_BUFFER_LIMIT: usize = 16 * 1024;
+/// TLS records rustls holds for a socket that takes no more (its default is 64 KiB): beyond the
+/// kernel's share, and out of the drop policy's reach like it.
+const TLS_BUFFER_LIMIT: usize = 4 * 1024;
 
 /// Accepts on the RTMPS listener, or never when there is none.
 async fn accept_tls(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {

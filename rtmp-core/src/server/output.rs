@@ -72,15 +72,45 @@ pub(crate) use link::SocketFd;
 pub(crate) use queue::{FrameClass, Front, OutMessage, Outgoing, PlayerQueue};
 
 use super::handler::DisconnectReason;
+use crate::proto::chunk::{shared_chunk_end, shared_type_id};
+use crate::proto::message::type_id;
 use crate::proto::session::ServerSession;
 
 /// Most queued messages written in one vectored write.
 pub(crate) const WRITE_BATCH: usize = 64;
-/// About the most bytes one write takes from a queue: what is handed to the socket is out of
-/// the drop policy's reach, so a slow link is given little at a time.
+/// About the most bytes one write takes from a queue (less when the socket's unsent limit is
+/// lower).
 const WRITE_BYTES: usize = 64 * 1024;
 /// Vectored writes per wake-up before the task reads its socket again.
 pub(crate) const MAX_WRITES_PER_WAKE: usize = 16;
+
+/// What a connection's output is bounded by (from the server's config).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutputLimits {
+    /// A write that makes no progress for this long ends the connection.
+    pub(crate) stall: Duration,
+    /// How far behind live a play may fall.
+    pub(crate) budget: Option<Duration>,
+    /// The chunk size queued messages are chunked with.
+    pub(crate) chunk_size: u32,
+}
+
+impl OutputLimits {
+    pub(crate) fn of(config: &super::ServerConfig) -> Self {
+        Self {
+            stall: config.player_stall_timeout,
+            budget: config.player_latency_budget,
+            chunk_size: config.chunk_size,
+        }
+    }
+}
+
+/// A message on the wire in part, and how much of it is.
+#[derive(Debug)]
+struct Partial {
+    message: Bytes,
+    sent: usize,
+}
 
 /// Milliseconds on the server's clock (since its first use in this process): when a message was
 /// queued, for the latency budget. Read once per fan-out.
@@ -98,9 +128,12 @@ pub(crate) struct PlayerOutput {
     direct: Option<Arc<DirectWriter>>,
     /// The task holds `direct`'s gate: publishers queue.
     held: bool,
-    /// Bytes that must go out before anything else: what a publisher left half-written, the rest
-    /// of a queued message the socket took in part, a notice's messages.
-    pending: Vec<Bytes>,
+    /// A message on the wire in part (a publisher's direct write or a queued one the socket took
+    /// in part): its current chunk goes out before anything else; between its chunks, audio
+    /// goes first.
+    partial: Option<Partial>,
+    /// The chunk size every queued message was chunked with.
+    chunk_size: u32,
     /// Bytes the task wrote.
     written: u64,
     /// A write that makes no progress for this long ends the connection.
@@ -113,40 +146,32 @@ pub(crate) struct PlayerOutput {
 impl PlayerOutput {
     /// The output of a plain TCP connection, whose publishers may write into `socket`, and the
     /// task's own writer for it. The gate starts held.
-    pub(crate) fn tcp(
-        socket: OwnedWriteHalf,
-        stall: Duration,
-        budget: Option<Duration>,
-    ) -> (Self, SharedWriter) {
+    pub(crate) fn tcp(socket: OwnedWriteHalf, limits: OutputLimits) -> (Self, SharedWriter) {
         #[cfg(unix)]
         let fd = Some(std::os::fd::AsRawFd::as_raw_fd(socket.as_ref()));
         #[cfg(not(unix))]
         let fd = None;
         let socket = Arc::new(socket);
         let direct = Some(Arc::new(DirectWriter::new(Arc::clone(&socket))));
-        (Self::with(direct, fd, stall, budget), SharedWriter(socket))
+        (Self::with(direct, fd, limits), SharedWriter(socket))
     }
 
     /// The output of a connection only its task writes (TLS over the TCP socket `fd`).
-    pub(crate) fn task_only(fd: Option<SocketFd>, stall: Duration, budget: Option<Duration>) -> Self {
-        Self::with(None, fd, stall, budget)
+    pub(crate) fn task_only(fd: Option<SocketFd>, limits: OutputLimits) -> Self {
+        Self::with(None, fd, limits)
     }
 
-    fn with(
-        direct: Option<Arc<DirectWriter>>,
-        fd: Option<SocketFd>,
-        stall: Duration,
-        budget: Option<Duration>,
-    ) -> Self {
+    fn with(direct: Option<Arc<DirectWriter>>, fd: Option<SocketFd>, limits: OutputLimits) -> Self {
         Self {
             notify: Arc::new(Notify::new()),
             held: direct.is_some(),
             direct,
-            pending: Vec::new(),
+            partial: None,
+            chunk_size: limits.chunk_size,
             written: 0,
-            stall,
-            budget,
-            link: LinkMeter::new(fd, budget),
+            stall: limits.stall,
+            budget: limits.budget,
+            link: LinkMeter::new(fd, limits.budget),
         }
     }
 
@@ -170,9 +195,8 @@ impl PlayerOutput {
             return;
         }
         if let Some(direct) = &self.direct {
-            if let Some(rest) = direct.hold() {
-                self.pending.insert(0, rest);
-            }
+            debug_assert!(self.partial.is_none(), "publishers write only while nothing is in part");
+            self.partial = direct.hold().map(|(message, sent)| Partial { message, sent });
             self.held = true;
         }
     }
@@ -182,7 +206,7 @@ impl PlayerOutput {
     /// into a player whose queue is empty.
     #[inline]
     pub(crate) fn release(&mut self) {
-        let Some(direct) = self.direct.as_ref().filter(|_| self.held && self.pending.is_empty()) else {
+        let Some(direct) = self.direct.as_ref().filter(|_| self.held && self.partial.is_none()) else {
             return;
         };
         direct.release();
@@ -211,31 +235,37 @@ impl PlayerOutput {
         self.hold();
         let mut batch = Vec::new();
         for _ in 0..MAX_WRITES_PER_WAKE {
-            self.write_pending(writer, counter).await?;
+            if self.partial.is_some() {
+                self.write_partial(writer, plays.clone(), counter).await?;
+                self.report_link(plays.clone());
+                continue;
+            }
             let mut wrote = false;
             for (stream_id, queue) in plays.clone() {
                 loop {
                     batch.clear();
-                    match queue.front(&mut batch, WRITE_BATCH, WRITE_BYTES) {
+                    // What the socket can take: what is offered stays out of the drop policy's
+                    // reach until the write returns, which on a slow link takes a while.
+                    let max_bytes = WRITE_BYTES.min(self.link.unsent_limit());
+                    match queue.front(&mut batch, WRITE_BATCH, max_bytes) {
                         Front::Empty => break,
                         Front::Notice(notice) => {
+                            let mut messages = Vec::new();
                             match notice {
                                 Outgoing::Unpublished => session.publisher_left(stream_id),
                                 Outgoing::Published => session.publisher_arrived(stream_id),
-                                Outgoing::Bytes(bytes) => self.pending.push(bytes),
+                                Outgoing::Bytes(bytes) => messages.push(bytes),
                             }
-                            self.pending.extend(std::iter::from_fn(|| session.poll_transmit()));
-                            self.write_pending(writer, counter).await?;
+                            messages.extend(std::iter::from_fn(|| session.poll_transmit()));
+                            self.write_all(writer, &mut messages, counter).await?;
                         }
                         Front::Media(_) => {
                             let written = self.write_some(writer, &batch, counter).await;
-                            let rest = queue.consume(*written.as_ref().unwrap_or(&0));
+                            self.partial = queue
+                                .consume(*written.as_ref().unwrap_or(&0))
+                                .map(|(message, sent)| Partial { message, sent });
                             written?;
-                            self.pending.extend(rest);
-                            let link = self.link.measure();
-                            for (_, queue) in plays.clone() {
-                                queue.report_link(link);
-                            }
+                            self.report_link(plays.clone());
                             wrote = true;
                             break;
                         }
@@ -243,13 +273,8 @@ impl PlayerOutput {
                 }
             }
             if !wrote {
-                self.write_pending(writer, counter).await?;
                 // Under TLS, records the library still holds go out now.
-                return match timeout(self.stall, writer.flush()).await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(DisconnectReason::Io(e.to_string())),
-                    Err(_) => Err(DisconnectReason::Timeout("write stall")),
-                };
+                return self.flush(writer).await;
             }
         }
         // A publisher faster than this socket keeps the queue full: go back to the select loop so
@@ -258,20 +283,85 @@ impl PlayerOutput {
         Ok(())
     }
 
-    /// Writes the task's `batch` (after anything pending) in full, the gate held. Counts what
-    /// it writes in `counter` (the server's bytes out).
+    /// Tells the plays' queues what the link holds and drains.
+    fn report_link<'a, I: Iterator<Item = (u32, &'a PlayerQueue)> + Clone>(&mut self, plays: I) {
+        let behind = self.partial.is_some() || plays.clone().any(|(_, queue)| queue.depth() > 0);
+        let link = self.link.measure(self.bytes_out(), behind);
+        for (_, queue) in plays {
+            queue.report_link(link);
+        }
+    }
+
+    /// Writes more of the message on the wire in part: the rest of its current chunk, then the
+    /// plays' queued audio, whole (it would wait behind a large keyframe for as long as that
+    /// takes the link), then as much of the message as the socket takes.
+    async fn write_partial<'a, W, I>(
+        &mut self,
+        writer: &mut W,
+        plays: I,
+        counter: &AtomicU64,
+    ) -> Result<(), DisconnectReason>
+    where
+        W: AsyncWrite + Unpin,
+        I: Iterator<Item = (u32, &'a PlayerQueue)> + Clone,
+    {
+        self.finish_chunk(writer, counter).await?;
+        // Only between a video message's chunks: audio and data messages have chunk streams of
+        // their own, and a message of one stream must not start inside another of the same.
+        if self.partial.as_ref().is_some_and(|p| shared_type_id(&p.message) == Some(type_id::VIDEO)) {
+            let mut audio = Vec::new();
+            for (_, queue) in plays {
+                queue.take_audio(&mut audio, WRITE_BATCH);
+            }
+            self.write_all(writer, &mut audio, counter).await?;
+        }
+        let Some(partial) = &self.partial else { return Ok(()) };
+        let rest = [partial.message.slice(partial.sent..)];
+        let written = self.write_some(writer, &rest, counter).await?;
+        if let Some(partial) = &mut self.partial {
+            partial.sent += written;
+            if partial.sent == partial.message.len() {
+                self.partial = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the rest of the current chunk of the message on the wire in part, if any: whole
+    /// messages of other chunk streams may follow only a chunk's end.
+    async fn finish_chunk<W: AsyncWrite + Unpin>(
+        &mut self,
+        writer: &mut W,
+        counter: &AtomicU64,
+    ) -> Result<(), DisconnectReason> {
+        let Some(partial) = self.partial.take() else { return Ok(()) };
+        let end = shared_chunk_end(&partial.message, self.chunk_size, partial.sent);
+        let mut rest = vec![partial.message.slice(partial.sent..end)];
+        self.write_all(writer, &mut rest, counter).await?;
+        if end < partial.message.len() {
+            self.partial = Some(Partial { sent: end, ..partial });
+        }
+        Ok(())
+    }
+
+    /// Writes the task's `batch` in full (at a chunk end of a message on the wire in part), the
+    /// gate held. Counts what it writes in `counter` (the server's bytes out).
     pub(crate) async fn write<W: AsyncWrite + Unpin>(
         &mut self,
         writer: &mut W,
-        batch: Vec<Bytes>,
+        mut batch: Vec<Bytes>,
         counter: &AtomicU64,
     ) -> Result<(), DisconnectReason> {
-        if batch.is_empty() && self.pending.is_empty() {
+        if batch.is_empty() && self.partial.is_none() {
             return Ok(());
         }
         self.hold();
-        self.pending.extend(batch);
-        self.write_pending(writer, counter).await?;
+        self.finish_chunk(writer, counter).await?;
+        self.write_all(writer, &mut batch, counter).await?;
+        self.flush(writer).await
+    }
+
+    async fn flush<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> Result<(), DisconnectReason> {
         match timeout(self.stall, writer.flush()).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(DisconnectReason::Io(e.to_string())),
@@ -279,30 +369,31 @@ impl PlayerOutput {
         }
     }
 
-    /// Writes everything pending, however slowly the socket takes it.
-    async fn write_pending<W: AsyncWrite + Unpin>(
+    /// Writes every buffer of `bufs` (emptied), however slowly the socket takes them.
+    async fn write_all<W: AsyncWrite + Unpin>(
         &mut self,
         writer: &mut W,
+        bufs: &mut Vec<Bytes>,
         counter: &AtomicU64,
     ) -> Result<(), DisconnectReason> {
-        while !self.pending.is_empty() {
-            let pending = std::mem::take(&mut self.pending);
-            let result = self.write_some(writer, &pending, counter).await;
-            self.pending = pending;
-            let mut written = result?;
-            let done = self.pending.iter().take_while(|b| {
-                let whole = written >= b.len();
-                if whole {
-                    written -= b.len();
+        let mut first = 0;
+        while first < bufs.len() {
+            let mut written = self.write_some(writer, &bufs[first..], counter).await?;
+            while written > 0 {
+                let len = bufs[first].len();
+                if written >= len {
+                    written -= len;
+                    first += 1;
+                } else {
+                    bufs[first].advance(written);
+                    written = 0;
                 }
-                whole
-            });
-            let done = done.count();
-            self.pending.drain(..done);
-            if let Some(first) = self.pending.first_mut() {
-                first.advance(written);
+            }
+            while first < bufs.len() && bufs[first].is_empty() {
+                first += 1;
             }
         }
+        bufs.clear();
         Ok(())
     }
 
@@ -375,6 +466,10 @@ mod tests {
         (client.into_split().1, peer)
     }
 
+    fn limits(stall: Duration) -> OutputLimits {
+        OutputLimits { stall, budget: None, chunk_size: 4096 }
+    }
+
     fn message(fill: u8) -> Bytes {
         Bytes::from(vec![fill; 10])
     }
@@ -386,7 +481,7 @@ mod tests {
     #[tokio::test]
     async fn the_tasks_bytes_go_first_and_queued_media_is_never_overtaken() {
         let (socket, mut peer) = pair().await;
-        let (mut output, mut writer) = PlayerOutput::tcp(socket, Duration::from_secs(5), None);
+        let (mut output, mut writer) = PlayerOutput::tcp(socket, limits(Duration::from_secs(5)));
         let queue = output.queue(16, None);
         let counter = AtomicU64::new(0);
         // The gate starts held: a publisher's message queues behind the task's reply.
@@ -410,7 +505,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_that_stalls_ends_the_connection() {
         let (mut writer, _unread) = tokio::io::duplex(64);
-        let mut output = PlayerOutput::task_only(None, Duration::from_millis(50), None);
+        let mut output = PlayerOutput::task_only(None, limits(Duration::from_millis(50)));
         let result = output.write(&mut writer, vec![Bytes::from(vec![0; 1024])], &AtomicU64::new(0)).await;
         assert!(matches!(result, Err(DisconnectReason::Timeout("write stall"))), "{result:?}");
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rtmp_core::client::server_config_from_pem;
 use rtmp_core::server::{DisconnectReason, PlayerStats, ServerConfig, TlsListener};
 
-use crate::support::paced::{Arrival, Pace, Played, play_tcp, play_tls};
+use crate::support::paced::{Arrival, LiveEdge, Pace, Played, play_tcp, play_tls, seen};
 use crate::support::{Hook, TestServer, config, ffmpeg9};
 
 /// The budget under test (the default).
@@ -22,9 +22,6 @@ const VIEWING: Duration = Duration::from_secs(30);
 /// The stop-reading viewer reads this long first.
 const READS_BEFORE_STOPPING: Duration = Duration::from_secs(3);
 const STALL_TIMEOUT: Duration = Duration::from_secs(10);
-/// Before this, a viewer is still taking in the GOP it joined with (which is up to a GOP behind
-/// live by design: the cache starts it at once).
-const WARM_UP: Duration = Duration::from_secs(6);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Transport {
@@ -85,71 +82,6 @@ fn tls_listener(dir: &std::path::Path) -> TlsListener {
     TlsListener {
         bind: "127.0.0.1:0".parse().unwrap(),
         config: server_config_from_pem(&cert_path, &key_path).unwrap(),
-    }
-}
-
-/// The live edge as the full-speed viewer saw it: the newest timestamp it had at each moment.
-struct LiveEdge(Vec<(Instant, u32)>);
-
-impl LiveEdge {
-    fn new(played: &Played) -> Self {
-        let mut newest = 0;
-        Self(
-            played
-                .arrivals
-                .iter()
-                .filter(|a| !a.header)
-                .map(|a| {
-                    newest = newest.max(a.timestamp);
-                    (a.at, newest)
-                })
-                .collect(),
-        )
-    }
-
-    fn at(&self, when: Instant) -> Option<u32> {
-        let i = self.0.partition_point(|(at, _)| *at <= when);
-        i.checked_sub(1).map(|i| self.0[i].1)
-    }
-}
-
-/// What one viewer's arrivals show.
-#[derive(Debug)]
-#[allow(dead_code, reason = "read in the report")]
-struct Seen {
-    audio: usize,
-    video: usize,
-    /// Audio timestamp steps over 100 ms, and the largest step.
-    audio_holes: usize,
-    largest_audio_step: u32,
-    /// Video that resumed after a hole on something other than a keyframe.
-    resumed_on_inter: usize,
-    /// The most it was behind live after the warm-up, in ms.
-    most_behind: i64,
-}
-
-fn seen(played: &Played, live: &LiveEdge, started: Instant) -> Seen {
-    let media: Vec<&Arrival> = played.arrivals.iter().filter(|a| !a.header).collect();
-    let audio: Vec<&&Arrival> = media.iter().filter(|a| !a.video).collect();
-    let video: Vec<&&Arrival> = media.iter().filter(|a| a.video).collect();
-    let steps: Vec<u32> = audio.windows(2).map(|w| w[1].timestamp.wrapping_sub(w[0].timestamp)).collect();
-    let resumed_on_inter = video
-        .windows(2)
-        .filter(|w| w[1].timestamp.wrapping_sub(w[0].timestamp) > 50 && !w[1].keyframe)
-        .count();
-    let most_behind = media
-        .iter()
-        .filter(|a| a.at >= started + WARM_UP)
-        .filter_map(|a| live.at(a.at).map(|edge| i64::from(edge) - i64::from(a.timestamp)))
-        .max()
-        .unwrap_or(0);
-    Seen {
-        audio: audio.len(),
-        video: video.len(),
-        audio_holes: steps.iter().filter(|&&s| s > 100).count(),
-        largest_audio_step: steps.iter().copied().max().unwrap_or(0),
-        resumed_on_inter,
-        most_behind,
     }
 }
 
@@ -234,6 +166,20 @@ async fn slow_viewers(transport: Transport) {
         report += &format!("{transport:?} {name}: {s:?}\n    server: {st:?}\n    end: {end:?}\n");
     }
     println!("{report}");
+    if std::env::var_os("SLOW_DEBUG").is_some() {
+        for a in played[3].arrivals.iter().filter(|a| !a.header) {
+            let lag = live.at(a.at).map(|e| i64::from(e) - i64::from(a.timestamp)).unwrap_or(0);
+            if a.video || lag > 2500 {
+                println!(
+                    "DBG t={:.2} ts={} video={} key={} lag={lag}",
+                    (a.at - started).as_secs_f64(),
+                    a.timestamp,
+                    a.video,
+                    a.keyframe
+                );
+            }
+        }
+    }
 
     // Everyone started; nobody who reads was cut.
     for ((name, pace), p) in viewers.iter().zip(&played) {

@@ -1,8 +1,9 @@
 //! A player on a slow link, without `tc`: it reads its socket at a fixed byte rate through a
 //! small receive buffer, so what the link cannot carry stays on the server's side, in flight or
 //! queued, as it would behind a real bottleneck (a large receive buffer would hide it from the
-//! server in the player's own kernel instead), with an Ethernet path's segment size. It keeps every audio and video message with its
-//! arrival time.
+//! server in the player's own kernel instead), with an Ethernet path's segment size. It keeps
+//! every audio and video message with its arrival time, and tells what they show against the live
+//! edge. The load bench (`bench/`) includes this file too: the same player measures every server.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -173,6 +174,76 @@ async fn play<S: AsyncRead + AsyncWrite + Unpin>(
                 _ => {}
             }
         }
+    }
+}
+
+/// Before this, a viewer is still taking in the GOP it joined with (which is up to a GOP behind
+/// live by design: the cache starts it at once).
+pub const WARM_UP: Duration = Duration::from_secs(6);
+
+/// The live edge as the full-speed viewer saw it: the newest timestamp it had at each moment.
+pub struct LiveEdge(Vec<(Instant, u32)>);
+
+impl LiveEdge {
+    pub fn new(played: &Played) -> Self {
+        let mut newest = 0;
+        Self(
+            played
+                .arrivals
+                .iter()
+                .filter(|a| !a.header)
+                .map(|a| {
+                    newest = newest.max(a.timestamp);
+                    (a.at, newest)
+                })
+                .collect(),
+        )
+    }
+
+    /// The newest timestamp live at `when`.
+    pub fn at(&self, when: Instant) -> Option<u32> {
+        let i = self.0.partition_point(|(at, _)| *at <= when);
+        i.checked_sub(1).map(|i| self.0[i].1)
+    }
+}
+
+/// What one viewer's arrivals show.
+#[derive(Debug)]
+pub struct Seen {
+    pub audio: usize,
+    pub video: usize,
+    /// Audio timestamp steps over 100 ms, and the largest step.
+    pub audio_holes: usize,
+    pub largest_audio_step: u32,
+    /// Video that resumed after a hole on something other than a keyframe.
+    pub resumed_on_inter: usize,
+    /// The most it was behind live after the warm-up, in ms.
+    pub most_behind: i64,
+}
+
+/// What `played` shows against `live`, its lag counted from `started` plus the warm-up.
+pub fn seen(played: &Played, live: &LiveEdge, started: Instant) -> Seen {
+    let media: Vec<&Arrival> = played.arrivals.iter().filter(|a| !a.header).collect();
+    let audio: Vec<&&Arrival> = media.iter().filter(|a| !a.video).collect();
+    let video: Vec<&&Arrival> = media.iter().filter(|a| a.video).collect();
+    let steps: Vec<u32> = audio.windows(2).map(|w| w[1].timestamp.wrapping_sub(w[0].timestamp)).collect();
+    let resumed_on_inter = video
+        .windows(2)
+        .filter(|w| w[1].timestamp.wrapping_sub(w[0].timestamp) > 50 && !w[1].keyframe)
+        .count();
+    let most_behind = media
+        .iter()
+        .filter(|a| a.at >= started + WARM_UP)
+        .filter_map(|a| live.at(a.at).map(|edge| i64::from(edge) - i64::from(a.timestamp)))
+        .max()
+        .unwrap_or(0);
+    Seen {
+        audio: audio.len(),
+        video: video.len(),
+        audio_holes: steps.iter().filter(|&&s| s > 100).count(),
+        largest_audio_step: steps.iter().copied().max().unwrap_or(0),
+        resumed_on_inter,
+        most_behind,
     }
 }
 

@@ -140,6 +140,40 @@ fn write_chunks(header: &MessageHeader, payload: &[u8], chunk_size: u32, out: &m
     }
 }
 
+/// The end (exclusive) of the chunk that holds byte `offset` of `message`, a message chunked by
+/// [`encode_shared`] with `chunk_size`. A writer that has sent part of a message may put whole
+/// messages of other chunk streams on the wire there, and only there. Bytes that do not start
+/// with such a header count as one chunk.
+pub fn shared_chunk_end(message: &[u8], chunk_size: u32, offset: usize) -> usize {
+    let Some((basic, header)) = shared_header(message) else { return message.len() };
+    let extended = if header[..3] == [0xff, 0xff, 0xff] { 4 } else { 0 };
+    let payload = usize::from(header[3]) << 16 | usize::from(header[4]) << 8 | usize::from(header[5]);
+    let chunk_size = chunk_size.clamp(1, MAX_CHUNK_SIZE) as usize;
+    let first_end = basic + 11 + extended + payload.min(chunk_size);
+    let end = if offset < first_end {
+        first_end
+    } else {
+        let continuation = basic + extended + chunk_size;
+        first_end + ((offset - first_end) / continuation + 1) * continuation
+    };
+    end.min(message.len())
+}
+
+/// The message type of a message chunked by [`encode_shared`].
+pub fn shared_type_id(message: &[u8]) -> Option<u8> {
+    shared_header(message).map(|(_, header)| header[6])
+}
+
+/// The basic header's length and the 11-byte type 0 message header of a shared message.
+fn shared_header(message: &[u8]) -> Option<(usize, &[u8])> {
+    let basic = match message.first()? & 0x3f {
+        0 => 2,
+        1 => 3,
+        _ => 1,
+    };
+    Some((basic, message.get(basic..basic + 11)?))
+}
+
 /// Chunks a message once, with a type 0 header and type 3 continuations, so that the bytes
 /// depend on nothing sent before and can be shared by every subscriber using `chunk_size`.
 pub fn encode_shared(

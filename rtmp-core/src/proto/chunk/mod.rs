@@ -12,7 +12,7 @@ use bytes::Bytes;
 use thiserror::Error;
 
 pub use decoder::{ChunkDecoder, ChunkLimits};
-pub use encoder::{ChunkEncoder, encode_shared};
+pub use encoder::{ChunkEncoder, encode_shared, shared_chunk_end, shared_type_id};
 pub use header::{BasicHeader, MAX_CSID, MIN_CSID};
 
 /// The chunk size every connection starts with, in each direction.

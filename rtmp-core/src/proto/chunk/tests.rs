@@ -460,3 +460,54 @@ proptest! {
         while let Ok(Some(_)) = d.next_message() {}
     }
 }
+
+/// The pieces of a shared message, cut where [`shared_chunk_end`] says its chunks end.
+fn pieces(message: &[u8], chunk_size: u32) -> Vec<&[u8]> {
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    while at < message.len() {
+        let end = shared_chunk_end(message, chunk_size, at);
+        assert!(end > at, "no progress at {at}");
+        pieces.push(&message[at..end]);
+        at = end;
+    }
+    pieces
+}
+
+proptest! {
+    /// Other chunk streams' messages put at every chunk end of a message, as a writer does to
+    /// keep audio going while a large keyframe trickles out, decode as the messages they were.
+    #[test]
+    fn whole_messages_interleave_at_shared_chunk_ends(
+        csid in prop_oneof![2u32..64, 64u32..320, 320u32..65_599],
+        timestamp in prop_oneof![0u32..0xFF_FFFF, 0xFF_FFFFu32..u32::MAX],
+        len in 0usize..2000,
+        chunk_size in prop_oneof![Just(128u32), Just(4096), 1u32..300],
+        mid in 0usize..2000,
+    ) {
+        let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+        let video = encode_shared(csid, timestamp, 9, 1, &payload, chunk_size);
+        let audio_csid = if csid == 4 { 5 } else { 4 };
+        let audio = encode_shared(audio_csid, 7, 8, 1, &[0xaf, 1, 2], chunk_size);
+        let mut wire = Vec::new();
+        for piece in pieces(&video, chunk_size) {
+            wire.extend_from_slice(piece);
+            wire.extend_from_slice(&audio);
+        }
+        // And from the middle of a chunk, the end of that chunk.
+        let mid = mid.min(video.len().saturating_sub(1));
+        let end = shared_chunk_end(&video, chunk_size, mid);
+        prop_assert!(end > mid || video.is_empty());
+        let ends: Vec<usize> = pieces(&video, chunk_size).iter().scan(0, |at, p| { *at += p.len(); Some(*at) }).collect();
+        prop_assert!(ends.contains(&end) || video.is_empty());
+        let mut d = ChunkDecoder::new(ChunkLimits { max_message_size: 1 << 20, max_chunk_streams: 100 });
+        d.set_chunk_size(chunk_size).unwrap();
+        let messages = decode_all(&mut d, &wire);
+        let videos: Vec<_> = messages.iter().filter(|m| m.type_id == 9).collect();
+        prop_assert_eq!(shared_type_id(&video), Some(9));
+        prop_assert_eq!(videos.len(), 1);
+        prop_assert_eq!(&videos[0].payload[..], &payload[..]);
+        prop_assert_eq!(videos[0].timestamp, timestamp);
+        prop_assert!(messages.iter().filter(|m| m.type_id == 8).all(|m| m.payload[..] == [0xaf, 1, 2]));
+    }
+}

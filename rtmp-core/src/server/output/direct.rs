@@ -45,8 +45,9 @@ pub(super) struct Sent {
 struct Gate {
     /// The connection's task is writing or has media queued: publishers queue behind it.
     held: bool,
-    /// The unwritten end of a message a publisher wrote in part: the next bytes on the wire.
-    remainder: Option<Bytes>,
+    /// A message a publisher wrote in part, and how much of it: the rest of its chunk is the
+    /// next bytes on the wire.
+    remainder: Option<(Bytes, usize)>,
     /// Bytes publishers wrote, for the connection's own count.
     written: u64,
 }
@@ -132,7 +133,7 @@ impl DirectWriter {
             sent.messages += 1;
             if left < message.bytes.len() {
                 gate.held = true;
-                gate.remainder = Some(message.bytes.slice(left..));
+                gate.remainder = Some((message.bytes.clone(), left));
                 sent.left_remainder = true;
                 break;
             }
@@ -142,8 +143,9 @@ impl DirectWriter {
     }
 
     /// Called by the connection's task before it writes: publishers queue from now on. Returns
-    /// what a publisher left half-written, which must go out before anything else.
-    pub(super) fn hold(&self) -> Option<Bytes> {
+    /// the message a publisher left half-written and how much of it went: the rest of its
+    /// chunk must go out before anything else.
+    pub(super) fn hold(&self) -> Option<(Bytes, usize)> {
         let mut gate = self.lock();
         gate.held = true;
         gate.remainder.take()
@@ -253,7 +255,8 @@ mod tests {
         assert!(sent.left_remainder && sent.messages >= 1 && sent.messages < messages.len(), "{sent:?}");
         // Publishers now queue: the socket is the task's until the rest is written.
         assert_eq!(writer.send(&[&message(9, 10)]), Sent::default());
-        let rest = writer.hold().expect("the rest of the partly written message");
+        let (message, taken) = writer.hold().expect("the partly written message");
+        let rest = message.slice(taken..);
         let mut task = SharedWriter(Arc::clone(&socket));
         let expected: Vec<u8> =
             messages[..sent.messages].iter().flat_map(|m| m.bytes.iter().copied()).collect();

@@ -6,14 +6,14 @@
 //! path grow it to 4 MiB, seconds of a stream), so the kernel, not the server, decides what a slow
 //! player gets, and nothing is dropped until the player is far behind.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::queue::Link;
 
 /// Unsent bytes a socket may hold before it stops taking writes, before its rate is known.
-const INITIAL_UNSENT_LIMIT: u32 = 128 * 1024;
+const INITIAL_UNSENT_LIMIT: u32 = 32 * 1024;
 /// The unsent limit never goes below this (a few chunks) nor above the initial limit.
-const MIN_UNSENT_LIMIT: u32 = 32 * 1024;
+const MIN_UNSENT_LIMIT: u32 = 8 * 1024;
 
 /// A socket as this module sees it: its descriptor (the TCP socket under TLS too).
 #[cfg(unix)]
@@ -21,43 +21,88 @@ pub(crate) type SocketFd = std::os::fd::RawFd;
 #[cfg(not(unix))]
 pub(crate) type SocketFd = ();
 
-/// One player's socket: the link's rate as the kernel measures it, and the unsent limit sized
-/// from it.
+/// A rate sample covers at least this much time behind.
+const SAMPLE_PERIOD: Duration = Duration::from_millis(250);
+/// A player that kept up this long has a link faster than the stream: its rate is forgotten.
+const RATE_MEMORY: Duration = Duration::from_secs(2);
+
+/// One player's socket: the rate its peer takes data at while the player is behind, and the
+/// unsent limit sized from it.
+///
+/// The rate is what left the kernel (written, less what the kernel still holds) over time, in
+/// spells when the player was behind all along; a player that keeps up for a while has a link
+/// faster than the stream, and the rate is forgotten until it falls behind again. It is measured here, not
+/// asked of the kernel: `TCP_INFO`'s delivery rate reads a burst's rate (four to fifteen times
+/// the real one, for the test suite's paced players) when the reader's window, not a bottleneck,
+/// sets the pace.
 #[derive(Debug)]
 pub(crate) struct LinkMeter {
     fd: Option<SocketFd>,
     /// The budget the unsent limit is sized for.
     budget: Option<Duration>,
     unsent_limit: u32,
+    /// Bytes per second, 0 while unknown.
+    rate: u64,
+    /// The current spell behind: since when, and the bytes that had left the kernel then.
+    spell: Option<(Instant, u64)>,
+    /// Since when the player has kept up.
+    kept_up: Option<Instant>,
 }
 
 impl LinkMeter {
     /// A meter for `fd`, whose unsent limit is set to the initial one.
     pub(crate) fn new(fd: Option<SocketFd>, budget: Option<Duration>) -> Self {
-        let meter = Self { fd, budget, unsent_limit: INITIAL_UNSENT_LIMIT };
+        let meter =
+            Self { fd, budget, unsent_limit: INITIAL_UNSENT_LIMIT, rate: 0, spell: None, kept_up: None };
         if budget.is_some() {
             meter.apply_unsent_limit();
         }
         meter
     }
 
-    /// The link now, as the queues' budget counts it (after a write of the task: two system
-    /// calls, on the slow path only). The rate is the kernel's delivery rate: what the peer
-    /// acknowledged per unit of time, measured by TCP itself on every acknowledgement, so a
-    /// player that stopped reading keeps the rate it last had, and one that reads again shows
-    /// its new rate within a round trip.
-    pub(crate) fn measure(&mut self) -> Link {
-        let Some(fd) = self.fd else { return Link::default() };
-        let link = Link { rate: delivery_rate(fd), kernel_bytes: kernel_bytes(fd) };
-        self.resize_unsent_limit(link.rate);
-        link
+    /// The link now, as the queues' budget counts it, after a write of the task (one system
+    /// call, on the slow path only): `written` bytes went into the socket so far, and the player
+    /// is `behind` (media still queued) or not.
+    pub(crate) fn measure(&mut self, written: u64, behind: bool) -> Link {
+        let kernel_bytes = self.fd.map_or(0, kernel_bytes);
+        let now = Instant::now();
+        if !behind {
+            self.spell = None;
+            let since = *self.kept_up.get_or_insert(now);
+            if self.rate > 0 && now.duration_since(since) >= RATE_MEMORY {
+                self.rate = 0;
+                self.unsent_limit = INITIAL_UNSENT_LIMIT;
+                self.apply_unsent_limit();
+            }
+            return Link { rate: self.rate, kernel_bytes };
+        }
+        self.kept_up = None;
+        let delivered = written.saturating_sub(kernel_bytes);
+        match self.spell {
+            None => self.spell = Some((now, delivered)),
+            Some((since, before)) => {
+                let elapsed = now.duration_since(since);
+                if elapsed >= SAMPLE_PERIOD {
+                    let sample = (delivered.saturating_sub(before) as f64 / elapsed.as_secs_f64()) as u64;
+                    self.rate = if self.rate == 0 { sample.max(1) } else { (self.rate + sample).max(2) / 2 };
+                    self.spell = Some((now, delivered));
+                    self.resize_unsent_limit();
+                }
+            }
+        }
+        Link { rate: self.rate, kernel_bytes }
+    }
+
+    /// Unsent bytes the socket takes now: about the most one write should offer.
+    pub(crate) fn unsent_limit(&self) -> usize {
+        self.unsent_limit as usize
     }
 
     /// A quarter of the budget's worth at the link's rate, so that most of what waits is in the
     /// queue, where the drop policy can still choose.
-    fn resize_unsent_limit(&mut self, rate: u64) {
-        let Some(budget) = self.budget.filter(|_| rate > 0) else { return };
-        let bytes = rate.saturating_mul(budget.as_millis() as u64) / 4000;
+    fn resize_unsent_limit(&mut self) {
+        let Some(budget) = self.budget.filter(|_| self.rate > 0) else { return };
+        let bytes = self.rate.saturating_mul(budget.as_millis() as u64) / 4000;
         let limit = (bytes.min(u64::from(INITIAL_UNSENT_LIMIT)) as u32).max(MIN_UNSENT_LIMIT);
         if limit.abs_diff(self.unsent_limit) > self.unsent_limit / 4 {
             self.unsent_limit = limit;
@@ -70,33 +115,6 @@ impl LinkMeter {
             set_unsent_limit(fd, self.unsent_limit);
         }
     }
-}
-
-/// The kernel's measure of the link's delivery rate in bytes per second (`TCP_INFO`), 0 where
-/// there is none.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn delivery_rate(fd: SocketFd) -> u64 {
-    // SAFETY: all zeroes is a valid tcp_info (plain integers).
-    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: the kernel writes at most `len` bytes into `info` and says how many.
-    let result = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            std::ptr::from_mut(&mut info).cast(),
-            &mut len,
-        )
-    };
-    let has_rate = std::mem::offset_of!(libc::tcp_info, tcpi_delivery_rate) + 8 <= len as usize;
-    if result == 0 && has_rate { info.tcpi_delivery_rate } else { 0 }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn delivery_rate(_: SocketFd) -> u64 {
-    0
 }
 
 /// Bytes the kernel holds for the socket: unsent, or sent and not yet acknowledged.

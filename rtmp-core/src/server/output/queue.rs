@@ -147,6 +147,9 @@ pub(crate) struct PlayerQueue {
     audio_gaps: AtomicU64,
 }
 
+/// How far into the queue [`PlayerQueue::take_audio`] looks.
+const WRITE_SCAN: usize = 256;
+
 /// Fills unused slots of the fixed-size batches (no allocation per write).
 static NO_MESSAGE: OutMessage = OutMessage { bytes: Bytes::new(), class: FrameClass::Header };
 
@@ -362,6 +365,8 @@ impl PlayerQueue {
     fn admit_audio(&self, state: &mut QueueState, backlog: u64, budget: u64, now: u32) -> bool {
         if state.shedding_audio {
             if backlog > budget / 2 {
+                // Video queued since (being written when the gap began, say) goes too.
+                self.drop_queued_video(state);
                 return false;
             }
             state.shedding_audio = false;
@@ -442,8 +447,9 @@ impl PlayerQueue {
     }
 
     /// The socket took `written` bytes of what [`Self::front`] gave: those messages leave the
-    /// queue. Returns the rest of a message it took in part (to be written before anything).
-    pub(crate) fn consume(&self, mut written: usize) -> Option<Bytes> {
+    /// queue. Returns a message it took in part, and how much of it (the rest of its chunk is
+    /// to be written before anything).
+    pub(crate) fn consume(&self, mut written: usize) -> Option<(Bytes, usize)> {
         let mut state = self.lock();
         let writing = std::mem::take(&mut state.writing);
         let mut rest = None;
@@ -458,10 +464,37 @@ impl PlayerQueue {
             state.bytes_out += taken as u64;
             written -= taken;
             if taken < len {
-                rest = Some(message.bytes.slice(taken..));
+                rest = Some((message.bytes, taken));
             }
         }
         rest
+    }
+
+    /// Takes the audio and data messages among the first queued ones (up to a notice or a
+    /// header, and at most `max`) off the queue into `out`, ahead of the video before them: while
+    /// a large message is on the wire in part, they go between its chunks.
+    pub(crate) fn take_audio(&self, out: &mut Vec<Bytes>, max: usize) {
+        let mut state = self.lock();
+        debug_assert_eq!(state.writing, 0, "nothing is being written from the queue");
+        let mut taken_bytes = 0;
+        let mut index = 0;
+        let mut scanned = 0;
+        while index < state.items.len() && scanned < WRITE_SCAN && out.len() < max {
+            scanned += 1;
+            match &state.items[index] {
+                Item::Media { message, .. }
+                    if matches!(message.class, FrameClass::Audio | FrameClass::Data) =>
+                {
+                    let Some(Item::Media { message, .. }) = state.items.remove(index) else { unreachable!() };
+                    taken_bytes += message.bytes.len() as u64;
+                    out.push(message.bytes);
+                }
+                Item::Media { message, .. } if message.class != FrameClass::Header => index += 1,
+                _ => break,
+            }
+        }
+        state.queued_bytes -= taken_bytes;
+        state.bytes_out += taken_bytes;
     }
 
     /// The task's latest measure of the link: what the budget counts beyond the queue.
@@ -676,7 +709,7 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(q.front(&mut out, 64, 12), Front::Media(1), "about 12 bytes: the keyframe alone");
         // The keyframe went out in part: its rest is the task's; the rest stays queued.
-        assert_eq!(q.consume(4), Some(Bytes::from_static(b"frame")));
+        assert_eq!(q.consume(4), Some((Bytes::from_static(b"key-frame"), 4)));
         assert_eq!(q.depth(), 2);
         out.clear();
         assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Media(2));
@@ -687,6 +720,19 @@ mod tests {
         assert_eq!(q.consume(5 + 5), None);
         assert_eq!(kinds(&q), []);
         assert_eq!(q.bytes_out(), 4 + 10);
+    }
+
+    #[test]
+    fn audio_can_go_ahead_of_video_up_to_a_header_or_notice() {
+        let q = budgeted(1000);
+        for (n, class) in [(1, KEY), (2, AUDIO), (3, INTER), (4, AUDIO), (5, HEADER), (6, AUDIO)] {
+            assert!(q.push(&bytes(n), class, 0));
+        }
+        let mut out = Vec::new();
+        q.take_audio(&mut out, 64);
+        assert_eq!(out, [bytes(2), bytes(4)]);
+        assert_eq!(kinds(&q), [1, 3, 5, 6]);
+        assert_eq!(q.bytes_out(), 2 + 4);
     }
 
     #[test]
