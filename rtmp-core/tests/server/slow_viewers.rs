@@ -166,20 +166,6 @@ async fn slow_viewers(transport: Transport) {
         report += &format!("{transport:?} {name}: {s:?}\n    server: {st:?}\n    end: {end:?}\n");
     }
     println!("{report}");
-    if std::env::var_os("SLOW_DEBUG").is_some() {
-        for a in played[3].arrivals.iter().filter(|a| !a.header) {
-            let lag = live.at(a.at).map(|e| i64::from(e) - i64::from(a.timestamp)).unwrap_or(0);
-            if a.video || lag > 2500 {
-                println!(
-                    "DBG t={:.2} ts={} video={} key={} lag={lag}",
-                    (a.at - started).as_secs_f64(),
-                    a.timestamp,
-                    a.video,
-                    a.keyframe
-                );
-            }
-        }
-    }
 
     // Everyone started; nobody who reads was cut.
     for ((name, pace), p) in viewers.iter().zip(&played) {
@@ -208,20 +194,27 @@ async fn slow_viewers(transport: Transport) {
     let full_stats = &stats[&session(&played[0])];
     assert_eq!((full_stats.dropped_video, full_stats.dropped_audio), (0, 0), "{report}");
 
-    // 50 %: near live, with video. (Its sound is whole in most runs, not all: see issue 19's
-    // closing note; the gaps it does have are counted below.)
-    let half = seen(&played[1], &live, started);
-    assert!(half.most_behind <= (BUDGET.as_millis() + 500) as i64, "50 % fell behind\n{report}");
-    assert!(half.video > 0, "50 %: no video at all\n{report}");
-    // 50 %, 20 % and 5 %: the server counts every gap the viewer hears, and video resumes only
-    // on keyframes.
-    for i in [1, 2, 3] {
+    // 50 % and 20 %: every audio message, near live, video only from keyframes.
+    for i in [1, 2] {
         let (name, s, st) = (viewers[i].0, seen(&played[i], &live, started), &stats[&session(&played[i])]);
+        assert_eq!(
+            (s.audio_holes, st.dropped_audio, st.audio_gaps),
+            (0, 0, 0),
+            "{name}: sound lost\n{report}"
+        );
+        assert!(s.most_behind <= (BUDGET.as_millis() + 500) as i64, "{name} fell behind\n{report}");
         assert_eq!(s.resumed_on_inter, 0, "{name}: video resumed on an inter frame\n{report}");
-        assert!(s.audio > 0, "{name}: no sound at all\n{report}");
-        assert!(st.audio_gaps as usize + 2 >= s.audio_holes, "{name}: gaps heard, not counted\n{report}");
-        assert_eq!(st.audio_gaps > 0, st.dropped_audio > 0, "{name}\n{report}");
     }
+    assert!(seen(&played[1], &live, started).video > 0, "50 %: no video at all\n{report}");
+    // 5 %: below what audio alone takes. It loses sound, in few gaps, each counted.
+    let (slowest, slowest_stats) = (seen(&played[3], &live, started), &stats[&session(&played[3])]);
+    assert_eq!(slowest.resumed_on_inter, 0, "5 %: video resumed on an inter frame\n{report}");
+    assert!(slowest.audio > 0, "5 %: no sound at all\n{report}");
+    assert!(slowest_stats.audio_gaps > 0, "5 %: no gap counted\n{report}");
+    assert!(
+        slowest.audio_holes <= slowest_stats.audio_gaps as usize + 1,
+        "5 %: gaps heard, not counted\n{report}"
+    );
     // The viewer that stopped reading was cut for it, after the stall timeout.
     let stopped = session(&played[4]);
     let reason = server.rec.disconnect_reason(stopped);

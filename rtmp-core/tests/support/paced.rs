@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 /// The player's kernel receive buffer: a few chunks (the kernel doubles it).
-const RECEIVE_BUFFER: usize = 8 * 1024;
+const RECEIVE_BUFFER: usize = 4 * 1024;
 /// Segments the size of an Ethernet path's, not the loopback's 64 KiB: with a receive buffer
 /// this small, 64 KiB segments would leave the window shut for seconds at a time.
 const SEGMENT: u32 = 1448;
