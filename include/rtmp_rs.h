@@ -1316,6 +1316,13 @@ rtmp_result rtmp_log_set_callback(rtmp_log_cb callback,
 rtmp_result rtmp_request_accept(rtmp_request *request);
 
 /**
+ * Accepts a play `request` with `budget_ms` as its player's latency budget instead of the
+ * server's `player_latency_budget` (0: no limit but the queue's length). Other requests just
+ * accept. Otherwise as `rtmp_request_accept`.
+ */
+rtmp_result rtmp_request_accept_with_latency_budget(rtmp_request *request, uint64_t budget_ms);
+
+/**
  * Rejects `request`; `reason` (UTF-8, may be NULL for "Rejected.") becomes the status
  * description the client sees. Otherwise as `rtmp_request_accept`. With a reason that is not
  * UTF-8 it returns `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor releases.

@@ -7,9 +7,19 @@ export type MaybePromise<T> = T | Promise<T>
 
 /**
  * What a decision hook returns: `true` or `undefined` accepts, `false` rejects; throwing (or a
- * rejected Promise) rejects with the error's message as the reason the client sees.
+ * rejected Promise) rejects with the error's message as the reason the client sees. `onPlay`
+ * may return a `PlayAccept` to give its player settings of its own.
  */
-export type Decision = boolean | undefined | void
+export type Decision = boolean | undefined | void | PlayAccept
+
+/** Accepts a play with settings of its player's own (other decision hooks: as `true`). */
+export interface PlayAccept {
+  /**
+   * How far (ms) this player may fall behind live before it loses video, then audio, instead of
+   * the server's `playerLatencyBudgetMs`; `null` for no limit but the queue's length.
+   */
+  latencyBudgetMs: number | null
+}
 
 /** A hook's name, as `onError` receives it. */
 export type HookName =

@@ -103,14 +103,15 @@ impl CRequest {
         }
     }
 
-    fn answer(ptr: *mut rtmp_request, reject: Option<&str>) -> rtmp_result {
+    fn answer(ptr: *mut rtmp_request, answer: Answer<'_>) -> rtmp_result {
         let Some(this) = crate::ffi::try_ref(ptr.cast_const()) else {
             return crate::error::null_parameter("request");
         };
         let in_callback = this.in_callback.lock().unwrap_or_else(|e| e.into_inner());
-        let result = match reject {
-            None => this.request.accept(),
-            Some(reason) => this.request.reject(reason),
+        let result = match answer {
+            Answer::Accept => this.request.accept(),
+            Answer::AcceptWithBudget(budget) => this.request.accept_with_latency_budget(budget),
+            Answer::Reject(reason) => this.request.reject(reason),
         };
         let release = !*in_callback;
         drop(in_callback);
@@ -124,6 +125,13 @@ impl CRequest {
     }
 }
 
+/// How a request is answered.
+enum Answer<'a> {
+    Accept,
+    AcceptWithBudget(Option<std::time::Duration>),
+    Reject(&'a str),
+}
+
 /// Accepts `request`. Any thread. Inside its decision callback it only answers; after the
 /// callback returned `RTMP_DECISION_DEFER` it also releases the request. Returns
 /// `RTMP_RESULT_REQUEST_EXPIRED` when the server stopped waiting (the client was rejected) and
@@ -131,7 +139,21 @@ impl CRequest {
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_request_accept(request: *mut rtmp_request) -> rtmp_result {
     ffi_panic_boundary! {
-        CRequest::answer(request, None)
+        CRequest::answer(request, Answer::Accept)
+    }
+}
+
+/// Accepts a play `request` with `budget_ms` as its player's latency budget instead of the
+/// server's `player_latency_budget` (0: no limit but the queue's length). Other requests just
+/// accept. Otherwise as `rtmp_request_accept`.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_accept_with_latency_budget(
+    request: *mut rtmp_request,
+    budget_ms: u64,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let budget = (budget_ms > 0).then(|| std::time::Duration::from_millis(budget_ms));
+        CRequest::answer(request, Answer::AcceptWithBudget(budget))
     }
 }
 
@@ -142,7 +164,7 @@ pub extern "C" fn rtmp_request_accept(request: *mut rtmp_request) -> rtmp_result
 pub extern "C" fn rtmp_request_reject(request: *mut rtmp_request, reason: *const c_char) -> rtmp_result {
     ffi_panic_boundary! {
         let reason = if reason.is_null() { "Rejected." } else { try_cstr!(reason) };
-        CRequest::answer(request, Some(reason))
+        CRequest::answer(request, Answer::Reject(reason))
     }
 }
 

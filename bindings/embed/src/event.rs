@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use rtmp_core::proto::message::{ConnectParams, StreamName};
 use rtmp_core::server::{
-    Decision, DisconnectReason, PlayParams, PublishParams, ServerStats, SessionContext, StreamKey,
+    Decision, DisconnectReason, PlayOptions, PlayParams, PublishParams, ServerStats, SessionContext,
+    StreamKey,
 };
 use tokio::sync::oneshot;
 
@@ -357,6 +358,12 @@ impl Request {
     /// Accepts.
     pub fn accept(&self) -> Result<(), AnswerError> {
         self.answer(Decision::Accept)
+    }
+
+    /// Accepts a play with `budget` as its player's latency budget (`None`: no limit but the
+    /// queue's length) instead of the server's. Other requests just accept.
+    pub fn accept_with_latency_budget(&self, budget: Option<std::time::Duration>) -> Result<(), AnswerError> {
+        self.answer(Decision::AcceptWith(PlayOptions::new().latency_budget(budget)))
     }
 
     /// Rejects; `reason` becomes the status description the client sees.

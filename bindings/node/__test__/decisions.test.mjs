@@ -121,6 +121,26 @@ test('an answer that is not a decision rejects and is reported', async () => {
   await server.close()
 })
 
+test('onPlay gives a player its own latency budget; a budget that is not one rejects', async () => {
+  const errors = []
+  const budgets = { cam: 500, archive: null, bad: -1 }
+  const server = await listen({}, {
+    onPlay: (session, request) => ({ latencyBudgetMs: budgets[request.name] }),
+    onError: (error, hook) => errors.push({ error, hook }),
+  })
+  const publishers = []
+  for (const name of Object.keys(budgets)) publishers.push(await rtmp.Publisher.connect(server.url(`live/${name}`)))
+  for (const name of ['cam', 'archive']) {
+    const player = await rtmp.Player.connect(server.url(`live/${name}`))
+    await player.close()
+  }
+  await assert.rejects(rtmp.Player.connect(server.url('live/bad')), { code: 'ERR_RTMP_REJECTED' })
+  await waitFor(() => errors.length === 1, 3000, 'the report')
+  assert.equal(errors[0].error.code, 'ERR_RTMP_INVALID_DECISION')
+  for (const publisher of publishers) await publisher.close()
+  await server.close()
+})
+
 test('a slow decision does not block other connections', async () => {
   let releaseSlow
   const slowGate = new Promise((resolve) => (releaseSlow = resolve))

@@ -80,7 +80,8 @@ const everyHook: Required<ServerHandler> = {
   onUnpublish: (_session: Session, key: StreamKey) => void key.app,
   onPublishInterrupted: (_session: Session, key: StreamKey) => void key.name,
   onPublishResumed: (_session: Session, _key: StreamKey, outageMs: number) => void outageMs.toFixed(),
-  onPlay: (_session: Session, request: RtmpRequest) => request.start === -2,
+  onPlay: (_session: Session, request: RtmpRequest) =>
+    request.start === -2 ? true : { latencyBudgetMs: request.name === 'archive' ? null : 500 },
   onPlayStop: async () => {},
   onPause: () => {},
   onUnpause: () => {},

@@ -309,6 +309,20 @@ fn to_js<T: ToNapiValue>(env: sys::napi_env, value: T) -> napi::Result<js::Value
     unsafe { T::to_napi_value(env, value) }
 }
 
+/// The `latencyBudgetMs` of a decision object: `Some(None)` for null (no limit), `None` when
+/// it is missing or not a duration.
+fn latency_budget(env: sys::napi_env, object: js::Value) -> Option<Option<Duration>> {
+    let value = js::get(env, object, "latencyBudgetMs").ok()?;
+    match js::type_of(env, value).ok()? {
+        sys::ValueType::napi_null => Some(None),
+        sys::ValueType::napi_number => {
+            let ms = unsafe { f64::from_napi_value(env, value) }.ok()?;
+            Duration::try_from_secs_f64(ms / 1000.0).ok().map(Some)
+        }
+        _ => None,
+    }
+}
+
 /// Answers `request` with what a decision hook returned (or its Promise resolved to).
 fn decide(env: &Env, hooks: &Hooks, hook: Hook, value: js::Value, request: &Request) {
     let raw = env.raw();
@@ -318,11 +332,14 @@ fn decide(env: &Env, hooks: &Hooks, hook: Hook, value: js::Value, request: &Requ
             _ => request.reject("Rejected."),
         },
         Ok(sys::ValueType::napi_undefined | sys::ValueType::napi_null) => request.accept(),
+        Ok(sys::ValueType::napi_object) if let Some(budget) = latency_budget(raw, value) => {
+            request.accept_with_latency_budget(budget)
+        }
         _ => {
             let answer = request.reject("Invalid decision.");
             let message = format!(
-                "{} must return true, false, undefined or a Promise of one (throw or reject to refuse with a \
-                 reason); the request was rejected",
+                "{} must return true, false, undefined, {{ latencyBudgetMs: number | null }} or a Promise of one \
+                 (throw or reject to refuse with a reason); the request was rejected",
                 name(hook)
             );
             hooks.report_new(env, name(hook), code::INVALID_DECISION, &message, true);

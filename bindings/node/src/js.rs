@@ -108,6 +108,14 @@ pub(crate) fn set(env: sys::napi_env, object: Value, key: &str, value: Value) ->
     check(unsafe { sys::napi_set_property(env, object, key, value) }, "napi_set_property")
 }
 
+/// `object[key]`.
+pub(crate) fn get(env: sys::napi_env, object: Value, key: &str) -> Result<Value> {
+    let key = string(env, key)?;
+    let mut value = ptr::null_mut();
+    check(unsafe { sys::napi_get_property(env, object, key, &mut value) }, "napi_get_property")?;
+    Ok(value)
+}
+
 /// A `napi::Error` that, thrown or rejected on the JS thread, is exactly `value` (with its
 /// `code`, `cause`, stack).
 pub(crate) fn to_napi_error(env: sys::napi_env, value: Value) -> Error {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rtmp_core::proto::message::StreamName as CoreStreamName;
@@ -481,6 +482,19 @@ impl Request {
     /// Accepts. Returns False when the request was answered before or expired.
     fn accept(&self) -> bool {
         self.inner.accept().is_ok()
+    }
+
+    /// Accepts a play with `latency_budget` (seconds; None: no limit but the queue's length) as
+    /// its player's budget instead of the server's. Returns False when the request was answered
+    /// before or expired; raises ValueError for a negative or non-finite budget.
+    fn accept_with_latency_budget(&self, latency_budget: Option<f64>) -> PyResult<bool> {
+        let budget = latency_budget
+            .map(|secs| {
+                std::time::Duration::try_from_secs_f64(secs)
+                    .map_err(|_| PyValueError::new_err(format!("latency_budget: {secs} is not a duration")))
+            })
+            .transpose()?;
+        Ok(self.inner.accept_with_latency_budget(budget).is_ok())
     }
 
     /// Rejects with `reason` (the status description the client sees). Returns False when the

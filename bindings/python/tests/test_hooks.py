@@ -209,6 +209,21 @@ async def test_sync_and_async_decisions_with_reject_reasons() -> None:
         await publisher.close_async()
 
 
+async def test_a_play_accepted_with_its_own_latency_budget() -> None:
+    class Budgets(rtmp_rs.Handler):
+        def on_play(self, session: rtmp_rs.Session, params: rtmp_rs.PlayParams) -> rtmp_rs.Accept:
+            return rtmp_rs.Accept(latency_budget=None if params.query_param("budget") == "none" else 0.5)
+
+    with pytest.raises(ValueError, match="latency_budget"):
+        rtmp_rs.Accept(latency_budget=-1.0)
+    async with rtmp_rs.Server(Budgets(), bind="127.0.0.1:0") as server:
+        publisher = await rtmp_rs.Publisher.connect(f"{server.url}/live/cam")
+        for query in ("", "?budget=none"):
+            player = await rtmp_rs.Player.connect(f"{server.url}/live/cam{query}")
+            await player.close_async()
+        await publisher.close_async()
+
+
 async def test_a_hook_that_raises_is_logged_and_rejects(caplog: pytest.LogCaptureFixture) -> None:
     class Broken(rtmp_rs.Handler):
         def on_connect(self, session: rtmp_rs.Session, params: rtmp_rs.ConnectParams) -> bool:

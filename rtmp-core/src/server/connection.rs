@@ -299,7 +299,7 @@ impl<H: RtmpHandler> Connection<H> {
                 let params = Arc::new(params);
                 self.ctx.connect = Some(Arc::clone(&params));
                 match handler.on_connect(&self.ctx, &params).await {
-                    Decision::Accept => {
+                    Decision::Accept | Decision::AcceptWith(_) => {
                         let _ = self.session.accept(request);
                     }
                     Decision::Reject(reason) => {

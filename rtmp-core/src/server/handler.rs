@@ -18,8 +18,32 @@ use crate::proto::message::{ConnectParams, StreamName};
 pub enum Decision {
     /// Go ahead.
     Accept,
+    /// Go ahead, with settings of this player's own (for a play; ignored for the others).
+    AcceptWith(PlayOptions),
     /// Refuse; the text becomes the status description the client sees.
     Reject(String),
+}
+
+/// What an accepted play may set for its player instead of the server's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PlayOptions {
+    /// Its latency budget ([`super::ServerConfig::player_latency_budget`]): `Some(None)` for
+    /// none, `None` for the server's.
+    pub latency_budget: Option<Option<Duration>>,
+}
+
+impl PlayOptions {
+    /// The server's settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// This player may fall `budget` behind live (`None`: no limit but the queue's length).
+    pub fn latency_budget(mut self, budget: Option<Duration>) -> Self {
+        self.latency_budget = Some(budget);
+        self
+    }
 }
 
 impl Decision {

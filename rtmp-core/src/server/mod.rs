@@ -28,8 +28,8 @@ use tokio_rustls::TlsAcceptor;
 
 pub use config::{PublisherPolicy, SERVER_OPTIONS, ServerConfig, TlsListener};
 pub use handler::{
-    AcceptAll, AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams,
-    RtmpHandler, SessionContext, StreamKey, VideoFrame,
+    AcceptAll, AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayOptions, PlayParams,
+    PublishParams, RtmpHandler, SessionContext, StreamKey, VideoFrame,
 };
 pub use stats::{PlayerStats, ServerStats, StreamStats};
 

@@ -10,7 +10,7 @@ use rtmp_core::server::PlayerStats;
 
 use crate::support::client::Media;
 use crate::support::ffmpeg::{played, spawn_player};
-use crate::support::{Audio, Hook, Publish, TestClient, TestServer, Video, config, ffmpeg5, ffmpeg9};
+use crate::support::{Audio, Hook, Knobs, Publish, TestClient, TestServer, Video, config, ffmpeg5, ffmpeg9};
 
 /// One publish-and-play flow.
 struct RoundTrip {
@@ -249,7 +249,8 @@ async fn stalled_player_loses_video_then_audio_in_one_gap_and_others_lose_nothin
     stalled_player(Some(Duration::from_secs(2))).await;
 }
 
-/// Without a budget, the same player loses only video while its queue holds the audio.
+/// Without a budget (here from the play decision, the server's being 2 s), the same player loses
+/// only video while its queue holds the audio.
 #[tokio::test]
 async fn stalled_player_without_a_budget_loses_video_not_audio() {
     stalled_player(None).await;
@@ -257,7 +258,8 @@ async fn stalled_player_without_a_budget_loses_video_not_audio() {
 
 async fn stalled_player(budget: Option<Duration>) {
     let config = config().socket_send_buffer(Some(16 * 1024)).player_queue_length(384);
-    let server = TestServer::start(config.player_latency_budget(budget));
+    let knobs = Knobs { play_latency_budget: budget.is_none().then_some(None), ..Knobs::default() };
+    let server = TestServer::with_knobs(config, knobs);
     let url = server.url("live/cam");
     let _publishing = Publish::new(ffmpeg9(), Video::H264, Audio::Aac, 12.0)
         .gop(25)

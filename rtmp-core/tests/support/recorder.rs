@@ -8,8 +8,8 @@ use rtmp_core::proto::amf::{Amf0Value, AmfObject};
 use rtmp_core::proto::media::{AudioCodec, VideoCodec};
 use rtmp_core::proto::message::{ConnectParams, StreamName};
 use rtmp_core::server::{
-    AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayParams, PublishParams, RtmpHandler,
-    ServerStats, SessionContext, StreamKey, VideoFrame,
+    AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayOptions, PlayParams, PublishParams,
+    RtmpHandler, ServerStats, SessionContext, StreamKey, VideoFrame,
 };
 
 /// One hook call and its data.
@@ -129,6 +129,8 @@ pub struct Knobs {
     pub publish_token: Option<String>,
     /// `on_play` rejects a play whose query has `token=<this>`.
     pub reject_play_token: Option<String>,
+    /// `on_play` accepts with this latency budget for the player (`Some(None)`: none).
+    pub play_latency_budget: Option<Option<std::time::Duration>>,
     /// `on_publish` sleeps this long for this stream name before deciding.
     pub slow_publish: Option<(String, Duration)>,
     /// `on_media_tag` returns false for these kinds.
@@ -302,7 +304,10 @@ impl RtmpHandler for RecordingHandler {
         self.0.push(Hook::Play { session: ctx.session_id, key: params.key.clone(), token: token.clone() });
         match (&self.0.knobs.reject_play_token, token) {
             (Some(bad), Some(t)) if *bad == t => Decision::reject("bad play token"),
-            _ => Decision::Accept,
+            _ => match self.0.knobs.play_latency_budget {
+                Some(budget) => Decision::AcceptWith(PlayOptions::new().latency_budget(budget)),
+                None => Decision::Accept,
+            },
         }
     }
 

@@ -343,6 +343,7 @@ static void test_null_objects(void) {
     rtmp_stats_free(NULL);
     /* Requests and sessions. */
     EXPECT(rtmp_request_accept(NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_request_accept_with_latency_budget(NULL, 1000), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_request_reject(NULL, "no"), RTMP_RESULT_NULL_PARAMETER);
     CHECK(rtmp_request_get_kind(NULL) == 0);
     CHECK(rtmp_request_id(NULL) == 0);
@@ -505,6 +506,10 @@ static rtmp_decision cb_play(void *ud, const rtmp_session *session, rtmp_request
         rtmp_request_play_args(request, NULL, NULL, NULL) == RTMP_RESULT_OK &&
         str_eq(rtmp_request_stream_name(request), "cam") && str_eq(rtmp_request_stream_raw(request), "cam")) {
         atomic_store(&s->play_args_ok, 1);
+    }
+    /* This player's own latency budget; the answer given here wins over the return value. */
+    if (rtmp_request_accept_with_latency_budget(request, 5000) != RTMP_RESULT_OK) {
+        atomic_store(&s->session_ok, -40);
     }
     return RTMP_DECISION_ACCEPT;
 }

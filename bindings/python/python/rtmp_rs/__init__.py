@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging as _logging
 
 from . import _native
-from ._handler import Handler, Reject
+from ._handler import Accept, Handler, Reject
 from ._native import (
     ClosedError,
     ConnectParams,
@@ -58,6 +58,7 @@ from ._server import Server
 __version__: str = _native.__version__
 
 __all__ = [
+    "Accept",
     "ClosedError",
     "ConnectParams",
     "DisconnectReason",

@@ -1,8 +1,9 @@
-"""The handler base class and the ``Reject`` exception."""
+"""The handler base class, the ``Reject`` exception and the ``Accept`` answer."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Union
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Awaitable, Optional, Union
 
 if TYPE_CHECKING:
     from ._native import (
@@ -17,8 +18,29 @@ if TYPE_CHECKING:
         StreamName,
     )
 
-Decision = Union[bool, None, Awaitable[Union[bool, None]]]
-"""What a decision hook returns: True (or None) accepts, False rejects; or an awaitable of it."""
+
+
+@dataclass(frozen=True)
+class Accept:
+    """Return it from ``on_play`` to accept with settings of this player's own.
+
+    ``latency_budget``: how far (seconds) this player may fall behind live before it loses
+    video, then audio, instead of the server's ``player_latency_budget``; None for no limit but
+    the queue's length. ``return rtmp_rs.Accept(latency_budget=0.5)`` keeps a monitoring
+    player within half a second; other decision hooks treat it as True.
+    """
+
+    latency_budget: Optional[float]
+
+    def __post_init__(self) -> None:
+        budget = self.latency_budget
+        if budget is not None and not 0 <= budget < float("inf"):
+            raise ValueError(f"latency_budget: {budget} is not a duration in seconds")
+
+
+Decision = Union[bool, None, Accept, Awaitable[Union[bool, None, Accept]]]
+"""What a decision hook returns: True (or None) accepts, False rejects, ``Accept(...)`` accepts
+a play with its own settings; or an awaitable of it."""
 Notification = Union[None, Awaitable[None]]
 
 
@@ -81,7 +103,8 @@ class Handler:
         interruption."""
 
     def on_play(self, session: Session, params: PlayParams) -> Decision:
-        """``play`` arrived. Reject: NetStream.Play.Failed."""
+        """``play`` arrived. Reject: NetStream.Play.Failed. ``Accept(latency_budget=...)``
+        gives this player its own budget."""
         return True
 
     def on_play_stop(self, session: Session, key: StreamKey) -> Notification:

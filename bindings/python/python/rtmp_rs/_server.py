@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Sequence
 
 from . import _native
-from ._handler import Handler, Reject
+from ._handler import Accept, Handler, Reject
 from ._native import InvalidStateError, NativeServer, Request, ServerStats
 
 logger = logging.getLogger("rtmp_rs")
@@ -464,8 +464,11 @@ def _is_async(hook: Callable[..., Any]) -> bool:
 
 
 def _answer(request: Request, value: Any) -> None:
-    """True or None accept; False (any falsy value) rejects."""
-    if value is None or value:
+    """True or None accept; ``Accept(...)`` accepts with the player's own settings; False (any
+    falsy value) rejects."""
+    if isinstance(value, Accept):
+        request.accept_with_latency_budget(value.latency_budget)
+    elif value is None or value:
         request.accept()
     else:
         request.reject("Rejected.")

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::Connection;
 use crate::proto::message::status;
 use crate::proto::session::RequestId;
-use crate::server::handler::{Decision, PlayParams, PublishParams, RtmpHandler};
+use crate::server::handler::{Decision, PlayOptions, PlayParams, PublishParams, RtmpHandler};
 use crate::server::registry::{ClaimError, Player, Stream};
 use crate::server::runtime::ServerState;
 
@@ -82,11 +82,15 @@ impl<H: RtmpHandler> Connection<H> {
     /// for a publisher (the session keeps the play wait timeout).
     pub(super) async fn decide_play(&mut self, request: RequestId, params: PlayParams) {
         let handler = Arc::clone(&self.shared.handler);
-        if let Decision::Reject(reason) = handler.on_play(&self.ctx, &params).await {
-            tracing::info!(session = self.ctx.session_id, key = %params.key, %reason, "play rejected");
-            let _ = self.session.reject(request, &reason);
-            return;
-        }
+        let options = match handler.on_play(&self.ctx, &params).await {
+            Decision::Reject(reason) => {
+                tracing::info!(session = self.ctx.session_id, key = %params.key, %reason, "play rejected");
+                let _ = self.session.reject(request, &reason);
+                return;
+            }
+            Decision::Accept => PlayOptions::default(),
+            Decision::AcceptWith(options) => options,
+        };
         let config = Arc::clone(&self.shared.config);
         let stream = self.shared.registry.stream(&params.key, &config);
         let live = stream.is_live();
@@ -102,7 +106,7 @@ impl<H: RtmpHandler> Connection<H> {
         }
         tracing::info!(session = self.ctx.session_id, key = %params.key, live, "play");
         let _ = self.session.accept(request);
-        let queue = self.output.queue(config.player_queue_length, None);
+        let queue = self.output.queue(config.player_queue_length, options.latency_budget);
         let player = Arc::new(Player::new(self.ctx.session_id, self.ctx.peer_addr, params.stream_id, queue));
         // Play.Start must precede the cached media: the session's bytes are flushed before any
         // queue is drained, and the cache goes into the queue here. Held until this read's
