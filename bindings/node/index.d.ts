@@ -466,7 +466,7 @@ export interface ServerOptions {
   maxAmfEntries?: number
   /** Most bytes the values decoded from one received command or data message may take. Default 67108864. */
   maxAmfDecodedBytes?: number
-  /** Messages queued per player before frames are dropped (video first). Default 512. */
+  /** Most messages queued per player (with no latency budget, its fill sets the drops). Default 512. */
   playerQueueLength?: number
   /** A player whose socket accepts nothing for this long is disconnected. Milliseconds. Default 10s. */
   playerStallTimeoutMs?: number

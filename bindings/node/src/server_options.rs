@@ -46,7 +46,7 @@ pub struct ServerOptions {
     pub max_amf_entries: Option<f64>,
     /// Most bytes the values decoded from one received command or data message may take. Default 67108864.
     pub max_amf_decoded_bytes: Option<f64>,
-    /// Messages queued per player before frames are dropped (video first). Default 512.
+    /// Most messages queued per player (with no latency budget, its fill sets the drops). Default 512.
     pub player_queue_length: Option<f64>,
     /// A player whose socket accepts nothing for this long is disconnected. Milliseconds. Default 10s.
     pub player_stall_timeout_ms: Option<f64>,

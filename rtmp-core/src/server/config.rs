@@ -70,7 +70,8 @@ pub struct ServerConfig {
     /// string over and over would otherwise expand into gigabytes); a message that decodes past
     /// it closes the connection. Default 64 MiB.
     pub max_amf_decoded_bytes: usize,
-    /// Messages queued per player before frames are dropped (video first). Default 512.
+    /// Most messages queued per player, whatever its latency budget (a bound on memory); with no
+    /// budget, how full the queue is sets what is dropped (video first). Default 512.
     pub player_queue_length: usize,
     /// A player whose socket accepts nothing for this long is disconnected; one that reads,
     /// however slowly, is never cut for it. Default 10 s.
@@ -295,7 +296,7 @@ pub static SERVER_OPTIONS: OptionTable<ServerConfig> = crate::option_table!(Serv
     max_amf_entries: int(1, 0xFFFF_FFFF),
     /// Most bytes the values decoded from one received command or data message may take.
     max_amf_decoded_bytes: int(1, 1 << 40),
-    /// Messages queued per player before frames are dropped (video first).
+    /// Most messages queued per player (with no latency budget, its fill sets the drops).
     player_queue_length: int(1, 1 << 20),
     /// A player whose socket accepts nothing for this long is disconnected.
     player_stall_timeout: DURATION,

@@ -15,34 +15,45 @@
 //! 1. **Classes.** A message arrives with the class it was given when it was read
 //!    ([`super::message::MessageClass`]); nothing here parses a tag. A fan-out carries the drop
 //!    policy's view of it ([`FrameClass::of`], once per message, not per player).
-//! 2. **Drop policy** (nginx-rtmp's priorities), against the queue's length when the message
-//!    comes: disposable video is dropped at a quarter of the capacity, inter frames at half,
-//!    keyframes at three quarters, audio and data messages when full; sequence headers, metadata
-//!    and video control tags are never dropped. After a video drop, video is skipped until the next
-//!    keyframe so decoding never breaks. A new player, a (re)publish, a resume after pause and
-//!    a `receiveVideo` also wait for a keyframe; only waits that follow a drop count as dropped
-//!    frames, and every drop is counted (stats), never silent. A paused play keeps only headers;
-//!    `receiveAudio(false)` / `receiveVideo(false)` skip their kind.
+//! 2. **Drop policy: a latency budget** ([`super::ServerConfig::player_latency_budget`], or the
+//!    play decision's). A message is judged by how long it would wait: the oldest queued
+//!    message's wait plus what the kernel holds, or the bytes ahead at the link's measured rate
+//!    ([`link`]), whichever is longer. Disposable video is dropped past a quarter of the budget,
+//!    inter frames past half, keyframes that could not be sent within three quarters; past the
+//!    whole budget the queued video goes, and only if that is not enough (the link cannot carry
+//!    audio alone) audio and data are dropped, in one run until the wait is down to half the
+//!    budget. Sequence headers, metadata and video control tags are never dropped, and the
+//!    queue's length ([`super::ServerConfig::player_queue_length`]) bounds memory whatever the
+//!    budget (with no budget, its fill sets the drops, as in nginx-rtmp). After a video drop,
+//!    video is skipped until the next keyframe so decoding never breaks. A new player, a
+//!    (re)publish, a resume after pause and a `receiveVideo` also wait for a keyframe; only waits
+//!    that follow a drop count as dropped frames, and every drop is counted (stats), never
+//!    silent. A paused play keeps only headers; `receiveAudio(false)` / `receiveVideo(false)`
+//!    skip their kind.
 //! 3. **Direct writes.** On plain TCP, a publisher's task (or the flush task of write
 //!    coalescing) writes a fan-out's kept messages, at most 32, straight into
 //!    the player's socket with one non-blocking call, but only when the player's queue is empty and
 //!    the gate is open. What the socket does not take is queued, in order, for the connection's
-//!    task; a message taken in part leaves its rest in the gate and closes it. TLS never takes
+//!    task; a message taken in part is left to the task, and closes the gate. TLS never takes
 //!    this path.
 //! 4. **Ordering.** The connection's own bytes (replies, status notices, pings) go before any
 //!    publisher's: the gate starts closed, is closed ([`PlayerOutput::hold`]) whenever the task
 //!    writes and from the moment a play is accepted until the task's replies are written (so
 //!    Play.Start precedes the cached media, which precedes live media), and is reopened
-//!    ([`PlayerOutput::release`]) only after the task wrote everything it took. A rest left by a
-//!    publisher's partial write is the first thing the task writes. Direct writes go only into an
-//!    empty queue, so they never overtake queued media, and the stream's notices (publisher left
-//!    or arrived) travel in the queue, in order with the media, becoming session messages when the
-//!    task drains them.
-//! 5. **Drain and write.** When woken, the task drains up to [`WRITE_BATCH`] messages of each
-//!    play per vectored write, [`MAX_BATCHES_PER_WAKE`] writes per wake-up; a queue still full
+//!    ([`PlayerOutput::release`]) only when no message is on the wire in part. Direct writes go
+//!    only into an empty queue, so they never overtake queued media, and the stream's notices
+//!    (publisher left or arrived) travel in the queue, in order with the media, becoming session
+//!    messages when the task drains them.
+//! 5. **Write what the socket takes.** When woken, the task offers the socket the front of each
+//!    play's queue (at most [`WRITE_BATCH`] messages and the socket's unsent limit) and takes
+//!    off the queue only what the socket took: the rest stays where the drop policy can still
+//!    choose. A message taken in part stays on the wire in part: the rest of its chunk goes
+//!    first, and between its chunks the queued audio goes ahead of it (a 100 KB keyframe takes
+//!    seconds on a slow link). [`MAX_WRITES_PER_WAKE`] writes per wake-up; a queue still full
 //!    after that wakes the task again after it has read its socket (the player's own commands).
-//! 6. **Stall timeout.** Any write of the task, replies or media, that does not finish within
-//!    [`super::ServerConfig::player_stall_timeout`] ends the connection (`write stall`).
+//! 6. **Stall means no progress.** A write of the task, replies or media, whose socket takes
+//!    nothing for [`super::ServerConfig::player_stall_timeout`] ends the connection
+//!    (`write stall`); a reader that drains steadily, however slowly, is never cut.
 //! 7. **Cost.** This is the server's hottest path: per message and player there is one queue
 //!    lock, one gate lock when writing directly, and no allocation, `Arc` clone or dynamic call;
 //!    the fan-out loads each player's queue and gate ahead of use ([`PlayerQueue::prefetch`],
