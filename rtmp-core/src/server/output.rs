@@ -19,10 +19,11 @@
 //!    play decision's). A message is judged by how long it would wait: the oldest queued
 //!    message's wait plus what the kernel holds, or the bytes ahead at the link's measured rate
 //!    ([`link`]), whichever is longer. Disposable video is dropped past a quarter of the budget,
-//!    inter frames past half, keyframes that could not be sent within three quarters; past the
-//!    whole budget the queued video goes, and only if that is not enough (the link cannot carry
-//!    audio alone) audio and data are dropped, in one run until the wait is down to half the
-//!    budget. Sequence headers, metadata and video control tags are never dropped, and the
+//!    inter frames past half, keyframes that could not be sent within three quarters; past three
+//!    quarters the queued video goes, and only if that is not enough (the link cannot carry
+//!    audio alone) audio and data are dropped, in one run until the wait is down to a quarter of
+//!    the budget (the last quarter is kept for what the server cannot see: the player's own
+//!    buffers, the error of the measured rate). Sequence headers, metadata and video control tags are never dropped, and the
 //!    queue's length ([`super::ServerConfig::player_queue_length`]) bounds memory whatever the
 //!    budget (with no budget, its fill sets the drops, as in nginx-rtmp). After a video drop,
 //!    video is skipped until the next keyframe so decoding never breaks. A new player, a

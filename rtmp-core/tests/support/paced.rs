@@ -217,8 +217,9 @@ pub struct Seen {
     pub largest_audio_step: u32,
     /// Video that resumed after a hole on something other than a keyframe.
     pub resumed_on_inter: usize,
-    /// The most it was behind live after the warm-up, in ms.
+    /// The most it was behind live after the warm-up, in ms, and the most its sound was.
     pub most_behind: i64,
+    pub most_behind_audio: i64,
 }
 
 /// What `played` shows against `live`, its lag counted from `started` plus the warm-up.
@@ -231,12 +232,15 @@ pub fn seen(played: &Played, live: &LiveEdge, started: Instant) -> Seen {
         .windows(2)
         .filter(|w| w[1].timestamp.wrapping_sub(w[0].timestamp) > 50 && !w[1].keyframe)
         .count();
-    let most_behind = media
-        .iter()
-        .filter(|a| a.at >= started + WARM_UP)
-        .filter_map(|a| live.at(a.at).map(|edge| i64::from(edge) - i64::from(a.timestamp)))
-        .max()
-        .unwrap_or(0);
+    let most_behind_of = |audio_only: bool| {
+        media
+            .iter()
+            .filter(|a| a.at >= started + WARM_UP && !(audio_only && a.video))
+            .filter_map(|a| live.at(a.at).map(|edge| i64::from(edge) - i64::from(a.timestamp)))
+            .max()
+            .unwrap_or(0)
+    };
+    let (most_behind, most_behind_audio) = (most_behind_of(false), most_behind_of(true));
     Seen {
         audio: audio.len(),
         video: video.len(),
@@ -244,6 +248,7 @@ pub fn seen(played: &Played, live: &LiveEdge, started: Instant) -> Seen {
         largest_audio_step: steps.iter().copied().max().unwrap_or(0),
         resumed_on_inter,
         most_behind,
+        most_behind_audio,
     }
 }
 

@@ -23,15 +23,15 @@ pub(crate) type SocketFd = ();
 
 /// A rate sample covers at least this much time behind.
 const SAMPLE_PERIOD: Duration = Duration::from_millis(250);
-/// A player that kept up this long has a link faster than the stream: its rate is forgotten.
-const RATE_MEMORY: Duration = Duration::from_secs(2);
+/// A player that kept up this long may have a faster link than measured: its rate is doubled.
+const RATE_MEMORY: Duration = Duration::from_secs(4);
 
 /// One player's socket: the rate its peer takes data at while the player is behind, and the
 /// unsent limit sized from it.
 ///
 /// The rate is what left the kernel (written, less what the kernel still holds) over time, in
-/// spells when the player was behind all along; a player that keeps up for a while has a link
-/// faster than the stream, and the rate is forgotten until it falls behind again. It is measured here, not
+/// spells when the player was behind all along; while a player keeps up, the rate doubles every
+/// few seconds until it falls behind again and is measured anew. It is measured here, not
 /// asked of the kernel: `TCP_INFO`'s delivery rate reads a burst's rate (four to fifteen times
 /// the real one, for the test suite's paced players) when the reader's window, not a bottleneck,
 /// sets the pace.
@@ -70,9 +70,11 @@ impl LinkMeter {
             self.spell = None;
             let since = *self.kept_up.get_or_insert(now);
             if self.rate > 0 && now.duration_since(since) >= RATE_MEMORY {
-                self.rate = 0;
-                self.unsent_limit = INITIAL_UNSENT_LIMIT;
-                self.apply_unsent_limit();
+                // Probing, not forgetting: a link that carried less than the stream a moment ago
+                // would take a keyframe for seconds.
+                self.rate = self.rate.saturating_mul(2);
+                self.kept_up = Some(now);
+                self.resize_unsent_limit();
             }
             return Link { rate: self.rate, kernel_bytes };
         }

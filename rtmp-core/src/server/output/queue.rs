@@ -119,8 +119,8 @@ struct QueueState {
     /// The current wait for a keyframe follows a drop: what it skips is lost to a slow reader and
     /// counted. The first wait of a joiner, or one after pause or republish, loses nothing.
     waiting_after_drop: bool,
-    /// Audio is being dropped until the backlog is down to half the budget: one long gap rather
-    /// than many short ones.
+    /// Audio is being dropped until the backlog is down to a quarter of the budget: one long gap
+    /// rather than many short ones.
     shedding_audio: bool,
     audio_enabled: bool,
     video_enabled: bool,
@@ -359,12 +359,15 @@ impl PlayerQueue {
         false
     }
 
-    /// Audio and data over the budget: the queued video goes first; if that is not enough the
-    /// link cannot carry the audio alone, and audio is dropped until the backlog is down to half
-    /// the budget, so the sound has one gap rather than a stutter.
+    /// Audio and data over three quarters of the budget: the queued video goes first; if that is
+    /// not enough the link cannot carry the audio alone, and audio is dropped until the backlog
+    /// is down to a quarter of the budget, so the sound has one gap rather than a stutter.
     fn admit_audio(&self, state: &mut QueueState, backlog: u64, budget: u64, now: u32) -> bool {
+        // A quarter of the budget is kept for what the server cannot see: the player's own
+        // buffers, and the error of the rate it measured.
+        let limit = budget * 3 / 4;
         if state.shedding_audio {
-            if backlog > budget / 2 {
+            if backlog > budget / 4 {
                 // Video queued since (being written when the gap began, say) goes too.
                 self.drop_queued_video(state);
                 return false;
@@ -372,11 +375,11 @@ impl PlayerQueue {
             state.shedding_audio = false;
             return true;
         }
-        if backlog <= budget {
+        if backlog <= limit {
             return true;
         }
         self.drop_queued_video(state);
-        if Self::backlog_ms(state, now) <= budget {
+        if Self::backlog_ms(state, now) <= limit {
             return true;
         }
         state.shedding_audio = true;
@@ -630,7 +633,8 @@ mod tests {
         assert!(q.push(&bytes(6), KEY, 750));
         assert!(!q.push(&bytes(7), KEY, 751));
         assert!(q.push(&bytes(8), AUDIO, 1000));
-        // Past the budget the queued video goes first: only then is the audio on time again.
+        // Past three quarters of the budget the queued video goes first: then the audio is on
+        // time again.
         assert!(q.push(&bytes(9), AUDIO, 1001));
         assert!(q.push(&bytes(10), HEADER, 5000), "headers are never dropped");
         assert_eq!(kinds(&q), [8, 9, 10]);
@@ -641,15 +645,16 @@ mod tests {
     #[test]
     fn audio_is_dropped_in_one_run_when_the_link_cannot_carry_it() {
         let q = budgeted(1000);
-        // Only audio queued, and the oldest waited past the budget: the link is too slow for it.
+        // Only audio queued, and the oldest waited past three quarters of the budget: the link
+        // is too slow for it.
         assert!(q.push(&bytes(0), AUDIO, 0));
-        assert!(q.push(&bytes(1), AUDIO, 900));
-        assert!(!q.push(&bytes(2), AUDIO, 1001));
-        // Still over half the budget behind: the same gap goes on, rather than a stutter.
-        assert!(!q.push(&bytes(3), AUDIO, 1100));
+        assert!(q.push(&bytes(1), AUDIO, 700));
+        assert!(!q.push(&bytes(2), AUDIO, 751));
+        // Still over a quarter of the budget behind: the same gap goes on, rather than a stutter.
+        assert!(!q.push(&bytes(3), AUDIO, 900));
         q.drain(&mut Vec::new(), 1);
-        // The 900 ms one has waited 500 ms now: the sound resumes.
-        assert!(q.push(&bytes(4), AUDIO, 1400));
+        // The 700 ms one has waited 250 ms now: the sound resumes.
+        assert!(q.push(&bytes(4), AUDIO, 950));
         assert_eq!(q.dropped_audio(), 2);
         assert_eq!(q.audio_gaps(), 1);
     }
