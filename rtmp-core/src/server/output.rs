@@ -370,6 +370,11 @@ impl PlayerOutput {
         self.hold();
         self.finish_chunk(writer, counter).await?;
         self.write_all(writer, &mut batch, counter).await?;
+        if self.partial.is_some() {
+            // The rest of that message is the queues' writer's: it must come back for it even
+            // if nothing else is queued.
+            self.notify.notify_one();
+        }
         self.flush(writer).await
     }
 
@@ -512,6 +517,45 @@ mod tests {
         assert_eq!(got, (0..4).flat_map(|n| [n; 10]).collect::<Vec<u8>>());
         assert_eq!(output.bytes_out(), 40, "the task's and the publisher's");
         assert_eq!(counter.load(Ordering::Relaxed), 30, "the task's (the fan-out counts its own)");
+    }
+
+    #[tokio::test]
+    async fn audio_goes_between_the_chunks_of_a_video_message_on_the_wire_in_part() {
+        use crate::proto::chunk::{ChunkDecoder, ChunkLimits, encode_shared};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (mut peer, _) = listener.accept().await.unwrap();
+        socket2::SockRef::from(&client).set_send_buffer_size(4096).unwrap();
+        let (mut output, mut writer) =
+            PlayerOutput::tcp(client.into_split().1, limits(Duration::from_secs(5)));
+        let queue = output.queue(64, None);
+        let keyframe = vec![0x17; 300_000];
+        let video = encode_shared(7, 0, 9, 1, &keyframe, 4096);
+        let audio = |n: u8| encode_shared(6, u32::from(n) * 23, 8, 1, &[0xaf, 1, n], 4096);
+        let push = |bytes: Bytes, class| queue.push(&bytes, class, 0);
+        // Queued behind a keyframe far larger than the socket's buffer.
+        push(video.clone(), MessageClass::VideoKey { track: 0 });
+        for n in 0..3 {
+            push(audio(n), MessageClass::Audio);
+        }
+        let total = video.len() + 3 * audio(0).len();
+        let reader = tokio::spawn(async move {
+            let mut wire = vec![0; total];
+            peer.read_exact(&mut wire).await.unwrap();
+            let mut decoder = ChunkDecoder::new(ChunkLimits::default());
+            decoder.set_chunk_size(4096).unwrap();
+            decoder.push(&wire);
+            std::iter::from_fn(|| decoder.next_message().unwrap()).map(|m| m.type_id).collect::<Vec<_>>()
+        });
+        let counter = AtomicU64::new(0);
+        let mut session = ServerSession::new(ServerSessionConfig::default(), 0, &[0; 1528]);
+        while output.partial.is_some() || queue.depth() > 0 {
+            output
+                .write_queues(&mut writer, &mut session, [(1, &queue)].into_iter(), &counter)
+                .await
+                .unwrap();
+        }
+        assert_eq!(reader.await.unwrap(), [8, 8, 8, 9], "the audio went ahead of the keyframe's rest");
     }
 
     #[tokio::test]
