@@ -24,6 +24,13 @@ fn main() {
         version("PATCH"),
         env::var("CARGO_PKG_VERSION").expect("package version"),
     ));
+    // The shared library's SONAME carries the major version: a program linked against
+    // librtmp_rs.so.0 never loads an incompatible 1.x. (The exported symbols are already only the
+    // `#[no_mangle]` C API: rustc links a cdylib with a version script of its own; scripts/test-c.sh
+    // checks the list against rtmp-ffi/abi/symbols.txt.)
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,librtmp_rs.so.{}", version("MAJOR"));
+    }
     match cbindgen::Builder::new().with_crate(&crate_dir).with_config(config).generate() {
         // Writes only when the text changed, so an up-to-date header keeps its mtime.
         Ok(bindings) => {

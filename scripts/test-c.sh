@@ -47,6 +47,9 @@ valgrind --version
 
 step "release library and header (cargo build --release -p rtmp-ffi)"
 cargo build --release --locked -p rtmp-ffi
+# The SONAME's link, so that programs linked in the build tree run from it.
+MAJOR=$(sed -n 's/^#define RTMP_RS_VERSION_MAJOR \(.*\)/\1/p' include/rtmp_rs.h)
+ln -sf librtmp_rs.so "$REL/librtmp_rs.so.$MAJOR"
 ls -l "$REL/librtmp_rs.so" "$REL/librtmp_rs.a"
 if [ -n "$(git status --porcelain -- include/rtmp_rs.h)" ]; then
     git --no-pager diff --stat -- include/rtmp_rs.h || true
@@ -55,6 +58,20 @@ if [ -n "$(git status --porcelain -- include/rtmp_rs.h)" ]; then
 fi
 git diff --exit-code --quiet -- include/rtmp_rs.h
 echo "include/rtmp_rs.h is up to date"
+done_step
+
+step "the ABI guard: the exported symbols are the C API's, as listed in rtmp-ffi/abi/symbols.txt"
+nm -D --defined-only "$REL/librtmp_rs.so" | awk '{print $3}' | LC_ALL=C sort >"$OUT/symbols.txt"
+if grep -v '^rtmp_' "$OUT/symbols.txt"; then
+    echo "librtmp_rs.so exports symbols outside the C API (above)" >&2
+    exit 1
+fi
+if ! diff -u rtmp-ffi/abi/symbols.txt "$OUT/symbols.txt"; then
+    echo "the exported symbols changed: a removal breaks the ABI; an addition must be listed" >&2
+    echo "(cp $OUT/symbols.txt rtmp-ffi/abi/symbols.txt, and say so in CHANGELOG.md)" >&2
+    exit 1
+fi
+echo "$(wc -l <"$OUT/symbols.txt") symbols, all rtmp_*, as listed"
 done_step
 
 step "the header compiles as C11 and C++17"
@@ -114,6 +131,29 @@ step "conformance cases (bindings/embed/conformance), C runner"
 gcc "${WARN[@]}" -fsanitize=address,undefined -fno-sanitize-recover=undefined \
     rtmp-ffi/tests/c/conformance.c -L"$REL" -lrtmp_rs -Wl,-rpath,"$REL" -lpthread -o "$OUT/conformance"
 ASAN_OPTIONS=detect_leaks=1 timeout 120 "$OUT/conformance" bindings/embed/conformance/cases.txt
+done_step
+
+step "installed under a prefix: SONAME, links, pkg-config, a program that loads the installed .so"
+PREFIX=$OUT/prefix
+rm -rf "$PREFIX"
+make -C examples/c install PREFIX="$PREFIX" >/dev/null
+VERSION=$(sed -n 's/^#define RTMP_RS_VERSION "\(.*\)"/\1/p' include/rtmp_rs.h)
+for file in "lib/librtmp_rs.so.$VERSION" "lib/librtmp_rs.so.$MAJOR" lib/librtmp_rs.so lib/librtmp_rs.a \
+    include/rtmp_rs.h lib/pkgconfig/rtmp_rs.pc; do
+    [ -e "$PREFIX/$file" ] || { echo "not installed: $file" >&2; exit 1; }
+done
+soname=$(readelf -d "$PREFIX/lib/librtmp_rs.so.$VERSION" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+[ "$soname" = "librtmp_rs.so.$MAJOR" ] || { echo "SONAME is '$soname', not librtmp_rs.so.$MAJOR" >&2; exit 1; }
+printf '#include <stdio.h>\n#include <rtmp_rs.h>\nint main(void) { puts(rtmp_version()); return 0; }\n' \
+    >"$OUT/installed.c"
+export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig
+gcc -std=c11 -Wall -Wextra -Werror "$OUT/installed.c" -o "$OUT/installed" $(pkg-config --cflags --libs rtmp_rs) \
+    -Wl,-rpath,"$(pkg-config --variable=libdir rtmp_rs)"
+unset PKG_CONFIG_PATH
+ldd "$OUT/installed" | grep -F "librtmp_rs.so.$MAJOR => $PREFIX/lib/librtmp_rs.so.$MAJOR" ||
+    { ldd "$OUT/installed" >&2; echo "the program does not load the installed library" >&2; exit 1; }
+[ "$("$OUT/installed")" = "$VERSION" ] || { echo "the installed library reports another version" >&2; exit 1; }
+echo "SONAME $soname; $(ls "$PREFIX/lib" | tr '\n' ' ')"
 done_step
 
 step "end to end: ffmpeg, C auth_server, C player, C relay"
