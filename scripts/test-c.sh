@@ -41,9 +41,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # shellcheck source=scripts/find-ffmpeg.sh
 source scripts/find-ffmpeg.sh
-gcc --version | head -n 1
+gcc --version | sed -n 1p
 valgrind --version
-"$FFMPEG" -hide_banner -version | head -n 1
+"$FFMPEG" -hide_banner -version | sed -n 1p  # not head: its SIGPIPE fails pipefail
 
 step "release library and header (cargo build --release -p rtmp-ffi)"
 cargo build --release --locked -p rtmp-ffi

@@ -31,7 +31,7 @@ echo "node $(node --version), npm $(npm --version)"
 cargo --version
 # shellcheck source=scripts/find-ffmpeg.sh
 source scripts/find-ffmpeg.sh
-"$FFMPEG" -hide_banner -version | head -n 1
+"$FFMPEG" -hide_banner -version | sed -n 1p  # not head: its SIGPIPE fails pipefail
 done_step
 
 cd "$PKG"

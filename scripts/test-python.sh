@@ -37,7 +37,7 @@ if [ -z "$FFMPEG" ]; then
     FFMPEG=$("$PY" -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')
 fi
 export RTMP_RS_FFMPEG=$FFMPEG
-"$FFMPEG" -hide_banner -version | head -n 1
+"$FFMPEG" -hide_banner -version | sed -n 1p  # not head: its SIGPIPE fails pipefail
 if ! command -v openssl >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq
@@ -59,7 +59,7 @@ else
     "$PY" -m pip install --disable-pip-version-check --no-build-isolation ./bindings/python
 fi
 (cd /tmp && "$PY" -c 'import rtmp_rs, sys; print("rtmp_rs", rtmp_rs.__version__, "from", rtmp_rs.__file__)')
-CARGO_VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+CARGO_VERSION=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
 PY_VERSION=$(cd /tmp && "$PY" -c 'import importlib.metadata as m; print(m.version("rtmp-rs"))')
 if [ "$CARGO_VERSION" != "$PY_VERSION" ]; then
     echo "package version $PY_VERSION differs from Cargo's $CARGO_VERSION" >&2

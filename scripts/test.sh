@@ -27,9 +27,10 @@ if [ ! -x /usr/bin/ffmpeg ] || [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx
         exit 1
     fi
 fi
-"$RTMP_RS_FFMPEG" -hide_banner -version | head -n 1
-/usr/bin/ffmpeg -hide_banner -version | head -n 1
-gst-launch-1.0 --version | head -n 1
+# `sed -n 1p`, not `head -n 1`: head may leave the writer a SIGPIPE, fatal under pipefail.
+"$RTMP_RS_FFMPEG" -hide_banner -version | sed -n 1p
+/usr/bin/ffmpeg -hide_banner -version | sed -n 1p
+gst-launch-1.0 --version | sed -n 1p
 
 step "toolchain"
 cargo --version
