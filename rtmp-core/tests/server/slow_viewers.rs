@@ -207,11 +207,13 @@ async fn slow_viewers(transport: Transport) {
     }
     assert!(seen(&played[1], &live, started).video > 0, "50 %: no video at all\n{report}");
     // 5 %: below what audio alone takes. It loses sound, in few gaps, each counted, and its sound
-    // stays within the budget. (The keyframe it joined with takes this link 6 s: that video
-    // arrives late.)
+    // stays near the budget: 1.7-2.4 s in runs here. The bound allows 1 s, not 0.5: at this rate
+    // the player's own receive buffer holds half a second no server can see, and under TLS the
+    // library's records a quarter more. (The keyframe it joined with takes this link 6 s: that
+    // video arrives late.)
     let (slowest, slowest_stats) = (seen(&played[3], &live, started), &stats[&session(&played[3])]);
     assert!(
-        slowest.most_behind_audio <= (BUDGET.as_millis() + 500) as i64,
+        slowest.most_behind_audio <= (BUDGET.as_millis() + 1000) as i64,
         "5 %: sound fell behind\n{report}"
     );
     assert_eq!(slowest.resumed_on_inter, 0, "5 %: video resumed on an inter frame\n{report}");
