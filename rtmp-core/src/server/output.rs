@@ -81,7 +81,7 @@ use tokio::time::timeout;
 use direct::{DirectWriter, SharedWriter};
 use link::LinkMeter;
 pub(crate) use link::SocketFd;
-pub(crate) use queue::{FrameClass, Front, OutMessage, Outgoing, PlayerQueue};
+pub(crate) use queue::{FrameClass, Front, Notice, OutMessage, Outgoing, PlayerQueue};
 
 use super::handler::DisconnectReason;
 use crate::proto::chunk::{shared_chunk_end, shared_type_id};
@@ -150,8 +150,6 @@ pub(crate) struct PlayerOutput {
     written: u64,
     /// A write that makes no progress for this long ends the connection.
     stall: Duration,
-    /// The plays' budget behind live.
-    budget: Option<Duration>,
     link: LinkMeter,
 }
 
@@ -182,7 +180,6 @@ impl PlayerOutput {
             chunk_size: limits.chunk_size,
             written: 0,
             stall: limits.stall,
-            budget: limits.budget,
             link: LinkMeter::new(fd, limits.budget),
         }
     }
@@ -190,7 +187,7 @@ impl PlayerOutput {
     /// A queue for one play of this connection, of at most `capacity` messages and `budget`
     /// behind live (the connection's when `None`).
     pub(crate) fn queue(&self, capacity: usize, budget: Option<Option<Duration>>) -> PlayerQueue {
-        let budget = budget.unwrap_or(self.budget);
+        let budget = budget.unwrap_or(self.link.budget());
         PlayerQueue::new(capacity, budget, Arc::clone(&self.notify), self.direct.clone())
     }
 
@@ -262,13 +259,12 @@ impl PlayerOutput {
                     match queue.front(&mut batch, WRITE_BATCH, max_bytes) {
                         Front::Empty => break,
                         Front::Notice(notice) => {
-                            let mut messages = Vec::new();
                             match notice {
-                                Outgoing::Unpublished => session.publisher_left(stream_id),
-                                Outgoing::Published => session.publisher_arrived(stream_id),
-                                Outgoing::Bytes(bytes) => messages.push(bytes),
+                                Notice::Unpublished => session.publisher_left(stream_id),
+                                Notice::Published => session.publisher_arrived(stream_id),
                             }
-                            messages.extend(std::iter::from_fn(|| session.poll_transmit()));
+                            let mut messages: Vec<Bytes> =
+                                std::iter::from_fn(|| session.poll_transmit()).collect();
                             self.write_all(writer, &mut messages, counter).await?;
                         }
                         Front::Media(_) => {

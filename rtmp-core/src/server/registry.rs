@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use super::gop::{CachedMessage, GopCache};
 use super::message::{MessageClass, PublishedMessage, chunk};
-use super::output::{FrameClass, OutMessage, Outgoing, PlayerQueue, clock_ms, prefetch};
+use super::output::{FrameClass, Notice, OutMessage, PlayerQueue, clock_ms, prefetch};
 use super::stats::{PlayerStats, StreamStats};
 use super::{PublisherPolicy, ServerConfig, StreamKey};
 use crate::proto::media::{AudioConfig, AudioTag, VideoConfig, VideoTag};
@@ -52,7 +52,7 @@ impl Player {
             dropped_video: self.queue.dropped_video(),
             dropped_audio: self.queue.dropped_audio(),
             audio_gaps: self.queue.audio_gaps(),
-            behind_live: std::time::Duration::from_millis(self.queue.behind_live_ms(now)),
+            behind_live: Duration::from_millis(self.queue.behind_live_ms(now)),
             queue_depth: self.queue.depth(),
         }
     }
@@ -176,6 +176,11 @@ enum Delivery {
     Queued,
 }
 
+/// `message` chunked for message stream `stream_id`, with its class as the drop policy sees it.
+fn out_message(message: &PublishedMessage, stream_id: u32, chunk_size: u32) -> OutMessage {
+    OutMessage { bytes: message.chunk(stream_id, chunk_size), class: FrameClass::of(message.class) }
+}
+
 /// Sends `chunked` (chunked for message stream 1) to every player, in groups of at most one
 /// direct write; a player on another message stream gets `messages` chunked for it. Returns the
 /// bytes written into players' sockets.
@@ -204,13 +209,7 @@ fn fan_out(
         let batch = if player.stream_id == COMMON_STREAM_ID {
             chunked
         } else {
-            own = messages
-                .iter()
-                .map(|m| OutMessage {
-                    bytes: m.chunk(player.stream_id, chunk_size),
-                    class: FrameClass::of(m.class),
-                })
-                .collect();
+            own = messages.iter().map(|m| out_message(m, player.stream_id, chunk_size)).collect();
             &own
         };
         sent += player.queue.push_batch(batch, may_write, now);
@@ -297,7 +296,7 @@ impl Stream {
             state.timeline.skip_repeats = true;
             for player in &state.players {
                 if outage.joiners.iter().any(|joiner| Arc::ptr_eq(joiner, player)) {
-                    player.queue.push_notice(Outgoing::Published);
+                    player.queue.push_notice(Notice::Published);
                     Self::replay(&mut state.cache, player, self.chunk_size);
                 }
                 // The new encoder's frames cannot follow the old one's.
@@ -309,7 +308,7 @@ impl Stream {
         }
         state.timeline = Timeline::default();
         for player in &state.players {
-            player.queue.push_notice(Outgoing::Published);
+            player.queue.push_notice(Notice::Published);
         }
         Ok(None)
     }
@@ -363,7 +362,7 @@ impl Stream {
         state.timeline = Timeline::default();
         Self::flush_window_locked(state, chunk_size, Delivery::Queued);
         for player in state.players.iter().filter(|p| told(p)) {
-            player.queue.push_notice(Outgoing::Unpublished);
+            player.queue.push_notice(Notice::Unpublished);
         }
     }
 
@@ -401,13 +400,7 @@ impl Stream {
         let chunked: Vec<OutMessage> = if state.players.is_empty() {
             Vec::new()
         } else {
-            messages
-                .iter()
-                .map(|m| OutMessage {
-                    bytes: m.chunk(COMMON_STREAM_ID, self.chunk_size),
-                    class: FrameClass::of(m.class),
-                })
-                .collect()
+            messages.iter().map(|m| out_message(m, COMMON_STREAM_ID, self.chunk_size)).collect()
         };
         if !chunked.is_empty() {
             if self.coalescing {
@@ -580,6 +573,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::server::output::Outgoing;
 
     fn notices(player: &Player) -> Vec<Outgoing> {
         let mut out = Vec::new();

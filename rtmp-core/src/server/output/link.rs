@@ -95,6 +95,11 @@ impl LinkMeter {
         Link { rate: self.rate, kernel_bytes }
     }
 
+    /// The connection's budget behind live, which the unsent limit is sized for.
+    pub(crate) fn budget(&self) -> Option<Duration> {
+        self.budget
+    }
+
     /// Unsent bytes the socket takes now: about the most one write should offer.
     pub(crate) fn unsent_limit(&self) -> usize {
         self.unsent_limit as usize

@@ -60,7 +60,17 @@ pub(crate) struct OutMessage {
     pub(crate) class: FrameClass,
 }
 
-/// What a player's connection task must do, in order with the media.
+/// A change of the stream that a player's task turns into session messages, in order with the
+/// media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// The publisher stopped: send UnpublishNotify (and StreamEOF).
+    Unpublished,
+    /// A publisher (re)started: send StreamBegin, PublishNotify, Play.Reset, Play.Start.
+    Published,
+}
+
+/// A queue's items as [`PlayerQueue::drain`] gives them (benches and tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outgoing {
     /// Chunked bytes to write as they are.
@@ -77,7 +87,7 @@ pub(crate) enum Front {
     /// Nothing queued.
     Empty,
     /// A stream notice, taken off the queue.
-    Notice(Outgoing),
+    Notice(Notice),
     /// This many media messages were copied out (shared bytes) to be written; the queue keeps
     /// them until [`PlayerQueue::consume`] says how much the socket took.
     Media(usize),
@@ -103,7 +113,7 @@ impl Link {
 #[derive(Debug)]
 enum Item {
     Media { message: OutMessage, since: u32 },
-    Notice(Outgoing),
+    Notice(Notice),
 }
 
 #[derive(Debug)]
@@ -413,9 +423,9 @@ impl PlayerQueue {
     }
 
     /// Queues a notice; notices are never dropped. A (re)publish also restarts the keyframe wait.
-    pub(crate) fn push_notice(&self, notice: Outgoing) {
+    pub(crate) fn push_notice(&self, notice: Notice) {
         let mut state = self.lock();
-        if notice == Outgoing::Published {
+        if notice == Notice::Published {
             state.skip_video_until_key = true;
             state.waiting_after_drop = false;
         }
@@ -515,18 +525,20 @@ impl PlayerQueue {
     /// Moves up to `max` items into `out` (their bytes count as sent: the caller writes them).
     /// Benches and tests drain this way; the writing task uses [`Self::front`].
     pub(crate) fn drain(&self, out: &mut Vec<Outgoing>, max: usize) {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let n = state.items.len().min(max);
-        for item in state.items.drain(..n).collect::<Vec<_>>() {
-            out.push(match item {
-                Item::Media { message, .. } => {
-                    state.queued_bytes -= message.bytes.len() as u64;
-                    state.bytes_out += message.bytes.len() as u64;
-                    Outgoing::Bytes(message.bytes)
-                }
-                Item::Notice(notice) => notice,
-            });
-        }
+        let mut bytes = 0;
+        out.extend(state.items.drain(..n).map(|item| match item {
+            Item::Media { message, .. } => {
+                bytes += message.bytes.len() as u64;
+                Outgoing::Bytes(message.bytes)
+            }
+            Item::Notice(Notice::Unpublished) => Outgoing::Unpublished,
+            Item::Notice(Notice::Published) => Outgoing::Published,
+        }));
+        state.queued_bytes -= bytes;
+        state.bytes_out += bytes;
     }
 
     /// Media bytes handed to the socket so far, directly or through the queue.
@@ -744,14 +756,14 @@ mod tests {
     fn notices_come_in_order_and_restart_the_keyframe_wait() {
         let q = budgeted(16);
         q.push(&bytes(1), KEY, 0);
-        q.push_notice(Outgoing::Unpublished);
-        q.push_notice(Outgoing::Published);
+        q.push_notice(Notice::Unpublished);
+        q.push_notice(Notice::Published);
         assert!(!q.push(&bytes(2), INTER, 0));
         let mut out = Vec::new();
         assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Media(1));
         q.consume(1);
-        assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Notice(Outgoing::Unpublished));
-        assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Notice(Outgoing::Published));
+        assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Notice(Notice::Unpublished));
+        assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Notice(Notice::Published));
         assert_eq!(q.front(&mut out, 64, 1 << 20), Front::Empty);
     }
 
