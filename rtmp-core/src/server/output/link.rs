@@ -23,6 +23,8 @@ pub(crate) type SocketFd = ();
 
 /// A rate sample covers at least this much time behind.
 const SAMPLE_PERIOD: Duration = Duration::from_millis(250);
+/// A catch-up sample covers at least this much time (shorter ones are noise).
+const MIN_CATCH_UP: Duration = Duration::from_millis(10);
 /// A player that kept up this long may have a faster link than measured: its rate is doubled.
 const RATE_MEMORY: Duration = Duration::from_secs(4);
 
@@ -66,8 +68,20 @@ impl LinkMeter {
     pub(crate) fn measure(&mut self, written: u64, behind: bool) -> Link {
         let kernel_bytes = self.fd.map_or(0, kernel_bytes);
         let now = Instant::now();
+        let delivered = written.saturating_sub(kernel_bytes);
         if !behind {
-            self.spell = None;
+            // The link has just taken the whole backlog: what it carried since the last sample
+            // is a rate it can do. A player that read nothing for seconds and then drained its
+            // queue at once is not stuck with the stall's rate.
+            if let Some((since, before)) = self.spell.take()
+                && now.duration_since(since) >= MIN_CATCH_UP
+            {
+                let sample = rate(delivered.saturating_sub(before), now.duration_since(since));
+                if sample > self.rate {
+                    self.rate = sample;
+                    self.resize_unsent_limit();
+                }
+            }
             let since = *self.kept_up.get_or_insert(now);
             if self.rate > 0 && now.duration_since(since) >= RATE_MEMORY {
                 // Probing, not forgetting: a link that carried less than the stream a moment ago
@@ -79,13 +93,12 @@ impl LinkMeter {
             return Link { rate: self.rate, kernel_bytes };
         }
         self.kept_up = None;
-        let delivered = written.saturating_sub(kernel_bytes);
         match self.spell {
             None => self.spell = Some((now, delivered)),
             Some((since, before)) => {
                 let elapsed = now.duration_since(since);
                 if elapsed >= SAMPLE_PERIOD {
-                    let sample = (delivered.saturating_sub(before) as f64 / elapsed.as_secs_f64()) as u64;
+                    let sample = rate(delivered.saturating_sub(before), elapsed);
                     self.rate = if self.rate == 0 { sample.max(1) } else { (self.rate + sample).max(2) / 2 };
                     self.spell = Some((now, delivered));
                     self.resize_unsent_limit();
@@ -122,6 +135,11 @@ impl LinkMeter {
             set_unsent_limit(fd, self.unsent_limit);
         }
     }
+}
+
+/// `bytes` over `elapsed`, in bytes per second.
+fn rate(bytes: u64, elapsed: Duration) -> u64 {
+    (bytes as f64 / elapsed.as_secs_f64()) as u64
 }
 
 /// Bytes the kernel holds for the socket: unsent, or sent and not yet acknowledged.
