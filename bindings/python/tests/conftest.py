@@ -73,7 +73,9 @@ def flv_file(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def python() -> str:
-    return sys.executable
+    """The interpreter that runs the examples: this one, or RTMP_RS_EXAMPLE_PYTHON (the test script
+    points it at fresh venvs holding only the built wheel)."""
+    return os.environ.get("RTMP_RS_EXAMPLE_PYTHON") or sys.executable
 
 
 @pytest.fixture
