@@ -4,7 +4,11 @@
 #   2. npm run build (napi build --platform: the debug addon, index.js and index.d.ts), and fails
 #      when the generated index.js / index.d.ts differ from the committed ones;
 #   3. tsc --noEmit on the TypeScript example (examples/node/ingest.ts) and the type test;
-#   4. node --test (bindings/node/__test__) against the real ffmpeg, with no test skipped.
+#   4. node --test (bindings/node/__test__) against the real ffmpeg, with no test skipped;
+#   5. the npm packages as they would be published (napi-rs's layout: the main package and
+#      npm/linux-x64-gnu, named in optionalDependencies by `napi pre-publish`): a stripped release
+#      addon, `npm pack` of both, installed offline into a fresh project with no Rust toolchain on
+#      PATH, where examples/node/auth_server.js (require('rtmp-rs')) accepts an ffmpeg publisher.
 # Needs Rust, Node >= 20.17 with npm, and ffmpeg 9 with libx264 (RTMP_RS_FFMPEG, ffmpeg-9 on
 # PATH, or imageio-ffmpeg installed into .venv as scripts/test.sh does).
 set -euo pipefail
@@ -41,6 +45,10 @@ if [ -f package-lock.json ]; then
 else
     npm install --no-audit --no-fund
 fi
+done_step
+
+step "examples/node links the package (npm ci there)"
+(cd "$ROOT/examples/node" && npm ci --no-audit --no-fund)
 done_step
 
 step "build (npm run build: napi build --platform)"
@@ -81,6 +89,48 @@ for counter in fail cancelled skipped todo; do
 done
 passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$LOG" | tail -n 1)
 [ "${passed:-0}" -gt 0 ] || { echo "node --test ran no test" >&2; exit 1; }
+done_step
+
+step "npm packages: release addon, napi-rs layout, npm pack, install with no Rust toolchain"
+DIST=$ROOT/target/dist/node
+rm -rf "$DIST" && mkdir -p "$DIST/build" "$DIST/stage" "$DIST/tarballs" "$DIST/project/examples"
+# --no-js: the committed index.js is the loader; only the addon is wanted here.
+npx --no-install napi build --platform --release --strip --no-js --output-dir "$DIST/build"
+# A copy of the package, so pre-publish's edit of package.json (optionalDependencies) stays out
+# of the tree.
+cp -r package.json index.js index.d.ts README.md npm "$DIST/stage/"
+napi=$PKG/node_modules/.bin/napi
+(cd "$DIST/stage" && "$napi" artifacts --output-dir "$DIST/build" --npm-dir npm &&
+    "$napi" pre-publish -t npm --skip-optional-publish && rm -f ./*.node)
+node -e '
+    const pkg = require(process.argv[1])
+    const want = { [`${pkg.name}-linux-x64-gnu`]: pkg.version }
+    if (JSON.stringify(pkg.optionalDependencies) !== JSON.stringify(want)) {
+        console.error("optionalDependencies:", pkg.optionalDependencies, "wanted", want)
+        process.exit(1)
+    }' "$DIST/stage/package.json"
+(cd "$DIST/stage" && npm pack --pack-destination "$DIST/tarballs")
+(cd "$DIST/stage/npm/linux-x64-gnu" && npm pack --pack-destination "$DIST/tarballs")
+ls -l "$DIST/build"/*.node "$DIST/tarballs"
+main_tgz=$(ls "$DIST"/tarballs/rtmp-rs-[0-9]*.tgz)
+if tar tzf "$main_tgz" | grep -q '\.node$'; then
+    echo "the main package must not carry the addon (the platform package does)" >&2
+    exit 1
+fi
+NO_RUST_PATH=$(printf '%s' "$PATH" | tr ':' '\n' |
+    while read -r dir; do [ -e "$dir/cargo" ] || [ -e "$dir/rustc" ] || printf '%s:' "$dir"; done)
+NO_RUST_PATH=${NO_RUST_PATH%:}
+cp "$ROOT"/examples/node/*.js "$DIST/project/examples/"
+(cd "$DIST/project" && PATH=$NO_RUST_PATH bash -c '
+    set -euo pipefail
+    if command -v cargo || command -v rustc; then echo "the Rust toolchain is still on PATH" >&2; exit 1; fi
+    npm init -y >/dev/null
+    npm install --offline --no-audit --no-fund "$@"
+    node -e "const p = require.resolve(\"rtmp-rs\"); if (!p.startsWith(process.cwd())) process.exit(1); console.log(\"rtmp-rs from\", p)"
+' _ "$DIST"/tarballs/*.tgz)
+PATH=$NO_RUST_PATH RTMP_RS_NODE_EXAMPLES=$DIST/project/examples \
+    node --test --test-name-pattern 'auth_server.js and player.js' __test__/examples.test.mjs 2>&1 | tee "$DIST/examples.log"
+grep -qE '^# pass 1$' "$DIST/examples.log" || { echo "the packaged example test did not pass" >&2; exit 1; }
 done_step
 
 echo

@@ -10,7 +10,7 @@
 // stderr. SIGINT or SIGTERM stops it gracefully.
 'use strict'
 
-const { Server, setLogger } = require('../../bindings/node') // in an application: require('rtmp-rs')
+const { Server, setLogger } = require('rtmp-rs')
 
 function usage() {
   process.stderr.write('usage: auth_server --bind ADDR --publish-token SECRET [--log error|warn|info|debug]\n')

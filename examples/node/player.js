@@ -6,7 +6,7 @@
 // Ends with "video=N audio=M keyframes=K" on stdout, after the duration or when the stream ends.
 'use strict'
 
-const { Player } = require('../../bindings/node') // in an application: require('rtmp-rs')
+const { Player } = require('rtmp-rs')
 
 function usage() {
   process.stderr.write('usage: player URL [--duration SECONDS]\n')

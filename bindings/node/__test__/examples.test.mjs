@@ -8,7 +8,10 @@ import test from 'node:test'
 
 import { packageDir, publish, repoDir, rtmp, runNode, waitFor } from './helpers.mjs'
 
-const examples = join(repoDir, 'examples', 'node')
+// RTMP_RS_NODE_EXAMPLES: the examples copied into a project that installed the npm tarballs
+// (scripts/test-node.sh's packaging step); by default the repo's, which `require('rtmp-rs')`
+// through examples/node's link to bindings/node.
+const examples = process.env.RTMP_RS_NODE_EXAMPLES || join(repoDir, 'examples', 'node')
 const LINE = /^(connect app=live|publish live\/cam|keyframe live\/cam ts=\d+|unpublish live\/cam|play live\/cam|disconnect)$/
 
 test('auth_server.js and player.js with ffmpeg', async () => {
