@@ -24,6 +24,13 @@ mod policy;
 mod runtime;
 mod server;
 
+// The repository README's Rust examples, run as doctests (`cargo test --doc -p rtmp-embed`). They
+// live here, not in rtmp-core, because the published crate has no ../../README.md: its own
+// README's examples are rtmp-core's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme {}
+
 use std::fmt;
 use std::io;
 
