@@ -97,8 +97,9 @@ rm -rf "$DIST" && mkdir -p "$DIST/build" "$DIST/stage" "$DIST/tarballs" "$DIST/p
 # --no-js: the committed index.js is the loader; only the addon is wanted here.
 npx --no-install napi build --platform --release --strip --no-js --output-dir "$DIST/build"
 # A copy of the package, so pre-publish's edit of package.json (optionalDependencies) stays out
-# of the tree.
-cp -r package.json index.js index.d.ts README.md npm "$DIST/stage/"
+# of the tree; -L: the licence links become files (npm packs no symlinks).
+cp -rL package.json index.js index.d.ts README.md LICENSE-MIT LICENSE-APACHE npm "$DIST/stage/"
+cp -L LICENSE-MIT LICENSE-APACHE "$DIST/stage/npm/linux-x64-gnu/"
 napi=$PKG/node_modules/.bin/napi
 (cd "$DIST/stage" && "$napi" artifacts --output-dir "$DIST/build" --npm-dir npm &&
     "$napi" pre-publish -t npm --skip-optional-publish && rm -f ./*.node)
