@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::ffi::{CString, c_char};
 
 use rtmp_core::client::ClientError;
+use rtmp_core::server::{PublishError, SubscribeError};
 
 use rtmp_embed::{AnswerError, EmbedError};
 
@@ -103,6 +104,19 @@ pub(crate) fn embed_error(error: EmbedError) -> rtmp_result {
         EmbedError::Io(_) => rtmp_result::Io,
         EmbedError::Timeout => rtmp_result::Timeout,
         EmbedError::Panic => rtmp_result::Panic,
+        EmbedError::InvalidArgument(_) => rtmp_result::InvalidArgument,
+        EmbedError::Subscribe(e) => match e {
+            SubscribeError::NotFound(_) => rtmp_result::NotFound,
+            SubscribeError::TooManyPlayers(_) => rtmp_result::Rejected,
+        },
+        EmbedError::Publish(e) => match e {
+            PublishError::AlreadyPublishing(_) => rtmp_result::Rejected,
+            PublishError::Closed | PublishError::TakenOver => rtmp_result::Closed,
+            PublishError::InvalidVideo(_)
+            | PublishError::InvalidAudio(_)
+            | PublishError::InvalidData(_)
+            | PublishError::TimestampRegression { .. } => rtmp_result::InvalidArgument,
+        },
         EmbedError::Client(e) => match e {
             ClientError::BadUrl(_) | ClientError::BadConfig(_) => rtmp_result::InvalidArgument,
             ClientError::Io(_) => rtmp_result::Io,

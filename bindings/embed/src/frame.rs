@@ -68,6 +68,12 @@ impl Frame {
         }
     }
 
+    /// Names the stream the frame belongs to.
+    pub(crate) fn set_key(&mut self, key: &StreamKey) {
+        self.app.clone_from(&key.app);
+        self.name.clone_from(&key.name);
+    }
+
     /// The frame of an `on_video_frame` / `on_keyframe` call.
     pub fn from_video(frame: &VideoFrame<'_>) -> Self {
         let tag = Some(frame.tag.clone());

@@ -18,6 +18,7 @@
 mod client;
 mod event;
 mod frame;
+mod local;
 mod log;
 mod options;
 mod policy;
@@ -39,6 +40,7 @@ pub use event::{
     AnswerError, Event, EventSink, Hook, Interest, Request, RequestDetails, RequestKind, Session,
 };
 pub use frame::{Frame, FrameKind};
+pub use local::{EmbeddedLocalPublisher, EmbeddedSubscription, LocalItem, LocalReceived, parse_stream_key};
 pub use log::{LogRecord, LogSink, set_log_sink};
 pub use options::{
     CLIENT_LAYER_OPTIONS, LAYER_OPTIONS, OptionInfo, client_options, duration_in, node_message, node_name,
@@ -66,6 +68,12 @@ pub enum EmbedError {
     Timeout,
     /// A task of the layer panicked.
     Panic,
+    /// An argument is malformed (the text says which and how).
+    InvalidArgument(String),
+    /// A local subscription was refused.
+    Subscribe(rtmp_core::server::SubscribeError),
+    /// A local publish or send was refused.
+    Publish(rtmp_core::server::PublishError),
 }
 
 impl fmt::Display for EmbedError {
@@ -77,6 +85,9 @@ impl fmt::Display for EmbedError {
             Self::Client(e) => write!(f, "{e}"),
             Self::Timeout => f.write_str("timed out"),
             Self::Panic => f.write_str("a task panicked"),
+            Self::InvalidArgument(what) => f.write_str(what),
+            Self::Subscribe(e) => write!(f, "{e}"),
+            Self::Publish(e) => write!(f, "{e}"),
         }
     }
 }

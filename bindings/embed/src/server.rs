@@ -404,6 +404,12 @@ impl EmbeddedServer {
         self.handle.stats()
     }
 
+    /// The core server's handle: its streams in-process ([`crate::EmbeddedSubscription`],
+    /// [`crate::EmbeddedLocalPublisher`]) and [`ServerHandle::streams`].
+    pub fn handle(&self) -> &ServerHandle {
+        &self.handle
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

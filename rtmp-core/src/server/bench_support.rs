@@ -28,7 +28,9 @@ impl FanoutBench {
         let config = ServerConfig::default();
         let stream = Arc::new(Stream::new(StreamKey::new("live", "bench"), &config));
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 1935));
-        stream.claim_publisher(1, addr, Arc::default(), PublisherPolicy::RejectNew).expect("a new stream");
+        stream
+            .claim_publisher(1, addr, Arc::default(), PublisherPolicy::RejectNew, super::PeerKind::Rtmp)
+            .expect("a new stream");
         let players: Vec<_> = (0..players as u64)
             .map(|id| {
                 let queue = PlayerQueue::unattached(config.player_queue_length, config.player_latency_budget);

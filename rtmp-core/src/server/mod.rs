@@ -7,6 +7,7 @@ mod config;
 mod connection;
 mod gop;
 mod handler;
+mod local;
 mod merged_read;
 mod message;
 mod output;
@@ -31,7 +32,11 @@ pub use handler::{
     AcceptAll, AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayOptions, PlayParams,
     PublishParams, RtmpHandler, SessionContext, StreamKey, VideoFrame,
 };
-pub use stats::{PlayerStats, ServerStats, StreamStats};
+pub use local::{
+    FrameKind, LocalPublisher, MediaFrame, PublishError, Start, StreamEvent, SubscribeError,
+    SubscribeOptions, Subscription, SubscriptionCloser, SubscriptionItem,
+};
+pub use stats::{PeerKind, PlayerStats, ServerStats, StreamInfo, StreamStats};
 
 use merged_read::MergedReads;
 use runtime::{ServerState, Shared};
@@ -47,7 +52,7 @@ pub struct RtmpServer<H: RtmpHandler> {
     shared: Arc<Shared<H>>,
 }
 
-/// A cheap handle to a running server: statistics and shutdown from anywhere.
+/// A cheap handle to a server: statistics, its streams in-process, and shutdown, from anywhere.
 #[derive(Debug, Clone)]
 pub struct ServerHandle {
     state: Arc<ServerState>,
@@ -57,6 +62,27 @@ impl ServerHandle {
     /// A statistics snapshot.
     pub fn stats(&self) -> ServerStats {
         self.state.stats()
+    }
+
+    /// Reads the stream `key` in-process, as a player would get it (see [`Subscription`]).
+    /// Fails when the stream is not published, unless `options.wait` gives it time to be.
+    pub async fn subscribe(
+        &self,
+        key: &StreamKey,
+        options: SubscribeOptions,
+    ) -> Result<Subscription, SubscribeError> {
+        Subscription::new(Arc::clone(&self.state), key, options).await
+    }
+
+    /// Publishes the stream `key` from in-process (see [`LocalPublisher`]). A stream that is
+    /// published already is refused or taken over as [`ServerConfig::publisher_policy`] says.
+    pub fn publish(&self, key: &StreamKey) -> Result<LocalPublisher, PublishError> {
+        LocalPublisher::new(Arc::clone(&self.state), key)
+    }
+
+    /// The live streams, sorted by key: who publishes each, its codecs, its players.
+    pub fn streams(&self) -> Vec<StreamInfo> {
+        self.state.registry.live()
     }
 
     /// Starts a graceful shutdown: publishers and players get their status, then `run` returns.

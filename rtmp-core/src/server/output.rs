@@ -81,7 +81,7 @@ use tokio::time::timeout;
 use direct::{DirectWriter, SharedWriter};
 use link::LinkMeter;
 pub(crate) use link::SocketFd;
-pub(crate) use queue::{FrameClass, Front, Notice, OutMessage, Outgoing, PlayerQueue};
+pub(crate) use queue::{FrameClass, Front, Notice, OutMessage, Outgoing, PlayerQueue, Popped};
 
 use super::handler::DisconnectReason;
 use crate::proto::chunk::{shared_chunk_end, shared_type_id};
@@ -488,7 +488,7 @@ mod tests {
     }
 
     fn out(fill: u8, class: MessageClass) -> OutMessage {
-        OutMessage { bytes: message(fill), class: FrameClass::of(class) }
+        OutMessage::new(message(fill), FrameClass::of(class))
     }
 
     #[tokio::test]

@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::sync::Notify;
 
 use super::gop::{CachedMessage, GopCache};
 use super::message::{MessageClass, PublishedMessage, chunk};
 use super::output::{FrameClass, Notice, OutMessage, PlayerQueue, clock_ms, prefetch};
-use super::stats::{PlayerStats, StreamStats};
+use super::stats::{PeerKind, PlayerStats, StreamInfo, StreamStats};
 use super::{PublisherPolicy, ServerConfig, StreamKey};
 use crate::proto::media::{AudioConfig, AudioTag, VideoConfig, VideoTag};
 
@@ -29,13 +30,46 @@ pub(crate) struct Player {
     pub(crate) peer_addr: SocketAddr,
     /// The message stream its play arrived on; media is sent on it.
     pub(crate) stream_id: u32,
-    /// Its connection's output for this play (made by [`super::output::PlayerOutput::queue`]).
+    /// Its connection's output for this play (made by [`super::output::PlayerOutput::queue`]),
+    /// or a local subscriber's queue.
     pub(crate) queue: PlayerQueue,
+    /// A local subscriber ([`super::Subscription`]): it gets messages as published, unchunked.
+    pub(crate) kind: PeerKind,
 }
 
 impl Player {
     pub(crate) fn new(session_id: u64, peer_addr: SocketAddr, stream_id: u32, queue: PlayerQueue) -> Self {
-        Self { session_id, peer_addr, stream_id, queue }
+        Self { session_id, peer_addr, stream_id, queue, kind: PeerKind::Rtmp }
+    }
+
+    /// A local subscriber (no address, no message stream).
+    pub(crate) fn local(session_id: u64, queue: PlayerQueue) -> Self {
+        let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+        Self { session_id, peer_addr: nowhere, stream_id: 0, queue, kind: PeerKind::Local }
+    }
+
+    /// Queues a cached or published message for this player: chunked for its message stream,
+    /// or as published for a local subscriber.
+    fn push_cached(&self, cached: &mut CachedMessage, chunk_size: u32, now: u32) {
+        let class = cached.class;
+        match self.kind {
+            PeerKind::Local => {
+                let message = local_message(cached.type_id, cached.timestamp, &cached.payload, class);
+                self.queue.push_message(message, now);
+            }
+            PeerKind::Rtmp if self.stream_id == COMMON_STREAM_ID => {
+                // Cached while nobody played: chunked now, once for every later joiner too.
+                let chunked = cached.chunked.get_or_insert_with(|| {
+                    chunk(cached.type_id, cached.timestamp, &cached.payload, COMMON_STREAM_ID, chunk_size)
+                });
+                self.queue.push(chunked, class, now);
+            }
+            PeerKind::Rtmp => {
+                let own =
+                    chunk(cached.type_id, cached.timestamp, &cached.payload, self.stream_id, chunk_size);
+                self.queue.push(&own, class, now);
+            }
+        }
     }
 
     /// Starts loading what a fan-out reads first of this player.
@@ -54,6 +88,7 @@ impl Player {
             audio_gaps: self.queue.audio_gaps(),
             behind_live: Duration::from_millis(self.queue.behind_live_ms(now)),
             queue_depth: self.queue.depth(),
+            kind: self.kind,
         }
     }
 }
@@ -62,6 +97,7 @@ impl Player {
 struct Publisher {
     session_id: u64,
     peer_addr: SocketAddr,
+    kind: PeerKind,
     /// Notified when another publisher takes the stream over.
     kick: Arc<Notify>,
     started: Instant,
@@ -160,6 +196,15 @@ struct Window {
     messages: Vec<PublishedMessage>,
 }
 
+/// What of the cache a joining player gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// Metadata, sequence headers and the GOP: a late joiner sees a picture at once.
+    Gop,
+    /// Metadata and sequence headers only: media starts with what is published next.
+    Headers,
+}
+
 /// Why a publish claim failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ClaimError {
@@ -178,7 +223,17 @@ enum Delivery {
 
 /// `message` chunked for message stream `stream_id`, with its class as the drop policy sees it.
 fn out_message(message: &PublishedMessage, stream_id: u32, chunk_size: u32) -> OutMessage {
-    OutMessage { bytes: message.chunk(stream_id, chunk_size), class: FrameClass::of(message.class) }
+    OutMessage {
+        bytes: message.chunk(stream_id, chunk_size),
+        class: FrameClass::of(message.class),
+        timestamp: message.timestamp,
+        type_id: message.type_id,
+    }
+}
+
+/// A message for a local subscriber: the payload as published (shared, not copied).
+fn local_message(type_id: u8, timestamp: u32, payload: &Bytes, class: MessageClass) -> OutMessage {
+    OutMessage { bytes: payload.clone(), class: FrameClass::of(class), timestamp, type_id }
 }
 
 /// Sends `chunked` (chunked for message stream 1) to every player, in groups of at most one
@@ -194,6 +249,8 @@ fn fan_out(
     let may_write = delivery == Delivery::Now;
     let now = clock_ms();
     let mut sent = 0;
+    // Local subscribers' batch, made once for all of them when the first needs it.
+    let mut local: Option<Vec<OutMessage>> = None;
     for (i, player) in players.iter().enumerate() {
         // Each player's state is cold (the sends before it filled the cache), and waiting for it
         // showed as the fan-out's largest user-space cost: the next players' lines load while
@@ -206,7 +263,11 @@ fn fan_out(
             next.queue.prefetch_writer();
         }
         let own: Vec<_>;
-        let batch = if player.stream_id == COMMON_STREAM_ID {
+        let batch = if player.kind == PeerKind::Local {
+            local.get_or_insert_with(|| {
+                messages.iter().map(|m| local_message(m.type_id, m.timestamp, &m.payload, m.class)).collect()
+            })
+        } else if player.stream_id == COMMON_STREAM_ID {
             chunked
         } else {
             own = messages.iter().map(|m| out_message(m, player.stream_id, chunk_size)).collect();
@@ -270,6 +331,7 @@ impl Stream {
         peer_addr: SocketAddr,
         kick: Arc<Notify>,
         policy: PublisherPolicy,
+        kind: PeerKind,
     ) -> Result<Option<Duration>, ClaimError> {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
@@ -284,6 +346,7 @@ impl Stream {
         state.publisher = Some(Publisher {
             session_id,
             peer_addr,
+            kind,
             kick,
             started: Instant::now(),
             bytes_in: 0,
@@ -297,7 +360,7 @@ impl Stream {
             for player in &state.players {
                 if outage.joiners.iter().any(|joiner| Arc::ptr_eq(joiner, player)) {
                     player.queue.push_notice(Notice::Published);
-                    Self::replay(&mut state.cache, player, self.chunk_size);
+                    Self::replay(&mut state.cache, player, self.chunk_size, Replay::Gop);
                 }
                 // The new encoder's frames cannot follow the old one's.
                 player.queue.restart_keyframe_wait();
@@ -311,6 +374,11 @@ impl Stream {
             player.queue.push_notice(Notice::Published);
         }
         Ok(None)
+    }
+
+    /// Whether `session_id` publishes the stream now (a takeover ends that).
+    pub(crate) fn is_publisher(&self, session_id: u64) -> bool {
+        lock(&self.state).publisher.as_ref().is_some_and(|p| p.session_id == session_id)
     }
 
     /// Ends `session_id`'s publishing, if it is still the publisher. Returns whether it was.
@@ -429,6 +497,11 @@ impl Stream {
     /// The caller holds the player's connection (its replies go first), so nothing is written here.
     /// During an outage the player waits, like one of a stream not yet published.
     pub(crate) fn add_player(&self, player: Arc<Player>) {
+        self.add_player_from(player, Replay::Gop);
+    }
+
+    /// [`Self::add_player`], given `replay` of the cache.
+    pub(crate) fn add_player_from(&self, player: Arc<Player>, replay: Replay) {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
         if let Some(outage) = &mut state.outage {
@@ -438,25 +511,16 @@ impl Stream {
         }
         // The window's messages are in the cache the joiner gets: the others get them now.
         Self::flush_window_locked(state, self.chunk_size, Delivery::Queued);
-        Self::replay(&mut state.cache, &player, self.chunk_size);
+        Self::replay(&mut state.cache, &player, self.chunk_size, replay);
         state.players.push(player);
     }
 
-    /// Queues the cache (metadata, headers, GOP) for `player`.
-    fn replay(cache: &mut GopCache, player: &Player, chunk_size: u32) {
+    /// Queues the cache for `player`: metadata and headers, and the GOP for [`Replay::Gop`].
+    fn replay(cache: &mut GopCache, player: &Player, chunk_size: u32, replay: Replay) {
         let now = clock_ms();
         for cached in cache.replay_mut() {
-            let class = cached.class;
-            if player.stream_id == COMMON_STREAM_ID {
-                // Cached while nobody played: chunked now, once for every later joiner too.
-                let chunked = cached.chunked.get_or_insert_with(|| {
-                    chunk(cached.type_id, cached.timestamp, &cached.payload, COMMON_STREAM_ID, chunk_size)
-                });
-                player.queue.push(chunked, class, now);
-            } else {
-                let own =
-                    chunk(cached.type_id, cached.timestamp, &cached.payload, player.stream_id, chunk_size);
-                player.queue.push(&own, class, now);
+            if replay == Replay::Gop || FrameClass::of(cached.class) == FrameClass::Header {
+                player.push_cached(cached, chunk_size, now);
             }
         }
     }
@@ -506,6 +570,20 @@ impl Stream {
         state.publisher.is_none() && state.outage.is_none() && state.players.is_empty()
     }
 
+    /// The stream as [`super::ServerHandle::streams`] lists it, while it is live.
+    fn info(&self) -> Option<StreamInfo> {
+        let state = lock(&self.state);
+        let publisher = state.publisher.as_ref()?;
+        Some(StreamInfo {
+            key: self.key.clone(),
+            publisher: publisher.kind,
+            video_codec: publisher.video.as_ref().map(|v| v.codec_string().to_owned()),
+            audio_codec: publisher.audio.as_ref().map(|a| a.codec_string().to_owned()),
+            players: state.players.iter().filter(|p| p.kind == PeerKind::Rtmp).count(),
+            subscribers: state.players.iter().filter(|p| p.kind == PeerKind::Local).count(),
+        })
+    }
+
     fn stats(&self) -> StreamStats {
         let state = lock(&self.state);
         let publisher = state.publisher.as_ref();
@@ -516,6 +594,7 @@ impl Stream {
         StreamStats {
             key: self.key.clone(),
             publisher: publisher.map(|p| p.peer_addr),
+            publisher_kind: publisher.map(|p| p.kind),
             video_codec: video.map(|v| v.codec_string().to_owned()),
             audio_codec: publisher.and_then(|p| p.audio.as_ref()).map(|a| a.codec_string().to_owned()),
             width: video.and_then(VideoConfig::width),
@@ -541,6 +620,14 @@ impl Registry {
     pub(crate) fn stream(&self, key: &StreamKey, config: &ServerConfig) -> Arc<Stream> {
         let mut streams = lock(&self.streams);
         streams.entry(key.clone()).or_insert_with(|| Arc::new(Stream::new(key.clone(), config))).clone()
+    }
+
+    /// The live streams, sorted by key.
+    pub(crate) fn live(&self) -> Vec<StreamInfo> {
+        let streams: Vec<Arc<Stream>> = lock(&self.streams).values().cloned().collect();
+        let mut live: Vec<StreamInfo> = streams.iter().filter_map(|s| s.info()).collect();
+        live.sort_by(|a, b| a.key.cmp(&b.key));
+        live
     }
 
     /// Write coalescing: every stream's window out (see [`Stream::flush_window`]). Returns the
@@ -569,7 +656,6 @@ impl Registry {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
     use std::time::Duration;
 
     use super::*;
@@ -586,10 +672,10 @@ mod tests {
         let stream = Stream::new(StreamKey::new("live", "cam"), &ServerConfig::default());
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
         let policy = PublisherPolicy::TakeOver;
-        stream.claim_publisher(1, addr, Arc::default(), policy).unwrap();
+        stream.claim_publisher(1, addr, Arc::default(), policy, PeerKind::Rtmp).unwrap();
         let player = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(16, None)));
         stream.add_player(Arc::clone(&player));
-        stream.claim_publisher(2, addr, Arc::default(), policy).unwrap();
+        stream.claim_publisher(2, addr, Arc::default(), policy, PeerKind::Rtmp).unwrap();
         assert_eq!(notices(&player), [Outgoing::Published]);
         // The replaced publisher no longer owns the stream; the new one does.
         assert!(!stream.release_publisher(1));
@@ -638,7 +724,7 @@ mod tests {
         let stream = Stream::new(StreamKey::new("live", "cam"), &ServerConfig::default());
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
         let policy = PublisherPolicy::RejectNew;
-        stream.claim_publisher(1, addr, Arc::default(), policy).unwrap();
+        stream.claim_publisher(1, addr, Arc::default(), policy, PeerKind::Rtmp).unwrap();
         let player = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(64, None)));
         stream.add_player(Arc::clone(&player));
         let _ = stream.publish(1, &mut vec![header(1), video(1000, true), video(1040, false)]);
@@ -652,7 +738,10 @@ mod tests {
         stream.add_player(Arc::clone(&joiner));
         assert_eq!(notices(&joiner), []);
         std::thread::sleep(Duration::from_millis(30));
-        let outage = stream.claim_publisher(2, addr, Arc::default(), policy).unwrap().expect("resumed");
+        let outage = stream
+            .claim_publisher(2, addr, Arc::default(), policy, PeerKind::Rtmp)
+            .unwrap()
+            .expect("resumed");
         assert!(outage >= Duration::from_millis(30), "{outage:?}");
         assert!(!stream.end_outage(generation), "the republish ended the outage");
         assert_eq!(notices(&player), [], "no notices on resume");
@@ -683,13 +772,13 @@ mod tests {
         let stream = Stream::new(StreamKey::new("live", "cam"), &ServerConfig::default());
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
         let policy = PublisherPolicy::RejectNew;
-        stream.claim_publisher(1, addr, Arc::default(), policy).unwrap();
+        stream.claim_publisher(1, addr, Arc::default(), policy, PeerKind::Rtmp).unwrap();
         let player = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(64, None)));
         stream.add_player(Arc::clone(&player));
         let _ = stream.publish(1, &mut vec![header(1), video(0, true)]);
         notices(&player);
         stream.interrupt_publisher(1).unwrap();
-        assert!(stream.claim_publisher(2, addr, Arc::default(), policy).unwrap().is_some());
+        assert!(stream.claim_publisher(2, addr, Arc::default(), policy, PeerKind::Rtmp).unwrap().is_some());
         let _ = stream.publish(2, &mut vec![header(2), video(0, true)]);
         let got = stamped(&player);
         assert_eq!(got.len(), 2, "the changed header and the keyframe: {got:?}");
@@ -704,7 +793,7 @@ mod tests {
         let stats = stream.stats();
         assert_eq!((stats.interruptions, stats.resumptions), (2, 1));
         // A publish after the grace is a new one: notices, its own timestamps.
-        assert_eq!(stream.claim_publisher(3, addr, Arc::default(), policy).unwrap(), None);
+        assert_eq!(stream.claim_publisher(3, addr, Arc::default(), policy, PeerKind::Rtmp).unwrap(), None);
         let _ = stream.publish(3, &mut vec![video(5, true)]);
         assert_eq!(stamped(&player), [Err(Outgoing::Published), Ok((5, 0x17))]);
     }
@@ -714,7 +803,7 @@ mod tests {
         let config = ServerConfig::default().write_coalescing(Some(std::time::Duration::from_millis(100)));
         let stream = Stream::new(StreamKey::new("live", "cam"), &config);
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
-        stream.claim_publisher(1, addr, Arc::default(), PublisherPolicy::RejectNew).unwrap();
+        stream.claim_publisher(1, addr, Arc::default(), PublisherPolicy::RejectNew, PeerKind::Rtmp).unwrap();
         let first = Arc::new(Player::new(9, addr, 1, PlayerQueue::unattached(16, None)));
         stream.add_player(Arc::clone(&first));
         let _ = stream.publish(1, &mut vec![video(1, true), video(2, false)]);

@@ -27,8 +27,10 @@ pub struct ServerStats {
 pub struct StreamStats {
     /// The stream key.
     pub key: StreamKey,
-    /// The publisher's address, when live.
+    /// The publisher's address, when live (`0.0.0.0:0` for a local publisher).
     pub publisher: Option<SocketAddr>,
+    /// Who publishes, when live: an RTMP connection or a [`super::LocalPublisher`].
+    pub publisher_kind: Option<PeerKind>,
     /// RFC 6381 codec string of the video (`avc1.64001f`, `hvc1.1.6.L93.B0`, …), once known.
     pub video_codec: Option<String>,
     /// Codec string of the audio (`mp4a.40.2`, `opus`, …), once known.
@@ -72,4 +74,42 @@ pub struct PlayerStats {
     pub behind_live: Duration,
     /// Messages waiting in its queue now.
     pub queue_depth: usize,
+    /// An RTMP player, or a local [`super::Subscription`] (whose address is `0.0.0.0:0`).
+    pub kind: PeerKind,
+}
+
+/// Who is at the other end of a publish or a play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerKind {
+    /// An RTMP or RTMPS connection.
+    Rtmp,
+    /// In-process: a [`super::LocalPublisher`] or a [`super::Subscription`].
+    Local,
+}
+
+impl PeerKind {
+    /// `"rtmp"` or `"local"`, as the skins name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rtmp => "rtmp",
+            Self::Local => "local",
+        }
+    }
+}
+
+/// A live stream, as [`super::ServerHandle::streams`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The stream key.
+    pub key: StreamKey,
+    /// Who publishes it.
+    pub publisher: PeerKind,
+    /// Codec string of the video, once its sequence header arrived.
+    pub video_codec: Option<String>,
+    /// Codec string of the audio, once its sequence header arrived.
+    pub audio_codec: Option<String>,
+    /// RTMP players.
+    pub players: usize,
+    /// Local subscribers.
+    pub subscribers: usize,
 }

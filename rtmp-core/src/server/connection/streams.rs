@@ -59,6 +59,7 @@ impl<H: RtmpHandler> Connection<H> {
             self.ctx.peer_addr,
             Arc::clone(&self.kick),
             config.publisher_policy,
+            crate::server::PeerKind::Rtmp,
         );
         match claim {
             Ok(resumed) => {

@@ -225,7 +225,7 @@ mod tests {
     }
 
     fn message(fill: u8, len: usize) -> OutMessage {
-        OutMessage { bytes: Bytes::from(vec![fill; len]), class: super::super::FrameClass::VideoInter }
+        OutMessage::new(Bytes::from(vec![fill; len]), super::super::FrameClass::VideoInter)
     }
 
     #[tokio::test]

@@ -53,11 +53,23 @@ impl FrameClass {
     }
 }
 
-/// A message on its way to players: its bytes chunked once for all of them, and its class.
+/// A message on its way to players: its bytes chunked once for all of them (for a local
+/// subscriber, the message's payload as published), and its class.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OutMessage {
     pub(crate) bytes: Bytes,
     pub(crate) class: FrameClass,
+    /// The message's timestamp and RTMP type: what a local subscriber reads besides the payload
+    /// (free for the others: they fill the struct's padding).
+    pub(crate) timestamp: u32,
+    pub(crate) type_id: u8,
+}
+
+impl OutMessage {
+    /// A message for a queue that is not written to a socket, or by tests: `bytes` as they are.
+    pub(crate) fn new(bytes: Bytes, class: FrameClass) -> Self {
+        Self { bytes, class, timestamp: 0, type_id: 0 }
+    }
 }
 
 /// A change of the stream that a player's task turns into session messages, in order with the
@@ -152,16 +164,27 @@ pub(crate) struct PlayerQueue {
     /// The connection's socket (plain TCP), when publishers may write into it themselves while
     /// the queue is empty.
     direct: Option<Arc<DirectWriter>>,
+    /// Audio is shed when the link cannot carry it (a network player). A local subscriber has
+    /// no link: its audio waits for it within the capacity, and only video is dropped by time.
+    sheds_audio: bool,
     dropped_video: AtomicU64,
     dropped_audio: AtomicU64,
     audio_gaps: AtomicU64,
+}
+
+/// What [`PlayerQueue::pop`] takes off a local subscriber's queue.
+#[derive(Debug)]
+pub(crate) enum Popped {
+    Media(OutMessage),
+    Notice(Notice),
 }
 
 /// How far into the queue [`PlayerQueue::take_audio`] looks.
 const WRITE_SCAN: usize = 256;
 
 /// Fills unused slots of the fixed-size batches (no allocation per write).
-static NO_MESSAGE: OutMessage = OutMessage { bytes: Bytes::new(), class: FrameClass::Header };
+static NO_MESSAGE: OutMessage =
+    OutMessage { bytes: Bytes::new(), class: FrameClass::Header, timestamp: 0, type_id: 0 };
 
 /// What became of pushed messages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -200,10 +223,17 @@ impl PlayerQueue {
             budget_ms: budget.map(|b| u64::try_from(b.as_millis()).unwrap_or(u64::MAX).max(1)),
             notify,
             direct,
+            sheds_audio: true,
             dropped_video: AtomicU64::new(0),
             dropped_audio: AtomicU64::new(0),
             audio_gaps: AtomicU64::new(0),
         }
+    }
+
+    /// A local subscriber's queue: no socket, read with [`Self::pop`]; its audio is bounded by
+    /// `capacity` only (see `sheds_audio`).
+    pub(crate) fn local(capacity: usize, budget: Option<std::time::Duration>, notify: Arc<Notify>) -> Self {
+        Self { sheds_audio: false, ..Self::new(capacity, budget, notify, None) }
     }
 
     /// A queue no connection drains or writes (benches and tests drain it themselves).
@@ -231,7 +261,11 @@ impl PlayerQueue {
     /// Queues one message for the player's task (a joiner's cache: its connection holds the
     /// gate). Returns whether the drop policy kept it.
     pub(crate) fn push(&self, bytes: &Bytes, class: MessageClass, now: u32) -> bool {
-        let message = OutMessage { bytes: bytes.clone(), class: FrameClass::of(class) };
+        self.push_message(OutMessage::new(bytes.clone(), FrameClass::of(class)), now)
+    }
+
+    /// [`Self::push`] of a whole [`OutMessage`].
+    pub(crate) fn push_message(&self, message: OutMessage, now: u32) -> bool {
         let pushed = self.push_all(std::slice::from_ref(&message), false, now);
         debug_assert_eq!(pushed.sent_bytes, 0, "queued, never written here");
         pushed.kept > 0
@@ -373,6 +407,13 @@ impl PlayerQueue {
     /// not enough the link cannot carry the audio alone, and audio is dropped until the backlog
     /// is down to a quarter of the budget, so the sound has one gap rather than a stutter.
     fn admit_audio(&self, state: &mut QueueState, backlog: u64, budget: u64, now: u32) -> bool {
+        if !self.sheds_audio {
+            // No link to spare: stale video goes, the audio stays for the reader.
+            if backlog > budget * 3 / 4 {
+                self.drop_queued_video(state);
+            }
+            return true;
+        }
         // A quarter of the budget is kept for what the server cannot see: the player's own
         // buffers, and the error of the rate it measured.
         let limit = budget * 3 / 4;
@@ -539,6 +580,34 @@ impl PlayerQueue {
         }));
         state.queued_bytes -= bytes;
         state.bytes_out += bytes;
+    }
+
+    /// A local subscriber's read: the front item, off the queue (its bytes count as delivered).
+    pub(crate) fn pop(&self) -> Option<Popped> {
+        let mut state = self.lock();
+        match state.items.pop_front()? {
+            Item::Media { message, .. } => {
+                let len = message.bytes.len() as u64;
+                state.queued_bytes -= len;
+                state.bytes_out += len;
+                Some(Popped::Media(message))
+            }
+            Item::Notice(notice) => Some(Popped::Notice(notice)),
+        }
+    }
+
+    /// Takes a [`Notice::Published`] at the front off the queue: a subscriber that waited for the
+    /// stream's first publish needs no news of it.
+    pub(crate) fn skip_published_notice(&self) {
+        let mut state = self.lock();
+        if let Some(Item::Notice(Notice::Published)) = state.items.front() {
+            state.items.pop_front();
+        }
+    }
+
+    /// Starts without waiting for a keyframe: the next video message is taken whatever it is.
+    pub(crate) fn start_anywhere(&self) {
+        self.lock().skip_video_until_key = false;
     }
 
     /// Media bytes handed to the socket so far, directly or through the queue.
