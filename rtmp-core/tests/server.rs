@@ -18,6 +18,8 @@ mod hooks;
 mod lifecycle;
 #[path = "server/limits.rs"]
 mod limits;
+#[path = "server/local.rs"]
+mod local;
 #[path = "server/media.rs"]
 mod media;
 #[path = "server/publishers.rs"]

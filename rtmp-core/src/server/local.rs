@@ -447,12 +447,18 @@ impl LocalPublisher {
 
     /// Sends a video message: an FLV video tag body (legacy or Enhanced RTMP).
     pub fn send_video(&mut self, timestamp: u32, payload: Bytes) -> Result<(), PublishError> {
+        if payload.is_empty() {
+            return Err(PublishError::InvalidVideo("empty".into()));
+        }
         let tag = VideoTag::parse(&payload).map_err(|e| PublishError::InvalidVideo(e.to_string()))?;
         self.send(PublishedMessage::video(timestamp, payload, Some(&tag)))
     }
 
     /// Sends an audio message: an FLV audio tag body (legacy or Enhanced RTMP).
     pub fn send_audio(&mut self, timestamp: u32, payload: Bytes) -> Result<(), PublishError> {
+        if payload.is_empty() {
+            return Err(PublishError::InvalidAudio("empty".into()));
+        }
         let tag = AudioTag::parse(&payload).map_err(|e| PublishError::InvalidAudio(e.to_string()))?;
         self.send(PublishedMessage::audio(timestamp, payload, Some(&tag)))
     }
