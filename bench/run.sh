@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --example server -p rtmp-core
-cargo build --release --locked -p rtmp-bench
+cargo build --release --locked -p rtmp-bench --bins
 ulimit -n 65536 2>/dev/null || true
 exec taskset -c 1 target/x86_64-unknown-linux-gnu/release/load "$@"

@@ -35,6 +35,9 @@ enum Scenario {
     /// Viewers on slow links: paced players at 50 % and 20 % of the 2.5 Mbit/s 720p30 stream
     /// beside a full-speed one, for `--seconds` (30 in the issue's run).
     SlowViewers,
+    /// Local subscribers against network players: the in-process server (`src/inprocess.rs`)
+    /// with 100 local subscribers, then with 100 network players, of the 720p30 stream.
+    Local100,
     /// All of the above.
     All,
 }
@@ -283,6 +286,118 @@ async fn ingest(peer: Peer, publishers: usize, fx: &Fixture, seconds: u64) -> Fi
 }
 
 /// Open file descriptors of a process.
+/// One run of the in-process server: `subscribers` local subscribers and `players` network
+/// players of the fixture. Returns the server's CPU ms per second, the lowest frame rate (audio
+/// and video messages) of a network player, and the local subscribers' rate per subscriber.
+async fn in_process(subscribers: usize, players: usize, fx: &Fixture, seconds: u64) -> (f64, f64, f64) {
+    use tokio::io::AsyncBufReadExt;
+    let addr: std::net::SocketAddr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/x86_64-unknown-linux-gnu/release/inprocess");
+    assert!(binary.exists(), "{} is missing: run bench/run.sh", binary.display());
+    let mut child = tokio::process::Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(&binary)
+        .arg(addr.to_string())
+        .arg(subscribers.to_string())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the in-process server");
+    let pid = child.id().expect("pid");
+    let local_frames = Arc::new(AtomicU64::new(0));
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let seen = Arc::clone(&local_frames);
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(n) = line.strip_prefix("frames ").and_then(|n| n.parse().ok()) {
+                seen.store(n, Ordering::Relaxed);
+            }
+        }
+    });
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (stop_tx, stop) = watch::channel(false);
+    let publisher =
+        tokio::spawn(load::ffmpeg_publisher(ffmpeg(), addr, "cam".into(), fx.path.clone(), stop.clone()));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let counters: Vec<Arc<Counters>> = (0..players).map(|_| Arc::default()).collect();
+    let connected = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = counters
+        .iter()
+        .map(|c| {
+            let player = load::player(
+                addr,
+                "cam".into(),
+                Role::Play,
+                Arc::clone(c),
+                Arc::clone(&connected),
+                stop.clone(),
+            );
+            tokio::spawn(player)
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let messages =
+        |cs: &[Arc<Counters>]| -> Vec<u64> { cs.iter().map(|c| c.video.load(Ordering::Relaxed)).collect() };
+    let (cpu0, t0, before, local0) =
+        (proc::cpu_seconds(pid), Instant::now(), messages(&counters), local_frames.load(Ordering::Relaxed));
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let cpu = proc::cpu_seconds(pid) - cpu0;
+    let after = messages(&counters);
+    let local = local_frames.load(Ordering::Relaxed) - local0;
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let _ = publisher.await;
+    let _ = child.kill().await;
+    let min_fps = after.iter().zip(&before).map(|(a, b)| (a - b) as f64 / elapsed).fold(f64::NAN, f64::min);
+    let local_rate = if subscribers > 0 { local as f64 / subscribers as f64 / elapsed } else { f64::NAN };
+    (cpu * 1000.0 / elapsed, min_fps, local_rate)
+}
+
+/// Local subscribers against network players, in the same in-process server and run: CPU per
+/// consumer-second, gross and net of the ingest alone.
+async fn local_subscribers(consumers: usize, fx: &Fixture, seconds: u64, rounds: usize) {
+    let mut rows: Vec<(f64, f64, f64)> = Vec::new();
+    for round in 0..rounds.max(1) {
+        let ingest = in_process(0, 0, fx, seconds).await;
+        let local = in_process(consumers, 0, fx, seconds).await;
+        let network = in_process(0, consumers, fx, seconds).await;
+        let n = consumers as f64;
+        let net = (local.0 - ingest.0) / (network.0 - ingest.0);
+        println!(
+            "round {round}: ingest only {:.1} ms/s; {consumers} local subscribers {:.1} ms/s ({:.1} frames/s each); \
+             {consumers} network players {:.1} ms/s (lowest {:.1} video frames/s)",
+            ingest.0, local.0, local.2, network.0, network.1
+        );
+        rows.push((local.0 / n, network.0 / n, net));
+    }
+    let mut gross: Vec<f64> = rows.iter().map(|r| r.0 / r.1).collect();
+    let mut net: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    let mut local: Vec<f64> = rows.iter().map(|r| r.0).collect();
+    let mut network: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    println!(
+        "\n## local subscribers vs network players: {consumers} of {:.2} Mbit/s 720p30, the same in-process server",
+        fx.bytes_per_second * 8.0 / 1e6
+    );
+    println!("| consumer | CPU ms per consumer-s (median) |");
+    println!("|---|---|");
+    println!("| local subscriber | {:.3} |", percentile_of(&mut local, 0.5));
+    println!("| network player | {:.3} |", percentile_of(&mut network, 0.5));
+    println!(
+        "ratio local / network: CPU {:.2} gross, {:.2} net of the ingest (target <= 0.3)",
+        percentile_of(&mut gross, 0.5),
+        percentile_of(&mut net, 0.5)
+    );
+}
+
 fn fd_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
 }
@@ -529,6 +644,10 @@ async fn main() {
             }
         }
         slow::report(&rows, args.seconds);
+    }
+    if all || args.scenario == Scenario::Local100 {
+        let fx = fixture(&args.fixtures, "1280x720", 2500);
+        local_subscribers(100, &fx, args.seconds, args.rounds).await;
     }
     if args.scenario == Scenario::Soak {
         soak(args.seconds, &fixture(&args.fixtures, "640x360", 300)).await;
