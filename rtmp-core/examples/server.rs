@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use rtmp_core::client::server_config_from_pem;
-use rtmp_core::options::{OptionError, TimeUnit, Value};
+use rtmp_core::options::{Kind, OptionError, TimeUnit, Value};
 use rtmp_core::server::{AcceptAll, RtmpServer, SERVER_OPTIONS, ServerConfig, TlsListener};
 use toml::Spanned;
 
@@ -37,11 +37,16 @@ fn command() -> Command {
         );
     for spec in SERVER_OPTIONS.options {
         let default = (spec.get)(&defaults).to_text(&spec.kind);
-        command = command.arg(Arg::new(spec.name).long(flag(spec.name)).value_name("VALUE").help(format!(
+        let mut arg = Arg::new(spec.name).long(flag(spec.name)).value_name("VALUE").help(format!(
             "{} [{}; default {default}]",
             spec.doc,
             spec.kind.describe()
-        )));
+        ));
+        // A list flag may be repeated (`--forward A --forward B`) as well as comma-separated.
+        if spec.kind == Kind::List {
+            arg = arg.action(ArgAction::Append);
+        }
+        command = command.arg(arg);
     }
     command
         .arg(
@@ -105,11 +110,17 @@ fn config_from(args: &ArgMatches) -> Result<ServerConfig, String> {
         apply_file(&mut config, path)?;
     }
     for spec in SERVER_OPTIONS.options {
-        if let Some(text) = args.get_one::<String>(spec.name) {
-            config
-                .set_option(spec.name, &spec.kind.parse_text(text), TimeUnit::Seconds)
-                .map_err(|e| e.message_for(&format!("--{}", flag(spec.name))))?;
-        }
+        let Some(texts) = args.get_many::<String>(spec.name) else { continue };
+        let texts: Vec<&String> = texts.collect();
+        let value = if spec.kind == Kind::List {
+            let items = texts.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty());
+            Value::List(items.map(str::to_owned).collect())
+        } else {
+            spec.kind.parse_text(texts[texts.len() - 1])
+        };
+        config
+            .set_option(spec.name, &value, TimeUnit::Seconds)
+            .map_err(|e| e.message_for(&format!("--{}", flag(spec.name))))?;
     }
     if args.get_flag("takeover") {
         config
@@ -125,6 +136,8 @@ fn config_from(args: &ArgMatches) -> Result<ServerConfig, String> {
         let tls = server_config_from_pem(cert, key).map_err(|e| format!("--tls-cert/--tls-key: {e}"))?;
         config.tls = Some(TlsListener { bind, config: tls });
     }
+    // What the schema's kinds cannot check alone (a forward rule that makes no URL).
+    config.validate().map_err(|e| e.message_for(&format!("--{}", flag(&e.name))))?;
     Ok(config)
 }
 

@@ -476,6 +476,12 @@ impl OptionError {
         Self { name: name.to_owned(), problem: "is not an option".into(), wrong_type: false }
     }
 
+    /// A value its option's kind takes but its meaning refuses (a URL template that makes no
+    /// URL): `problem` says why, without the name.
+    pub fn invalid(name: &str, problem: impl Into<String>) -> Self {
+        Self { name: name.to_owned(), problem: problem.into(), wrong_type: false }
+    }
+
     /// Whether the name is not an option at all.
     pub fn is_unknown(&self) -> bool {
         self.problem == Self::unknown("").problem

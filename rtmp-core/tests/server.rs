@@ -10,6 +10,8 @@
 #[path = "support/mod.rs"]
 mod support;
 
+#[path = "server/forward.rs"]
+mod forward;
 #[path = "server/grace.rs"]
 mod grace;
 #[path = "server/hooks.rs"]

@@ -63,6 +63,10 @@ pub struct ServerOptions {
     pub publisher_policy: Option<String>,
     /// How long the players of a publisher that vanished wait for its reconnect (0 unpublishes at once). Milliseconds. Default 10s.
     pub publisher_reconnect_grace_ms: Option<f64>,
+    /// Forward every publish to these [APP=]URL rules ({app}, {name}, {query} are substituted). Default .
+    pub forward: Option<Vec<String>>,
+    /// The longest wait before a lost forward destination is tried again. Milliseconds. Default 30s.
+    pub forward_max_backoff_ms: Option<f64>,
     /// How long a player may wait for a stream that is not published (0 fails at once). Milliseconds; `Infinity` waits forever. Default 30s.
     pub play_wait_timeout_ms: Option<f64>,
     /// Rewrite each publisher's timestamps into a continuous timeline. Default false.
@@ -161,6 +165,12 @@ impl ServerOptions {
         }
         if let Some(v) = &self.publisher_reconnect_grace_ms {
             given.push(("publisher_reconnect_grace", Value::from(*v)));
+        }
+        if let Some(v) = &self.forward {
+            given.push(("forward", Value::from(v.clone())));
+        }
+        if let Some(v) = &self.forward_max_backoff_ms {
+            given.push(("forward_max_backoff", Value::from(*v)));
         }
         if let Some(v) = &self.play_wait_timeout_ms {
             given.push(("play_wait_timeout", Value::from(*v)));

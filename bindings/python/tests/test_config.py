@@ -22,6 +22,8 @@ def test_every_config_field_is_a_keyword_with_the_rust_default() -> None:
     for name, default in keywords.items():
         if name == "fourcc_list":
             assert default is None and "avc1" in defaults[name]  # None = the Rust default list
+        elif name == "forward":
+            assert tuple(default) == tuple(defaults[name]) == ()
         else:
             assert default == defaults[name], name
 

@@ -94,6 +94,13 @@ pub struct ServerConfig {
     /// without a notice (encoders reconnect by themselves after a network failure); past it they
     /// get `UnpublishNotify`. Zero unpublishes at once. Default 10 s.
     pub publisher_reconnect_grace: Duration,
+    /// Where every publish is forwarded (push), as `[APP=]URL` rules: the URL may hold `{app}`,
+    /// `{name}` and `{query}`, and without `APP=` the rule applies to every app (see
+    /// [`super::ForwardTemplate`]). The publish decision may add destinations. Default none.
+    pub forward: Vec<String>,
+    /// The longest wait before a lost forward destination is tried again (the wait doubles from
+    /// 1 s, with ±25 % jitter). Default 30 s.
+    pub forward_max_backoff: Duration,
     /// How long a player may wait for a stream that is not (yet) published; `None` = forever,
     /// zero = fail at once with `Play.StreamNotFound`. Default 30 s.
     pub play_wait_timeout: Option<Duration>,
@@ -154,6 +161,8 @@ impl Default for ServerConfig {
             gop_cache_max_duration: Duration::from_secs(10),
             publisher_policy: PublisherPolicy::RejectNew,
             publisher_reconnect_grace: Duration::from_secs(10),
+            forward: Vec::new(),
+            forward_max_backoff: Duration::from_secs(30),
             play_wait_timeout: Some(Duration::from_secs(30)),
             normalize_timestamps: false,
             enhanced_rtmp: session.enhanced_rtmp,
@@ -225,6 +234,10 @@ setters! {
     publisher_policy: PublisherPolicy,
     /// Sets [`ServerConfig::publisher_reconnect_grace`].
     publisher_reconnect_grace: Duration,
+    /// Sets [`ServerConfig::forward`].
+    forward: Vec<String>,
+    /// Sets [`ServerConfig::forward_max_backoff`].
+    forward_max_backoff: Duration,
     /// Sets [`ServerConfig::play_wait_timeout`].
     play_wait_timeout: Option<Duration>,
     /// Sets [`ServerConfig::normalize_timestamps`].
@@ -312,6 +325,10 @@ pub static SERVER_OPTIONS: OptionTable<ServerConfig> = crate::option_table!(Serv
     publisher_policy: Kind::Choice(&["reject_new", "take_over"]),
     /// How long the players of a publisher that vanished wait for its reconnect (0 unpublishes at once).
     publisher_reconnect_grace: DURATION,
+    /// Forward every publish to these [APP=]URL rules ({app}, {name}, {query} are substituted).
+    forward: Kind::List,
+    /// The longest wait before a lost forward destination is tried again.
+    forward_max_backoff: DURATION,
     /// How long a player may wait for a stream that is not published (0 fails at once).
     play_wait_timeout: Kind::Duration(Unset::Forever),
     /// Rewrite each publisher's timestamps into a continuous timeline.
@@ -342,7 +359,17 @@ impl ServerConfig {
     /// Checks every option against its range; [`RtmpServer::new`](super::RtmpServer::new) refuses
     /// a config that fails.
     pub fn validate(&self) -> Result<(), OptionError> {
-        SERVER_OPTIONS.validate(self)
+        SERVER_OPTIONS.validate(self)?;
+        for rule in &self.forward {
+            super::ForwardTemplate::parse(rule)
+                .map_err(|problem| OptionError::invalid("forward", problem))?;
+        }
+        Ok(())
+    }
+
+    /// The forward rules, parsed ([`Self::validate`] checked them).
+    pub(crate) fn forward_templates(&self) -> impl Iterator<Item = super::ForwardTemplate> + '_ {
+        self.forward.iter().filter_map(|rule| super::ForwardTemplate::parse(rule).ok())
     }
 
     /// The per-connection protocol settings derived from this config.

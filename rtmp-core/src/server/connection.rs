@@ -299,7 +299,7 @@ impl<H: RtmpHandler> Connection<H> {
                 let params = Arc::new(params);
                 self.ctx.connect = Some(Arc::clone(&params));
                 match handler.on_connect(&self.ctx, &params).await {
-                    Decision::Accept | Decision::AcceptWith(_) => {
+                    Decision::Accept | Decision::AcceptWith(_) | Decision::AcceptPublish(_) => {
                         let _ = self.session.accept(request);
                     }
                     Decision::Reject(reason) => {

@@ -20,6 +20,8 @@ pub enum Decision {
     Accept,
     /// Go ahead, with settings of this player's own (for a play; ignored for the others).
     AcceptWith(PlayOptions),
+    /// Go ahead, with settings of this publish's own (for a publish; ignored for the others).
+    AcceptPublish(PublishOptions),
     /// Refuse; the text becomes the status description the client sees.
     Reject(String),
 }
@@ -42,6 +44,29 @@ impl PlayOptions {
     /// This player may fall `budget` behind live (`None`: no limit but the queue's length).
     pub fn latency_budget(mut self, budget: Option<Duration>) -> Self {
         self.latency_budget = Some(budget);
+        self
+    }
+}
+
+/// What an accepted publish may set beside the server's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PublishOptions {
+    /// Destinations (RTMP or RTMPS URLs) to forward the stream to, beside the server's
+    /// [`super::ServerConfig::forward`] rules: a hook can route by stream key, or look
+    /// destinations up in a database.
+    pub forward: Vec<String>,
+}
+
+impl PublishOptions {
+    /// The server's settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forwards the stream to `url` too.
+    pub fn forward(mut self, url: impl Into<String>) -> Self {
+        self.forward.push(url.into());
         self
     }
 }
@@ -353,6 +378,12 @@ pub trait RtmpHandler: Send + Sync + 'static {
     /// Periodic statistics (see [`ServerConfig::stats_interval`](super::ServerConfig::stats_interval)).
     fn on_stats(&self, stats: &ServerStats) {
         let _ = stats;
+    }
+
+    /// A forward of stream `key` changed state (connecting, live, backoff). Called on the
+    /// forward's task: keep it quick.
+    fn on_forward(&self, key: &StreamKey, forward: &super::ForwardStats) {
+        let _ = (key, forward);
     }
 }
 

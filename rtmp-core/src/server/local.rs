@@ -253,6 +253,16 @@ impl Subscription {
         key: &StreamKey,
         options: SubscribeOptions,
     ) -> Result<Self, SubscribeError> {
+        Self::with_kind(state, key, options, PeerKind::Local).await
+    }
+
+    /// A subscription that shows in statistics as `kind` (a forward's, say).
+    pub(super) async fn with_kind(
+        state: Arc<ServerState>,
+        key: &StreamKey,
+        options: SubscribeOptions,
+        kind: PeerKind,
+    ) -> Result<Self, SubscribeError> {
         let config = Arc::clone(&state.config);
         let stream = state.registry.stream(key, &config);
         if !stream.admit_player(config.max_players_per_stream) {
@@ -265,7 +275,7 @@ impl Subscription {
         if options.start == Start::Live {
             queue.start_anywhere();
         }
-        let player = Arc::new(Player::local(local_session_id(), queue));
+        let player = Arc::new(Player::local(local_session_id(), queue, kind));
         let replay = if options.start == Start::Gop { Replay::Gop } else { Replay::Headers };
         stream.add_player_from(Arc::clone(&player), replay);
         let member = Membership { state, stream, player, notify, closed: AtomicBool::new(false) };

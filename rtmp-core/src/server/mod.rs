@@ -5,6 +5,7 @@
 pub mod bench_support;
 mod config;
 mod connection;
+mod forward;
 mod gop;
 mod handler;
 mod local;
@@ -28,9 +29,10 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 pub use config::{PublisherPolicy, SERVER_OPTIONS, ServerConfig, TlsListener};
+pub use forward::{ForwardError, ForwardState, ForwardStats, ForwardTemplate};
 pub use handler::{
     AcceptAll, AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayOptions, PlayParams,
-    PublishParams, RtmpHandler, SessionContext, StreamKey, VideoFrame,
+    PublishOptions, PublishParams, RtmpHandler, SessionContext, StreamKey, VideoFrame,
 };
 pub use local::{
     FrameKind, LocalPublisher, MediaFrame, PublishError, Start, StreamEvent, SubscribeError,
@@ -80,6 +82,19 @@ impl ServerHandle {
         LocalPublisher::new(Arc::clone(&self.state), key)
     }
 
+    /// Forwards the live stream `key` to `url` (RTMP or RTMPS) too, until its publisher stops
+    /// or [`remove_forward`](Self::remove_forward). Needs the server running (forwards run on its
+    /// runtime).
+    pub fn add_forward(&self, key: &StreamKey, url: &str) -> Result<(), ForwardError> {
+        let stream = self.state.registry.find(key).ok_or_else(|| ForwardError::NotLive(key.clone()))?;
+        stream.add_forward(forward::Forward::start(&self.state, key, url.to_owned())?)
+    }
+
+    /// Stops forwarding `key` to `url`; whether it was forwarded there.
+    pub fn remove_forward(&self, key: &StreamKey, url: &str) -> bool {
+        self.state.registry.find(key).is_some_and(|stream| stream.remove_forward(url))
+    }
+
     /// The live streams, sorted by key: who publishes each, its codecs, its players.
     pub fn streams(&self) -> Vec<StreamInfo> {
         self.state.registry.live()
@@ -104,7 +119,16 @@ impl<H: RtmpHandler> RtmpServer<H> {
         let listener = bind(config.bind)?;
         let tls_listener = config.tls.as_ref().map(|tls| bind(tls.bind)).transpose()?;
         let state = Arc::new(ServerState::new(config));
-        Ok(Self { listener, tls_listener, shared: Arc::new(Shared { state, handler: Arc::new(handler) }) })
+        // Forwards run on the server's runtime: known here when made inside one, else in `run_until`.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let _ = state.runtime.set(runtime);
+        }
+        let handler = Arc::new(handler);
+        let listener_handler = Arc::clone(&handler);
+        let _ = state.forward_listener.set(forward::ForwardListener(Box::new(move |key, stats| {
+            listener_handler.on_forward(key, stats);
+        })));
+        Ok(Self { listener, tls_listener, shared: Arc::new(Shared { state, handler }) })
     }
 
     /// The bound address (useful with port 0).
@@ -136,6 +160,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
     /// every connection gracefully.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> io::Result<()> {
         let listener = TcpListener::from_std(self.listener)?;
+        let _ = self.shared.state.runtime.set(tokio::runtime::Handle::current());
         let tls_listener = self.tls_listener.map(TcpListener::from_std).transpose()?;
         let shared = self.shared;
         let tls_acceptor = shared.config.tls.as_ref().map(|tls| TlsAcceptor::from(Arc::clone(&tls.config)));

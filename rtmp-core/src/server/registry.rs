@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use super::forward::{Forward, ForwardError};
 use super::gop::{CachedMessage, GopCache};
 use super::message::{MessageClass, PublishedMessage, chunk};
 use super::output::{FrameClass, Notice, OutMessage, PlayerQueue, clock_ms, prefetch};
@@ -42,10 +43,10 @@ impl Player {
         Self { session_id, peer_addr, stream_id, queue, kind: PeerKind::Rtmp }
     }
 
-    /// A local subscriber (no address, no message stream).
-    pub(crate) fn local(session_id: u64, queue: PlayerQueue) -> Self {
+    /// An in-process subscriber (no address, no message stream): a local one or a forward's.
+    pub(crate) fn local(session_id: u64, queue: PlayerQueue, kind: PeerKind) -> Self {
         let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
-        Self { session_id, peer_addr: nowhere, stream_id: 0, queue, kind: PeerKind::Local }
+        Self { session_id, peer_addr: nowhere, stream_id: 0, queue, kind }
     }
 
     /// Queues a cached or published message for this player: chunked for its message stream,
@@ -53,7 +54,7 @@ impl Player {
     fn push_cached(&self, cached: &mut CachedMessage, chunk_size: u32, now: u32) {
         let class = cached.class;
         match self.kind {
-            PeerKind::Local => {
+            PeerKind::Local | PeerKind::Forward => {
                 let message = local_message(cached.type_id, cached.timestamp, &cached.payload, class);
                 self.queue.push_message(message, now);
             }
@@ -118,6 +119,8 @@ struct StreamState {
     timeline: Timeline,
     /// Outages so far; the last one's number is its generation.
     interruptions: u64,
+    /// The current publish's forwards (stopped when it ends, kept through an outage).
+    forwards: Vec<Forward>,
     resumptions: u64,
 }
 
@@ -263,7 +266,7 @@ fn fan_out(
             next.queue.prefetch_writer();
         }
         let own: Vec<_>;
-        let batch = if player.kind == PeerKind::Local {
+        let batch = if player.kind != PeerKind::Rtmp {
             local.get_or_insert_with(|| {
                 messages.iter().map(|m| local_message(m.type_id, m.timestamp, &m.payload, m.class)).collect()
             })
@@ -305,6 +308,7 @@ impl Stream {
                 window: Window::default(),
                 outage: None,
                 timeline: Timeline::default(),
+                forwards: Vec::new(),
                 interruptions: 0,
                 resumptions: 0,
             }),
@@ -341,6 +345,8 @@ impl Stream {
             }
             current.kick.notify_one();
             state.cache.clear();
+            // The new publisher's decision sets its own.
+            state.forwards.drain(..).for_each(Forward::finish);
         }
         Self::flush_window_locked(state, self.chunk_size, Delivery::Queued);
         state.publisher = Some(Publisher {
@@ -374,6 +380,28 @@ impl Stream {
             player.queue.push_notice(Notice::Published);
         }
         Ok(None)
+    }
+
+    /// Adds a forward of the current publish; refused when the stream is not live (its publisher
+    /// left while the forward was decided) or forwards to that URL already.
+    pub(crate) fn add_forward(&self, forward: Forward) -> Result<(), ForwardError> {
+        let mut state = lock(&self.state);
+        if state.publisher.is_none() && state.outage.is_none() {
+            return Err(ForwardError::NotLive(self.key.clone()));
+        }
+        if state.forwards.iter().any(|f| f.url == forward.url) {
+            return Err(ForwardError::Duplicate(forward.url.clone()));
+        }
+        state.forwards.push(forward);
+        Ok(())
+    }
+
+    /// Stops the forward to `url`; whether there was one.
+    pub(crate) fn remove_forward(&self, url: &str) -> bool {
+        let mut state = lock(&self.state);
+        let before = state.forwards.len();
+        state.forwards.retain(|f| f.url != url);
+        state.forwards.len() < before
     }
 
     /// Whether `session_id` publishes the stream now (a takeover ends that).
@@ -427,6 +455,7 @@ impl Stream {
     /// UnpublishNotify after the last window.
     fn unpublished(state: &mut StreamState, chunk_size: u32, told: impl Fn(&Arc<Player>) -> bool) {
         state.cache.clear();
+        state.forwards.drain(..).for_each(Forward::finish);
         state.timeline = Timeline::default();
         Self::flush_window_locked(state, chunk_size, Delivery::Queued);
         for player in state.players.iter().filter(|p| told(p)) {
@@ -580,6 +609,7 @@ impl Stream {
             video_codec: publisher.video.as_ref().map(|v| v.codec_string().to_owned()),
             audio_codec: publisher.audio.as_ref().map(|a| a.codec_string().to_owned()),
             players: state.players.iter().filter(|p| p.kind == PeerKind::Rtmp).count(),
+            forwards: state.forwards.len(),
             subscribers: state.players.iter().filter(|p| p.kind == PeerKind::Local).count(),
         })
     }
@@ -605,6 +635,7 @@ impl Stream {
             interruptions: state.interruptions,
             resumptions: state.resumptions,
             players: state.players.iter().map(|p| p.stats(clock_ms())).collect(),
+            forwards: state.forwards.iter().map(Forward::stats).collect(),
         }
     }
 }
@@ -620,6 +651,11 @@ impl Registry {
     pub(crate) fn stream(&self, key: &StreamKey, config: &ServerConfig) -> Arc<Stream> {
         let mut streams = lock(&self.streams);
         streams.entry(key.clone()).or_insert_with(|| Arc::new(Stream::new(key.clone(), config))).clone()
+    }
+
+    /// The stream for `key`, if it exists.
+    pub(crate) fn find(&self, key: &StreamKey) -> Option<Arc<Stream>> {
+        lock(&self.streams).get(key).cloned()
     }
 
     /// The live streams, sorted by key.

@@ -1,11 +1,12 @@
 //! State shared by the listener and every connection task.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use tokio::sync::watch;
 
+use super::forward::ForwardListener;
 use super::registry::Registry;
 use super::stats::ServerStats;
 use super::{RtmpHandler, ServerConfig};
@@ -31,6 +32,10 @@ pub(crate) struct ServerState {
     pub(crate) counters: Counters,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) started: Instant,
+    /// The runtime `run_until` serves on: forwards run there.
+    pub(crate) runtime: OnceLock<tokio::runtime::Handle>,
+    /// The handler's `on_forward`.
+    pub(crate) forward_listener: OnceLock<ForwardListener>,
 }
 
 impl ServerState {
@@ -42,6 +47,8 @@ impl ServerState {
             counters: Counters::default(),
             shutdown: watch::Sender::new(false),
             started: Instant::now(),
+            runtime: OnceLock::new(),
+            forward_listener: OnceLock::new(),
         }
     }
 

@@ -50,8 +50,11 @@ pub struct StreamStats {
     pub interruptions: u64,
     /// Times a republish within the grace continued its players' playback.
     pub resumptions: u64,
-    /// The players.
+    /// The players: RTMP players, local subscribers and forwards' subscribers (see `kind`).
     pub players: Vec<PlayerStats>,
+    /// Where the stream is forwarded ([`super::ServerConfig::forward`], the publish decision,
+    /// [`super::ServerHandle::add_forward`]).
+    pub forwards: Vec<super::ForwardStats>,
 }
 
 /// One player of a stream.
@@ -85,6 +88,8 @@ pub enum PeerKind {
     Rtmp,
     /// In-process: a [`super::LocalPublisher`] or a [`super::Subscription`].
     Local,
+    /// A forward of the stream to another server (a subscriber; see [`StreamStats::forwards`]).
+    Forward,
 }
 
 impl PeerKind {
@@ -93,6 +98,7 @@ impl PeerKind {
         match self {
             Self::Rtmp => "rtmp",
             Self::Local => "local",
+            Self::Forward => "forward",
         }
     }
 }
@@ -112,4 +118,6 @@ pub struct StreamInfo {
     pub players: usize,
     /// Local subscribers.
     pub subscribers: usize,
+    /// Destinations it is forwarded to.
+    pub forwards: usize,
 }

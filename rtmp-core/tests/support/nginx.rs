@@ -19,11 +19,15 @@ pub struct Nginx {
 impl Nginx {
     /// Starts nginx on a free port; panics with install instructions if it is missing.
     pub fn start() -> Self {
+        Self::start_on(TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
+    }
+
+    /// Starts nginx on `port` (again, after a kill: a destination that comes back).
+    pub fn start_on(port: u16) -> Self {
         assert!(
             Path::new(NGINX).exists() && Path::new(MODULE).exists(),
             "nginx-rtmp is missing: apt-get install nginx-light libnginx-mod-rtmp (scripts/test.sh does this as root)"
         );
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("rtmp-rs-nginx-{}-{port}", std::process::id()));
         std::fs::create_dir_all(dir.join("logs")).unwrap();
         let user = if is_root() { "user root;" } else { "" };
@@ -61,6 +65,14 @@ impl Nginx {
     /// `rtmp://127.0.0.1:PORT/live/NAME`.
     pub fn url(&self, name: &str) -> String {
         format!("rtmp://{}/live/{name}", self.addr)
+    }
+}
+
+impl Nginx {
+    /// Kills it at once (no goodbye to its clients), as a crashed destination.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

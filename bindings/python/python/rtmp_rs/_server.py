@@ -72,6 +72,8 @@ class Server:
         gop_cache_max_duration: float = 10.0,
         publisher_policy: str = "reject_new",
         publisher_reconnect_grace: float = 10.0,
+        forward: Sequence[str] = (),
+        forward_max_backoff: float = 30.0,
         play_wait_timeout: float | None = 30.0,
         normalize_timestamps: bool = False,
         enhanced_rtmp: bool = True,
@@ -94,7 +96,9 @@ class Server:
         ``play_wait_timeout=None`` lets players wait forever for a stream;
         ``publisher_reconnect_grace`` (seconds; 0 turns it off) is how long the players of a
         publisher that vanished without unpublishing wait for a republish, which they then play on
-        without a notice;
+        without a notice; ``forward`` lists ``[APP=]URL`` rules every publish is forwarded to
+        (``{app}``, ``{name}`` and ``{query}`` substituted; a lost destination is retried with
+        backoff up to ``forward_max_backoff`` seconds);
         ``stats_interval=None`` turns ``on_stats`` off; ``write_coalescing`` (seconds) holds
         each player's output that long to write it at once (less CPU, more latency);
         ``read_coalescing`` (seconds) reads each publisher at most that often once its socket is

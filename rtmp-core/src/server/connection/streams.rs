@@ -9,7 +9,8 @@ use tokio::time::Instant;
 use super::Connection;
 use crate::proto::message::status;
 use crate::proto::session::RequestId;
-use crate::server::handler::{Decision, PlayOptions, PlayParams, PublishParams, RtmpHandler};
+use crate::server::forward::Forward;
+use crate::server::handler::{Decision, PlayOptions, PlayParams, PublishOptions, PublishParams, RtmpHandler};
 use crate::server::registry::{ClaimError, Player, Stream};
 use crate::server::runtime::ServerState;
 
@@ -47,11 +48,15 @@ impl<H: RtmpHandler> Connection<H> {
     /// publisher policy says.
     pub(super) async fn decide_publish(&mut self, request: RequestId, params: PublishParams) {
         let handler = Arc::clone(&self.shared.handler);
-        if let Decision::Reject(reason) = handler.on_publish(&self.ctx, &params).await {
-            tracing::info!(session = self.ctx.session_id, key = %params.key, %reason, "publish rejected");
-            let _ = self.session.reject(request, &reason);
-            return;
-        }
+        let options = match handler.on_publish(&self.ctx, &params).await {
+            Decision::Reject(reason) => {
+                tracing::info!(session = self.ctx.session_id, key = %params.key, %reason, "publish rejected");
+                let _ = self.session.reject(request, &reason);
+                return;
+            }
+            Decision::AcceptPublish(options) => options,
+            Decision::Accept | Decision::AcceptWith(_) => PublishOptions::default(),
+        };
         let config = &self.shared.config;
         let stream = self.shared.registry.stream(&params.key, config);
         let claim = stream.claim_publisher(
@@ -65,16 +70,37 @@ impl<H: RtmpHandler> Connection<H> {
             Ok(resumed) => {
                 tracing::info!(session = self.ctx.session_id, key = %params.key, ?resumed, "publish");
                 let _ = self.session.accept(request);
-                self.publishing.push(Publishing { stream_id: params.stream_id, stream });
                 if let Some(outage) = resumed {
                     handler.on_publish_resumed(&self.ctx, &params.key, outage).await;
+                } else {
+                    self.start_forwards(&stream, &params, options);
                 }
+                self.publishing.push(Publishing { stream_id: params.stream_id, stream });
             }
             Err(ClaimError::AlreadyPublishing) => {
                 tracing::info!(session = self.ctx.session_id, key = %params.key, "publish refused: already publishing");
                 let _ =
                     self.session.reject_with_code(request, status::PUBLISH_BAD_NAME, "Already publishing");
                 self.shared.registry.remove_if_unused(&params.key);
+            }
+        }
+    }
+
+    /// Starts the forwards of a new publish: the server's rules for its app, then the decision's.
+    /// A destination that fails to start is logged; the publish goes on.
+    fn start_forwards(&self, stream: &Arc<Stream>, params: &PublishParams, options: PublishOptions) {
+        let query = crate::proto::message::split_query(&params.stream_name.raw).1.unwrap_or_default();
+        let key = &params.key;
+        let templates = self.shared.config.forward_templates();
+        let urls = templates.filter(|t| t.applies_to(&key.app)).map(|t| t.render(key, query));
+        for url in urls.chain(options.forward) {
+            let started =
+                Forward::start(&self.shared.state, key, url.clone()).and_then(|f| stream.add_forward(f));
+            match started {
+                Ok(()) => tracing::info!(session = self.ctx.session_id, %key, %url, "forward"),
+                Err(error) => {
+                    tracing::warn!(session = self.ctx.session_id, %key, %url, %error, "forward refused")
+                }
             }
         }
     }
@@ -89,7 +115,7 @@ impl<H: RtmpHandler> Connection<H> {
                 let _ = self.session.reject(request, &reason);
                 return;
             }
-            Decision::Accept => PlayOptions::default(),
+            Decision::Accept | Decision::AcceptPublish(_) => PlayOptions::default(),
             Decision::AcceptWith(options) => options,
         };
         let config = Arc::clone(&self.shared.config);
