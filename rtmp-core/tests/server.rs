@@ -26,6 +26,8 @@ mod local;
 mod media;
 #[path = "server/publishers.rs"]
 mod publishers;
+#[path = "server/pull.rs"]
+mod pull;
 #[path = "server/reconnect.rs"]
 mod reconnect;
 #[path = "server/slow_viewers.rs"]

@@ -67,6 +67,12 @@ pub struct ServerOptions {
     pub forward: Option<Vec<String>>,
     /// The longest wait before a lost forward destination is tried again. Milliseconds. Default 30s.
     pub forward_max_backoff_ms: Option<f64>,
+    /// Pull a stream not published here from these [APP=]URL rules, tried in order, while it is played. Default .
+    pub pull: Option<Vec<String>>,
+    /// How long a pull goes on after its stream's last player left. Milliseconds. Default 10s.
+    pub pull_idle_timeout_ms: Option<f64>,
+    /// How long an upstream has to send media before the next one is tried. Milliseconds. Default 5s.
+    pub pull_start_timeout_ms: Option<f64>,
     /// How long a player may wait for a stream that is not published (0 fails at once). Milliseconds; `Infinity` waits forever. Default 30s.
     pub play_wait_timeout_ms: Option<f64>,
     /// Rewrite each publisher's timestamps into a continuous timeline. Default false.
@@ -171,6 +177,15 @@ impl ServerOptions {
         }
         if let Some(v) = &self.forward_max_backoff_ms {
             given.push(("forward_max_backoff", Value::from(*v)));
+        }
+        if let Some(v) = &self.pull {
+            given.push(("pull", Value::from(v.clone())));
+        }
+        if let Some(v) = &self.pull_idle_timeout_ms {
+            given.push(("pull_idle_timeout", Value::from(*v)));
+        }
+        if let Some(v) = &self.pull_start_timeout_ms {
+            given.push(("pull_start_timeout", Value::from(*v)));
         }
         if let Some(v) = &self.play_wait_timeout_ms {
             given.push(("play_wait_timeout", Value::from(*v)));

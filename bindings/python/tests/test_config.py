@@ -22,7 +22,7 @@ def test_every_config_field_is_a_keyword_with_the_rust_default() -> None:
     for name, default in keywords.items():
         if name == "fourcc_list":
             assert default is None and "avc1" in defaults[name]  # None = the Rust default list
-        elif name == "forward":
+        elif name in ("forward", "pull"):
             assert tuple(default) == tuple(defaults[name]) == ()
         else:
             assert default == defaults[name], name

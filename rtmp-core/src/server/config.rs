@@ -101,6 +101,15 @@ pub struct ServerConfig {
     /// The longest wait before a lost forward destination is tried again (the wait doubles from
     /// 1 s, with ±25 % jitter). Default 30 s.
     pub forward_max_backoff: Duration,
+    /// Where a stream that is not published here is pulled from while someone plays it, as
+    /// `[APP=]URL` rules tried in order (failover), `{app}` and `{name}` substituted; the
+    /// handler's `on_locate` answers first. Default none.
+    pub pull: Vec<String>,
+    /// How long a pull goes on after its stream's last player left. Default 10 s.
+    pub pull_idle_timeout: Duration,
+    /// How long an upstream has to send media after the play is accepted before the next one is
+    /// tried. Default 5 s.
+    pub pull_start_timeout: Duration,
     /// How long a player may wait for a stream that is not (yet) published; `None` = forever,
     /// zero = fail at once with `Play.StreamNotFound`. Default 30 s.
     pub play_wait_timeout: Option<Duration>,
@@ -163,6 +172,9 @@ impl Default for ServerConfig {
             publisher_reconnect_grace: Duration::from_secs(10),
             forward: Vec::new(),
             forward_max_backoff: Duration::from_secs(30),
+            pull: Vec::new(),
+            pull_idle_timeout: Duration::from_secs(10),
+            pull_start_timeout: Duration::from_secs(5),
             play_wait_timeout: Some(Duration::from_secs(30)),
             normalize_timestamps: false,
             enhanced_rtmp: session.enhanced_rtmp,
@@ -238,6 +250,12 @@ setters! {
     forward: Vec<String>,
     /// Sets [`ServerConfig::forward_max_backoff`].
     forward_max_backoff: Duration,
+    /// Sets [`ServerConfig::pull`].
+    pull: Vec<String>,
+    /// Sets [`ServerConfig::pull_idle_timeout`].
+    pull_idle_timeout: Duration,
+    /// Sets [`ServerConfig::pull_start_timeout`].
+    pull_start_timeout: Duration,
     /// Sets [`ServerConfig::play_wait_timeout`].
     play_wait_timeout: Option<Duration>,
     /// Sets [`ServerConfig::normalize_timestamps`].
@@ -329,6 +347,12 @@ pub static SERVER_OPTIONS: OptionTable<ServerConfig> = crate::option_table!(Serv
     forward: Kind::List,
     /// The longest wait before a lost forward destination is tried again.
     forward_max_backoff: DURATION,
+    /// Pull a stream not published here from these [APP=]URL rules, tried in order, while it is played.
+    pull: Kind::List,
+    /// How long a pull goes on after its stream's last player left.
+    pull_idle_timeout: DURATION,
+    /// How long an upstream has to send media before the next one is tried.
+    pull_start_timeout: DURATION,
     /// How long a player may wait for a stream that is not published (0 fails at once).
     play_wait_timeout: Kind::Duration(Unset::Forever),
     /// Rewrite each publisher's timestamps into a continuous timeline.
@@ -363,6 +387,9 @@ impl ServerConfig {
         for rule in &self.forward {
             super::ForwardTemplate::parse(rule)
                 .map_err(|problem| OptionError::invalid("forward", problem))?;
+        }
+        for rule in &self.pull {
+            super::ForwardTemplate::parse(rule).map_err(|problem| OptionError::invalid("pull", problem))?;
         }
         Ok(())
     }

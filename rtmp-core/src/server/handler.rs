@@ -385,6 +385,20 @@ pub trait RtmpHandler: Send + Sync + 'static {
     fn on_forward(&self, key: &StreamKey, forward: &super::ForwardStats) {
         let _ = (key, forward);
     }
+
+    /// Stream `key` is played but not published here: the upstream URLs to pull it from, tried
+    /// in order (none: the [`super::ServerConfig::pull`] rules, if any). Awaited on the pull's
+    /// own task.
+    fn on_locate(&self, key: &StreamKey) -> impl Future<Output = Vec<String>> + Send {
+        let _ = key;
+        async { Vec::new() }
+    }
+
+    /// The pull of stream `key` changed state (connecting, live, backoff). Called on the pull's
+    /// task: keep it quick.
+    fn on_pull(&self, key: &StreamKey, pull: &super::PullStats) {
+        let _ = (key, pull);
+    }
 }
 
 /// A handler that accepts everything: a plain open server.

@@ -283,6 +283,9 @@ impl Subscription {
         let subscription = Self { member: Arc::new(member), reported: (0, 0) };
         let member = &subscription.member;
         if !member.stream.is_live() {
+            if kind == PeerKind::Local {
+                super::pull::ensure(&member.state, &member.stream);
+            }
             let Some(wait) = options.wait else {
                 return Err(SubscribeError::NotFound(key.clone()));
             };

@@ -12,6 +12,7 @@ mod local;
 mod merged_read;
 mod message;
 mod output;
+mod pull;
 mod read_sizing;
 mod registry;
 mod runtime;
@@ -38,6 +39,7 @@ pub use local::{
     FrameKind, LocalPublisher, MediaFrame, PublishError, Start, StreamEvent, SubscribeError,
     SubscribeOptions, Subscription, SubscriptionCloser, SubscriptionItem,
 };
+pub use pull::{PullState, PullStats};
 pub use stats::{PeerKind, PlayerStats, ServerStats, StreamInfo, StreamStats};
 
 use merged_read::MergedReads;
@@ -127,6 +129,15 @@ impl<H: RtmpHandler> RtmpServer<H> {
         let listener_handler = Arc::clone(&handler);
         let _ = state.forward_listener.set(forward::ForwardListener(Box::new(move |key, stats| {
             listener_handler.on_forward(key, stats);
+        })));
+        let locate_handler = Arc::clone(&handler);
+        let _ = state.locator.set(pull::Locator(Box::new(move |key| {
+            let handler = Arc::clone(&locate_handler);
+            Box::pin(async move { handler.on_locate(&key).await })
+        })));
+        let pull_handler = Arc::clone(&handler);
+        let _ = state.pull_listener.set(pull::PullListener(Box::new(move |key, stats| {
+            pull_handler.on_pull(key, stats);
         })));
         Ok(Self { listener, tls_listener, shared: Arc::new(Shared { state, handler }) })
     }

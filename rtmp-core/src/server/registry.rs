@@ -13,6 +13,7 @@ use super::forward::{Forward, ForwardError};
 use super::gop::{CachedMessage, GopCache};
 use super::message::{MessageClass, PublishedMessage, chunk};
 use super::output::{FrameClass, Notice, OutMessage, PlayerQueue, clock_ms, prefetch};
+use super::pull::Pull;
 use super::stats::{PeerKind, PlayerStats, StreamInfo, StreamStats};
 use super::{PublisherPolicy, ServerConfig, StreamKey};
 use crate::proto::media::{AudioConfig, AudioTag, VideoConfig, VideoTag};
@@ -54,7 +55,7 @@ impl Player {
     fn push_cached(&self, cached: &mut CachedMessage, chunk_size: u32, now: u32) {
         let class = cached.class;
         match self.kind {
-            PeerKind::Local | PeerKind::Forward => {
+            PeerKind::Local | PeerKind::Forward | PeerKind::Pull => {
                 let message = local_message(cached.type_id, cached.timestamp, &cached.payload, class);
                 self.queue.push_message(message, now);
             }
@@ -121,6 +122,8 @@ struct StreamState {
     interruptions: u64,
     /// The current publish's forwards (stopped when it ends, kept through an outage).
     forwards: Vec<Forward>,
+    /// Its pull from an upstream, while players want it.
+    pull: Option<Pull>,
     resumptions: u64,
 }
 
@@ -309,6 +312,7 @@ impl Stream {
                 outage: None,
                 timeline: Timeline::default(),
                 forwards: Vec::new(),
+                pull: None,
                 interruptions: 0,
                 resumptions: 0,
             }),
@@ -593,10 +597,32 @@ impl Stream {
         }
     }
 
-    /// No publisher, no players, and no outage (whose counts and cache must survive it).
+    /// No publisher, no players, no outage (whose counts and cache must survive it) and no pull.
     fn is_unused(&self) -> bool {
         let state = lock(&self.state);
-        state.publisher.is_none() && state.outage.is_none() && state.players.is_empty()
+        state.publisher.is_none()
+            && state.outage.is_none()
+            && state.players.is_empty()
+            && state.pull.is_none()
+    }
+
+    /// Players, local subscribers and forwards now.
+    pub(crate) fn player_count(&self) -> usize {
+        lock(&self.state).players.len()
+    }
+
+    /// Starts the pull `make` gives, unless the stream is published, in an outage, or pulled.
+    pub(crate) fn start_pull(&self, make: impl FnOnce() -> Pull) {
+        let mut state = lock(&self.state);
+        if state.publisher.is_none() && state.outage.is_none() && state.pull.is_none() {
+            state.pull = Some(make());
+        }
+    }
+
+    /// Forgets the pull (its task ends).
+    pub(crate) fn end_pull(&self) {
+        let pull = lock(&self.state).pull.take();
+        drop(pull);
     }
 
     /// The stream as [`super::ServerHandle::streams`] lists it, while it is live.
@@ -636,6 +662,7 @@ impl Stream {
             resumptions: state.resumptions,
             players: state.players.iter().map(|p| p.stats(clock_ms())).collect(),
             forwards: state.forwards.iter().map(Forward::stats).collect(),
+            pull: state.pull.as_ref().map(Pull::stats),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use tokio::sync::watch;
 
 use super::forward::ForwardListener;
+use super::pull::{Locator, PullListener};
 use super::registry::Registry;
 use super::stats::ServerStats;
 use super::{RtmpHandler, ServerConfig};
@@ -36,6 +37,10 @@ pub(crate) struct ServerState {
     pub(crate) runtime: OnceLock<tokio::runtime::Handle>,
     /// The handler's `on_forward`.
     pub(crate) forward_listener: OnceLock<ForwardListener>,
+    /// The handler's `on_locate`.
+    pub(crate) locator: OnceLock<Locator>,
+    /// The handler's `on_pull`.
+    pub(crate) pull_listener: OnceLock<PullListener>,
 }
 
 impl ServerState {
@@ -49,6 +54,8 @@ impl ServerState {
             started: Instant::now(),
             runtime: OnceLock::new(),
             forward_listener: OnceLock::new(),
+            locator: OnceLock::new(),
+            pull_listener: OnceLock::new(),
         }
     }
 

@@ -55,6 +55,8 @@ pub struct StreamStats {
     /// Where the stream is forwarded ([`super::ServerConfig::forward`], the publish decision,
     /// [`super::ServerHandle::add_forward`]).
     pub forwards: Vec<super::ForwardStats>,
+    /// Its pull from an upstream, while one runs ([`super::ServerConfig::pull`], `on_locate`).
+    pub pull: Option<super::PullStats>,
 }
 
 /// One player of a stream.
@@ -90,6 +92,8 @@ pub enum PeerKind {
     Local,
     /// A forward of the stream to another server (a subscriber; see [`StreamStats::forwards`]).
     Forward,
+    /// A pull of the stream from an upstream server (its publisher; see [`StreamStats::pull`]).
+    Pull,
 }
 
 impl PeerKind {
@@ -99,6 +103,7 @@ impl PeerKind {
             Self::Rtmp => "rtmp",
             Self::Local => "local",
             Self::Forward => "forward",
+            Self::Pull => "pull",
         }
     }
 }

@@ -74,6 +74,9 @@ class Server:
         publisher_reconnect_grace: float = 10.0,
         forward: Sequence[str] = (),
         forward_max_backoff: float = 30.0,
+        pull: Sequence[str] = (),
+        pull_idle_timeout: float = 10.0,
+        pull_start_timeout: float = 5.0,
         play_wait_timeout: float | None = 30.0,
         normalize_timestamps: bool = False,
         enhanced_rtmp: bool = True,
@@ -98,7 +101,10 @@ class Server:
         publisher that vanished without unpublishing wait for a republish, which they then play on
         without a notice; ``forward`` lists ``[APP=]URL`` rules every publish is forwarded to
         (``{app}``, ``{name}`` and ``{query}`` substituted; a lost destination is retried with
-        backoff up to ``forward_max_backoff`` seconds);
+        backoff up to ``forward_max_backoff`` seconds); ``pull`` lists ``[APP=]URL`` upstreams a
+        stream that is not published here is pulled from while played (in order, failover),
+        ``pull_idle_timeout`` after its last player it stops, and an upstream that sends no media
+        within ``pull_start_timeout`` gives way to the next;
         ``stats_interval=None`` turns ``on_stats`` off; ``write_coalescing`` (seconds) holds
         each player's output that long to write it at once (less CPU, more latency);
         ``read_coalescing`` (seconds) reads each publisher at most that often once its socket is

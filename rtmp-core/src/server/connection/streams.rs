@@ -144,6 +144,7 @@ impl<H: RtmpHandler> Connection<H> {
         // PublishNotify ends the wait), and one that arrives from now on will.
         if !stream.is_live() {
             self.session.wait_for_publisher(params.stream_id, Instant::now().into_std());
+            crate::server::pull::ensure(&self.shared.state, &stream);
         }
         self.playing.push(Playing { stream_id: params.stream_id, stream, player });
     }
