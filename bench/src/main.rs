@@ -38,6 +38,9 @@ enum Scenario {
     /// Local subscribers against network players: the in-process server (`src/inprocess.rs`)
     /// with 100 local subscribers, then with 100 network players, of the 720p30 stream.
     Local100,
+    /// Forwards against network players: the in-process server forwarding the 720p30 stream to
+    /// 100 destinations (nginx-rtmp), then serving 100 players; and TTFF through a pull.
+    Forward100,
     /// All of the above.
     All,
 }
@@ -286,31 +289,26 @@ async fn ingest(peer: Peer, publishers: usize, fx: &Fixture, seconds: u64) -> Fi
 }
 
 /// Open file descriptors of a process.
-/// One run of the in-process server: `subscribers` local subscribers and `players` network
-/// players of the fixture. Returns the server's CPU ms per second, the lowest frame rate (audio
-/// and video messages) of a network player, and the local subscribers' rate per subscriber.
-async fn in_process(subscribers: usize, players: usize, fx: &Fixture, seconds: u64) -> (f64, f64, f64) {
+/// The in-process server (`src/inprocess.rs`) on a free port, pinned to core 0, with `args`;
+/// the counter follows its local subscribers' frames.
+async fn start_in_process(args: &[String]) -> (tokio::process::Child, std::net::SocketAddr, Arc<AtomicU64>) {
     use tokio::io::AsyncBufReadExt;
-    let addr: std::net::SocketAddr = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap()
-    };
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../target/x86_64-unknown-linux-gnu/release/inprocess");
     assert!(binary.exists(), "{} is missing: run bench/run.sh", binary.display());
     let mut child = tokio::process::Command::new("taskset")
         .args(["-c", "0"])
         .arg(&binary)
-        .arg(addr.to_string())
-        .arg(subscribers.to_string())
+        .args(["--bind", &addr.to_string()])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("start the in-process server");
-    let pid = child.id().expect("pid");
-    let local_frames = Arc::new(AtomicU64::new(0));
+    let frames = Arc::new(AtomicU64::new(0));
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let seen = Arc::clone(&local_frames);
+    let seen = Arc::clone(&frames);
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
             if let Some(n) = line.strip_prefix("frames ").and_then(|n| n.parse().ok()) {
@@ -321,6 +319,21 @@ async fn in_process(subscribers: usize, players: usize, fx: &Fixture, seconds: u
     while tokio::net::TcpStream::connect(addr).await.is_err() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    (child, addr, frames)
+}
+
+/// One run of the in-process server publishing the fixture, with `players` network players and
+/// `args` (local subscribers, forwards). Returns the server's CPU ms per second, the lowest video
+/// frame rate of a network player, and the local subscribers' frames per second each.
+async fn in_process(
+    args: &[String],
+    subscribers: usize,
+    players: usize,
+    fx: &Fixture,
+    seconds: u64,
+) -> (f64, f64, f64) {
+    let (mut child, addr, local_frames) = start_in_process(args).await;
+    let pid = child.id().expect("pid");
     let (stop_tx, stop) = watch::channel(false);
     let publisher =
         tokio::spawn(load::ffmpeg_publisher(ffmpeg(), addr, "cam".into(), fx.path.clone(), stop.clone()));
@@ -342,14 +355,14 @@ async fn in_process(subscribers: usize, players: usize, fx: &Fixture, seconds: u
         })
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let messages =
+    let video =
         |cs: &[Arc<Counters>]| -> Vec<u64> { cs.iter().map(|c| c.video.load(Ordering::Relaxed)).collect() };
     let (cpu0, t0, before, local0) =
-        (proc::cpu_seconds(pid), Instant::now(), messages(&counters), local_frames.load(Ordering::Relaxed));
+        (proc::cpu_seconds(pid), Instant::now(), video(&counters), local_frames.load(Ordering::Relaxed));
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let elapsed = t0.elapsed().as_secs_f64();
     let cpu = proc::cpu_seconds(pid) - cpu0;
-    let after = messages(&counters);
+    let after = video(&counters);
     let local = local_frames.load(Ordering::Relaxed) - local0;
     let _ = stop_tx.send(true);
     for t in tasks {
@@ -362,39 +375,113 @@ async fn in_process(subscribers: usize, players: usize, fx: &Fixture, seconds: u
     (cpu * 1000.0 / elapsed, min_fps, local_rate)
 }
 
-/// Local subscribers against network players, in the same in-process server and run: CPU per
-/// consumer-second, gross and net of the ingest alone.
-async fn local_subscribers(consumers: usize, fx: &Fixture, seconds: u64, rounds: usize) {
+/// CPU per consumer-second of `what` (the in-process server with `args`) against network
+/// players, in the same run: gross, and net of the ingest alone.
+async fn against_players(
+    what: &str,
+    args: &[String],
+    consumers: usize,
+    fx: &Fixture,
+    seconds: u64,
+    rounds: usize,
+    target: f64,
+) {
     let mut rows: Vec<(f64, f64, f64)> = Vec::new();
+    let subscribers = if args.iter().any(|a| a == "--subscribers") { consumers } else { 0 };
     for round in 0..rounds.max(1) {
-        let ingest = in_process(0, 0, fx, seconds).await;
-        let local = in_process(consumers, 0, fx, seconds).await;
-        let network = in_process(0, consumers, fx, seconds).await;
+        let ingest = in_process(&[], 0, 0, fx, seconds).await;
+        let them = in_process(args, subscribers, 0, fx, seconds).await;
+        let network = in_process(&[], 0, consumers, fx, seconds).await;
         let n = consumers as f64;
-        let net = (local.0 - ingest.0) / (network.0 - ingest.0);
         println!(
-            "round {round}: ingest only {:.1} ms/s; {consumers} local subscribers {:.1} ms/s ({:.1} frames/s each); \
-             {consumers} network players {:.1} ms/s (lowest {:.1} video frames/s)",
-            ingest.0, local.0, local.2, network.0, network.1
+            "round {round}: ingest only {:.1} ms/s; {consumers} {what} {:.1} ms/s{}; {consumers} network players {:.1} ms/s \
+             (lowest {:.1} video frames/s)",
+            ingest.0,
+            them.0,
+            if subscribers > 0 { format!(" ({:.1} frames/s each)", them.2) } else { String::new() },
+            network.0,
+            network.1
         );
-        rows.push((local.0 / n, network.0 / n, net));
+        rows.push((them.0 / n, network.0 / n, (them.0 - ingest.0) / (network.0 - ingest.0)));
     }
     let mut gross: Vec<f64> = rows.iter().map(|r| r.0 / r.1).collect();
     let mut net: Vec<f64> = rows.iter().map(|r| r.2).collect();
-    let mut local: Vec<f64> = rows.iter().map(|r| r.0).collect();
+    let mut theirs: Vec<f64> = rows.iter().map(|r| r.0).collect();
     let mut network: Vec<f64> = rows.iter().map(|r| r.1).collect();
     println!(
-        "\n## local subscribers vs network players: {consumers} of {:.2} Mbit/s 720p30, the same in-process server",
+        "\n## {what} vs network players: {consumers} of {:.2} Mbit/s 720p30, the same in-process server",
         fx.bytes_per_second * 8.0 / 1e6
     );
     println!("| consumer | CPU ms per consumer-s (median) |");
     println!("|---|---|");
-    println!("| local subscriber | {:.3} |", percentile_of(&mut local, 0.5));
+    println!("| {what} | {:.3} |", percentile_of(&mut theirs, 0.5));
     println!("| network player | {:.3} |", percentile_of(&mut network, 0.5));
     println!(
-        "ratio local / network: CPU {:.2} gross, {:.2} net of the ingest (target <= 0.3)",
+        "ratio {what} / network: CPU {:.2} gross, {:.2} net of the ingest (target <= {target})",
         percentile_of(&mut gross, 0.5),
         percentile_of(&mut net, 0.5)
+    );
+}
+
+/// Time to first keyframe through a pull: the first player's includes the upstream connect; the
+/// later ones' come from the pulled stream's GOP cache.
+async fn pull_ttff(fx: &Fixture, rounds: usize) {
+    let nginx = peers::start_on_core(Peer::Nginx, &fx.path, 1);
+    let (stop_tx, stop) = watch::channel(false);
+    let publisher = tokio::spawn(load::ffmpeg_publisher(
+        ffmpeg(),
+        nginx.addr,
+        "cam".into(),
+        fx.path.clone(),
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (mut first, mut later) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        let rule = format!("rtmp://{}/{{app}}/{{name}}", nginx.addr);
+        let (mut child, addr, _) = start_in_process(&["--pull".into(), rule]).await;
+        let join =
+            || load::player(addr, "cam".into(), Role::Join, Arc::default(), Arc::default(), stop.clone());
+        if let Ok(Some(d)) = tokio::time::timeout(Duration::from_secs(10), join()).await {
+            first.push(d.as_secs_f64() * 1000.0);
+        }
+        // Keep one player on, so the pull stays up, while ten join one after the other.
+        let holder = tokio::spawn(load::player(
+            addr,
+            "cam".into(),
+            Role::Play,
+            Arc::default(),
+            Arc::default(),
+            stop.clone(),
+        ));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for _ in 0..10 {
+            if let Ok(Some(d)) = tokio::time::timeout(Duration::from_secs(10), join()).await {
+                later.push(d.as_secs_f64() * 1000.0);
+            }
+        }
+        holder.abort();
+        let _ = child.kill().await;
+    }
+    let _ = stop_tx.send(true);
+    let _ = publisher.await;
+    println!(
+        "\n## time to first keyframe through a pull from nginx-rtmp ({:.2} Mbit/s 720p30)",
+        fx.bytes_per_second * 8.0 / 1e6
+    );
+    println!("| player | TTFF p50 ms | TTFF max ms | runs |");
+    println!("|---|---|---|---|");
+    println!(
+        "| first (starts the pull) | {:.1} | {:.1} | {} |",
+        percentile(&first, 0.5),
+        percentile(&first, 1.0),
+        first.len()
+    );
+    println!(
+        "| later (GOP cache) | {:.1} | {:.1} | {} |",
+        percentile(&later, 0.5),
+        percentile(&later, 1.0),
+        later.len()
     );
 }
 
@@ -647,7 +734,17 @@ async fn main() {
     }
     if all || args.scenario == Scenario::Local100 {
         let fx = fixture(&args.fixtures, "1280x720", 2500);
-        local_subscribers(100, &fx, args.seconds, args.rounds).await;
+        let subscribers = ["--subscribers".to_string(), "100".into()];
+        against_players("local subscribers", &subscribers, 100, &fx, args.seconds, args.rounds, 0.3).await;
+    }
+    if all || args.scenario == Scenario::Forward100 {
+        let fx = fixture(&args.fixtures, "1280x720", 2500);
+        // The destination, on the harness's core: its CPU is not ours.
+        let nginx = peers::start_on_core(Peer::Nginx, &fx.path, 1);
+        let forwards =
+            ["--forwards".to_string(), "100".into(), "--forward-to".into(), nginx.addr.to_string()];
+        against_players("forwards", &forwards, 100, &fx, args.seconds, args.rounds, 1.2).await;
+        pull_ttff(&fx, args.rounds).await;
     }
     if args.scenario == Scenario::Soak {
         soak(args.seconds, &fixture(&args.fixtures, "640x360", 300)).await;

@@ -85,6 +85,12 @@ fn release_binary(name: &str) -> PathBuf {
 
 /// Starts `peer` on a free loopback port, pinned to core 0; the floor sender sends `fixture`.
 pub fn start(peer: Peer, fixture: &Path) -> Running {
+    start_on_core(peer, fixture, 0)
+}
+
+/// [`start`] pinned to `core` (1: a peer that is not measured, beside the harness).
+pub fn start_on_core(peer: Peer, fixture: &Path, core: u32) -> Running {
+    let core = core.to_string();
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let (mut cmd, dir) = match peer {
@@ -94,7 +100,7 @@ pub fn start(peer: Peer, fixture: &Path) -> Running {
                 _ => release_binary("examples/server"),
             };
             let mut cmd = Command::new("taskset");
-            cmd.args(["-c", "0"]).arg(binary).args(["--bind", &addr.to_string()]);
+            cmd.args(["-c", &core]).arg(binary).args(["--bind", &addr.to_string()]);
             match peer {
                 Peer::Ours(Mode::WriteCoalescing(ms)) => cmd.args(["--write-coalescing", &format!("{ms}ms")]),
                 Peer::Ours(Mode::ReadCoalescing(ms)) => cmd.args(["--read-coalescing", &format!("{ms}ms")]),
@@ -116,12 +122,12 @@ pub fn start(peer: Peer, fixture: &Path) -> Running {
             );
             std::fs::write(dir.join("nginx.conf"), conf).unwrap();
             let mut cmd = Command::new("taskset");
-            cmd.args(["-c", "0", "/usr/sbin/nginx", "-p"]).arg(&dir).arg("-c").arg(dir.join("nginx.conf"));
+            cmd.args(["-c", &core, "/usr/sbin/nginx", "-p"]).arg(&dir).arg("-c").arg(dir.join("nginx.conf"));
             (cmd, Some(dir))
         }
         Peer::Floor { per_frame } => {
             let mut cmd = Command::new("taskset");
-            cmd.args(["-c", "0"]).arg(release_binary("floor")).arg(addr.to_string()).arg(fixture);
+            cmd.args(["-c", &core]).arg(release_binary("floor")).arg(addr.to_string()).arg(fixture);
             cmd.arg(if per_frame { "per-frame" } else { "per-message" });
             (cmd, None)
         }

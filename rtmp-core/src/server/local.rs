@@ -289,12 +289,22 @@ impl Subscription {
             let Some(wait) = options.wait else {
                 return Err(SubscribeError::NotFound(key.clone()));
             };
+            let mut stop = member.state.shutdown.subscribe();
             let live = async {
                 while !member.stream.is_live() {
-                    member.notify.notified().await;
+                    if *stop.borrow() {
+                        return false;
+                    }
+                    tokio::select! {
+                        () = member.notify.notified() => {}
+                        // `wait_for`'s guard is not `Send`: dropped inside, as in `run_until`.
+                        () = async { drop(stop.wait_for(|stopping| *stopping).await) } => {}
+                    }
                 }
+                true
             };
-            if tokio::time::timeout(wait, live).await.is_err() {
+            // The server stopping ends the wait as its end would.
+            if !tokio::time::timeout(wait, live).await.unwrap_or(false) {
                 return Err(SubscribeError::NotFound(key.clone()));
             }
             member.player.queue.skip_published_notice();
@@ -511,7 +521,7 @@ impl LocalPublisher {
     }
 
     fn send(&mut self, message: PublishedMessage) -> Result<(), PublishError> {
-        if self.closed {
+        if self.closed || *self.state.shutdown.borrow() {
             return Err(PublishError::Closed);
         }
         if !self.stream.is_publisher(self.session_id) {
@@ -533,9 +543,9 @@ impl LocalPublisher {
         Ok(())
     }
 
-    /// Whether it still publishes: not closed and not taken over.
+    /// Whether it still publishes: not closed, not taken over, and the server not stopped.
     pub fn is_publishing(&self) -> bool {
-        !self.closed && self.stream.is_publisher(self.session_id)
+        !self.closed && !*self.state.shutdown.borrow() && self.stream.is_publisher(self.session_id)
     }
 
     /// Unpublishes: players get UnpublishNotify, as when an RTMP publisher stops. Idempotent.

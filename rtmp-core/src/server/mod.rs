@@ -126,18 +126,29 @@ impl<H: RtmpHandler> RtmpServer<H> {
             let _ = state.runtime.set(runtime);
         }
         let handler = Arc::new(handler);
-        let listener_handler = Arc::clone(&handler);
+        // Weak: the state outlives the serving (a handle keeps it), the handler must not (its
+        // drop is how embedders learn that no hook runs any more).
+        let weak = Arc::downgrade(&handler);
         let _ = state.forward_listener.set(forward::ForwardListener(Box::new(move |key, stats| {
-            listener_handler.on_forward(key, stats);
+            if let Some(handler) = weak.upgrade() {
+                handler.on_forward(key, stats);
+            }
         })));
-        let locate_handler = Arc::clone(&handler);
+        let weak = Arc::downgrade(&handler);
         let _ = state.locator.set(pull::Locator(Box::new(move |key| {
-            let handler = Arc::clone(&locate_handler);
-            Box::pin(async move { handler.on_locate(&key).await })
+            let handler = weak.upgrade();
+            Box::pin(async move {
+                match handler {
+                    Some(handler) => handler.on_locate(&key).await,
+                    None => Vec::new(),
+                }
+            })
         })));
-        let pull_handler = Arc::clone(&handler);
+        let weak = Arc::downgrade(&handler);
         let _ = state.pull_listener.set(pull::PullListener(Box::new(move |key, stats| {
-            pull_handler.on_pull(key, stats);
+            if let Some(handler) = weak.upgrade() {
+                handler.on_pull(key, stats);
+            }
         })));
         Ok(Self { listener, tls_listener, shared: Arc::new(Shared { state, handler }) })
     }

@@ -220,7 +220,9 @@ impl PlayerQueue {
                 bytes_out: 0,
             }),
             capacity: capacity.max(4),
-            budget_ms: budget.map(|b| u64::try_from(b.as_millis()).unwrap_or(u64::MAX).max(1)),
+            // Bounded so that the policy's sums of budget fractions cannot overflow.
+            budget_ms: budget
+                .map(|b| u64::try_from(b.as_millis()).unwrap_or(u64::MAX).clamp(1, u64::MAX / 8)),
             notify,
             direct,
             sheds_audio: true,
