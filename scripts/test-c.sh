@@ -8,7 +8,8 @@
 #      and under valgrind (no errors, no definite/indirect/possible leaks);
 #   5. runs the end-to-end tests: ffmpeg ↔ C auth_server ↔ C player and relay; streams in-process
 #      (subscriptions and local publishers) against ffmpeg publishers and players, with
-#      ASan/UBSan (rtmp-ffi/tests/c/streams_e2e.c).
+#      ASan/UBSan (rtmp-ffi/tests/c/streams_e2e.c); ffmpeg ↔ the C restream example ↔ ffmpeg
+#      players.
 # Needs gcc, g++, pkg-config, valgrind and an ffmpeg with libx264 (RTMP_RS_FFMPEG, ffmpeg-9 on
 # PATH, or imageio-ffmpeg installed into .venv as scripts/test.sh does).
 set -euo pipefail
@@ -174,6 +175,10 @@ rm -rf "$OUT/streams-e2e"
 mkdir -p "$OUT/streams-e2e"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     timeout 240 "$OUT/streams_e2e" "$FFMPEG" "$OUT/streams-e2e"
+done_step
+
+step "end to end: ffmpeg, C restream (subscribe + re-publish in-process), ffmpeg players"
+timeout 120 bash rtmp-ffi/tests/c/e2e_restream.sh "$ROOT/examples/c/build" "$FFMPEG"
 done_step
 
 echo
