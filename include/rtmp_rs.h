@@ -261,7 +261,10 @@ enum rtmp_subscription_item_kind
      */
     RTMP_SUBSCRIPTION_ITEM_KIND_METADATA = 4,
     /**
-     * A publisher (re)started: metadata and sequence headers follow, video from a keyframe.
+     * A publisher started: after an `RTMP_SUBSCRIPTION_ITEM_KIND_UNPUBLISHED`, or taking the
+     * stream over from the previous one (then without an unpublish); metadata and sequence
+     * headers follow, video from a keyframe. Not sent for the publisher that was there, or was
+     * waited for, when the subscription began.
      */
     RTMP_SUBSCRIPTION_ITEM_KIND_PUBLISHED = 5,
     /**

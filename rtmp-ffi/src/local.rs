@@ -197,7 +197,10 @@ pub enum rtmp_subscription_item_kind {
     Data = 3,
     /// `onMetaData` (`frame` is set; read it with `rtmp_frame_metadata_*`).
     Metadata = 4,
-    /// A publisher (re)started: metadata and sequence headers follow, video from a keyframe.
+    /// A publisher started: after an `RTMP_SUBSCRIPTION_ITEM_KIND_UNPUBLISHED`, or taking the
+    /// stream over from the previous one (then without an unpublish); metadata and sequence
+    /// headers follow, video from a keyframe. Not sent for the publisher that was there, or was
+    /// waited for, when the subscription began.
     Published = 5,
     /// The publisher stopped (network players got `UnpublishNotify`); more may follow on
     /// republish.
