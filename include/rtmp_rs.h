@@ -17,7 +17,8 @@
  *  - Ownership: functions that take a config copy it; frames are reference-counted
  *    (rtmp_frame_retain / rtmp_frame_release); a deferred request belongs to the application
  *    until rtmp_request_accept / rtmp_request_reject, which release it; snapshots from
- *    rtmp_server_stats are freed with rtmp_stats_free. Userdata destructors run exactly once.
+ *    rtmp_server_stats are freed with rtmp_stats_free, lists from rtmp_server_streams with
+ *    rtmp_stream_list_free. Userdata destructors run exactly once.
  *
  * Threads
  *  - Each server and client runs on its own runtime threads (named "rtmp-rs"); the size is set
@@ -36,7 +37,11 @@
  *    concurrently, so userdata must be thread-safe. No callback runs after rtmp_server_stop
  *    returns.
  *  - A server may be used from any thread (free it last); a config from one thread at a time;
- *    a player is read from one thread at a time; frames and requests from any thread.
+ *    a player is read from one thread at a time; frames and requests from any thread. A
+ *    subscription (rtmp_server_subscribe) is read from any thread and closed from any other,
+ *    which wakes its reader; a local publisher (rtmp_server_publish) sends from any thread,
+ *    media callbacks included (its sends never wait). Streams in-process have no callback form:
+ *    a subscription is pulled (rtmp_subscription_next), at the reader's pace.
  *  - Signals: the library's threads block SIGPIPE, and blocking calls block it on the calling
  *    thread while they run, so a peer closing its socket never kills the process; the library
  *    installs no signal handler and changes no process-wide disposition.
@@ -231,6 +236,86 @@ typedef uint32_t rtmp_disconnect_reason;
 #endif // __cplusplus
 
 /**
+ * What `rtmp_subscription_next` got. The numbers are fixed; where a kind means what a
+ * `rtmp_player_event_kind` means, it has the same number (1 to 6).
+ */
+enum rtmp_subscription_item_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * An audio frame (`frame` is set).
+     */
+    RTMP_SUBSCRIPTION_ITEM_KIND_AUDIO = 1,
+    /**
+     * A video frame (`frame` is set).
+     */
+    RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO = 2,
+    /**
+     * A data message other than metadata (`frame` is set).
+     */
+    RTMP_SUBSCRIPTION_ITEM_KIND_DATA = 3,
+    /**
+     * `onMetaData` (`frame` is set; read it with `rtmp_frame_metadata_*`).
+     */
+    RTMP_SUBSCRIPTION_ITEM_KIND_METADATA = 4,
+    /**
+     * A publisher started: after an `RTMP_SUBSCRIPTION_ITEM_KIND_UNPUBLISHED`, or taking the
+     * stream over from the previous one (then without an unpublish); metadata and sequence
+     * headers follow, video from a keyframe. Not sent for the publisher that was there, or was
+     * waited for, when the subscription began.
+     */
+    RTMP_SUBSCRIPTION_ITEM_KIND_PUBLISHED = 5,
+    /**
+     * The publisher stopped (network players got `UnpublishNotify`); more may follow on
+     * republish.
+     */
+    RTMP_SUBSCRIPTION_ITEM_KIND_UNPUBLISHED = 6,
+    /**
+     * Frames were dropped since the previous item because the reader fell behind
+     * (`dropped_video`, `dropped_audio`).
+     */
+    RTMP_SUBSCRIPTION_ITEM_KIND_DROPPED = 9,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtmp_subscription_item_kind rtmp_subscription_item_kind;
+#else
+typedef uint32_t rtmp_subscription_item_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Who is at the other end of a publish or a play. The numbers are fixed.
+ */
+enum rtmp_peer_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Nobody (a stream that nobody publishes now).
+     */
+    RTMP_PEER_KIND_NONE = 0,
+    /**
+     * An RTMP or RTMPS connection.
+     */
+    RTMP_PEER_KIND_RTMP = 1,
+    /**
+     * In-process: an `rtmp_local_publisher` or an `rtmp_subscription`.
+     */
+    RTMP_PEER_KIND_LOCAL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtmp_peer_kind rtmp_peer_kind;
+#else
+typedef uint32_t rtmp_peer_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * What a frame carries.
  */
 enum rtmp_frame_kind
@@ -307,13 +392,28 @@ typedef struct rtmp_client_config rtmp_client_config;
  * A media message: audio, video, data or metadata, with its timestamp, the FLV tag body and
  * the parsed header. Reference-counted and immutable, so any thread may read it.
  *
- * Callbacks and `rtmp_player_next` hand out `const rtmp_frame *`. A frame passed to a callback
- * is borrowed for the duration of the call; `rtmp_frame_retain` keeps it (no copy) until the
- * matching `rtmp_frame_release`. Frames from `rtmp_player_next` and `rtmp_frame_new` are owned
- * by the caller: release each exactly once. Views (`rtmp_bytes`, `rtmp_str`) taken from a
- * frame are valid while the caller holds the frame.
+ * Callbacks, `rtmp_player_next` and `rtmp_subscription_next` hand out `const rtmp_frame *`. A
+ * frame passed to a callback is borrowed for the duration of the call; `rtmp_frame_retain`
+ * keeps it (no copy) until the matching `rtmp_frame_release`. Frames from `rtmp_player_next`,
+ * `rtmp_subscription_next` and `rtmp_frame_new` are owned by the caller: release each exactly
+ * once. Views (`rtmp_bytes`, `rtmp_str`) taken from a frame are valid while the caller holds
+ * the frame.
  */
 typedef struct rtmp_frame rtmp_frame;
+
+/**
+ * A stream of a server published in-process. Network players, late joiners (the GOP cache)
+ * and subscriptions see it as they see an RTMP publisher; a conflict with another publisher
+ * follows the server's `publisher_policy`, both ways (with `RTMP_PUBLISHER_POLICY_TAKE_OVER` a
+ * later RTMP publisher takes the stream over, and the next send returns `RTMP_RESULT_CLOSED`).
+ * Sends are validated (a bad payload never reaches the players) and never wait: a slow player
+ * queues or drops as it would for any publisher.
+ *
+ * Threads: every function from any thread, media callbacks included; sends from several
+ * threads are serialized. `rtmp_local_publisher_free` last. A publisher may outlive its server
+ * (its sends then return `RTMP_RESULT_CLOSED`).
+ */
+typedef struct rtmp_local_publisher rtmp_local_publisher;
 
 /**
  * A connection playing one stream. Read it from one thread at a time; `rtmp_player_pause` and
@@ -369,6 +469,39 @@ typedef struct rtmp_session rtmp_session;
  * views it gives are valid while it lives.
  */
 typedef struct rtmp_stats rtmp_stats;
+
+/**
+ * The live streams of a server at one moment, sorted by key (`rtmp_server_streams`).
+ * Immutable; the views it gives are valid while it lives. Free it with
+ * `rtmp_stream_list_free`. Any thread.
+ */
+typedef struct rtmp_stream_list rtmp_stream_list;
+
+/**
+ * How to subscribe: where to start, how long to wait for the stream to be published, and the
+ * latency budget. Build one, set what differs from the defaults, pass it to
+ * `rtmp_server_subscribe` (which copies it), free it with `rtmp_subscribe_options_free`. NULL
+ * options mean every default. One thread at a time.
+ */
+typedef struct rtmp_subscribe_options rtmp_subscribe_options;
+
+/**
+ * A stream of a server read in-process, as a player of kind local: the frames the publisher
+ * sends (shared, not copied) and the stream's events, at the reader's pace. A reader that
+ * falls behind loses video (resuming at a keyframe; audio is kept within the server's
+ * `player_queue_length`) and never slows the publisher or other players; the drops come as
+ * `RTMP_SUBSCRIPTION_ITEM_KIND_DROPPED` items and count in the stream's statistics.
+ *
+ * Threads: `rtmp_subscription_next` from any thread (readers on several threads take turns,
+ * each item goes to one of them); `rtmp_subscription_close` from any thread, also while another
+ * thread waits in `rtmp_subscription_next`; `rtmp_subscription_free` last. A subscription may
+ * outlive its server (it then reports `RTMP_RESULT_CLOSED`).
+ *
+ * There is no callback form: the server's media callbacks (`on_video_frame`, …) already push
+ * every frame on runtime threads, where nothing may block; a subscription is pulled on the
+ * application's threads, at their pace, which is what makes its drop policy possible.
+ */
+typedef struct rtmp_subscription rtmp_subscription;
 
 /**
  * A borrowed UTF-8 string: `len` bytes at `data`, **not** NUL-terminated (print it with
@@ -588,6 +721,70 @@ typedef struct {
 } rtmp_bytes;
 
 /**
+ * Where a subscription starts (`rtmp_subscribe_options_set_start`). The numbers are fixed.
+ */
+typedef uint32_t rtmp_subscribe_start;
+
+/**
+ * One item of a subscription, filled by `rtmp_subscription_next`.
+ */
+typedef struct {
+    /**
+     * What arrived.
+     */
+    rtmp_subscription_item_kind kind;
+    /**
+     * For audio, video, data and metadata: a frame the caller owns (release it with
+     * `rtmp_frame_release`; its stream app and name are set); NULL otherwise.
+     */
+    const rtmp_frame *frame;
+    /**
+     * For `RTMP_SUBSCRIPTION_ITEM_KIND_DROPPED`: video frames dropped (and skipped after them
+     * until a keyframe); 0 otherwise.
+     */
+    uint64_t dropped_video;
+    /**
+     * For `RTMP_SUBSCRIPTION_ITEM_KIND_DROPPED`: audio and data messages dropped (the queue was
+     * full); 0 otherwise.
+     */
+    uint64_t dropped_audio;
+} rtmp_subscription_item;
+
+/**
+ * One live stream. The strings are views valid while the `rtmp_stream_list` lives.
+ */
+typedef struct {
+    /**
+     * The app (`live`).
+     */
+    rtmp_str app;
+    /**
+     * The stream name (`cam`).
+     */
+    rtmp_str name;
+    /**
+     * Who publishes it: `RTMP_PEER_KIND_RTMP` or `RTMP_PEER_KIND_LOCAL`.
+     */
+    rtmp_peer_kind publisher;
+    /**
+     * RFC 6381 codec string of the video (`avc1.64001f`); empty until known.
+     */
+    rtmp_str video_codec;
+    /**
+     * Codec string of the audio (`mp4a.40.2`); empty until known.
+     */
+    rtmp_str audio_codec;
+    /**
+     * RTMP players.
+     */
+    size_t players;
+    /**
+     * Local subscribers (`rtmp_subscription`s).
+     */
+    size_t subscribers;
+} rtmp_stream_info;
+
+/**
  * A log level; also the most verbose level passed to `rtmp_log_set_callback`.
  */
 typedef uint32_t rtmp_log_level;
@@ -717,6 +914,22 @@ typedef struct {
  * Disconnect the current publisher and let the newcomer take over.
  */
 #define RTMP_PUBLISHER_POLICY_TAKE_OVER 1
+
+/**
+ * Like a network player that joins late: metadata, sequence headers, the cached GOP (from its
+ * keyframe), then live. The default.
+ */
+#define RTMP_SUBSCRIBE_START_GOP 0
+
+/**
+ * Metadata and sequence headers, then live from the next keyframe.
+ */
+#define RTMP_SUBSCRIBE_START_KEYFRAME 1
+
+/**
+ * Metadata and sequence headers, then whatever is published next, inter frames included.
+ */
+#define RTMP_SUBSCRIBE_START_LIVE 2
 
 /**
  * No logging.
@@ -1210,8 +1423,8 @@ rtmp_result rtmp_frame_new(uint32_t kind,
 const rtmp_frame *rtmp_frame_retain(const rtmp_frame *frame);
 
 /**
- * Drops one reference to `frame` (from `rtmp_frame_retain`, `rtmp_frame_new` or
- * `rtmp_player_next`). NULL is ignored. Any thread.
+ * Drops one reference to `frame` (from `rtmp_frame_retain`, `rtmp_frame_new`,
+ * `rtmp_player_next` or `rtmp_subscription_next`). NULL is ignored. Any thread.
  */
 void rtmp_frame_release(const rtmp_frame *frame);
 
@@ -1261,14 +1474,14 @@ bool rtmp_frame_is_sequence_header(const rtmp_frame *frame);
 int32_t rtmp_frame_composition_time(const rtmp_frame *frame);
 
 /**
- * The stream's app (`live`) for frames raised by a server; empty for client frames. Valid while
- * the frame is held.
+ * The stream's app (`live`) for frames raised by a server or read from a subscription; empty
+ * for client frames. Valid while the frame is held.
  */
 rtmp_str rtmp_frame_stream_app(const rtmp_frame *frame);
 
 /**
- * The stream's name without query (`cam`) for frames raised by a server; empty for client
- * frames. Valid while the frame is held.
+ * The stream's name without query (`cam`) for frames raised by a server or read from a
+ * subscription; empty for client frames. Valid while the frame is held.
  */
 rtmp_str rtmp_frame_stream_name(const rtmp_frame *frame);
 
@@ -1290,6 +1503,182 @@ rtmp_result rtmp_frame_metadata_number(const rtmp_frame *frame, const char *key,
  * valid while the frame is held. Results as for `rtmp_frame_metadata_number`.
  */
 rtmp_result rtmp_frame_metadata_string(const rtmp_frame *frame, const char *key, rtmp_str *value_out);
+
+/**
+ * New options with every default: start `RTMP_SUBSCRIBE_START_GOP`, no wait (a stream that
+ * is not published fails at once), the server's latency budget. Free them with
+ * `rtmp_subscribe_options_free`.
+ */
+rtmp_result rtmp_subscribe_options_new(rtmp_subscribe_options **options_out);
+
+/**
+ * Frees options. NULL is ignored.
+ */
+void rtmp_subscribe_options_free(rtmp_subscribe_options *options);
+
+/**
+ * Where the subscription starts: `RTMP_SUBSCRIBE_START_GOP` (the default),
+ * `RTMP_SUBSCRIBE_START_KEYFRAME` or `RTMP_SUBSCRIBE_START_LIVE`; another number is
+ * `RTMP_RESULT_INVALID_ARGUMENT`.
+ */
+rtmp_result rtmp_subscribe_options_set_start(rtmp_subscribe_options *options, rtmp_subscribe_start start);
+
+/**
+ * How long `rtmp_server_subscribe` waits for a stream that is not published yet, in
+ * milliseconds: 0 (the default) fails at once with `RTMP_RESULT_NOT_FOUND`; a positive value
+ * waits up to that long, then fails alike; a negative value waits until the stream is
+ * published or the server stops.
+ */
+rtmp_result rtmp_subscribe_options_set_wait_ms(rtmp_subscribe_options *options, int64_t ms);
+
+/**
+ * How far behind live the reader may fall before its video is dropped (resuming at a
+ * keyframe), in milliseconds, from 1 to 86400000; negative (the default) takes the server's
+ * `player_latency_budget`. Audio is bounded only by the server's `player_queue_length`. 0 is
+ * `RTMP_RESULT_INVALID_ARGUMENT`: a subscription has no "no budget" setting (a server whose
+ * `player_latency_budget` is 0 gives its subscriptions none).
+ */
+rtmp_result rtmp_subscribe_options_set_latency_budget_ms(rtmp_subscribe_options *options, int64_t ms);
+
+/**
+ * Subscribes to stream `key` (`"app/name"`, e.g. `"live/cam"`) of `server`. `options` may be
+ * NULL for the defaults (start at the GOP, no wait, the server's latency budget); they are
+ * copied. With a wait it blocks until the stream is published, the wait ends or the server
+ * stops. On success `*subscription_out` is a subscription the caller owns: free it with
+ * `rtmp_subscription_free`.
+ *
+ * Errors: `RTMP_RESULT_INVALID_ARGUMENT` (a key that is not `"app/name"`),
+ * `RTMP_RESULT_NOT_FOUND` (not published, within the wait when there is one),
+ * `RTMP_RESULT_REJECTED` (the stream has `max_players_per_stream` players already),
+ * `RTMP_RESULT_CLOSED` (the server stopped during the wait), `RTMP_RESULT_INVALID_STATE` (the
+ * server was stopped before). Any thread except inside a media callback
+ * (`RTMP_RESULT_IN_CALLBACK`); connection callbacks may call it.
+ */
+rtmp_result rtmp_server_subscribe(const rtmp_server *server,
+                                  const char *key,
+                                  const rtmp_subscribe_options *options,
+                                  rtmp_subscription **subscription_out);
+
+/**
+ * Waits up to `timeout_ms` milliseconds (negative: until an item comes or the subscription
+ * closes; 0: only takes an item already queued) for the next item and fills `*item_out`.
+ * Returns `RTMP_RESULT_TIMEOUT` when nothing came in time, `RTMP_RESULT_CLOSED` once the
+ * subscription was closed (`rtmp_subscription_close`, from any thread, wakes a waiting call)
+ * or the server stopped (items queued before a stop are still returned first); later calls
+ * return it again. `*item_out` is written only on `RTMP_RESULT_OK`; its frame, if any, belongs
+ * to the caller.
+ *
+ * Any thread. Inside a media callback a call that would wait returns `RTMP_RESULT_IN_CALLBACK`:
+ * poll there with `timeout_ms` 0.
+ */
+rtmp_result rtmp_subscription_next(rtmp_subscription *subscription,
+                                   int64_t timeout_ms,
+                                   rtmp_subscription_item *item_out);
+
+/**
+ * Leaves the stream: what was queued is dropped, a call waiting in `rtmp_subscription_next`
+ * returns `RTMP_RESULT_CLOSED`, and so do later ones. Idempotent. Any thread (media callbacks
+ * included: it never waits).
+ */
+rtmp_result rtmp_subscription_close(rtmp_subscription *subscription);
+
+/**
+ * Closes the subscription if needed and frees it. Frames it returned stay valid until
+ * released. NULL is ignored. The last call on a subscription: no other thread may be using it.
+ */
+void rtmp_subscription_free(rtmp_subscription *subscription);
+
+/**
+ * Publishes stream `key` (`"app/name"`) of `server` from the application. On success
+ * `*publisher_out` is a publisher the caller owns: free it with `rtmp_local_publisher_free`.
+ * Errors: `RTMP_RESULT_INVALID_ARGUMENT` (a key that is not `"app/name"`),
+ * `RTMP_RESULT_REJECTED` (the stream is published already and the publisher policy keeps its
+ * publisher; with `RTMP_PUBLISHER_POLICY_TAKE_OVER` the current publisher is disconnected
+ * instead), `RTMP_RESULT_INVALID_STATE` (the server is stopped). Never waits; any thread,
+ * media callbacks included.
+ */
+rtmp_result rtmp_server_publish(const rtmp_server *server,
+                                const char *key,
+                                rtmp_local_publisher **publisher_out);
+
+/**
+ * Sends an FLV video tag body (legacy or Enhanced RTMP, any codec), copied, at `timestamp` ms.
+ * `RTMP_RESULT_INVALID_ARGUMENT` when it is not a valid video tag body or the timestamp goes
+ * back more than a second; `RTMP_RESULT_CLOSED` once closed, taken over or the server stopped
+ * (`rtmp_last_error` tells which).
+ */
+rtmp_result rtmp_local_publisher_send_video(rtmp_local_publisher *publisher,
+                                            uint32_t timestamp,
+                                            const uint8_t *data,
+                                            size_t len);
+
+/**
+ * Sends an FLV audio tag body, copied, at `timestamp` ms. Results as for
+ * `rtmp_local_publisher_send_video`.
+ */
+rtmp_result rtmp_local_publisher_send_audio(rtmp_local_publisher *publisher,
+                                            uint32_t timestamp,
+                                            const uint8_t *data,
+                                            size_t len);
+
+/**
+ * Sends an AMF0 data message (an FLV script tag body), copied, at `timestamp` ms. This is also
+ * how metadata goes out: an `onMetaData` message (with or without `@setDataFrame`) becomes the
+ * stream's metadata, kept for late joiners. `RTMP_RESULT_INVALID_ARGUMENT` when it does not
+ * decode as AMF0; otherwise as `rtmp_local_publisher_send_video`.
+ */
+rtmp_result rtmp_local_publisher_send_data(rtmp_local_publisher *publisher,
+                                           uint32_t timestamp,
+                                           const uint8_t *data,
+                                           size_t len);
+
+/**
+ * Sends a frame of any kind without copying it: one from `rtmp_subscription_next` (re-publish
+ * a stream under another key), `rtmp_player_next`, a server callback or `rtmp_frame_new`. The
+ * caller keeps its reference. Validated and refused as the other sends.
+ */
+rtmp_result rtmp_local_publisher_send_frame(rtmp_local_publisher *publisher, const rtmp_frame *frame);
+
+/**
+ * Whether it still publishes: not closed, not taken over, its server not stopped (false for
+ * NULL).
+ */
+bool rtmp_local_publisher_is_publishing(rtmp_local_publisher *publisher);
+
+/**
+ * Unpublishes: network players get `UnpublishNotify`, subscriptions an
+ * `RTMP_SUBSCRIPTION_ITEM_KIND_UNPUBLISHED` item; later sends return `RTMP_RESULT_CLOSED`.
+ * Idempotent (a publisher taken over just stays closed). Any thread.
+ */
+rtmp_result rtmp_local_publisher_close(rtmp_local_publisher *publisher);
+
+/**
+ * Closes the publisher if needed and frees it. NULL is ignored. The last call on a publisher.
+ */
+void rtmp_local_publisher_free(rtmp_local_publisher *publisher);
+
+/**
+ * The live streams of `server`, with who publishes each, its codecs and its players and
+ * subscribers. On success `*list_out` belongs to the caller: free it with
+ * `rtmp_stream_list_free`. Any thread, callbacks included.
+ */
+rtmp_result rtmp_server_streams(const rtmp_server *server, rtmp_stream_list **list_out);
+
+/**
+ * The number of streams in `list` (0 for NULL).
+ */
+size_t rtmp_stream_list_len(const rtmp_stream_list *list);
+
+/**
+ * Fills `*info_out` with stream number `index` (< `rtmp_stream_list_len`);
+ * `RTMP_RESULT_NOT_FOUND` past the end.
+ */
+rtmp_result rtmp_stream_list_get(const rtmp_stream_list *list, size_t index, rtmp_stream_info *info_out);
+
+/**
+ * Frees a list from `rtmp_server_streams`. NULL is ignored.
+ */
+void rtmp_stream_list_free(rtmp_stream_list *list);
 
 /**
  * Sends the library's log events at `max_level` and more severe to `callback`, process-wide,
@@ -1453,7 +1842,9 @@ rtmp_result rtmp_server_start(rtmp_server *server);
 /**
  * Stops gracefully and waits: publishers and players get their status, every connection's
  * `on_unpublish` / `on_play_stop` / `on_disconnect` callbacks run, deferred requests are
- * rejected (answer them anyway, to release them). No callback runs after it returns. Takes up
+ * rejected (answer them anyway, to release them); a `rtmp_server_subscribe` waiting for its
+ * stream returns `RTMP_RESULT_CLOSED`, subscriptions end after what they queued, and local
+ * publishers' sends return `RTMP_RESULT_CLOSED`. No callback runs after it returns. Takes up
  * to a few seconds with slow clients. Idempotent; a server never started just closes its
  * listener. From inside any callback it returns `RTMP_RESULT_IN_CALLBACK` and does nothing: it
  * would wait for that callback.
@@ -1517,6 +1908,25 @@ rtmp_result rtmp_stats_player_latency(const rtmp_stats *stats,
                                       size_t player,
                                       uint64_t *audio_gaps_out,
                                       uint64_t *behind_live_ms_out);
+
+/**
+ * Who publishes stream number `index`: `RTMP_PEER_KIND_RTMP`, `RTMP_PEER_KIND_LOCAL` (an
+ * `rtmp_local_publisher`, whose `publisher_addr` is `0.0.0.0:0`) or `RTMP_PEER_KIND_NONE` when
+ * nobody does, into `*kind_out`. `RTMP_RESULT_NOT_FOUND` past the end. Not in
+ * `rtmp_stream_stats`, whose size applications built against an older header fixed.
+ */
+rtmp_result rtmp_stats_stream_publisher_kind(const rtmp_stats *stats, size_t index, rtmp_peer_kind *kind_out);
+
+/**
+ * What player `player` of stream `stream` is: `RTMP_PEER_KIND_RTMP` (a connection) or
+ * `RTMP_PEER_KIND_LOCAL` (an `rtmp_subscription`, whose `peer_addr` is `0.0.0.0:0`), into
+ * `*kind_out`. `RTMP_RESULT_NOT_FOUND` past the end of either. Not in `rtmp_player_stats`,
+ * whose size applications built against an older header fixed.
+ */
+rtmp_result rtmp_stats_player_kind(const rtmp_stats *stats,
+                                   size_t stream,
+                                   size_t player,
+                                   rtmp_peer_kind *kind_out);
 
 /**
  * Frees a snapshot from `rtmp_server_stats`. NULL is ignored. Never free the one lent to

@@ -6,7 +6,10 @@
 #   3. builds examples/c (shared and static) with -Wall -Wextra -Werror -pedantic;
 #   4. runs the C API test (rtmp-ffi/tests/c/test_api.c) with ASan+UBSan, statically linked,
 #      and under valgrind (no errors, no definite/indirect/possible leaks);
-#   5. runs the end-to-end test: ffmpeg ↔ C auth_server ↔ C player and relay.
+#   5. runs the end-to-end tests: ffmpeg ↔ C auth_server ↔ C player and relay; streams in-process
+#      (subscriptions and local publishers) against ffmpeg publishers and players, with
+#      ASan/UBSan (rtmp-ffi/tests/c/streams_e2e.c); ffmpeg ↔ the C restream example ↔ ffmpeg
+#      players.
 # Needs gcc, g++, pkg-config, valgrind and an ffmpeg with libx264 (RTMP_RS_FFMPEG, ffmpeg-9 on
 # PATH, or imageio-ffmpeg installed into .venv as scripts/test.sh does).
 set -euo pipefail
@@ -14,8 +17,12 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 START=$(date +%s)
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
-REL=$ROOT/target/x86_64-unknown-linux-gnu/release
-OUT=$ROOT/target/c-tests
+# cargo's target directory: CARGO_TARGET_DIR when set (a separate build tree), else ./target.
+TARGET_ROOT=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+REL=$TARGET_ROOT/x86_64-unknown-linux-gnu/release
+OUT=$TARGET_ROOT/c-tests
+# examples/c/Makefile finds the library and writes rtmp_rs.pc there too.
+export TARGET_DIR=$REL
 mkdir -p "$OUT"
 STEPS=0
 step() { printf '\n==> %s\n' "$*"; }
@@ -158,6 +165,20 @@ done_step
 
 step "end to end: ffmpeg, C auth_server, C player, C relay"
 timeout 120 bash rtmp-ffi/tests/c/e2e.sh "$ROOT/examples/c/build" "$FFMPEG"
+done_step
+
+step "end to end: streams in-process against ffmpeg (subscriptions, local publishers), ASan + UBSan"
+gcc "${WARN[@]}" -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+    rtmp-ffi/tests/c/streams_e2e.c -L"$REL" -lrtmp_rs -Wl,-rpath,"$REL" -lpthread -o "$OUT/streams_e2e"
+# ffmpeg's logs stay in $OUT/streams-e2e for a look after a failure.
+rm -rf "$OUT/streams-e2e"
+mkdir -p "$OUT/streams-e2e"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    timeout 240 "$OUT/streams_e2e" "$FFMPEG" "$OUT/streams-e2e"
+done_step
+
+step "end to end: ffmpeg, C restream (subscribe + re-publish in-process), ffmpeg players"
+timeout 120 bash rtmp-ffi/tests/c/e2e_restream.sh "$ROOT/examples/c/build" "$FFMPEG"
 done_step
 
 echo

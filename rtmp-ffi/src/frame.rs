@@ -13,11 +13,12 @@ use rtmp_embed::{Frame, FrameKind};
 /// A media message: audio, video, data or metadata, with its timestamp, the FLV tag body and
 /// the parsed header. Reference-counted and immutable, so any thread may read it.
 ///
-/// Callbacks and `rtmp_player_next` hand out `const rtmp_frame *`. A frame passed to a callback
-/// is borrowed for the duration of the call; `rtmp_frame_retain` keeps it (no copy) until the
-/// matching `rtmp_frame_release`. Frames from `rtmp_player_next` and `rtmp_frame_new` are owned
-/// by the caller: release each exactly once. Views (`rtmp_bytes`, `rtmp_str`) taken from a
-/// frame are valid while the caller holds the frame.
+/// Callbacks, `rtmp_player_next` and `rtmp_subscription_next` hand out `const rtmp_frame *`. A
+/// frame passed to a callback is borrowed for the duration of the call; `rtmp_frame_retain`
+/// keeps it (no copy) until the matching `rtmp_frame_release`. Frames from `rtmp_player_next`,
+/// `rtmp_subscription_next` and `rtmp_frame_new` are owned by the caller: release each exactly
+/// once. Views (`rtmp_bytes`, `rtmp_str`) taken from a frame are valid while the caller holds
+/// the frame.
 pub struct rtmp_frame {
     _private: [u8; 0],
 }
@@ -98,8 +99,8 @@ pub extern "C" fn rtmp_frame_retain(frame: *const rtmp_frame) -> *const rtmp_fra
     }
 }
 
-/// Drops one reference to `frame` (from `rtmp_frame_retain`, `rtmp_frame_new` or
-/// `rtmp_player_next`). NULL is ignored. Any thread.
+/// Drops one reference to `frame` (from `rtmp_frame_retain`, `rtmp_frame_new`,
+/// `rtmp_player_next` or `rtmp_subscription_next`). NULL is ignored. Any thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_frame_release(frame: *const rtmp_frame) {
     ffi_panic_boundary! {
@@ -176,8 +177,8 @@ pub extern "C" fn rtmp_frame_composition_time(frame: *const rtmp_frame) -> i32 {
     }
 }
 
-/// The stream's app (`live`) for frames raised by a server; empty for client frames. Valid while
-/// the frame is held.
+/// The stream's app (`live`) for frames raised by a server or read from a subscription; empty
+/// for client frames. Valid while the frame is held.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_frame_stream_app(frame: *const rtmp_frame) -> rtmp_str<'static> {
     ffi_panic_boundary! {
@@ -185,8 +186,8 @@ pub extern "C" fn rtmp_frame_stream_app(frame: *const rtmp_frame) -> rtmp_str<'s
     }
 }
 
-/// The stream's name without query (`cam`) for frames raised by a server; empty for client
-/// frames. Valid while the frame is held.
+/// The stream's name without query (`cam`) for frames raised by a server or read from a
+/// subscription; empty for client frames. Valid while the frame is held.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_frame_stream_name(frame: *const rtmp_frame) -> rtmp_str<'static> {
     ffi_panic_boundary! {

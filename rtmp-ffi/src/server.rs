@@ -357,9 +357,24 @@ pub struct rtmp_server {
 }
 
 pub(crate) struct CServer {
-    server: EmbeddedServer,
+    pub(crate) server: EmbeddedServer,
     local_addr: String,
     tls_local_addr: String,
+    /// Set when a stop begins (`rtmp_server_stop`, `rtmp_server_free`): a subscribe waiting for
+    /// its stream gives up, and local publishers refuse further sends.
+    pub(crate) stopped: tokio::sync::watch::Sender<bool>,
+}
+
+impl CServer {
+    fn begin_stop(&self) {
+        self.stopped.send_replace(true);
+    }
+}
+
+impl Drop for CServer {
+    fn drop(&mut self) {
+        self.begin_stop();
+    }
 }
 
 impl Castable for rtmp_server {
@@ -384,7 +399,8 @@ pub extern "C" fn rtmp_server_new(
             Ok(server) => {
                 let local_addr = server.local_addr().to_string();
                 let tls_local_addr = server.tls_local_addr().map(|a| a.to_string()).unwrap_or_default();
-                *out = to_box_ptr(CServer { server, local_addr, tls_local_addr });
+                let stopped = tokio::sync::watch::Sender::new(false);
+                *out = to_box_ptr(CServer { server, local_addr, tls_local_addr, stopped });
                 rtmp_result::Ok
             }
             Err(e) => embed_error(e),
@@ -422,7 +438,7 @@ pub extern "C" fn rtmp_server_tls_local_addr(server: *const rtmp_server) -> rtmp
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_server_start(server: *mut rtmp_server) -> rtmp_result {
     ffi_panic_boundary! {
-        match try_mut!(server).server.start() {
+        match try_ref!(server).server.start() {
             Ok(()) => rtmp_result::Ok,
             Err(e) => embed_error(e),
         }
@@ -431,14 +447,20 @@ pub extern "C" fn rtmp_server_start(server: *mut rtmp_server) -> rtmp_result {
 
 /// Stops gracefully and waits: publishers and players get their status, every connection's
 /// `on_unpublish` / `on_play_stop` / `on_disconnect` callbacks run, deferred requests are
-/// rejected (answer them anyway, to release them). No callback runs after it returns. Takes up
+/// rejected (answer them anyway, to release them); a `rtmp_server_subscribe` waiting for its
+/// stream returns `RTMP_RESULT_CLOSED`, subscriptions end after what they queued, and local
+/// publishers' sends return `RTMP_RESULT_CLOSED`. No callback runs after it returns. Takes up
 /// to a few seconds with slow clients. Idempotent; a server never started just closes its
 /// listener. From inside any callback it returns `RTMP_RESULT_IN_CALLBACK` and does nothing: it
 /// would wait for that callback.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_server_stop(server: *mut rtmp_server) -> rtmp_result {
     ffi_panic_boundary! {
-        match try_mut!(server).server.stop() {
+        let server = try_ref!(server);
+        if rtmp_embed::in_callback().is_none() {
+            server.begin_stop();
+        }
+        match server.server.stop() {
             Ok(()) => rtmp_result::Ok,
             Err(e) => embed_error(e),
         }

@@ -4,6 +4,7 @@ use rtmp_core::server::ServerStats;
 
 use crate::error::{fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box};
+use crate::local::rtmp_peer_kind;
 use crate::slice::rtmp_str;
 
 /// A statistics snapshot of a server: from `rtmp_server_stats` (owned: free it with
@@ -234,6 +235,49 @@ pub extern "C" fn rtmp_stats_player_latency(
                 *out = u64::try_from(p.behind_live.as_millis()).unwrap_or(u64::MAX);
             }
         }
+        rtmp_result::Ok
+    }
+}
+
+/// Who publishes stream number `index`: `RTMP_PEER_KIND_RTMP`, `RTMP_PEER_KIND_LOCAL` (an
+/// `rtmp_local_publisher`, whose `publisher_addr` is `0.0.0.0:0`) or `RTMP_PEER_KIND_NONE` when
+/// nobody does, into `*kind_out`. `RTMP_RESULT_NOT_FOUND` past the end. Not in
+/// `rtmp_stream_stats`, whose size applications built against an older header fixed.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_stats_stream_publisher_kind(
+    stats: *const rtmp_stats,
+    index: usize,
+    kind_out: *mut rtmp_peer_kind,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let stats = try_ref!(stats);
+        let out = try_out!(kind_out);
+        let Some(stream) = stats.stats.streams.get(index) else {
+            return fail(rtmp_result::NotFound, format!("no stream {index}"));
+        };
+        *out = stream.publisher_kind.into();
+        rtmp_result::Ok
+    }
+}
+
+/// What player `player` of stream `stream` is: `RTMP_PEER_KIND_RTMP` (a connection) or
+/// `RTMP_PEER_KIND_LOCAL` (an `rtmp_subscription`, whose `peer_addr` is `0.0.0.0:0`), into
+/// `*kind_out`. `RTMP_RESULT_NOT_FOUND` past the end of either. Not in `rtmp_player_stats`,
+/// whose size applications built against an older header fixed.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_stats_player_kind(
+    stats: *const rtmp_stats,
+    stream: usize,
+    player: usize,
+    kind_out: *mut rtmp_peer_kind,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let stats = try_ref!(stats);
+        let out = try_out!(kind_out);
+        let Some(p) = stats.stats.streams.get(stream).and_then(|s| s.players.get(player)) else {
+            return fail(rtmp_result::NotFound, format!("no player {player} of stream {stream}"));
+        };
+        *out = p.kind.into();
         rtmp_result::Ok
     }
 }

@@ -218,3 +218,80 @@ fn server_defers_to_another_thread() {
     rtmp_server_free(server);
     assert_eq!(shared.dropped.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn stream_numbers_are_fixed() {
+    assert_eq!(RTMP_SUBSCRIBE_START_GOP, 0);
+    assert_eq!(RTMP_SUBSCRIBE_START_KEYFRAME, 1);
+    assert_eq!(RTMP_SUBSCRIBE_START_LIVE, 2);
+    assert_eq!(rtmp_peer_kind::None as u32, 0);
+    assert_eq!(rtmp_peer_kind::Rtmp as u32, 1);
+    assert_eq!(rtmp_peer_kind::Local as u32, 2);
+    // Kinds that mean what a player event kind means share its number.
+    let shared = [
+        (rtmp_subscription_item_kind::Audio, rtmp_player_event_kind::Audio),
+        (rtmp_subscription_item_kind::Video, rtmp_player_event_kind::Video),
+        (rtmp_subscription_item_kind::Data, rtmp_player_event_kind::Data),
+        (rtmp_subscription_item_kind::Metadata, rtmp_player_event_kind::Metadata),
+        (rtmp_subscription_item_kind::Published, rtmp_player_event_kind::StreamBegin),
+        (rtmp_subscription_item_kind::Unpublished, rtmp_player_event_kind::StreamEnd),
+    ];
+    for (item, event) in shared {
+        assert_eq!(item as u32, event as u32, "{item:?}");
+    }
+    assert_eq!(rtmp_subscription_item_kind::Dropped as u32, 9);
+}
+
+#[test]
+fn streams_in_process_from_rust() {
+    let mut config = ptr::null_mut();
+    assert_eq!(rtmp_server_config_new(&mut config), rtmp_result::Ok);
+    let bind = CString::new("127.0.0.1:0").unwrap();
+    assert_eq!(rtmp_server_config_set_bind(config, bind.as_ptr()), rtmp_result::Ok);
+    let mut server = ptr::null_mut();
+    assert_eq!(rtmp_server_new(config, &mut server), rtmp_result::Ok);
+    rtmp_server_config_free(config);
+    assert_eq!(rtmp_server_start(server), rtmp_result::Ok);
+
+    let key = CString::new("live/cam").unwrap();
+    let mut sub = ptr::null_mut();
+    assert_eq!(rtmp_server_subscribe(server, key.as_ptr(), ptr::null(), &mut sub), rtmp_result::NotFound);
+    assert!(sub.is_null());
+    let mut publisher = ptr::null_mut();
+    assert_eq!(rtmp_server_publish(server, key.as_ptr(), &mut publisher), rtmp_result::Ok);
+    assert_eq!(rtmp_server_subscribe(server, key.as_ptr(), ptr::null(), &mut sub), rtmp_result::Ok);
+    // An AVC sequence header goes through without a copy.
+    let seq: &[u8] = &[
+        0x17, 0x00, 0x00, 0x00, 0x00, 0x01, 0x64, 0x00, 0x1f, 0xff, 0xe1, 0x00, 0x04, 0x67, 0x64, 0x00, 0x1f,
+        0x01, 0x00, 0x04, 0x68, 0xee, 0x3c, 0x80,
+    ];
+    assert_eq!(rtmp_local_publisher_send_video(publisher, 0, seq.as_ptr(), seq.len()), rtmp_result::Ok);
+    let mut item = rtmp_subscription_item {
+        kind: rtmp_subscription_item_kind::Dropped,
+        frame: ptr::null(),
+        dropped_video: 0,
+        dropped_audio: 0,
+    };
+    assert_eq!(rtmp_subscription_next(sub, 5000, &mut item), rtmp_result::Ok);
+    assert_eq!(item.kind, rtmp_subscription_item_kind::Video);
+    assert!(rtmp_frame_is_sequence_header(item.frame));
+    assert_eq!(unsafe { rtmp_frame_payload(item.frame).as_slice() }, seq);
+    rtmp_frame_release(item.frame);
+    // A bad payload is refused with a message; closing is idempotent; a closed publisher says so.
+    assert_eq!(
+        rtmp_local_publisher_send_video(publisher, 0, [0xffu8].as_ptr(), 1),
+        rtmp_result::InvalidArgument
+    );
+    assert!(last_error().starts_with("not a valid FLV video tag body"), "{}", last_error());
+    assert_eq!(rtmp_local_publisher_close(publisher), rtmp_result::Ok);
+    assert_eq!(rtmp_local_publisher_close(publisher), rtmp_result::Ok);
+    assert_eq!(rtmp_local_publisher_send_video(publisher, 0, seq.as_ptr(), seq.len()), rtmp_result::Closed);
+    assert_eq!(rtmp_subscription_next(sub, 5000, &mut item), rtmp_result::Ok);
+    assert_eq!(item.kind, rtmp_subscription_item_kind::Unpublished);
+    assert!(item.frame.is_null());
+    assert_eq!(rtmp_subscription_close(sub), rtmp_result::Ok);
+    assert_eq!(rtmp_subscription_next(sub, -1, &mut item), rtmp_result::Closed);
+    rtmp_subscription_free(sub);
+    rtmp_local_publisher_free(publisher);
+    rtmp_server_free(server);
+}

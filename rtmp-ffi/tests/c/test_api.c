@@ -914,6 +914,612 @@ static void test_bind_conflict(void) {
     rtmp_server_config_free(config);
 }
 
+/* ---- streams in-process: subscriptions and local publishers ---- */
+
+/* A started server on 127.0.0.1:0 with `policy`; NULL on failure. */
+static rtmp_server *local_server(rtmp_publisher_policy policy) {
+    rtmp_server_config *config = NULL;
+    rtmp_server *server = NULL;
+    OK(rtmp_server_config_new(&config));
+    OK(rtmp_server_config_set_bind(config, "127.0.0.1:0"));
+    OK(rtmp_server_config_set_worker_threads(config, 2));
+    OK(rtmp_server_config_set_publisher_policy(config, policy));
+    OK(rtmp_server_new(config, &server));
+    rtmp_server_config_free(config);
+    if (server != NULL) {
+        OK(rtmp_server_start(server));
+    }
+    return server;
+}
+
+static rtmp_subscription *subscribe(rtmp_server *server, const char *key, rtmp_subscribe_start start, int64_t wait_ms) {
+    rtmp_subscribe_options *options = NULL;
+    rtmp_subscription *sub = NULL;
+    OK(rtmp_subscribe_options_new(&options));
+    OK(rtmp_subscribe_options_set_start(options, start));
+    OK(rtmp_subscribe_options_set_wait_ms(options, wait_ms));
+    OK(rtmp_server_subscribe(server, key, options, &sub));
+    rtmp_subscribe_options_free(options);
+    return sub;
+}
+
+/* The next item within 5 s; its kind, or 0 (with a failed check) when none came. The frame is
+ * kept in *frame_out when that is not NULL, else released. */
+static rtmp_subscription_item next_item(rtmp_subscription *sub, const rtmp_frame **frame_out) {
+    rtmp_subscription_item item;
+    memset(&item, 0, sizeof item);
+    OK(rtmp_subscription_next(sub, 5000, &item));
+    if (frame_out != NULL) {
+        *frame_out = item.frame;
+    } else {
+        rtmp_frame_release(item.frame);
+    }
+    return item;
+}
+
+static int item_is(rtmp_subscription *sub, rtmp_subscription_item_kind kind, uint32_t timestamp) {
+    const rtmp_frame *frame = NULL;
+    rtmp_subscription_item item = next_item(sub, &frame);
+    int ok = item.kind == kind && (frame == NULL || rtmp_frame_timestamp(frame) == timestamp);
+    if (!ok) {
+        fprintf(stderr, "  got kind %u ts %u, expected kind %u ts %u\n", (unsigned)item.kind,
+                frame ? rtmp_frame_timestamp(frame) : 0, (unsigned)kind, timestamp);
+    }
+    rtmp_frame_release(frame);
+    return ok;
+}
+
+/* The next two items are the video and the audio sequence headers, in either order. */
+static int sequence_headers(rtmp_subscription *sub) {
+    int video = 0, audio = 0, i;
+    for (i = 0; i < 2; i++) {
+        const rtmp_frame *frame = NULL;
+        rtmp_subscription_item item = next_item(sub, &frame);
+        if (frame != NULL && rtmp_frame_is_sequence_header(frame)) {
+            video += item.kind == RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO;
+            audio += item.kind == RTMP_SUBSCRIPTION_ITEM_KIND_AUDIO;
+        }
+        rtmp_frame_release(frame);
+    }
+    return video == 1 && audio == 1;
+}
+
+static int queue_empty(rtmp_subscription *sub) {
+    rtmp_subscription_item item;
+    rtmp_result res = rtmp_subscription_next(sub, 0, &item);
+    if (res == RTMP_RESULT_OK) {
+        fprintf(stderr, "  unexpected item of kind %u\n", (unsigned)item.kind);
+        rtmp_frame_release(item.frame);
+    }
+    return res == RTMP_RESULT_TIMEOUT;
+}
+
+static void test_streams_null_and_misuse(void) {
+    rtmp_server *server = local_server(RTMP_PUBLISHER_POLICY_REJECT_NEW);
+    rtmp_subscribe_options *options = NULL;
+    rtmp_subscription *sub = NULL, *other = NULL;
+    rtmp_local_publisher *pub = NULL, *second = NULL;
+    rtmp_subscription_item item;
+    rtmp_stream_list *list = NULL;
+    rtmp_stream_info info;
+    rtmp_stats *stats = NULL;
+    rtmp_peer_kind kind;
+    const rtmp_frame *bad_frame = NULL;
+    static const uint8_t GARBAGE[] = {0xff, 0x00, 0x01};
+    static const uint8_t BAD_AAC[] = {0xaf, 0x07, 0x00}; /* AAC packet type 7 */
+    struct timespec t0, t1;
+    long waited_ms;
+
+    /* Options. */
+    EXPECT(rtmp_subscribe_options_new(NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_subscribe_options_set_start(NULL, RTMP_SUBSCRIBE_START_GOP), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_subscribe_options_set_wait_ms(NULL, 0), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_subscribe_options_set_latency_budget_ms(NULL, 1000), RTMP_RESULT_NULL_PARAMETER);
+    rtmp_subscribe_options_free(NULL);
+    OK(rtmp_subscribe_options_new(&options));
+    OK(rtmp_subscribe_options_set_start(options, RTMP_SUBSCRIBE_START_KEYFRAME));
+    OK(rtmp_subscribe_options_set_start(options, RTMP_SUBSCRIBE_START_LIVE));
+    OK(rtmp_subscribe_options_set_start(options, RTMP_SUBSCRIBE_START_GOP));
+    EXPECT(rtmp_subscribe_options_set_start(options, 3), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strcmp(rtmp_last_error(), "unknown subscribe start 3") == 0);
+    OK(rtmp_subscribe_options_set_wait_ms(options, -1));
+    OK(rtmp_subscribe_options_set_wait_ms(options, 1000));
+    OK(rtmp_subscribe_options_set_latency_budget_ms(options, -1));
+    OK(rtmp_subscribe_options_set_latency_budget_ms(options, 500));
+    EXPECT(rtmp_subscribe_options_set_latency_budget_ms(options, 0), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(rtmp_last_error(), "latency budget must be from 1 to 86400000 ms") != NULL);
+    EXPECT(rtmp_subscribe_options_set_latency_budget_ms(options, 86400001), RTMP_RESULT_INVALID_ARGUMENT);
+    /* Fixed numbers. */
+    CHECK(RTMP_SUBSCRIBE_START_GOP == 0 && RTMP_SUBSCRIBE_START_KEYFRAME == 1 && RTMP_SUBSCRIBE_START_LIVE == 2);
+    CHECK(RTMP_PEER_KIND_NONE == 0 && RTMP_PEER_KIND_RTMP == 1 && RTMP_PEER_KIND_LOCAL == 2);
+    /* Kinds that mean what a player event kind means have its number. */
+    CHECK(RTMP_SUBSCRIPTION_ITEM_KIND_AUDIO == 1 && RTMP_PLAYER_EVENT_KIND_AUDIO == 1);
+    CHECK(RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO == 2 && RTMP_PLAYER_EVENT_KIND_VIDEO == 2);
+    CHECK(RTMP_SUBSCRIPTION_ITEM_KIND_DATA == 3 && RTMP_PLAYER_EVENT_KIND_DATA == 3);
+    CHECK(RTMP_SUBSCRIPTION_ITEM_KIND_METADATA == 4 && RTMP_PLAYER_EVENT_KIND_METADATA == 4);
+    CHECK(RTMP_SUBSCRIPTION_ITEM_KIND_PUBLISHED == 5 && RTMP_PLAYER_EVENT_KIND_STREAM_BEGIN == 5);
+    CHECK(RTMP_SUBSCRIPTION_ITEM_KIND_UNPUBLISHED == 6 && RTMP_PLAYER_EVENT_KIND_STREAM_END == 6);
+    CHECK(RTMP_SUBSCRIPTION_ITEM_KIND_DROPPED == 9);
+
+    /* Subscribe: NULLs, bad keys, a stream nobody publishes. Nothing is written on failure. */
+    EXPECT(rtmp_server_subscribe(NULL, "live/cam", NULL, &sub), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_subscribe(server, NULL, NULL, &sub), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_subscribe(server, "live/cam", NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_subscribe(server, "cam", NULL, &sub), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strcmp(rtmp_last_error(), "stream key \"cam\" is not \"app/name\"") == 0);
+    EXPECT(rtmp_server_subscribe(server, "/cam", NULL, &sub), RTMP_RESULT_INVALID_ARGUMENT);
+    EXPECT(rtmp_server_subscribe(server, "live/\xff", NULL, &sub), RTMP_RESULT_INVALID_ARGUMENT);
+    EXPECT(rtmp_server_subscribe(server, "live/none", NULL, &sub), RTMP_RESULT_NOT_FOUND);
+    CHECK(strcmp(rtmp_last_error(), "stream live/none is not published") == 0);
+    OK(rtmp_subscribe_options_set_wait_ms(options, 300));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    EXPECT(rtmp_server_subscribe(server, "live/none", options, &sub), RTMP_RESULT_NOT_FOUND);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(waited_ms >= 250 && waited_ms < 5000);
+    CHECK(sub == NULL);
+    rtmp_subscribe_options_free(options);
+
+    /* Publish: NULLs, bad keys, a second publisher under reject_new. */
+    EXPECT(rtmp_server_publish(NULL, "live/cam", &pub), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_publish(server, NULL, &pub), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_publish(server, "live/cam", NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_publish(server, "live", &pub), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(rtmp_last_error(), "is not \"app/name\"") != NULL);
+    CHECK(pub == NULL);
+    OK(rtmp_server_publish(server, "live/cam", &pub));
+    EXPECT(rtmp_server_publish(server, "live/cam", &second), RTMP_RESULT_REJECTED);
+    CHECK(strcmp(rtmp_last_error(), "stream live/cam is already published") == 0);
+    CHECK(second == NULL);
+    CHECK(rtmp_local_publisher_is_publishing(pub));
+
+    /* Sends: NULLs and payloads that are not what they claim; nothing reaches a subscriber. */
+    sub = subscribe(server, "live/cam", RTMP_SUBSCRIBE_START_LIVE, 0);
+    CHECK(queue_empty(sub)); /* published before it came: no PUBLISHED item */
+    EXPECT(rtmp_local_publisher_send_video(NULL, 0, AVC_KEY, sizeof AVC_KEY), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_local_publisher_send_audio(NULL, 0, AAC_RAW, sizeof AAC_RAW), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_local_publisher_send_data(NULL, 0, METADATA, sizeof METADATA), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_local_publisher_send_frame(NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_local_publisher_send_frame(pub, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_local_publisher_send_video(pub, 0, NULL, 4), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_local_publisher_send_video(pub, 0, NULL, 0), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(rtmp_last_error(), "not a valid FLV video tag body") != NULL);
+    EXPECT(rtmp_local_publisher_send_video(pub, 0, GARBAGE, sizeof GARBAGE), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(rtmp_last_error(), "not a valid FLV video tag body") != NULL);
+    EXPECT(rtmp_local_publisher_send_audio(pub, 0, BAD_AAC, sizeof BAD_AAC), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(rtmp_last_error(), "not a valid FLV audio tag body") != NULL);
+    EXPECT(rtmp_local_publisher_send_data(pub, 0, GARBAGE, sizeof GARBAGE), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(rtmp_last_error(), "not an AMF0 data message") != NULL);
+    OK(rtmp_frame_new(RTMP_FRAME_KIND_VIDEO, 0, GARBAGE, sizeof GARBAGE, &bad_frame));
+    EXPECT(rtmp_local_publisher_send_frame(pub, bad_frame), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(rtmp_last_error(), "not a valid FLV video tag body") != NULL);
+    rtmp_frame_release(bad_frame);
+    /* Timestamps may step back within a second (interleaving), not further. */
+    OK(rtmp_local_publisher_send_video(pub, 5000, AVC_SEQ, sizeof AVC_SEQ));
+    OK(rtmp_local_publisher_send_audio(pub, 4500, AAC_SEQ, sizeof AAC_SEQ));
+    EXPECT(rtmp_local_publisher_send_video(pub, 1000, AVC_KEY, sizeof AVC_KEY), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strcmp(rtmp_last_error(), "timestamp 1000 ms goes back more than 1000 ms from 5000 ms") == 0);
+    CHECK(item_is(sub, RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO, 5000));
+    CHECK(item_is(sub, RTMP_SUBSCRIPTION_ITEM_KIND_AUDIO, 4500));
+    CHECK(queue_empty(sub));
+
+    /* Close: idempotent; sends after it fail with CLOSED; subscribers see the unpublish. */
+    EXPECT(rtmp_local_publisher_close(NULL), RTMP_RESULT_NULL_PARAMETER);
+    CHECK(!rtmp_local_publisher_is_publishing(NULL));
+    OK(rtmp_local_publisher_close(pub));
+    OK(rtmp_local_publisher_close(pub));
+    CHECK(!rtmp_local_publisher_is_publishing(pub));
+    EXPECT(rtmp_local_publisher_send_video(pub, 5040, AVC_KEY, sizeof AVC_KEY), RTMP_RESULT_CLOSED);
+    CHECK(strcmp(rtmp_last_error(), "the publisher is closed") == 0);
+    EXPECT(rtmp_local_publisher_send_data(pub, 5040, METADATA, sizeof METADATA), RTMP_RESULT_CLOSED);
+    CHECK(item_is(sub, RTMP_SUBSCRIPTION_ITEM_KIND_UNPUBLISHED, 0));
+    rtmp_local_publisher_free(pub); /* free after close */
+    rtmp_local_publisher_free(NULL);
+    pub = NULL;
+
+    /* Next: NULLs; a timeout; a closed subscription, closed twice, freed after. */
+    EXPECT(rtmp_subscription_next(NULL, 0, &item), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_subscription_next(sub, 0, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_subscription_next(sub, 50, &item), RTMP_RESULT_TIMEOUT);
+    CHECK(strcmp(rtmp_last_error(), "no subscription item within the timeout") == 0);
+    EXPECT(rtmp_subscription_close(NULL), RTMP_RESULT_NULL_PARAMETER);
+    OK(rtmp_subscription_close(sub));
+    OK(rtmp_subscription_close(sub));
+    EXPECT(rtmp_subscription_next(sub, 0, &item), RTMP_RESULT_CLOSED);
+    EXPECT(rtmp_subscription_next(sub, 100, &item), RTMP_RESULT_CLOSED);
+    EXPECT(rtmp_subscription_next(sub, -1, &item), RTMP_RESULT_CLOSED);
+    CHECK(strcmp(rtmp_last_error(), "the subscription is closed, or its server stopped") == 0);
+    rtmp_subscription_free(sub);
+    rtmp_subscription_free(NULL);
+    sub = NULL;
+
+    /* The stream list and the statistics' kinds: NULLs and indexes past the end. */
+    EXPECT(rtmp_server_streams(NULL, &list), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_streams(server, NULL), RTMP_RESULT_NULL_PARAMETER);
+    CHECK(rtmp_stream_list_len(NULL) == 0);
+    EXPECT(rtmp_stream_list_get(NULL, 0, &info), RTMP_RESULT_NULL_PARAMETER);
+    OK(rtmp_server_streams(server, &list));
+    CHECK(rtmp_stream_list_len(list) == 0);
+    EXPECT(rtmp_stream_list_get(list, 0, &info), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_stream_list_get(list, 0, NULL), RTMP_RESULT_NULL_PARAMETER);
+    rtmp_stream_list_free(list);
+    rtmp_stream_list_free(NULL);
+    EXPECT(rtmp_stats_stream_publisher_kind(NULL, 0, &kind), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_stats_player_kind(NULL, 0, 0, &kind), RTMP_RESULT_NULL_PARAMETER);
+    OK(rtmp_server_stats(server, &stats));
+    EXPECT(rtmp_stats_stream_publisher_kind(stats, 0, &kind), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_stats_stream_publisher_kind(stats, 0, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_stats_player_kind(stats, 0, 0, &kind), RTMP_RESULT_NOT_FOUND);
+    rtmp_stats_free(stats);
+
+    /* A stopped server takes no new subscription or publisher; the ones it had end. */
+    OK(rtmp_server_publish(server, "live/cam", &pub));
+    sub = subscribe(server, "live/cam", RTMP_SUBSCRIBE_START_GOP, 0);
+    OK(rtmp_local_publisher_send_video(pub, 0, AVC_SEQ, sizeof AVC_SEQ));
+    OK(rtmp_server_stop(server));
+    EXPECT(rtmp_server_subscribe(server, "live/cam", NULL, &other), RTMP_RESULT_INVALID_STATE);
+    EXPECT(rtmp_server_publish(server, "live/other", &second), RTMP_RESULT_INVALID_STATE);
+    CHECK(strcmp(rtmp_last_error(), "the server is stopped") == 0);
+    EXPECT(rtmp_local_publisher_send_video(pub, 40, AVC_KEY, sizeof AVC_KEY), RTMP_RESULT_CLOSED);
+    CHECK(strcmp(rtmp_last_error(), "the server is stopped") == 0);
+    CHECK(!rtmp_local_publisher_is_publishing(pub));
+    /* What was queued before the stop is still read, then CLOSED. */
+    CHECK(item_is(sub, RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO, 0));
+    CHECK(item_is(sub, RTMP_SUBSCRIPTION_ITEM_KIND_UNPUBLISHED, 0)); /* the stop unpublished */
+    EXPECT(rtmp_subscription_next(sub, 1000, &item), RTMP_RESULT_CLOSED);
+    /* Both outlive the server. */
+    rtmp_server_free(server);
+    EXPECT(rtmp_subscription_next(sub, 1000, &item), RTMP_RESULT_CLOSED);
+    EXPECT(rtmp_local_publisher_send_video(pub, 80, AVC_KEY, sizeof AVC_KEY), RTMP_RESULT_CLOSED);
+    rtmp_subscription_free(sub);
+    rtmp_local_publisher_free(pub);
+}
+
+struct blocked_reader {
+    rtmp_subscription *sub;
+    atomic_int result; /* -1 until next returned */
+};
+
+static void *read_blocked(void *arg) {
+    struct blocked_reader *r = arg;
+    rtmp_subscription_item item;
+    rtmp_result res = rtmp_subscription_next(r->sub, -1, &item);
+    if (res == RTMP_RESULT_OK) {
+        rtmp_frame_release(item.frame);
+    }
+    atomic_store(&r->result, (int)res);
+    return NULL;
+}
+
+struct waiting_subscribe {
+    rtmp_server *server;
+    rtmp_subscription *sub;
+    atomic_int result;
+};
+
+static void *subscribe_waiting(void *arg) {
+    struct waiting_subscribe *w = arg;
+    rtmp_subscribe_options *options = NULL;
+    rtmp_subscribe_options_new(&options);
+    rtmp_subscribe_options_set_wait_ms(options, -1);
+    atomic_store(&w->result, (int)rtmp_server_subscribe(w->server, "live/cam", options, &w->sub));
+    rtmp_subscribe_options_free(options);
+    return NULL;
+}
+
+static int wait_result(atomic_int *result, long ms) {
+    long waited;
+    for (waited = 0; atomic_load(result) == -1 && waited < ms; waited += 10) {
+        sleep_ms(10);
+    }
+    return atomic_load(result);
+}
+
+/* Local publisher to subscriptions on one server: every start option, events, zero-copy
+ * re-publish, a close that wakes a blocked reader, the stream list and the statistics. */
+static void test_streams_local(void) {
+    rtmp_server *server = local_server(RTMP_PUBLISHER_POLICY_REJECT_NEW);
+    rtmp_local_publisher *pub = NULL, *copy = NULL;
+    rtmp_subscription *early, *gop, *key, *live, *copy_sub;
+    struct waiting_subscribe waiting = {NULL, NULL, -1};
+    struct blocked_reader reader = {NULL, -1};
+    rtmp_subscription_item item;
+    const rtmp_frame *frame = NULL, *copied = NULL;
+    rtmp_stream_list *list = NULL;
+    rtmp_stream_info info;
+    rtmp_stats *stats = NULL;
+    rtmp_server_totals totals;
+    rtmp_stream_stats stream;
+    rtmp_player_stats player;
+    rtmp_peer_kind kind;
+    pthread_t thread;
+    size_t i;
+    int locals = 0;
+
+    /* A subscribe that waits is released by the publish. */
+    waiting.server = server;
+    CHECK(pthread_create(&thread, NULL, subscribe_waiting, &waiting) == 0);
+    sleep_ms(200);
+    CHECK(atomic_load(&waiting.result) == -1);
+    OK(rtmp_server_publish(server, "live/cam", &pub));
+    CHECK(wait_result(&waiting.result, 5000) == RTMP_RESULT_OK);
+    pthread_join(thread, NULL);
+    early = waiting.sub;
+
+    OK(rtmp_local_publisher_send_data(pub, 0, METADATA, sizeof METADATA));
+    OK(rtmp_local_publisher_send_video(pub, 0, AVC_SEQ, sizeof AVC_SEQ));
+    OK(rtmp_local_publisher_send_audio(pub, 0, AAC_SEQ, sizeof AAC_SEQ));
+    OK(rtmp_local_publisher_send_video(pub, 0, AVC_KEY, sizeof AVC_KEY));
+    OK(rtmp_local_publisher_send_audio(pub, 10, AAC_RAW, sizeof AAC_RAW));
+    OK(rtmp_local_publisher_send_video(pub, 40, AVC_INTER, sizeof AVC_INTER));
+
+    /* The early subscriber gets everything, in order, with the stream's key on each frame. */
+    item = next_item(early, &frame);
+    CHECK(item.kind == RTMP_SUBSCRIPTION_ITEM_KIND_METADATA && frame != NULL);
+    if (frame != NULL) {
+        rtmp_str encoder;
+        CHECK(rtmp_frame_get_kind(frame) == RTMP_FRAME_KIND_METADATA);
+        CHECK(str_eq(rtmp_frame_stream_app(frame), "live") && str_eq(rtmp_frame_stream_name(frame), "cam"));
+        OK(rtmp_frame_metadata_string(frame, "encoder", &encoder));
+        CHECK(str_eq(encoder, "c-test"));
+    }
+    rtmp_frame_release(frame);
+    item = next_item(early, &frame);
+    CHECK(item.kind == RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO && rtmp_frame_is_sequence_header(frame) &&
+          item.dropped_video == 0 && item.dropped_audio == 0);
+    CHECK(str_eq(rtmp_frame_codec(frame), "avc1"));
+    rtmp_frame_release(frame);
+    CHECK(item_is(early, RTMP_SUBSCRIPTION_ITEM_KIND_AUDIO, 0));
+    item = next_item(early, &frame);
+    CHECK(item.kind == RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO && rtmp_frame_is_keyframe(frame) &&
+          rtmp_frame_composition_time(frame) == 40);
+    CHECK(rtmp_frame_payload(frame).len == sizeof AVC_KEY &&
+          memcmp(rtmp_frame_payload(frame).data, AVC_KEY, sizeof AVC_KEY) == 0);
+    rtmp_frame_release(frame);
+    CHECK(item_is(early, RTMP_SUBSCRIPTION_ITEM_KIND_AUDIO, 10));
+    CHECK(item_is(early, RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO, 40));
+    CHECK(queue_empty(early));
+
+    /* Joining now: GOP replays the cached GOP; KEYFRAME and LIVE get the headers only. */
+    gop = subscribe(server, "live/cam", RTMP_SUBSCRIBE_START_GOP, 0);
+    key = subscribe(server, "live/cam", RTMP_SUBSCRIBE_START_KEYFRAME, 0);
+    live = subscribe(server, "live/cam", RTMP_SUBSCRIBE_START_LIVE, 0);
+    CHECK(item_is(gop, RTMP_SUBSCRIPTION_ITEM_KIND_METADATA, 0));
+    CHECK(sequence_headers(gop));
+    item = next_item(gop, &frame);
+    CHECK(item.kind == RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO && rtmp_frame_is_keyframe(frame) &&
+          rtmp_frame_timestamp(frame) == 0);
+    rtmp_frame_release(frame);
+    CHECK(item_is(gop, RTMP_SUBSCRIPTION_ITEM_KIND_AUDIO, 10));
+    CHECK(item_is(gop, RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO, 40));
+    CHECK(queue_empty(gop));
+    for (i = 0; i < 2; i++) {
+        rtmp_subscription *s = i == 0 ? key : live;
+        CHECK(item_is(s, RTMP_SUBSCRIPTION_ITEM_KIND_METADATA, 0));
+        CHECK(sequence_headers(s));
+        CHECK(queue_empty(s));
+    }
+    /* An inter frame: LIVE takes it, KEYFRAME waits for the next keyframe. */
+    OK(rtmp_local_publisher_send_video(pub, 80, AVC_INTER, sizeof AVC_INTER));
+    OK(rtmp_local_publisher_send_video(pub, 120, AVC_KEY, sizeof AVC_KEY));
+    CHECK(item_is(live, RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO, 80));
+    CHECK(item_is(live, RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO, 120));
+    item = next_item(key, &frame);
+    CHECK(item.kind == RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO && rtmp_frame_is_keyframe(frame) &&
+          rtmp_frame_timestamp(frame) == 120);
+    rtmp_frame_release(frame);
+    CHECK(item_is(gop, RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO, 80));
+    CHECK(item_is(gop, RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO, 120));
+    CHECK(item_is(early, RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO, 80));
+    CHECK(item_is(early, RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO, 120));
+
+    /* Re-publish under another key without a copy: the copy's subscriber sees the same bytes. */
+    OK(rtmp_server_publish(server, "live/copy", &copy));
+    copy_sub = subscribe(server, "live/copy", RTMP_SUBSCRIBE_START_LIVE, 0);
+    OK(rtmp_local_publisher_send_video(pub, 160, AVC_KEY, sizeof AVC_KEY));
+    item = next_item(live, &frame);
+    CHECK(item.kind == RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO);
+    OK(rtmp_local_publisher_send_frame(copy, frame));
+    item = next_item(copy_sub, &copied);
+    CHECK(item.kind == RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO && copied != NULL && copied != frame);
+    CHECK(rtmp_frame_payload(copied).data == rtmp_frame_payload(frame).data); /* shared, not copied */
+    CHECK(rtmp_frame_timestamp(copied) == 160 && str_eq(rtmp_frame_stream_name(copied), "copy"));
+    rtmp_frame_release(copied);
+    rtmp_frame_release(frame);
+
+    /* The live streams: both local, with their subscribers. */
+    OK(rtmp_server_streams(server, &list));
+    CHECK(rtmp_stream_list_len(list) == 2);
+    OK(rtmp_stream_list_get(list, 0, &info));
+    CHECK(str_eq(info.app, "live") && str_eq(info.name, "cam") && info.publisher == RTMP_PEER_KIND_LOCAL &&
+          info.players == 0 && info.subscribers == 4 && str_eq(info.audio_codec, "mp4a.40.2"));
+    OK(rtmp_stream_list_get(list, 1, &info));
+    CHECK(str_eq(info.name, "copy") && info.publisher == RTMP_PEER_KIND_LOCAL && info.subscribers == 1);
+    rtmp_stream_list_free(list);
+
+    /* Statistics: the local publisher and the subscriptions as players of kind local. */
+    OK(rtmp_server_stats(server, &stats));
+    OK(rtmp_stats_totals(stats, &totals));
+    CHECK(totals.streams == 2);
+    for (i = 0; i < totals.streams; i++) {
+        size_t p;
+        OK(rtmp_stats_stream(stats, i, &stream));
+        OK(rtmp_stats_stream_publisher_kind(stats, i, &kind));
+        CHECK(kind == RTMP_PEER_KIND_LOCAL && str_eq(stream.publisher_addr, "0.0.0.0:0"));
+        for (p = 0; p < stream.players; p++) {
+            OK(rtmp_stats_player(stats, i, p, &player));
+            OK(rtmp_stats_player_kind(stats, i, p, &kind));
+            CHECK(kind == RTMP_PEER_KIND_LOCAL && str_eq(player.peer_addr, "0.0.0.0:0") &&
+                  player.dropped_video == 0 && player.dropped_audio == 0);
+            locals++;
+        }
+        EXPECT(rtmp_stats_player_kind(stats, i, stream.players, &kind), RTMP_RESULT_NOT_FOUND);
+    }
+    CHECK(locals == 5);
+    rtmp_stats_free(stats);
+
+    /* A close from another thread wakes a reader blocked in next. */
+    reader.sub = copy_sub;
+    CHECK(pthread_create(&thread, NULL, read_blocked, &reader) == 0);
+    sleep_ms(200);
+    CHECK(atomic_load(&reader.result) == -1);
+    OK(rtmp_subscription_close(copy_sub));
+    CHECK(wait_result(&reader.result, 5000) == RTMP_RESULT_CLOSED);
+    pthread_join(thread, NULL);
+    rtmp_subscription_free(copy_sub);
+
+    /* Unpublish and republish: the subscriptions stay, with an event each way. */
+    OK(rtmp_local_publisher_close(pub));
+    rtmp_local_publisher_free(pub);
+    CHECK(item_is(live, RTMP_SUBSCRIPTION_ITEM_KIND_UNPUBLISHED, 0));
+    OK(rtmp_server_publish(server, "live/cam", &pub));
+    OK(rtmp_local_publisher_send_video(pub, 0, AVC_SEQ, sizeof AVC_SEQ));
+    OK(rtmp_local_publisher_send_video(pub, 0, AVC_KEY, sizeof AVC_KEY));
+    CHECK(item_is(live, RTMP_SUBSCRIPTION_ITEM_KIND_PUBLISHED, 0));
+    item = next_item(live, &frame);
+    CHECK(item.kind == RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO && rtmp_frame_is_sequence_header(frame));
+    rtmp_frame_release(frame);
+    CHECK(item_is(live, RTMP_SUBSCRIPTION_ITEM_KIND_VIDEO, 0));
+
+    /* Freeing with items queued releases them (the sanitizers and valgrind check). */
+    rtmp_subscription_free(early);
+    rtmp_subscription_free(gop);
+    rtmp_subscription_free(key);
+    rtmp_subscription_free(live);
+    rtmp_local_publisher_free(copy);
+    rtmp_local_publisher_free(pub);
+    rtmp_server_free(server);
+}
+
+/* rtmp_server_stop from another thread ends a subscribe waiting for its stream. */
+static void test_streams_stop_ends_wait(void) {
+    rtmp_server *server = local_server(RTMP_PUBLISHER_POLICY_REJECT_NEW);
+    struct waiting_subscribe waiting = {NULL, NULL, -1};
+    pthread_t thread;
+    waiting.server = server;
+    CHECK(pthread_create(&thread, NULL, subscribe_waiting, &waiting) == 0);
+    sleep_ms(200);
+    CHECK(atomic_load(&waiting.result) == -1);
+    OK(rtmp_server_stop(server));
+    CHECK(wait_result(&waiting.result, 5000) == RTMP_RESULT_CLOSED);
+    pthread_join(thread, NULL);
+    CHECK(waiting.sub == NULL);
+    rtmp_server_free(server);
+}
+
+/* A frame callback (a runtime worker): blocking reads and subscribes are refused there. */
+struct in_worker {
+    rtmp_server *server;
+    rtmp_subscription *sub;
+    atomic_int subscribe_result, next_wait_result, next_poll_result, calls;
+};
+
+static void cb_streams_in_worker(void *ud, const rtmp_session *session, const rtmp_frame *frame) {
+    struct in_worker *w = ud;
+    rtmp_subscription *sub = NULL;
+    rtmp_subscription_item item;
+    rtmp_result res;
+    (void)session;
+    (void)frame;
+    if (atomic_fetch_add(&w->calls, 1) != 0) {
+        return;
+    }
+    atomic_store(&w->subscribe_result, (int)rtmp_server_subscribe(w->server, "live/cam", NULL, &sub));
+    rtmp_subscription_free(sub);
+    /* A poll takes what is queued; once nothing is, a read that would wait is refused. */
+    while ((res = rtmp_subscription_next(w->sub, 0, &item)) == RTMP_RESULT_OK) {
+        rtmp_frame_release(item.frame);
+    }
+    atomic_store(&w->next_poll_result, (int)res);
+    atomic_store(&w->next_wait_result, (int)rtmp_subscription_next(w->sub, 100, &item));
+}
+
+/* Publisher policy take_over between a local publisher and an RTMP one (the C client), both
+ * ways; and the media-callback rules. */
+static void test_streams_takeover(void) {
+    static struct in_worker w;
+    rtmp_server_config *config = NULL;
+    rtmp_server *server = NULL;
+    rtmp_local_publisher *pub = NULL, *kicker = NULL;
+    rtmp_publisher *rtmp = NULL;
+    rtmp_stream_list *list = NULL;
+    rtmp_stream_info info;
+    rtmp_callbacks cb;
+    char url[128];
+    rtmp_str addr;
+    int i;
+
+    memset(&cb, 0, sizeof cb);
+    cb.on_video_frame = cb_streams_in_worker;
+    OK(rtmp_server_config_new(&config));
+    OK(rtmp_server_config_set_bind(config, "127.0.0.1:0"));
+    OK(rtmp_server_config_set_publisher_policy(config, RTMP_PUBLISHER_POLICY_TAKE_OVER));
+    OK(rtmp_server_config_set_callbacks(config, &cb, &w, NULL));
+    OK(rtmp_server_new(config, &server));
+    rtmp_server_config_free(config);
+    OK(rtmp_server_start(server));
+    w.server = server;
+    atomic_store(&w.subscribe_result, -1);
+    atomic_store(&w.next_poll_result, -1);
+    atomic_store(&w.next_wait_result, -1);
+    addr = rtmp_server_local_addr(server);
+    snprintf(url, sizeof url, "rtmp://%.*s/live/cam", (int)addr.len, addr.data);
+
+    /* A local publisher, then two of them: the newer takes over. */
+    OK(rtmp_server_publish(server, "live/cam", &pub));
+    OK(rtmp_local_publisher_send_video(pub, 0, AVC_SEQ, sizeof AVC_SEQ));
+    OK(rtmp_server_publish(server, "live/cam", &kicker));
+    CHECK(!rtmp_local_publisher_is_publishing(pub) && rtmp_local_publisher_is_publishing(kicker));
+    EXPECT(rtmp_local_publisher_send_video(pub, 40, AVC_KEY, sizeof AVC_KEY), RTMP_RESULT_CLOSED);
+    CHECK(strcmp(rtmp_last_error(), "another publisher took the stream over") == 0);
+    OK(rtmp_local_publisher_close(pub)); /* closing a publisher taken over is harmless */
+    rtmp_local_publisher_free(pub);
+    pub = kicker;
+    w.sub = subscribe(server, "live/cam", RTMP_SUBSCRIBE_START_LIVE, 0);
+
+    /* An RTMP publisher takes over from the local one. */
+    OK(rtmp_publisher_new(NULL, url, &rtmp));
+    CHECK(!rtmp_local_publisher_is_publishing(pub));
+    EXPECT(rtmp_local_publisher_send_video(pub, 80, AVC_KEY, sizeof AVC_KEY), RTMP_RESULT_CLOSED);
+    CHECK(strcmp(rtmp_last_error(), "another publisher took the stream over") == 0);
+    rtmp_local_publisher_free(pub);
+    pub = NULL;
+    OK(rtmp_publisher_send_video(rtmp, 0, AVC_SEQ, sizeof AVC_SEQ));
+    OK(rtmp_publisher_send_video(rtmp, 0, AVC_KEY, sizeof AVC_KEY));
+    for (i = 0; i < 500 && atomic_load(&w.next_wait_result) == -1; i++) {
+        sleep_ms(10);
+    }
+    /* Inside the media callback: no blocking subscribe or read; a poll is fine. */
+    CHECK(atomic_load(&w.subscribe_result) == RTMP_RESULT_IN_CALLBACK);
+    CHECK(atomic_load(&w.next_wait_result) == RTMP_RESULT_IN_CALLBACK);
+    CHECK(atomic_load(&w.next_poll_result) == RTMP_RESULT_TIMEOUT);
+    OK(rtmp_server_streams(server, &list));
+    CHECK(rtmp_stream_list_len(list) == 1);
+    OK(rtmp_stream_list_get(list, 0, &info));
+    CHECK(info.publisher == RTMP_PEER_KIND_RTMP && info.subscribers == 1 && info.players == 0);
+    rtmp_stream_list_free(list);
+
+    /* And a local publisher takes over from the RTMP one. */
+    OK(rtmp_server_publish(server, "live/cam", &pub));
+    OK(rtmp_server_streams(server, &list));
+    OK(rtmp_stream_list_get(list, 0, &info));
+    CHECK(info.publisher == RTMP_PEER_KIND_LOCAL);
+    rtmp_stream_list_free(list);
+    OK(rtmp_local_publisher_send_video(pub, 0, AVC_SEQ, sizeof AVC_SEQ));
+    /* The kicked connection is closed by the server: its sends fail sooner or later. */
+    for (i = 0; i < 100; i++) {
+        if (rtmp_publisher_send_video(rtmp, 40 + 40 * (uint32_t)i, AVC_INTER, sizeof AVC_INTER) != RTMP_RESULT_OK) {
+            break;
+        }
+        sleep_ms(20);
+    }
+    CHECK(i < 100);
+    rtmp_publisher_free(rtmp);
+    rtmp_subscription_free(w.sub);
+    rtmp_local_publisher_free(pub);
+    rtmp_server_free(server);
+}
+
 int main(void) {
     run("version and errors", test_version_and_errors);
     run("server config: every setter, NULL and bad values", test_server_config);
@@ -924,6 +1530,10 @@ int main(void) {
     run("userdata destructor", test_userdata_drop);
     run("bind conflict", test_bind_conflict);
     run("max_players_per_stream through the generic setter", test_max_players_per_stream);
+    run("streams in-process: NULLs, bad keys and payloads, closed publishers and subscriptions", test_streams_null_and_misuse);
+    run("streams in-process: start options, events, zero-copy re-publish, close from a thread, stats", test_streams_local);
+    run("streams in-process: takeover with an RTMP publisher both ways, media-callback rules", test_streams_takeover);
+    run("streams in-process: a server stop ends a subscribe that waits", test_streams_stop_ends_wait);
     printf("%d passed, %d failed\n", tests_passed, tests_failed);
     return tests_failed == 0 ? 0 : 1;
 }
