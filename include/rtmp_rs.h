@@ -306,6 +306,14 @@ enum rtmp_peer_kind
      * In-process: an `rtmp_local_publisher` or an `rtmp_subscription`.
      */
     RTMP_PEER_KIND_LOCAL = 2,
+    /**
+     * A forward of the stream to another server (a player of it).
+     */
+    RTMP_PEER_KIND_FORWARD = 3,
+    /**
+     * A pull of the stream from an upstream server (its publisher).
+     */
+    RTMP_PEER_KIND_PULL = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -25,6 +25,10 @@ pub enum rtmp_peer_kind {
     Rtmp = 1,
     /// In-process: an `rtmp_local_publisher` or an `rtmp_subscription`.
     Local = 2,
+    /// A forward of the stream to another server (a player of it).
+    Forward = 3,
+    /// A pull of the stream from an upstream server (its publisher).
+    Pull = 4,
 }
 
 impl From<PeerKind> for rtmp_peer_kind {
@@ -32,6 +36,8 @@ impl From<PeerKind> for rtmp_peer_kind {
         match kind {
             PeerKind::Rtmp => Self::Rtmp,
             PeerKind::Local => Self::Local,
+            PeerKind::Forward => Self::Forward,
+            PeerKind::Pull => Self::Pull,
         }
     }
 }
