@@ -43,6 +43,20 @@ pub(crate) enum Command {
     Close,
 }
 
+/// Where a driver's commands come from: the application's channel, or (a server's forward) a
+/// source read on the driver's own task, with no channel and no second task in between.
+pub(crate) trait CommandSource: Send {
+    /// The next command; `None` ends the connection. Asked only once publishing or playing
+    /// started.
+    fn next(&mut self) -> impl Future<Output = Option<Command>> + Send;
+}
+
+impl CommandSource for mpsc::Receiver<Command> {
+    fn next(&mut self) -> impl Future<Output = Option<Command>> + Send {
+        self.recv()
+    }
+}
+
 /// What to do once connected.
 #[derive(Debug, Clone)]
 pub(crate) enum Intent {
@@ -66,17 +80,7 @@ pub(crate) async fn open(
 ) -> Result<DriverHandle, ClientError> {
     config.validate()?;
     let connect = async {
-        let tcp = TcpStream::connect(url.authority()).await?;
-        tcp.set_nodelay(true)?;
-        let transport: Box<dyn Transport> = match url.scheme {
-            Scheme::Rtmp => Box::new(tcp),
-            Scheme::Rtmps => {
-                let connector = TlsConnector::from(config.tls.client_config()?);
-                let name = super::tls::server_name(&url.host)?;
-                Box::new(connector.connect(name, tcp).await.map_err(|e| ClientError::Tls(e.to_string()))?)
-            }
-        };
-        let mut handle = spawn(transport, url, config, intent.clone());
+        let mut handle = spawn(transport(url, config).await?, url, config, intent.clone());
         loop {
             match handle.events.recv().await {
                 Some(Ok(
@@ -98,6 +102,42 @@ pub(crate) async fn open(
         }
     };
     timeout(config.connect_timeout, connect).await.map_err(|_| ClientError::Timeout("connect"))?
+}
+
+/// Opens TCP (and TLS), publishes, and sends what `source` gives on this task until it ends
+/// (`Ok`) or the connection fails. Connecting and the publish handshake must end within the
+/// connect timeout. `started` is called once the server accepted the publish.
+pub(crate) async fn publish_from<S: CommandSource>(
+    url: &RtmpUrl,
+    config: &ClientConfig,
+    source: &mut S,
+) -> Result<(), ClientError> {
+    config.validate()?;
+    let deadline = Instant::now() + config.connect_timeout;
+    let transport = timeout(config.connect_timeout, transport(url, config))
+        .await
+        .map_err(|_| ClientError::Timeout("connect"))??;
+    let mut driver = Driver::new(transport, url, config, Intent::Publish);
+    driver.handshake_deadline = Some(deadline);
+    // Nobody reads a forward's events: the channel is closed, and sends to it are dropped.
+    let (events, _) = mpsc::channel(1);
+    let result = driver.serve(source, &events).await;
+    let _ = driver.transport.shutdown().await;
+    result
+}
+
+/// TCP, and TLS for rtmps.
+async fn transport(url: &RtmpUrl, config: &ClientConfig) -> Result<Box<dyn Transport>, ClientError> {
+    let tcp = TcpStream::connect(url.authority()).await?;
+    tcp.set_nodelay(true)?;
+    Ok(match url.scheme {
+        Scheme::Rtmp => Box::new(tcp),
+        Scheme::Rtmps => {
+            let connector = TlsConnector::from(config.tls.client_config()?);
+            let name = super::tls::server_name(&url.host)?;
+            Box::new(connector.connect(name, tcp).await.map_err(|e| ClientError::Tls(e.to_string()))?)
+        }
+    })
 }
 
 /// Re-opens after a drop with `policy`'s exponential backoff; `None` once its attempts are spent.
@@ -128,39 +168,46 @@ fn spawn(
     config: &ClientConfig,
     intent: Intent,
 ) -> DriverHandle {
-    let mut random = [0u8; 1528];
-    let _ = getrandom::fill(&mut random);
-    let session_config = ClientSessionConfig { chunk_size: config.chunk_size, ..Default::default() };
-    // The connect timeout is `open`'s: it covers TCP and TLS too.
-    let timers = Timers {
-        idle_timeout: Some(config.idle_timeout),
-        ping_interval: config.ping.then(|| (config.idle_timeout / 3).max(Duration::from_millis(100))),
-        ..Timers::default()
-    };
-    let mut session =
-        ClientSession::new(session_config, 0, &random).with_timers(timers, Instant::now().into_std());
-    let params = ConnectParams {
-        app: url.app.clone(),
-        tc_url: Some(url.tc_url()),
-        flash_ver: Some(config.flash_ver.clone()),
-        fourcc_list: if config.enhanced_rtmp {
-            FOURCC_LIST.iter().map(|s| s.to_string()).collect()
-        } else {
-            vec![]
-        },
-        ..Default::default()
-    };
-    // Neither call can fail on a new session.
-    let _ = session.connect(params);
-    let _ = match intent {
-        Intent::Publish => session.publish(&url.stream, "live"),
-        Intent::Play => session.play(&url.stream),
-    };
     let (command_tx, command_rx) = mpsc::channel(64);
     let (event_tx, event_rx) = mpsc::channel(config.event_buffer.max(1));
-    let driver = Driver { transport, session, stream_id: 0, name: url.stream.clone(), intent };
+    let driver = Driver::new(transport, url, config, intent);
     tokio::spawn(driver.run(command_rx, event_tx));
     DriverHandle { commands: command_tx, events: event_rx, stream_id: 0 }
+}
+
+impl Driver {
+    /// A driver with connect and publish/play queued in its session.
+    fn new(transport: Box<dyn Transport>, url: &RtmpUrl, config: &ClientConfig, intent: Intent) -> Self {
+        let mut random = [0u8; 1528];
+        let _ = getrandom::fill(&mut random);
+        let session_config = ClientSessionConfig { chunk_size: config.chunk_size, ..Default::default() };
+        // The connect timeout is `open`'s: it covers TCP and TLS too.
+        let timers = Timers {
+            idle_timeout: Some(config.idle_timeout),
+            ping_interval: config.ping.then(|| (config.idle_timeout / 3).max(Duration::from_millis(100))),
+            ..Timers::default()
+        };
+        let mut session =
+            ClientSession::new(session_config, 0, &random).with_timers(timers, Instant::now().into_std());
+        let params = ConnectParams {
+            app: url.app.clone(),
+            tc_url: Some(url.tc_url()),
+            flash_ver: Some(config.flash_ver.clone()),
+            fourcc_list: if config.enhanced_rtmp {
+                FOURCC_LIST.iter().map(|s| s.to_string()).collect()
+            } else {
+                vec![]
+            },
+            ..Default::default()
+        };
+        // Neither call can fail on a new session.
+        let _ = session.connect(params);
+        let _ = match intent {
+            Intent::Publish => session.publish(&url.stream, "live"),
+            Intent::Play => session.play(&url.stream),
+        };
+        Self { transport, session, stream_id: 0, name: url.stream.clone(), intent, handshake_deadline: None }
+    }
 }
 
 /// What woke the driver.
@@ -173,9 +220,13 @@ enum Step {
 struct Driver {
     transport: Box<dyn Transport>,
     session: ClientSession,
+    /// The publish's or play's message stream, once the server accepted it (0 before).
     stream_id: u32,
     name: String,
     intent: Intent,
+    /// When the publish must have been accepted (a driver run on its caller's task; `open`
+    /// times the others).
+    handshake_deadline: Option<Instant>,
 }
 
 impl Driver {
@@ -190,9 +241,9 @@ impl Driver {
         let _ = self.transport.shutdown().await;
     }
 
-    async fn serve(
+    async fn serve<S: CommandSource>(
         &mut self,
-        commands: &mut mpsc::Receiver<Command>,
+        commands: &mut S,
         events: &mpsc::Sender<Result<ClientEvent, ClientError>>,
     ) -> Result<(), ClientError> {
         let mut input = BytesMut::with_capacity(64 * 1024);
@@ -211,15 +262,21 @@ impl Driver {
             // Input and commands come before the timer: after the task was held up (a full event
             // channel, a slow write), what the server sent meanwhile is read before the idle
             // timer judges the connection.
+            // Commands wait for the publish or play to be accepted (they need its stream).
+            let started = self.stream_id != 0;
+            let handshake_deadline = self.handshake_deadline.filter(|_| !started);
             let step = tokio::select! {
                 biased;
                 step = async {
                     tokio::select! {
                         read = self.transport.read_buf(&mut input) => Step::Read(read),
-                        command = commands.recv() => Step::Command(command),
+                        command = commands.next(), if started => Step::Command(command),
                     }
                 } => step,
                 () = &mut timer, if timer_at.is_some() => Step::Timer,
+                () = sleep_until(handshake_deadline.unwrap_or_else(Instant::now)), if handshake_deadline.is_some() => {
+                    return Err(ClientError::Timeout("connect"));
+                }
             };
             match step {
                 Step::Read(read) => {
@@ -261,6 +318,24 @@ impl Driver {
         events: &mpsc::Sender<Result<ClientEvent, ClientError>>,
     ) -> Result<bool, ClientError> {
         while let Some(event) = self.session.poll_event() {
+            match &event {
+                // Refused before publishing or playing: the connection's end, whoever runs it.
+                ClientEvent::ConnectRejected { code, description } if self.stream_id == 0 => {
+                    return Err(ClientError::Rejected {
+                        code: code.clone(),
+                        description: description.clone(),
+                    });
+                }
+                ClientEvent::Status { level, code, description, .. }
+                    if level == "error" && self.stream_id == 0 =>
+                {
+                    return Err(ClientError::Rejected {
+                        code: code.clone(),
+                        description: description.clone(),
+                    });
+                }
+                _ => {}
+            }
             match event {
                 ClientEvent::PublishStarted { stream_id } | ClientEvent::PlayStarted { stream_id } => {
                     self.stream_id = stream_id;
@@ -303,9 +378,27 @@ impl Driver {
         }
     }
 
+    /// Writes what the session has to send, in as few (vectored) writes as the socket allows.
     async fn flush(&mut self) -> Result<(), ClientError> {
-        while let Some(bytes) = self.session.poll_transmit() {
-            self.transport.write_all(&bytes).await?;
+        let mut bufs: Vec<Bytes> = std::iter::from_fn(|| self.session.poll_transmit()).collect();
+        let mut first = 0;
+        while first < bufs.len() {
+            let slices: Vec<std::io::IoSlice<'_>> =
+                bufs[first..].iter().take(64).map(|b| std::io::IoSlice::new(b)).collect();
+            let mut written = self.transport.write_vectored(&slices).await?;
+            if written == 0 {
+                return Err(ClientError::Io(std::io::ErrorKind::WriteZero.into()));
+            }
+            while written > 0 {
+                let len = bufs[first].len();
+                if written >= len {
+                    written -= len;
+                    first += 1;
+                } else {
+                    bytes::Buf::advance(&mut bufs[first], written);
+                    written = 0;
+                }
+            }
         }
         self.transport.flush().await?;
         Ok(())

@@ -6,7 +6,7 @@
 //!
 //! [`ClientSession`]: crate::proto::session::ClientSession
 
-mod driver;
+pub(crate) mod driver;
 mod player;
 mod publisher;
 mod tls;

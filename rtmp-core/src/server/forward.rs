@@ -17,7 +17,8 @@ use super::local::{
 };
 use super::runtime::ServerState;
 use super::stats::PeerKind;
-use crate::client::{ClientConfig, ClientError, RtmpPublisher, RtmpUrl};
+use crate::client::driver::{Command, CommandSource, publish_from};
+use crate::client::{ClientConfig, RtmpUrl};
 use crate::proto::amf::AmfLimits;
 use crate::proto::message::DataMessage;
 
@@ -236,14 +237,7 @@ impl Runner {
         let mut failures = 0u32;
         loop {
             self.set(ForwardState::Connecting, None);
-            let config = ClientConfig { enhanced_rtmp: true, ..ClientConfig::default() };
-            let ended = match RtmpPublisher::connect(&self.url, config).await {
-                Ok(publisher) => {
-                    failures = 0;
-                    self.publish(publisher).await
-                }
-                Err(e) => Ended::Failed(e.to_string()),
-            };
+            let ended = self.connect_and_publish(&mut failures).await;
             let Ended::Failed(error) = ended else { return };
             tracing::info!(key = %self.key, url = %self.url, %error, "forward lost");
             failures = failures.saturating_add(1);
@@ -253,39 +247,21 @@ impl Runner {
         }
     }
 
-    /// Publishes the stream on `publisher` from its next keyframe (metadata and sequence headers
-    /// first) until the stream or the destination ends.
-    async fn publish(&self, mut publisher: RtmpPublisher) -> Ended {
-        // During a publisher's outage (reconnect grace) the stream is not live: wait for it.
-        let options = SubscribeOptions::default()
-            .start(Start::Keyframe)
-            .wait(Some(self.state.config.publisher_reconnect_grace + Duration::from_secs(1)));
-        let subscription =
-            Subscription::with_kind(Arc::clone(&self.state), &self.key, options, PeerKind::Forward);
-        let Ok(mut subscription) = subscription.await else { return Ended::Stream };
-        self.set(ForwardState::Live, None);
-        let mut dropped_before = 0;
-        while let Some(item) = subscription.next().await {
-            let frame = match item {
-                SubscriptionItem::Frame(frame) => frame,
-                SubscriptionItem::Event(StreamEvent::Unpublished) => {
-                    let _ = publisher.close().await;
-                    return Ended::Stream;
-                }
-                SubscriptionItem::Event(StreamEvent::Dropped { video, .. }) => {
-                    dropped_before += video;
-                    lock(&self.stats).dropped_video = dropped_before;
-                    continue;
-                }
-                SubscriptionItem::Event(StreamEvent::Published) => continue,
-            };
-            let len = frame.payload.len() as u64;
-            if let Err(e) = send(&mut publisher, frame).await {
-                return Ended::Failed(e.to_string());
-            }
-            lock(&self.stats).bytes_out += len;
+    /// Connects to the destination and publishes the stream there, from its next keyframe
+    /// (metadata and sequence headers first), until the stream or the destination ends. The
+    /// client connection runs on this task, reading the stream's subscription itself.
+    async fn connect_and_publish(&self, failures: &mut u32) -> Ended {
+        let url = match RtmpUrl::parse(&self.url) {
+            Ok(url) => url,
+            Err(e) => return Ended::Failed(e.to_string()),
+        };
+        let config = ClientConfig { enhanced_rtmp: true, ..ClientConfig::default() };
+        let mut source = Source { runner: self, subscription: None, stream_ended: false, failures };
+        match publish_from(&url, &config, &mut source).await {
+            Ok(()) if source.stream_ended => Ended::Stream,
+            Ok(()) => Ended::Failed("the connection ended".into()),
+            Err(e) => Ended::Failed(e.to_string()),
         }
-        Ended::Stream
     }
 
     /// Records a new state and tells the handler.
@@ -304,20 +280,75 @@ impl Runner {
     }
 }
 
-/// Sends one frame of the stream to the destination.
-async fn send(publisher: &mut RtmpPublisher, frame: MediaFrame) -> Result<(), ClientError> {
-    match frame.kind {
-        FrameKind::Video => publisher.send_video(frame.timestamp, frame.payload).await,
-        FrameKind::Audio => publisher.send_audio(frame.timestamp, frame.payload).await,
-        FrameKind::Metadata | FrameKind::Data => {
-            // The stream's data messages decoded once already when published: they decode.
-            let Ok(data) = DataMessage::decode(&frame.payload, &AmfLimits::default()) else { return Ok(()) };
-            match data.metadata() {
-                Some(metadata) => publisher.send_metadata(&metadata.clone()).await,
-                None => publisher.send_data(frame.timestamp, data).await,
+/// The stream as the destination's connection reads it: its subscription's frames as commands.
+struct Source<'a> {
+    runner: &'a Runner,
+    /// Made once the destination accepted the publish (nothing queues while connecting).
+    subscription: Option<Subscription>,
+    /// The stream ended (its publisher stopped): the forward is done.
+    stream_ended: bool,
+    failures: &'a mut u32,
+}
+
+impl CommandSource for Source<'_> {
+    async fn next(&mut self) -> Option<Command> {
+        if self.subscription.is_none() {
+            // During a publisher's outage (reconnect grace) the stream is not live: wait for it.
+            let options = SubscribeOptions::default()
+                .start(Start::Keyframe)
+                .wait(Some(self.runner.state.config.publisher_reconnect_grace + Duration::from_secs(1)));
+            let state = Arc::clone(&self.runner.state);
+            match Subscription::with_kind(state, &self.runner.key, options, PeerKind::Forward).await {
+                Ok(subscription) => self.subscription = Some(subscription),
+                Err(_) => {
+                    self.stream_ended = true;
+                    return None;
+                }
+            }
+            *self.failures = 0;
+            self.runner.set(ForwardState::Live, None);
+        }
+        let subscription = self.subscription.as_mut()?;
+        loop {
+            let Some(item) = subscription.next().await else {
+                self.stream_ended = true;
+                return None;
+            };
+            let frame = match item {
+                SubscriptionItem::Frame(frame) => frame,
+                SubscriptionItem::Event(StreamEvent::Unpublished) => {
+                    self.stream_ended = true;
+                    return Some(Command::Close);
+                }
+                SubscriptionItem::Event(StreamEvent::Dropped { video, .. }) => {
+                    lock(&self.runner.stats).dropped_video += video;
+                    continue;
+                }
+                SubscriptionItem::Event(StreamEvent::Published) => continue,
+            };
+            lock(&self.runner.stats).bytes_out += frame.payload.len() as u64;
+            if let Some(command) = command(frame) {
+                return Some(command);
             }
         }
     }
+}
+
+/// The client command that sends `frame` on.
+fn command(frame: MediaFrame) -> Option<Command> {
+    let timestamp = frame.timestamp;
+    Some(match frame.kind {
+        FrameKind::Video => Command::Video { timestamp, payload: frame.payload },
+        FrameKind::Audio => Command::Audio { timestamp, payload: frame.payload },
+        FrameKind::Metadata | FrameKind::Data => {
+            // The stream's data messages were decoded once when published: they decode.
+            let data = DataMessage::decode(&frame.payload, &AmfLimits::default()).ok()?;
+            match data.metadata() {
+                Some(metadata) => Command::Metadata(metadata.clone()),
+                None => Command::Data { timestamp, data },
+            }
+        }
+    })
 }
 
 /// The wait before retry number `failures`: doubling from [`FIRST_BACKOFF`] up to `max`, with
