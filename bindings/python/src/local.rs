@@ -48,7 +48,7 @@ pub(crate) fn subscribe_options(start: &str, latency_budget: Option<f64>) -> PyR
 }
 
 /// Subscribes from a Python thread: the GIL is released while it waits for the stream, in
-/// slices so that Ctrl-C is seen.
+/// slices so that Ctrl-C and a stop of the server are seen.
 pub(crate) fn subscribe(
     py: Python<'_>,
     server: &Arc<EmbeddedServer>,
@@ -69,6 +69,12 @@ pub(crate) fn subscribe(
                 if left.is_some_and(|l| l > SIGNAL_SLICE) =>
             {
                 py.check_signals()?;
+                // The core's wait does not see a stop: this one does, between slices.
+                if !server.is_running() {
+                    return Err(ClosedError::new_err(format!(
+                        "the server stopped while waiting for {key} to be published"
+                    )));
+                }
             }
             Err(e) => return Err(embed_error(e)),
         }

@@ -276,8 +276,14 @@ def test_a_local_publisher_is_decoded_by_ffmpeg_players_including_a_late_joiner(
             relaying = relay(server, "live/cam", "live/out", sent_at)
             early = ffmpeg_play(ffmpeg, f"{server.url}/live/out", 30)
             wait_for(lambda: len(sent_at) >= 4 * FPS, 30, "4 s of relayed video")
-            joined = time.monotonic()
             late = ffmpeg_play(ffmpeg, f"{server.url}/live/out", 30)
+
+            def rtmp_players() -> int:
+                streams = {str(s.key): s for s in server.streams()}
+                return streams["live/out"].players if "live/out" in streams else 0
+
+            wait_for(lambda: rtmp_players() == 2, 20, "the late joiner")
+            joined = time.monotonic()  # it plays: every frame from here on reaches it, and the GOP before
             assert source.wait(timeout=60) == 0
             relaying.join(timeout=30)
             assert not relaying.is_alive()
@@ -291,7 +297,8 @@ def test_a_local_publisher_is_decoded_by_ffmpeg_players_including_a_late_joiner(
     assert within(sent, 10 * FPS), sent
     assert early_video >= 0.9 * sent, (early_video, sent, early_err)
     assert early_audio > 0.9 * 10 / AAC_FRAME_SECONDS, (early_audio, early_err)
-    # The late joiner got the cached GOP (from the keyframe before it joined), then the rest.
+    # The late joiner got the cached GOP (from the keyframe before it joined), then the rest:
+    # from the next keyframe on, it would miss up to a second of what was sent after it joined.
     after_join = len([t for t in sent_at if t >= joined])
     assert late_video >= 0.9 * after_join, (late_video, after_join, late_err)
     assert late_video >= after_join - 2, "the late joiner did not get the cached GOP"
@@ -565,14 +572,29 @@ def test_close_or_stop_ends_a_reader_that_waits() -> None:
         counted: list[int] = []
         async_reader = threading.Thread(target=lambda: counted.append(asyncio.run(read_async(stopped_async))))
         async_reader.start()
+        # And one that waits for a stream nobody publishes.
+        outcome: list[BaseException] = []
+
+        def wait_for_nothing() -> None:
+            try:
+                server.subscribe("live/never", wait=60)
+            except rtmp_rs.RtmpError as error:
+                outcome.append(error)
+
+        waiter = threading.Thread(target=wait_for_nothing)
+        waiter.start()
         time.sleep(0.3)
         publisher.send_video(0, AVC_SEQUENCE_HEADER)
         time.sleep(0.3)
     finally:
+        stopped_at = time.monotonic()
         server.stop()
     reader.join(timeout=5)
     async_reader.join(timeout=5)
+    waiter.join(timeout=10)
     assert ended == ["closed", "stopped"] and counted == [1]
+    assert len(outcome) == 1 and isinstance(outcome[0], rtmp_rs.ClosedError), outcome
+    assert time.monotonic() - stopped_at < 5
     assert stopped_sync.closed
     # A local publisher of a stopped server sends no more.
     assert not publisher.is_publishing
