@@ -31,6 +31,11 @@ fn seconds(key: &str, value: f64) -> PyResult<Duration> {
         .map_err(|_| PyValueError::new_err(format!("{key} must be a non-negative number of seconds")))
 }
 
+/// `wait` in seconds; `math.inf` waits until the stream is published or the server stops.
+fn wait_duration(wait: Option<f64>) -> PyResult<Option<Duration>> {
+    wait.map(|w| if w == f64::INFINITY { Ok(Duration::MAX) } else { seconds("wait", w) }).transpose()
+}
+
 /// `subscribe()`'s keyword arguments as the core's options (`wait` is applied by the caller).
 pub(crate) fn subscribe_options(start: &str, latency_budget: Option<f64>) -> PyResult<SubscribeOptions> {
     let start = match start {
@@ -57,10 +62,10 @@ pub(crate) fn subscribe(
     wait: Option<f64>,
 ) -> PyResult<Subscription> {
     rtmp_embed::parse_stream_key(key).map_err(embed_error)?;
-    let wait = wait.map(|w| seconds("wait", w)).transpose()?;
-    let deadline = wait.map(|w| Instant::now() + w);
+    // Some(None): no deadline (math.inf, or one past what an Instant can hold).
+    let deadline = wait_duration(wait)?.map(|w| Instant::now().checked_add(w));
     loop {
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let left = deadline.map(|d| d.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now())));
         let slice = left.map(|l| l.min(SIGNAL_SLICE));
         let attempt = options.clone().wait(slice);
         match py.detach(|| EmbeddedSubscription::subscribe(server, key, attempt)) {
@@ -69,7 +74,7 @@ pub(crate) fn subscribe(
                 if left.is_some_and(|l| l > SIGNAL_SLICE) =>
             {
                 py.check_signals()?;
-                // The core's wait does not see a stop: this one does, between slices.
+                // A stop ends the wait: a clearer error than "not published".
                 if !server.is_running() {
                     return Err(ClosedError::new_err(format!(
                         "the server stopped while waiting for {key} to be published"
@@ -90,11 +95,21 @@ pub(crate) fn subscribe_async<'py>(
     wait: Option<f64>,
 ) -> PyResult<Bound<'py, PyAny>> {
     rtmp_embed::parse_stream_key(&key).map_err(embed_error)?;
-    let wait = wait.map(|w| seconds("wait", w)).transpose()?;
-    let options = options.wait(wait);
+    let options = options.wait(wait_duration(wait)?);
     future_into_py(py, async move {
-        let subscription = EmbeddedSubscription::subscribe_async(&server, &key, options).await?;
-        Ok(Subscribed(subscription))
+        match EmbeddedSubscription::subscribe_async(&server, &key, options).await {
+            Ok(subscription) => Ok(Subscribed(subscription)),
+            // A stop ends the wait: a clearer error than "not published".
+            Err(rtmp_embed::EmbedError::Subscribe(rtmp_core::server::SubscribeError::NotFound(_)))
+                if !server.is_running() =>
+            {
+                Err(ClosedError::new_err(format!(
+                    "the server stopped while waiting for {key} to be published"
+                ))
+                .into())
+            }
+            Err(e) => Err(e.into()),
+        }
     })
 }
 

@@ -680,8 +680,8 @@ pub(crate) struct PlayerStats {
     behind_live: f64,
     /// Messages waiting in its queue now.
     queue_depth: usize,
-    /// `rtmp` (a network player) or `local` (a `Subscription`, whose `peer_addr` is
-    /// `0.0.0.0:0`).
+    /// `rtmp` (a network player), `local` (a `Subscription`, whose `peer_addr` is `0.0.0.0:0`)
+    /// or `forward` (a forward of the stream to another server).
     kind: &'static str,
 }
 
@@ -702,7 +702,8 @@ pub(crate) struct StreamStats {
     key: StreamKey,
     /// The publisher's address; None when nobody publishes (`0.0.0.0:0` for a local one).
     publisher_addr: Option<String>,
-    /// `rtmp` or `local` (a `LocalPublisher`); None when nobody publishes.
+    /// `rtmp`, `local` (a `LocalPublisher`) or `pull` (pulled from an upstream server); None
+    /// when nobody publishes.
     publisher_kind: Option<&'static str>,
     /// RFC 6381 codec string of the video (`avc1.64001f`), once known.
     video_codec: Option<String>,
@@ -738,7 +739,7 @@ impl StreamStats {
 pub(crate) struct StreamInfo {
     /// The stream key.
     key: StreamKey,
-    /// Who publishes it: `rtmp` (a connection) or `local` (a `LocalPublisher`).
+    /// Who publishes it: `rtmp` (a connection), `local` (a `LocalPublisher`) or `pull`.
     publisher_kind: &'static str,
     /// RFC 6381 codec string of the video (`avc1.64001f`), once its sequence header arrived.
     video_codec: Option<String>,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import threading
 import time
 from pathlib import Path
@@ -480,6 +481,16 @@ def test_misuse_is_a_clear_error() -> None:
         assert 0.25 < time.monotonic() - started < 3
         assert issubclass(rtmp_rs.StreamNotFoundError, rtmp_rs.RtmpError)
 
+        # wait=math.inf (or a wait past what a clock holds) lasts until the stream is published.
+        for forever in (math.inf, 1e19):
+            publishers: list[rtmp_rs.LocalPublisher] = []
+            later = threading.Timer(0.3, lambda: publishers.append(server.publish("live/later")))
+            later.start()
+            with server.subscribe("live/later", wait=forever) as waited:
+                assert waited.key == rtmp_rs.StreamKey("live", "later")
+            later.join()
+            publishers[0].close()
+
         publisher = server.publish("live/cam")
         subscription = server.subscribe("live/cam")
         # Bad payloads are refused; the stream's players never see them.
@@ -577,7 +588,7 @@ def test_close_or_stop_ends_a_reader_that_waits() -> None:
 
         def wait_for_nothing() -> None:
             try:
-                server.subscribe("live/never", wait=60)
+                server.subscribe("live/never", wait=math.inf)
             except rtmp_rs.RtmpError as error:
                 outcome.append(error)
 
@@ -600,6 +611,26 @@ def test_close_or_stop_ends_a_reader_that_waits() -> None:
     assert not publisher.is_publishing
     with pytest.raises(rtmp_rs.ClosedError, match="stopped"):
         publisher.send_video(40, avc_frame(True, 1))
+
+
+async def test_a_stop_ends_subscribe_async_and_async_for() -> None:
+    server = rtmp_rs.Server(bind="127.0.0.1:0")
+    async with server:
+        waiting = asyncio.ensure_future(server.subscribe_async("live/never", wait=math.inf))
+        publisher = server.publish("live/cam")
+        subscription = await server.subscribe_async("live/cam")
+
+        async def count() -> int:
+            return len([item async for item in subscription])
+
+        counting = asyncio.ensure_future(count())
+        publisher.send_video(0, AVC_SEQUENCE_HEADER)
+        await asyncio.sleep(0.3)
+        assert not waiting.done() and not counting.done()
+    with pytest.raises(rtmp_rs.ClosedError, match="stopped while waiting"):
+        await asyncio.wait_for(waiting, 5)
+    assert await asyncio.wait_for(counting, 5) == 1
+    assert not publisher.is_publishing
 
 
 def test_many_subscriptions_and_publishers_leak_nothing() -> None:

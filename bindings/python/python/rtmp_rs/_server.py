@@ -228,7 +228,8 @@ class Server:
         live: what a network player that joins late gets), ``"keyframe"`` (headers, then live
         from the next keyframe) or ``"live"`` (headers, then whatever comes next). ``wait``:
         seconds to wait for a stream that is not published yet (None: ``StreamNotFoundError`` at
-        once). ``latency_budget``: how far behind live the reader may fall before its video is
+        once; ``math.inf``: until it is published; a server that stops ends the wait with
+        ``ClosedError``). ``latency_budget``: how far behind live the reader may fall before its video is
         dropped (None: the server's ``player_latency_budget``).
 
         Blocks while it waits, without the GIL; in asyncio code use ``subscribe_async``. The
