@@ -30,7 +30,7 @@ if [ ! -x "$PY" ]; then
 fi
 "$PY" --version
 "$PY" -m pip install --quiet --disable-pip-version-check \
-    "maturin==1.16.0" "auditwheel==6.4.2" "pytest==9.2.0" "pytest-asyncio==1.5.0" "mypy==2.4.1" "imageio-ffmpeg==0.8.1"
+    "maturin==1.16.0" "auditwheel==6.4.2" "pytest==9.2.0" "pytest-asyncio==1.5.0" "mypy==2.4.1" "imageio-ffmpeg==0.8.1" "av==18.1.0" "numpy==2.4.6"
 
 step "test peers: ffmpeg and openssl"
 FFMPEG=${RTMP_RS_FFMPEG:-}

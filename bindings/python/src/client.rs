@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use pyo3::exceptions::{PyStopAsyncIteration, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView};
 use rtmp_core::client::{ClientConfig, ReconnectPolicy, TlsOptions};
 use rtmp_core::flv::FlvTag;
 use rtmp_core::options::TimeUnit;
@@ -87,7 +87,7 @@ fn client_config(options: Option<&Bound<'_, PyDict>>) -> PyResult<ClientConfig> 
 }
 
 /// Bytes from a bytes-like object (bytes, bytearray, memoryview, any buffer).
-fn to_bytes(data: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+pub(crate) fn to_bytes(data: &Bound<'_, PyAny>) -> PyResult<Bytes> {
     if let Ok(b) = data.cast::<PyBytes>() {
         return Ok(Bytes::copy_from_slice(b.as_bytes()));
     }
@@ -97,7 +97,9 @@ fn to_bytes(data: &Bound<'_, PyAny>) -> PyResult<Bytes> {
     if let Ok(frame) = data.cast::<types::Frame>() {
         return Ok(frame.get().inner.payload().clone());
     }
-    let bytes = data.py().get_type::<PyBytes>().call1((data,))?;
+    // Through memoryview: any buffer is taken, anything else is a TypeError (bytes(42) would be
+    // 42 zero bytes).
+    let bytes = PyMemoryView::from(data)?.call_method0("tobytes")?;
     Ok(Bytes::copy_from_slice(bytes.cast::<PyBytes>()?.as_bytes()))
 }
 
@@ -346,7 +348,7 @@ impl Publisher {
     }
 }
 
-fn check_tag_type(tag_type: u8) -> PyResult<u8> {
+pub(crate) fn check_tag_type(tag_type: u8) -> PyResult<u8> {
     match tag_type {
         type_id::AUDIO | type_id::VIDEO | type_id::DATA_AMF0 => Ok(tag_type),
         other => Err(PyValueError::new_err(format!("FLV tag type must be 8, 9 or 18, not {other}"))),

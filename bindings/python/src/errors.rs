@@ -1,9 +1,10 @@
 //! The exception hierarchy: `RtmpError` and its subclasses, and the mapping from Rust errors.
 
 use pyo3::create_exception;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use rtmp_core::client::ClientError;
+use rtmp_core::server::{PublishError, SubscribeError};
 use rtmp_embed::EmbedError;
 
 create_exception!(rtmp_rs, RtmpError, PyException, "Base class of every error raised by rtmp_rs.");
@@ -19,6 +20,12 @@ create_exception!(
 );
 create_exception!(rtmp_rs, RtmpTimeoutError, RtmpError, "The peer did not answer in time.");
 create_exception!(rtmp_rs, ClosedError, RtmpError, "The connection is closed.");
+create_exception!(
+    rtmp_rs,
+    StreamNotFoundError,
+    RtmpError,
+    "The stream is not published (a subscription without `wait`, or none within it)."
+);
 create_exception!(
     rtmp_rs,
     InvalidStateError,
@@ -37,6 +44,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RtmpTimeoutError", py.get_type::<RtmpTimeoutError>())?;
     m.add("ClosedError", py.get_type::<ClosedError>())?;
     m.add("InvalidStateError", py.get_type::<InvalidStateError>())?;
+    m.add("StreamNotFoundError", py.get_type::<StreamNotFoundError>())?;
     Ok(())
 }
 
@@ -49,17 +57,22 @@ pub(crate) fn client_error(e: ClientError) -> PyErr {
         ClientError::Io(_) => NetworkError::new_err(text),
         ClientError::Protocol(_) => ProtocolError::new_err(text),
         ClientError::Tls(_) => TlsError::new_err(text),
-        ClientError::Rejected { code, description } => Python::attach(|py| {
-            let err = RejectedError::new_err(text);
-            let value = err.value(py);
-            let _ = value.setattr("code", code);
-            let _ = value.setattr("description", description);
-            err
-        }),
+        ClientError::Rejected { code, description } => rejected(text, &code, &description),
         ClientError::Timeout(_) => RtmpTimeoutError::new_err(text),
         ClientError::Closed => ClosedError::new_err(text),
         _ => RtmpError::new_err(text),
     }
+}
+
+/// A `RejectedError` with its `code` and `description`.
+fn rejected(text: String, code: &str, description: &str) -> PyErr {
+    Python::attach(|py| {
+        let err = RejectedError::new_err(text);
+        let value = err.value(py);
+        let _ = value.setattr("code", code);
+        let _ = value.setattr("description", description);
+        err
+    })
 }
 
 /// An awaitable's error. It becomes a Python exception only on the thread that hands the
@@ -99,6 +112,29 @@ pub(crate) fn embed_error(e: EmbedError) -> PyErr {
         e @ (EmbedError::InCallback(_) | EmbedError::InvalidState(_)) => {
             InvalidStateError::new_err(e.to_string())
         }
-        e => RtmpError::new_err(e.to_string()),
+        EmbedError::InvalidArgument(text) => PyValueError::new_err(text),
+        EmbedError::Subscribe(e) => {
+            let text = e.to_string();
+            match e {
+                SubscribeError::NotFound(_) => StreamNotFoundError::new_err(text),
+                // What a network player gets past max_players_per_stream.
+                SubscribeError::TooManyPlayers(_) => rejected(text.clone(), "NetStream.Play.Failed", &text),
+            }
+        }
+        EmbedError::Publish(e) => {
+            let text = e.to_string();
+            match e {
+                // What an RTMP publisher gets under publisher_policy="reject_new".
+                PublishError::AlreadyPublishing(_) => {
+                    rejected(text.clone(), "NetStream.Publish.BadName", &text)
+                }
+                PublishError::Closed | PublishError::TakenOver => ClosedError::new_err(text),
+                PublishError::InvalidVideo(_)
+                | PublishError::InvalidAudio(_)
+                | PublishError::InvalidData(_)
+                | PublishError::TimestampRegression { .. } => PyValueError::new_err(text),
+            }
+        }
+        e @ EmbedError::Panic => RtmpError::new_err(e.to_string()),
     }
 }

@@ -17,6 +17,7 @@ mod awaitable;
 mod client;
 mod errors;
 mod exit_gate;
+mod local;
 mod log;
 mod payload;
 mod server;
@@ -45,6 +46,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     types::register(m)?;
     server::register(m)?;
     client::register(m)?;
+    local::register(m)?;
     log::register(m)?;
     exit_gate::register(m)?;
     Ok(())

@@ -8,6 +8,7 @@
 //! `policy` module), the same as in Node.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ use tokio::sync::Notify;
 
 use crate::awaitable::future_into_py;
 use crate::errors::{InvalidStateError, TlsError, embed_error};
-use crate::types;
+use crate::{local, types};
 
 #[derive(Default)]
 struct QueueState {
@@ -357,6 +358,9 @@ pub(crate) struct NativeServer {
     queue: Arc<Queue>,
     local_addr: String,
     tls_local_addr: Option<String>,
+    /// Set when a stop begins: local publishers refuse to send from then on (the core keeps
+    /// taking their sends into a stopped server's streams).
+    stopped: Arc<AtomicBool>,
 }
 
 impl NativeServer {
@@ -366,6 +370,17 @@ impl NativeServer {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .ok_or_else(|| InvalidStateError::new_err("the server was closed"))
+    }
+
+    /// The server, if it serves now.
+    fn running(&self) -> PyResult<Arc<EmbeddedServer>> {
+        let server = self.server()?;
+        if !server.is_running() {
+            return Err(InvalidStateError::new_err(
+                "the server is not running: streams in-process need a serving server (serve(), start(), run())",
+            ));
+        }
+        Ok(server)
     }
 }
 
@@ -412,6 +427,7 @@ impl NativeServer {
             tls_local_addr: server.tls_local_addr().map(|a| a.to_string()),
             server: Mutex::new(Some(Arc::new(server))),
             queue,
+            stopped: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -449,12 +465,14 @@ impl NativeServer {
     /// events (unpublish, play stop, disconnect) are queued before it returns.
     fn stop(&self, py: Python<'_>) -> PyResult<()> {
         let server = self.server()?;
+        self.stopped.store(true, Ordering::Release);
         py.detach(|| server.stop()).map_err(embed_error)
     }
 
     /// `stop()` as an awaitable.
     fn stop_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let server = self.server()?;
+        self.stopped.store(true, Ordering::Release);
         future_into_py(py, async move {
             server.stop_async().await?;
             drop(server);
@@ -464,6 +482,7 @@ impl NativeServer {
 
     /// Stops (if needed) and releases the server, its sockets and threads. Idempotent.
     fn close(&self, py: Python<'_>) {
+        self.stopped.store(true, Ordering::Release);
         self.queue.close();
         let server = self.server.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(server) = server {
@@ -478,6 +497,49 @@ impl NativeServer {
     fn stats(&self, py: Python<'_>) -> PyResult<types::ServerStats> {
         let stats = self.server()?.stats();
         types::ServerStats::from_core(py, &stats)
+    }
+
+    /// The live streams, sorted by key: who publishes each, its codecs, players, subscribers.
+    fn streams(&self) -> PyResult<Vec<types::StreamInfo>> {
+        Ok(self.server()?.handle().streams().iter().map(types::StreamInfo::from_core).collect())
+    }
+
+    /// Reads the stream `key` (`"app/name"`) in-process. Blocks (without the GIL) up to `wait`
+    /// seconds for a stream that is not published yet; `StreamNotFoundError` past it.
+    #[pyo3(signature = (key, *, start="gop", wait=None, latency_budget=None))]
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        key: &str,
+        start: &str,
+        wait: Option<f64>,
+        latency_budget: Option<f64>,
+    ) -> PyResult<local::Subscription> {
+        let options = local::subscribe_options(start, latency_budget)?;
+        let server = self.running()?;
+        local::subscribe(py, &server, key, options, wait)
+    }
+
+    /// `subscribe()` as an awaitable (waits for the stream without blocking the loop).
+    #[pyo3(signature = (key, *, start="gop", wait=None, latency_budget=None))]
+    fn subscribe_async<'py>(
+        &self,
+        py: Python<'py>,
+        key: String,
+        start: &str,
+        wait: Option<f64>,
+        latency_budget: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = local::subscribe_options(start, latency_budget)?;
+        let server = self.running()?;
+        local::subscribe_async(py, server, key, options, wait)
+    }
+
+    /// Publishes the stream `key` (`"app/name"`) in-process; refused (`RejectedError`) or
+    /// taking over as `publisher_policy` says when someone publishes it already.
+    fn publish(&self, key: &str) -> PyResult<local::LocalPublisher> {
+        let server = self.running()?;
+        local::LocalPublisher::publish(&server, key, Arc::clone(&self.stopped))
     }
 
     /// Awaitable: the next batch of events (a non-empty list of tuples
@@ -501,6 +563,7 @@ impl NativeServer {
 
 impl Drop for NativeServer {
     fn drop(&mut self) {
+        self.stopped.store(true, Ordering::Release);
         let server = self.server.get_mut().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(server) = server {
             // Stopping waits for the server's tasks: never with the GIL held.

@@ -9,7 +9,7 @@ use pyo3::types::{PyDict, PyList};
 use rtmp_core::proto::message::StreamName as CoreStreamName;
 use rtmp_core::server::{
     DisconnectReason as CoreReason, PlayParams as CorePlay, PublishParams as CorePublish,
-    ServerStats as CoreStats, StreamKey as CoreKey,
+    ServerStats as CoreStats, StreamInfo as CoreInfo, StreamKey as CoreKey,
 };
 use rtmp_embed::{self as embed, FrameKind, RequestKind};
 
@@ -680,12 +680,18 @@ pub(crate) struct PlayerStats {
     behind_live: f64,
     /// Messages waiting in its queue now.
     queue_depth: usize,
+    /// `rtmp` (a network player), `local` (a `Subscription`, whose `peer_addr` is `0.0.0.0:0`)
+    /// or `forward` (a forward of the stream to another server).
+    kind: &'static str,
 }
 
 #[pymethods]
 impl PlayerStats {
     fn __repr__(&self) -> String {
-        format!("PlayerStats(session_id={}, peer_addr={:?})", self.session_id, self.peer_addr)
+        format!(
+            "PlayerStats(session_id={}, kind={:?}, peer_addr={:?})",
+            self.session_id, self.kind, self.peer_addr
+        )
     }
 }
 
@@ -694,8 +700,11 @@ impl PlayerStats {
 pub(crate) struct StreamStats {
     /// The stream key.
     key: StreamKey,
-    /// The publisher's address; None when nobody publishes.
+    /// The publisher's address; None when nobody publishes (`0.0.0.0:0` for a local one).
     publisher_addr: Option<String>,
+    /// `rtmp`, `local` (a `LocalPublisher`) or `pull` (pulled from an upstream server); None
+    /// when nobody publishes.
+    publisher_kind: Option<&'static str>,
     /// RFC 6381 codec string of the video (`avc1.64001f`), once known.
     video_codec: Option<String>,
     /// Codec string of the audio (`mp4a.40.2`), once known.
@@ -722,6 +731,46 @@ pub(crate) struct StreamStats {
 impl StreamStats {
     fn __repr__(&self) -> String {
         format!("StreamStats(key='{}/{}', players={})", self.key.app, self.key.name, self.players.len())
+    }
+}
+
+/// A live stream, as `Server.streams()` lists it.
+#[pyclass(frozen, get_all, module = "rtmp_rs._native")]
+pub(crate) struct StreamInfo {
+    /// The stream key.
+    key: StreamKey,
+    /// Who publishes it: `rtmp` (a connection), `local` (a `LocalPublisher`) or `pull`.
+    publisher_kind: &'static str,
+    /// RFC 6381 codec string of the video (`avc1.64001f`), once its sequence header arrived.
+    video_codec: Option<String>,
+    /// Codec string of the audio (`mp4a.40.2`), once known.
+    audio_codec: Option<String>,
+    /// Network (RTMP) players.
+    players: usize,
+    /// Local subscribers (`Subscription`s).
+    subscribers: usize,
+}
+
+impl StreamInfo {
+    pub(crate) fn from_core(info: &CoreInfo) -> Self {
+        Self {
+            key: StreamKey::from_core(&info.key),
+            publisher_kind: info.publisher.as_str(),
+            video_codec: info.video_codec.clone(),
+            audio_codec: info.audio_codec.clone(),
+            players: info.players,
+            subscribers: info.subscribers,
+        }
+    }
+}
+
+#[pymethods]
+impl StreamInfo {
+    fn __repr__(&self) -> String {
+        format!(
+            "StreamInfo(key='{}/{}', publisher_kind={:?}, players={}, subscribers={})",
+            self.key.app, self.key.name, self.publisher_kind, self.players, self.subscribers
+        )
     }
 }
 
@@ -771,6 +820,7 @@ impl ServerStats {
                         audio_gaps: p.audio_gaps,
                         behind_live: p.behind_live.as_secs_f64(),
                         queue_depth: p.queue_depth,
+                        kind: p.kind.as_str(),
                     },
                 )?);
             }
@@ -779,6 +829,7 @@ impl ServerStats {
                 StreamStats {
                     key: StreamKey::from_core(&s.key),
                     publisher_addr: s.publisher.map(|a| a.to_string()),
+                    publisher_kind: s.publisher_kind.map(|k| k.as_str()),
                     video_codec: s.video_codec.clone(),
                     audio_codec: s.audio_codec.clone(),
                     width: s.width,
@@ -850,6 +901,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Frame>()?;
     m.add_class::<PlayerStats>()?;
     m.add_class::<StreamStats>()?;
+    m.add_class::<StreamInfo>()?;
     m.add_class::<ServerStats>()?;
     m.add_class::<PlayerEvent>()?;
     Ok(())

@@ -62,6 +62,36 @@ def ffmpeg_publish(ffmpeg: str, url: str, seconds: float) -> subprocess.Popen[by
     return subprocess.Popen([*args, "-f", "flv", url], stderr=subprocess.PIPE)
 
 
+def ffmpeg_play(ffmpeg: str, url: str, seconds: float) -> subprocess.Popen[str]:
+    """An ffmpeg player of ``url`` that decodes up to ``seconds`` of media (less if the stream
+    ends) to framemd5 on stdout: one line per decoded frame. Count them with ``played``."""
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-i", url]
+    return subprocess.Popen(
+        [*args, "-t", str(seconds), "-f", "framemd5", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def played(player: subprocess.Popen[str], timeout: float) -> tuple[int, int, str]:
+    """Waits for an ``ffmpeg_play`` player (SIGTERM past ``timeout``: ffmpeg then finishes its
+    output) and counts the (video, audio) frames it decoded; also returns its stderr."""
+    try:
+        out, err = player.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        player.terminate()
+        out, err = player.communicate(timeout=10)
+    kinds: dict[str, str] = {}
+    counts = {"video": 0, "audio": 0}
+    for line in out.splitlines():
+        if line.startswith("#media_type "):
+            index, _, kind = line[len("#media_type ") :].partition(": ")
+            kinds[index.strip()] = kind.strip()
+        elif line and not line.startswith("#"):
+            kind = kinds.get(line.split(",", 1)[0].strip(), "")
+            if kind in counts:
+                counts[kind] += 1
+    return counts["video"], counts["audio"], err
+
+
 @pytest.fixture(scope="session")
 def flv_file(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two seconds of H.264 + AAC in an FLV file (made as fast as ffmpeg can)."""

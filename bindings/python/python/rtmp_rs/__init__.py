@@ -18,6 +18,13 @@ Play::
     for item in rtmp_rs.Player("rtmp://127.0.0.1/live/cam"):
         print(item)
 
+Read and write a server's streams in-process::
+
+    with server.subscribe("live/cam", wait=10) as sub, server.publish("live/out") as out:
+        for item in sub:
+            if isinstance(item, rtmp_rs.Frame):
+                out.send_frame(item)
+
 Hooks run on the asyncio event loop of the server (``serve()``), or on the server's own thread
 (``start()``/``run()``); library logs go to the ``rtmp_rs`` logger.
 """
@@ -34,6 +41,7 @@ from ._native import (
     DisconnectReason,
     Frame,
     InvalidStateError,
+    LocalPublisher,
     NetworkError,
     Player,
     PlayerEvent,
@@ -47,9 +55,13 @@ from ._native import (
     RtmpTimeoutError,
     ServerStats,
     Session,
+    StreamEvent,
+    StreamInfo,
     StreamKey,
     StreamName,
+    StreamNotFoundError,
     StreamStats,
+    Subscription,
     TlsError,
     UrlError,
 )
@@ -65,6 +77,7 @@ __all__ = [
     "Frame",
     "Handler",
     "InvalidStateError",
+    "LocalPublisher",
     "NetworkError",
     "PlayParams",
     "Player",
@@ -80,9 +93,13 @@ __all__ = [
     "Server",
     "ServerStats",
     "Session",
+    "StreamEvent",
+    "StreamInfo",
     "StreamKey",
     "StreamName",
+    "StreamNotFoundError",
     "StreamStats",
+    "Subscription",
     "TlsError",
     "UrlError",
     "__version__",

@@ -10,11 +10,19 @@ import logging
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Literal, Sequence
 
 from . import _native
 from ._handler import Accept, Handler, Reject
-from ._native import InvalidStateError, NativeServer, Request, ServerStats
+from ._native import (
+    InvalidStateError,
+    LocalPublisher,
+    NativeServer,
+    Request,
+    ServerStats,
+    StreamInfo,
+    Subscription,
+)
 
 logger = logging.getLogger("rtmp_rs")
 
@@ -196,6 +204,74 @@ class Server:
         if self._native is None:
             raise InvalidStateError("the server is closed")
         return self._native.stats()
+
+    def streams(self) -> list[StreamInfo]:
+        """The live streams, sorted by key: who publishes each (``publisher_kind``, ``"rtmp"`` or
+        ``"local"``), its codecs, its network players and its local subscribers."""
+        if self._native is None:
+            raise InvalidStateError("the server is closed")
+        return self._native.streams()
+
+    # ----------------------------------------------------------------- streams in-process
+
+    def subscribe(
+        self,
+        key: str,
+        *,
+        start: Literal["gop", "keyframe", "live"] = "gop",
+        wait: float | None = None,
+        latency_budget: float | None = None,
+    ) -> Subscription:
+        """Reads the stream ``key`` (``"app/name"``) in-process, as a player of kind local.
+
+        ``start``: ``"gop"`` (metadata, sequence headers, the cached GOP from its keyframe, then
+        live: what a network player that joins late gets), ``"keyframe"`` (headers, then live
+        from the next keyframe) or ``"live"`` (headers, then whatever comes next). ``wait``:
+        seconds to wait for a stream that is not published yet (None: ``StreamNotFoundError`` at
+        once; ``math.inf``: until it is published; a server that stops ends the wait with
+        ``ClosedError``). ``latency_budget``: how far behind live the reader may fall before its video is
+        dropped (None: the server's ``player_latency_budget``).
+
+        Blocks while it waits, without the GIL; in asyncio code use ``subscribe_async``. The
+        server must be serving (``InvalidStateError`` otherwise)."""
+        native = self._running_native()
+        if wait and self._loop is not None and _running_loop() is self._loop:
+            raise InvalidStateError(
+                "subscribe(wait=...) would block the loop that runs the server's hooks: "
+                "use await server.subscribe_async(...)"
+            )
+        return native.subscribe(key, start=start, wait=wait, latency_budget=latency_budget)
+
+    async def subscribe_async(
+        self,
+        key: str,
+        *,
+        start: Literal["gop", "keyframe", "live"] = "gop",
+        wait: float | None = None,
+        latency_budget: float | None = None,
+    ) -> Subscription:
+        """``subscribe()`` for asyncio code: waits for the stream without blocking the loop."""
+        native = self._running_native()
+        subscription: Subscription = await native.subscribe_async(
+            key, start=start, wait=wait, latency_budget=latency_budget
+        )
+        return subscription
+
+    def publish(self, key: str) -> LocalPublisher:
+        """Publishes the stream ``key`` (``"app/name"``) in-process. Network players, late joiners
+        and subscriptions see it as an RTMP publisher. When someone publishes it already,
+        ``publisher_policy`` decides: ``"reject_new"`` raises ``RejectedError``, ``"take_over"``
+        takes it (and a later RTMP publisher takes it from this one, whose next send raises
+        ``ClosedError``). The server must be serving (``InvalidStateError`` otherwise)."""
+        return self._running_native().publish(key)
+
+    def _running_native(self) -> NativeServer:
+        native = self._native
+        if native is None or not self._serving or not native.is_running:
+            raise InvalidStateError(
+                "the server is not serving: start it (serve(), start(), run(), with/async with) first"
+            )
+        return native
 
     def __repr__(self) -> str:
         state = "serving" if self._serving else "stopped"
