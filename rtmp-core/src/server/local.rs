@@ -19,7 +19,7 @@ use super::registry::{ClaimError, Player, Replay, Stream};
 use super::runtime::ServerState;
 use super::stats::PeerKind;
 use crate::proto::amf::{Amf0Value, AmfLimits, AmfObject};
-use crate::proto::media::{AudioTag, VideoTag};
+use crate::proto::media::{AudioTag, VideoCodec, VideoFrameType, VideoTag};
 use crate::proto::message::{DataMessage, type_id};
 
 /// Session ids of local publishers and subscribers start here, far above any connection's.
@@ -474,6 +474,15 @@ impl LocalPublisher {
             return Err(PublishError::InvalidVideo("empty".into()));
         }
         let tag = VideoTag::parse(&payload).map_err(|e| PublishError::InvalidVideo(e.to_string()))?;
+        // What the parser keeps from a network publisher for relaying (it is lenient there) is
+        // not taken from the application: a reserved frame type or an unknown legacy codec id is
+        // not video (text, zeros).
+        if let VideoFrameType::Reserved(n) = tag.frame_type() {
+            return Err(PublishError::InvalidVideo(format!("frame type {n} is reserved")));
+        }
+        if let VideoCodec::UnknownId(id) = tag.codec() {
+            return Err(PublishError::InvalidVideo(format!("codec id {id} is not a video codec")));
+        }
         self.send(PublishedMessage::video(timestamp, payload, Some(&tag)))
     }
 
