@@ -188,7 +188,8 @@ export declare class Frame {
  * RTMP publisher follows `publisherPolicy` both ways. Sends never wait, so they are synchronous:
  * they return nothing or throw a coded error (`ERR_RTMP_INVALID_ARGUMENT` for a payload that is
  * not an FLV tag body or AMF0 data, or a timestamp more than 1 s back; `ERR_RTMP_CLOSED` once
- * closed or taken over by another publisher). Closing it, or its collection, unpublishes.
+ * closed, taken over by another publisher, or once the server closed). Closing it, or its
+ * collection, unpublishes.
  */
 export declare class LocalPublisher {
   /**
@@ -214,7 +215,10 @@ export declare class LocalPublisher {
    * payload, at its own timestamp.
    */
   sendFrame(frame: Frame): void
-  /** Whether it still publishes: not closed and not taken over by another publisher. */
+  /**
+   * Whether it still publishes: not closed, not taken over by another publisher, and its
+   * server did not close.
+   */
   get isPublishing(): boolean
   /**
    * Unpublishes (players get the end of the stream, as when an RTMP publisher stops).

@@ -362,7 +362,7 @@ test('the iterator: close() and return() end it, a waiting next() resolves as do
   await server.close()
 })
 
-test('unpublished and published events follow the publisher; server.close() ends loops and waits', async () => {
+test('unpublished and published events follow the publisher; server.close() ends loops, waits and local publishers', async () => {
   const server = await listen()
   const subscribing = server.subscribe('live/re', { waitMs: 60000 })
   await waitFor(() => server.stats().streams.length === 1, 5000, 'the waiting subscriber')
@@ -378,7 +378,11 @@ test('unpublished and published events follow the publisher; server.close() ends
   const waitingSubscribe = server.subscribe('live/nobody', { waitMs: Infinity })
   const outcome = waitingSubscribe.then(() => 'subscribed', (e) => e)
   await waitFor(() => server.stats().streams.length === 2, 5000, 'the waiting subscriber')
-  await server.close() // ends the loop and the wait
+  const live = server.publish('live/on')
+  live.sendVideo(0, avcConfig)
+  await server.close() // ends the loop and the wait, and closes local publishers
+  assert.equal(live.isPublishing, false)
+  assert.throws(() => live.sendVideo(40, video(40, true)), { code: 'ERR_RTMP_CLOSED', message: 'the server closed' })
   const items = await reading
   const shape = items.map((i) => (i.kind === 'video' ? `video ${i.isSequenceHeader ? 'header' : i.payload.toString('latin1', 5)}` : i.kind))
   assert.deepEqual(shape, [

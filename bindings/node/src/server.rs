@@ -242,9 +242,10 @@ impl Server {
     /// listening.
     #[napi(catch_unwind)]
     pub fn publish(&self, env: &Env, key: String) -> Result<LocalPublisher> {
-        let outcome =
-            self.running().and_then(|(server, _)| Ok(EmbeddedLocalPublisher::publish(&server, &key)?));
-        outcome.map(LocalPublisher::new).map_err(|e| e.into_napi(env))
+        let outcome = self.running().and_then(|(server, closing)| {
+            Ok(LocalPublisher::new(EmbeddedLocalPublisher::publish(&server, &key)?, closing))
+        });
+        outcome.map_err(|e| e.into_napi(env))
     }
 
     /// The live streams: key, who publishes (`'rtmp'` or `'local'`), codecs, RTMP players and
