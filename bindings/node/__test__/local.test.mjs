@@ -157,9 +157,11 @@ test('a local publisher re-publishing a subscription decodes in ffmpeg players, 
 test('a subscriber that reads nothing for 5 s loses video, not audio; an ffmpeg player misses nothing', async () => {
   const { sent, hooks } = counting()
   let plays = 0
-  const server = await listen({}, { ...hooks, onPlay: () => void plays++ }) // the default budget (2 s) and queue (512)
+  // The default queue (512 messages). The network player may fall 10 s behind (a loaded machine
+  // must not make it lose frames); the subscriber 2 s, its own budget.
+  const server = await listen({ playerLatencyBudgetMs: 10000 }, { ...hooks, onPlay: () => void plays++ })
   const player = play(server.url('live/cam')) // waits for the publish (playWaitTimeoutMs)
-  const subscribing = server.subscribe('live/cam', { waitMs: 60000 })
+  const subscribing = server.subscribe('live/cam', { waitMs: 60000, latencyBudgetMs: 2000 })
   await waitFor(() => plays === 1 && server.stats().streams[0]?.players.length >= 1, 20000, 'the player and the subscriber')
   await sleep(500)
   const ffmpeg = publish(server.url('live/cam'), 12)
