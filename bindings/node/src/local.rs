@@ -323,7 +323,7 @@ impl Subscription {
     /// Closes the subscription and resolves `{ value: undefined, done: true }` (what `for
     /// await` calls on `break`).
     #[napi(js_name = "return", catch_unwind, ts_return_type = "Promise<IteratorReturnResult<undefined>>")]
-    pub fn finish(&mut self, env: &Env) -> Result<Raw> {
+    pub fn finish(&self, env: &Env) -> Result<Raw> {
         self.inner.close();
         resolved(env, iterator_result(env.raw(), None)?)
     }
