@@ -474,7 +474,7 @@ export interface OptionInfo {
 }
 
 /** Who is at the other end of a publish or a play. */
-export type PeerKind = 'rtmp' | 'local'
+export type PeerKind = 'rtmp' | 'local' | 'forward' | 'pull'
 
 /** One thing a player received. */
 export interface PlayerEvent {
@@ -511,7 +511,7 @@ export interface PlayerStats {
   behindLiveMs: number
   /** Messages waiting in its queue now. */
   queueDepth: number
-  /** An RTMP player, or a local `Subscription` (whose `peerAddr` is `0.0.0.0:0`). */
+  /** An RTMP player, a local `Subscription` (whose `peerAddr` is `0.0.0.0:0`) or a forward. */
   kind: PeerKind
 }
 
@@ -607,6 +607,16 @@ export interface ServerOptions {
   publisherPolicy?: PublisherPolicy
   /** How long the players of a publisher that vanished wait for its reconnect (0 unpublishes at once). Milliseconds. Default 10s. */
   publisherReconnectGraceMs?: number
+  /** Forward every publish to these [APP=]URL rules ({app}, {name}, {query} are substituted). Default . */
+  forward?: Array<string>
+  /** The longest wait before a lost forward destination is tried again. Milliseconds. Default 30s. */
+  forwardMaxBackoffMs?: number
+  /** Pull a stream not published here from these [APP=]URL rules, tried in order, while it is played. Default . */
+  pull?: Array<string>
+  /** How long a pull goes on after its stream's last player left. Milliseconds. Default 10s. */
+  pullIdleTimeoutMs?: number
+  /** How long an upstream has to send media before the next one is tried. Milliseconds. Default 5s. */
+  pullStartTimeoutMs?: number
   /** How long a player may wait for a stream that is not published (0 fails at once). Milliseconds; `Infinity` waits forever. Default 30s. */
   playWaitTimeoutMs?: number
   /** Rewrite each publisher's timestamps into a continuous timeline. Default false. */
@@ -708,7 +718,7 @@ export type StreamEventKind = 'unpublished' | 'published' | 'dropped'
 export interface StreamInfo {
   /** The stream key. */
   key: StreamKey
-  /** Who publishes it: an RTMP connection or a `LocalPublisher`. */
+  /** Who publishes it: an RTMP connection, a `LocalPublisher` or a pull. */
   publisher: PeerKind
   /** Codec string of the video (`avc1.64001f`), once its sequence header arrived. */
   videoCodec?: string
@@ -718,6 +728,8 @@ export interface StreamInfo {
   players: number
   /** Local subscribers (`Subscription`s). */
   subscribers: number
+  /** Servers it is forwarded to. */
+  forwards: number
 }
 
 /** A stream's identity: the app and the name without query. */
@@ -744,7 +756,7 @@ export interface StreamStats {
   key: StreamKey
   /** The publisher's address, when live (`0.0.0.0:0` for a local publisher). */
   publisher?: string
-  /** Who publishes, when live: an RTMP connection or a `LocalPublisher`. */
+  /** Who publishes, when live: an RTMP connection, a `LocalPublisher` or a pull. */
   publisherKind?: PeerKind
   /** RFC 6381 codec string of the video (`avc1.64001f`), once known. */
   videoCodec?: string

@@ -20,9 +20,9 @@ use napi::{Env, JsValue, Result, sys};
 use napi_derive::napi;
 use rtmp_core::server::{Start, SubscribeOptions as CoreOptions};
 use rtmp_embed::{EmbeddedLocalPublisher, EmbeddedSubscription, LocalItem, LocalReceived};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
-use crate::error::{RtmpError, code};
+use crate::error::RtmpError;
 use crate::frame::{Frame, Raw, js_object_to_amf};
 use crate::js;
 use crate::values::StreamKey;
@@ -354,9 +354,6 @@ pub struct LocalPublisher {
     inner: EmbeddedLocalPublisher,
     /// The latest timestamp sent: `sendMetadata`'s default.
     last: Option<u32>,
-    /// True once the server's `close()` started: the publisher is closed with it (the layer's
-    /// publisher does not see the server stop).
-    server_closing: watch::Receiver<bool>,
 }
 
 fn timestamp(value: f64) -> std::result::Result<u32, RtmpError> {
@@ -389,17 +386,8 @@ fn bytes(env: sys::napi_env, value: js::Value) -> std::result::Result<Bytes, Rtm
 }
 
 impl LocalPublisher {
-    pub(crate) fn new(inner: EmbeddedLocalPublisher, server_closing: watch::Receiver<bool>) -> Self {
-        Self { inner, last: None, server_closing }
-    }
-
-    /// `Err` once the server closed (and then the publisher is closed too).
-    fn check_server(&self) -> std::result::Result<(), RtmpError> {
-        if *self.server_closing.borrow() {
-            self.inner.close();
-            return Err(RtmpError::new(code::CLOSED, "the server closed"));
-        }
-        Ok(())
+    pub(crate) fn new(inner: EmbeddedLocalPublisher) -> Self {
+        Self { inner, last: None }
     }
 
     fn sent(&mut self, timestamp: u32) {
@@ -416,7 +404,6 @@ impl LocalPublisher {
         send: impl FnOnce(&EmbeddedLocalPublisher, u32, Bytes) -> std::result::Result<(), rtmp_embed::EmbedError>,
     ) -> Result<()> {
         let outcome = (|| {
-            self.check_server()?;
             let ts = timestamp(ts)?;
             let payload = bytes(env.raw(), payload.raw())?;
             send(&self.inner, ts, payload)?;
@@ -469,7 +456,6 @@ impl LocalPublisher {
     ) -> Result<()> {
         let last = self.last.unwrap_or(0);
         let outcome = (|| {
-            self.check_server()?;
             let ts = match timestamp_ms {
                 Some(ts) => timestamp(ts)?,
                 None => last,
@@ -497,12 +483,12 @@ impl LocalPublisher {
     /// payload, at its own timestamp.
     #[napi(catch_unwind)]
     pub fn send_frame(&mut self, env: &Env, frame: &Frame) -> Result<()> {
-        match self.check_server().and_then(|()| Ok(self.inner.send_frame(&frame.inner)?)) {
+        match self.inner.send_frame(&frame.inner) {
             Ok(()) => {
                 self.sent(frame.inner.timestamp());
                 Ok(())
             }
-            Err(e) => Err(e.into_napi(env)),
+            Err(e) => Err(RtmpError::from(e).into_napi(env)),
         }
     }
 
@@ -510,7 +496,7 @@ impl LocalPublisher {
     /// server did not close.
     #[napi(catch_unwind, getter)]
     pub fn is_publishing(&self) -> bool {
-        self.check_server().is_ok() && self.inner.is_publishing()
+        self.inner.is_publishing()
     }
 
     /// Unpublishes (players get the end of the stream, as when an RTMP publisher stops).

@@ -226,9 +226,11 @@ impl Server {
                 let subscribe = EmbeddedSubscription::subscribe_async(&server, &key, options);
                 // `wait_for`'s guard is not `Send`: dropped inside.
                 let closed = async { drop(closing.wait_for(|closing| *closing).await) };
+                // The core ends the wait too (NotFound): the server's close comes first, clearer.
                 tokio::select! {
-                    subscribed = subscribe => Ok(subscribed?),
+                    biased;
                     () = closed => Err(RtmpError::new(code::CLOSED, "the server closed")),
+                    subscribed = subscribe => Ok(subscribed?),
                 }
             },
             |env, subscription| Subscription::into_js(subscription, env),
@@ -242,10 +244,9 @@ impl Server {
     /// listening.
     #[napi(catch_unwind)]
     pub fn publish(&self, env: &Env, key: String) -> Result<LocalPublisher> {
-        let outcome = self.running().and_then(|(server, closing)| {
-            Ok(LocalPublisher::new(EmbeddedLocalPublisher::publish(&server, &key)?, closing))
-        });
-        outcome.map_err(|e| e.into_napi(env))
+        let outcome =
+            self.running().and_then(|(server, _)| Ok(EmbeddedLocalPublisher::publish(&server, &key)?));
+        outcome.map(LocalPublisher::new).map_err(|e| e.into_napi(env))
     }
 
     /// The live streams: key, who publishes (`'rtmp'` or `'local'`), codecs, RTMP players and

@@ -225,6 +225,10 @@ pub enum PeerKind {
     /// In-process: a `LocalPublisher` (`server.publish()`) or a `Subscription`
     /// (`server.subscribe()`).
     Local,
+    /// A forward of the stream to another server (a player of the stream).
+    Forward,
+    /// A pull of the stream from an upstream server (its publisher).
+    Pull,
 }
 
 impl From<CorePeerKind> for PeerKind {
@@ -232,6 +236,8 @@ impl From<CorePeerKind> for PeerKind {
         match kind {
             CorePeerKind::Rtmp => Self::Rtmp,
             CorePeerKind::Local => Self::Local,
+            CorePeerKind::Forward => Self::Forward,
+            CorePeerKind::Pull => Self::Pull,
         }
     }
 }
@@ -256,7 +262,7 @@ pub struct PlayerStats {
     pub behind_live_ms: f64,
     /// Messages waiting in its queue now.
     pub queue_depth: u32,
-    /// An RTMP player, or a local `Subscription` (whose `peerAddr` is `0.0.0.0:0`).
+    /// An RTMP player, a local `Subscription` (whose `peerAddr` is `0.0.0.0:0`) or a forward.
     pub kind: PeerKind,
 }
 
@@ -268,7 +274,7 @@ pub struct StreamStats {
     pub key: StreamKey,
     /// The publisher's address, when live (`0.0.0.0:0` for a local publisher).
     pub publisher: Option<String>,
-    /// Who publishes, when live: an RTMP connection or a `LocalPublisher`.
+    /// Who publishes, when live: an RTMP connection, a `LocalPublisher` or a pull.
     pub publisher_kind: Option<PeerKind>,
     /// RFC 6381 codec string of the video (`avc1.64001f`), once known.
     pub video_codec: Option<String>,
@@ -369,7 +375,7 @@ impl From<&CoreStats> for ServerStats {
 pub struct StreamInfo {
     /// The stream key.
     pub key: StreamKey,
-    /// Who publishes it: an RTMP connection or a `LocalPublisher`.
+    /// Who publishes it: an RTMP connection, a `LocalPublisher` or a pull.
     pub publisher: PeerKind,
     /// Codec string of the video (`avc1.64001f`), once its sequence header arrived.
     pub video_codec: Option<String>,
@@ -379,6 +385,8 @@ pub struct StreamInfo {
     pub players: u32,
     /// Local subscribers (`Subscription`s).
     pub subscribers: u32,
+    /// Servers it is forwarded to.
+    pub forwards: u32,
 }
 
 impl From<&CoreInfo> for StreamInfo {
@@ -390,6 +398,7 @@ impl From<&CoreInfo> for StreamInfo {
             audio_codec: s.audio_codec.clone(),
             players: u32::try_from(s.players).unwrap_or(u32::MAX),
             subscribers: u32::try_from(s.subscribers).unwrap_or(u32::MAX),
+            forwards: u32::try_from(s.forwards).unwrap_or(u32::MAX),
         }
     }
 }
