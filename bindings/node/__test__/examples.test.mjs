@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'node:test'
 
-import { packageDir, publish, repoDir, rtmp, runNode, waitFor } from './helpers.mjs'
+import { packageDir, play, publish, repoDir, rtmp, runNode, waitFor } from './helpers.mjs'
 
 // RTMP_RS_NODE_EXAMPLES: the examples copied into a project that installed the npm tarballs
 // (scripts/test-node.sh's packaging step); by default the repo's, which `require('rtmp-rs')`
@@ -100,6 +100,62 @@ test('the README snippets run: the 10-line server and the player loop', async ()
     const stopped = await server.done
     assert.equal(stopped.code, 0, stopped.stderr)
     assert.equal(stopped.signal, null, 'SIGINT closed the server and Node exited by itself')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('restream.js relays live/cam to live/cam_video in-process, video only, and ffmpeg plays it', async () => {
+  const usage = await runNode([join(examples, 'restream.js')]).done
+  assert.equal(usage.code, 2)
+  assert.match(usage.stderr, /^usage: restream/m)
+
+  const server = runNode([join(examples, 'restream.js'), '--bind', '127.0.0.1:0'], { timeoutMs: 90000 })
+  const out = () => server.output()
+  const listening = await waitFor(() => /^listening on rtmp:\/\/(\S+)$/m.exec(out().stderr), 10000, 'listening')
+  const address = listening[1]
+  const ffmpeg = publish(`rtmp://${address}/live/cam`, 10)
+  await waitFor(() => /^relayed frames=\d+ total=\d+$/m.test(out().stdout), 20000, 'a relayed line')
+  const played = await play(`rtmp://${address}/live/cam_video`, { seconds: 4 }).done
+  assert.equal(played.code, 0, played.stderr)
+  assert.ok(played.hasVideo && played.video >= 60, `ffmpeg decoded ${played.video} video frames of live/cam_video`)
+  assert.ok(!played.hasAudio && played.audio === 0, 'live/cam_video has no audio stream')
+  const published = await ffmpeg.done
+  assert.equal(published.code, 0, published.stderr)
+
+  server.kill('SIGTERM')
+  const exited = await server.done
+  assert.equal(exited.code, 0, exited.stderr)
+  const lines = exited.stdout.trim().split('\n')
+  for (const line of lines) assert.match(line, /^relayed frames=\d+ total=\d+$/)
+  const totals = lines.map((line) => Number(/total=(\d+)/.exec(line)[1]))
+  assert.ok(lines.length >= 5, `${lines.length} lines a second over 10 s`)
+  assert.ok(totals.every((t, i) => i === 0 || t > totals[i - 1]), 'totals grow')
+  // 10 s at 25 fps, and metadata: every video frame of live/cam was relayed.
+  assert.ok(totals.at(-1) >= 250 && totals.at(-1) <= 260, `${totals.at(-1)} frames relayed`)
+  assert.equal(exited.stderr.trim(), `listening on rtmp://${address}`)
+})
+
+test('the README snippet of streams in-process runs: subscribe, re-publish, break on unpublished', async () => {
+  const readme = readFileSync(join(packageDir, 'README.md'), 'utf8')
+  const blocks = [...readme.matchAll(/```javascript\n([\s\S]*?)```/g)].map((m) => m[1])
+  assert.equal(blocks.length, 1)
+  const dir = mkdtempSync(join(tmpdir(), 'rtmp-rs-readme-'))
+  try {
+    const code = blocks[0].replaceAll("require('rtmp-rs')", `require(${JSON.stringify(packageDir)})`)
+    writeFileSync(join(dir, 'local.js'), code.replace("'127.0.0.1:1935'", "'127.0.0.1:0'"))
+    const snippet = runNode([join(dir, 'local.js')], { timeoutMs: 60000 })
+    const listening = await waitFor(() => /^listening on rtmp:\/\/(\S+)$/m.exec(snippet.output().stdout), 10000, 'listening')
+    const address = listening[1]
+    const ffmpeg = publish(`rtmp://${address}/live/cam`, 4)
+    await waitFor(() => /^keyframe \d+$/m.test(snippet.output().stdout), 20000, 'a keyframe line')
+    const player = await rtmp.Player.connect(`rtmp://${address}/live/copy`)
+    let keyframes = 0
+    for await (const frame of player) if (frame.isKeyframe && ++keyframes === 2) break
+    assert.equal((await ffmpeg.done).code, 0)
+    const done = await snippet.done // the loop breaks on unpublished, the server closes, Node exits
+    assert.equal(done.code, 0, done.stderr)
+    assert.ok(done.stdout.match(/^keyframe \d+$/gm).length >= 3, done.stdout)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -115,3 +115,36 @@ export function runNode(args, { timeoutMs = 20000, env = {} } = {}) {
   child.output = () => ({ stdout, stderr })
   return child
 }
+
+/** Plays `url` with ffmpeg for at most `seconds` of media (until the stream ends), decoding every
+ * frame to framemd5; resolves { video, audio, hasVideo, hasAudio, code, stderr } with the counts
+ * of decoded frames. Killed after `limitMs`. */
+export function play(url, { seconds = 30, limitMs = 60000 } = {}) {
+  const child = spawn(ffmpegPath(), [
+    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-i', url,
+    '-t', String(seconds), '-fps_mode', 'passthrough', '-f', 'framemd5', '-',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs)
+  child.done = new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      const kinds = new Map()
+      const counts = { video: 0, audio: 0 }
+      for (const line of stdout.split('\n')) {
+        const media = /^#media_type (\d+): (\w+)/.exec(line)
+        if (media) kinds.set(media[1], media[2])
+        else if (line && !line.startsWith('#')) {
+          const kind = kinds.get(line.split(',')[0].trim())
+          if (kind in counts) counts[kind]++
+        }
+      }
+      const streams = [...kinds.values()]
+      resolve({ ...counts, hasVideo: streams.includes('video'), hasAudio: streams.includes('audio'), code, signal, stderr })
+    }),
+  )
+  return child
+}

@@ -2,9 +2,11 @@
 // and mistakes do not type-check.
 import {
   Frame,
+  LocalPublisher,
   Player,
   Publisher,
   Server,
+  Subscription,
   bufferAddress,
   setLogger,
   version,
@@ -17,8 +19,13 @@ import {
   type ServerOptions,
   type ServerStats,
   type Session,
+  type PeerKind,
+  type StreamEvent,
+  type StreamInfo,
   type StreamKey,
   type StreamNameInfo,
+  type SubscribeOptions,
+  type SubscriptionItem,
 } from 'rtmp-rs'
 
 // Not `Required<>`: each option is checked by the schema-driven conformance suite; this checks types.
@@ -123,10 +130,71 @@ async function use(): Promise<void> {
 }
 void use
 
+// Streams in-process: subscribe (an async iterable of frames and events), publish (synchronous
+// sends), streams().
+async function local(server: Server): Promise<void> {
+  const options: SubscribeOptions = { start: 'keyframe', waitMs: Infinity, latencyBudgetMs: 500 }
+  const subscription: Subscription = await server.subscribe('live/cam', options)
+  const out: LocalPublisher = server.publish('live/out')
+  for await (const item of subscription) {
+    const typed: SubscriptionItem = item
+    void typed
+    switch (item.kind) {
+      case 'video':
+      case 'audio':
+      case 'metadata':
+      case 'data': {
+        const frame: Frame = item
+        const sent: void = out.sendFrame(frame)
+        void sent
+        break
+      }
+      case 'dropped': {
+        const event: StreamEvent = item
+        const lost: number | undefined = event.video
+        void [lost, item.audio]
+        break
+      }
+      case 'unpublished':
+      case 'published':
+        break
+    }
+  }
+  const next: IteratorResult<SubscriptionItem, undefined> = await subscription.next()
+  if (!next.done) void next.value.kind
+  const ended: IteratorReturnResult<undefined> = await subscription.return()
+  void ended
+  subscription.close()
+  const key: StreamKey = subscription.key
+  void key
+  out.sendMetadata({ width: 640 })
+  out.sendMetadata({ width: 640 }, 40)
+  out.sendVideo(0, Buffer.from([0x17, 0, 0, 0, 0]))
+  out.sendAudio(0, Buffer.from([0xaf, 0, 0x12, 0x10]))
+  out.sendData(0, Buffer.from([2, 0, 0]))
+  const publishing: boolean = out.isPublishing
+  void publishing
+  out.close()
+  const streams: StreamInfo[] = server.streams()
+  const kind: PeerKind = streams[0].publisher
+  const counts: number = streams[0].players + streams[0].subscribers
+  const codec: string | undefined = streams[0].videoCodec
+  void [kind, counts, codec]
+  const stats: ServerStats = server.stats()
+  const playerKind: PeerKind | undefined = stats.streams[0]?.players[0]?.kind
+  const publisherKind: PeerKind | undefined = stats.streams[0]?.publisherKind
+  void [playerKind, publisherKind]
+}
+void local
+
 // @ts-expect-error: a misspelled hook is not a ServerHandler property
 const typo: ServerHandler = { onPublsh: () => true }
 // @ts-expect-error: the policy is a string union
 const badPolicy: ServerOptions = { publisherPolicy: 'newest' }
 // @ts-expect-error: a decision is a boolean (or undefined), not a string
 const badDecision: ServerHandler = { onPublish: () => 'yes' }
-void [typo, badPolicy, badDecision]
+// @ts-expect-error: start is 'gop', 'keyframe' or 'live'
+const badStart: SubscribeOptions = { start: 'first' }
+// @ts-expect-error: local sends are synchronous, not Promises
+const notPromise: Promise<void> = new Server().publish('live/x').sendVideo(0, Buffer.alloc(0))
+void [typo, badPolicy, badDecision, badStart, notPromise]

@@ -5,6 +5,7 @@ use std::future::Future;
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{Env, sys};
 use rtmp_core::client::ClientError;
+use rtmp_core::server::{PublishError, SubscribeError};
 use rtmp_embed::EmbedError;
 
 use crate::js;
@@ -38,6 +39,11 @@ pub(crate) mod code {
     pub(crate) const INVALID_DECISION: &str = "ERR_RTMP_INVALID_DECISION";
     /// Frame events were dropped because JS did not keep up.
     pub(crate) const EVENTS_DROPPED: &str = "ERR_RTMP_EVENTS_DROPPED";
+    /// `server.subscribe()`: the stream is not published (within `waitMs`).
+    pub(crate) const NOT_FOUND: &str = "ERR_RTMP_NOT_FOUND";
+    /// An argument has the wrong value (a `TypeError`): a stream key that is not `app/name`, a
+    /// payload that is not an FLV tag body or AMF0 data, a timestamp that goes back.
+    pub(crate) const INVALID_ARGUMENT: &str = "ERR_RTMP_INVALID_ARGUMENT";
 }
 
 /// An error on its way to JS.
@@ -58,6 +64,11 @@ impl RtmpError {
     /// A `TypeError` with code `ERR_RTMP_INVALID_OPTION`.
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self { type_error: true, ..Self::new(code::INVALID_OPTION, message) }
+    }
+
+    /// A `TypeError` with code `ERR_RTMP_INVALID_ARGUMENT`.
+    pub(crate) fn argument(message: impl Into<String>) -> Self {
+        Self { type_error: true, ..Self::new(code::INVALID_ARGUMENT, message) }
     }
 
     pub(crate) fn state(message: impl Into<String>) -> Self {
@@ -110,7 +121,34 @@ impl From<EmbedError> for RtmpError {
             EmbedError::Io(_) => Self::new(code::IO, message),
             EmbedError::Timeout => Self::new(code::TIMEOUT, message),
             EmbedError::InvalidState(_) | EmbedError::InCallback(_) => Self::new(code::STATE, message),
+            EmbedError::InvalidArgument(_) => Self::argument(message),
+            EmbedError::Subscribe(e) => e.into(),
+            EmbedError::Publish(e) => e.into(),
             _ => Self::new(code::INTERNAL, message),
+        }
+    }
+}
+
+impl From<SubscribeError> for RtmpError {
+    fn from(e: SubscribeError) -> Self {
+        let message = e.to_string();
+        match e {
+            SubscribeError::NotFound(_) => Self::new(code::NOT_FOUND, message),
+            SubscribeError::TooManyPlayers(_) => Self::new(code::REJECTED, message),
+        }
+    }
+}
+
+impl From<PublishError> for RtmpError {
+    fn from(e: PublishError) -> Self {
+        let message = e.to_string();
+        match e {
+            PublishError::AlreadyPublishing(_) => Self::new(code::REJECTED, message),
+            PublishError::Closed | PublishError::TakenOver => Self::new(code::CLOSED, message),
+            PublishError::InvalidVideo(_)
+            | PublishError::InvalidAudio(_)
+            | PublishError::InvalidData(_)
+            | PublishError::TimestampRegression { .. } => Self::argument(message),
         }
     }
 }

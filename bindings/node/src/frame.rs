@@ -39,7 +39,7 @@ pub enum FrameKind {
 /// One media message: kind, timestamp, the FLV tag body as a Buffer over the library's memory
 /// (no copy), the stream it belongs to (server side) and what the media layer parsed.
 ///
-/// Frames come from server hooks and from `Player`; JS cannot make one.
+/// Frames come from server hooks, `Player` and `Subscription`; JS cannot make one.
 #[napi]
 pub struct Frame {
     pub(crate) inner: Arc<EmbedFrame>,

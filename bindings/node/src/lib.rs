@@ -6,6 +6,8 @@
 //!   handler's camelCase hooks run on the JS thread (see [`hooks`] for how events and answers
 //!   cross threads).
 //! - [`client::Player`] (an async iterator of [`frame::Frame`]s) and [`client::Publisher`].
+//! - [`local::Subscription`] and [`local::LocalPublisher`]: a server's streams in-process
+//!   (`server.subscribe()`, `server.publish()`).
 //! - [`frame::Frame`]: media whose payload is a Buffer over the library's memory.
 //! - [`set_logger`]: the library's logs to a JS function.
 #![deny(clippy::all)]
@@ -16,6 +18,7 @@ mod error;
 mod frame;
 mod hooks;
 mod js;
+mod local;
 mod options;
 mod server;
 mod server_options;
@@ -33,6 +36,9 @@ use tracing::level_filters::LevelFilter;
 
 pub use client::{Player, PlayerEvent, PlayerEventType, Publisher};
 pub use frame::{Frame, FrameKind};
+pub use local::{
+    LocalPublisher, StreamEvent, StreamEventKind, SubscribeOptions, SubscribeStart, Subscription,
+};
 pub use options::{
     ClientOptions, ClientTlsOptions, OptionInfo, ReconnectOptions, ServerOptions, ServerTlsOptions,
     client_options, server_options,
@@ -40,8 +46,8 @@ pub use options::{
 pub use server::Server;
 pub use server_options::PublisherPolicy;
 pub use values::{
-    DisconnectKind, DisconnectReason, PlayerStats, RequestKind, RtmpRequest, ServerStats, Session, StreamKey,
-    StreamNameInfo, StreamStats,
+    DisconnectKind, DisconnectReason, PeerKind, PlayerStats, RequestKind, RtmpRequest, ServerStats, Session,
+    StreamInfo, StreamKey, StreamNameInfo, StreamStats,
 };
 
 /// The library version (`0.1.0`).

@@ -5,12 +5,17 @@ use std::sync::{Arc, Mutex, OnceLock};
 use napi::bindgen_prelude::{Object, PromiseRaw, This};
 use napi::{Env, Result};
 use napi_derive::napi;
-use rtmp_embed::{EmbeddedServer, EventSink, FrameBudget, Runtime};
+use rtmp_embed::{
+    EmbeddedLocalPublisher, EmbeddedServer, EmbeddedSubscription, EventSink, FrameBudget, Runtime,
+};
+use tokio::sync::watch;
 
-use crate::error::{RtmpError, promise, settled};
+use crate::error::{RtmpError, code, promise, settled};
+use crate::frame::Raw;
 use crate::hooks::{Hooks, Sink, SinkSettings};
+use crate::local::{LocalPublisher, SubscribeOptions, Subscription};
 use crate::options::{ServerOptions, ServerSettings};
-use crate::values::ServerStats;
+use crate::values::{ServerStats, StreamInfo};
 
 /// The runtime servers and clients share unless a server asks for its own (`workerThreads`).
 pub(crate) fn shared_runtime() -> std::result::Result<Runtime, RtmpError> {
@@ -25,6 +30,8 @@ pub(crate) fn shared_runtime() -> std::result::Result<Runtime, RtmpError> {
 struct Running {
     server: Arc<EmbeddedServer>,
     sink: Arc<Sink>,
+    /// Set when `close()` starts: a `subscribe()` waiting for its stream gives up.
+    closing: watch::Sender<bool>,
 }
 
 enum State {
@@ -62,6 +69,13 @@ impl Server {
         }
     }
 
+    fn running(&self) -> std::result::Result<(Arc<EmbeddedServer>, watch::Receiver<bool>), RtmpError> {
+        match &*self.lock() {
+            State::Listening(running) => Ok((Arc::clone(&running.server), running.closing.subscribe())),
+            _ => Err(RtmpError::state("the server is not listening")),
+        }
+    }
+
     fn start(&self, env: &Env, this: Object<'_>) -> std::result::Result<(), RtmpError> {
         let mut state = self.lock();
         match *state {
@@ -84,7 +98,8 @@ impl Server {
         let events: Arc<dyn EventSink> = sink.clone();
         let server = EmbeddedServer::with_runtime(self.settings.embed.clone(), runtime, events)?;
         server.start()?;
-        *state = State::Listening(Running { server: Arc::new(server), sink });
+        let (closing, _) = watch::channel(false);
+        *state = State::Listening(Running { server: Arc::new(server), sink, closing });
         Ok(())
     }
 }
@@ -137,7 +152,8 @@ impl Server {
         promise(
             env,
             async move {
-                let Some(Running { server, sink }) = running else { return Ok(()) };
+                let Some(Running { server, sink, closing }) = running else { return Ok(()) };
+                closing.send_replace(true);
                 let stopped = server.stop_async().await;
                 sink.finish().await;
                 drop(server);
@@ -184,6 +200,61 @@ impl Server {
     pub fn stats(&self) -> ServerStats {
         let stats = self.with_running(EmbeddedServer::stats).unwrap_or_default();
         ServerStats::from(&stats)
+    }
+
+    /// Reads the stream `key` (`'app/name'`) in-process: resolves with a `Subscription`, an async
+    /// iterator of its frames and events, once subscribed. With `waitMs` a stream not published
+    /// yet is waited for; without, or when the wait ends, rejects with `ERR_RTMP_NOT_FOUND`.
+    /// Rejects with `ERR_RTMP_INVALID_ARGUMENT` for a key that is not `app/name`,
+    /// `ERR_RTMP_INVALID_OPTION` for a bad option, `ERR_RTMP_REJECTED` when
+    /// `maxPlayersPerStream` are playing, `ERR_RTMP_STATE` when not listening and
+    /// `ERR_RTMP_CLOSED` when the server closes while it waits.
+    #[napi(catch_unwind, ts_return_type = "Promise<Subscription>")]
+    pub fn subscribe<'env>(
+        &self,
+        env: &'env Env,
+        key: String,
+        options: Option<SubscribeOptions>,
+    ) -> Result<PromiseRaw<'env, Raw>> {
+        let options = options.unwrap_or_default().to_core();
+        let running = self.running();
+        promise(
+            env,
+            async move {
+                let options = options?;
+                let (server, mut closing) = running?;
+                let subscribe = EmbeddedSubscription::subscribe_async(&server, &key, options);
+                // `wait_for`'s guard is not `Send`: dropped inside.
+                let closed = async { drop(closing.wait_for(|closing| *closing).await) };
+                // The core ends the wait too (NotFound): the server's close comes first, clearer.
+                tokio::select! {
+                    biased;
+                    () = closed => Err(RtmpError::new(code::CLOSED, "the server closed")),
+                    subscribed = subscribe => Ok(subscribed?),
+                }
+            },
+            |env, subscription| Subscription::into_js(subscription, env),
+        )
+    }
+
+    /// Publishes the stream `key` (`'app/name'`) in-process: network players and subscribers
+    /// see it as an RTMP publisher's. Throws `ERR_RTMP_REJECTED` when it is published already
+    /// and `publisherPolicy` is `'reject-new'` (with `'take-over'` it takes the stream),
+    /// `ERR_RTMP_INVALID_ARGUMENT` for a key that is not `app/name`, `ERR_RTMP_STATE` when not
+    /// listening.
+    #[napi(catch_unwind)]
+    pub fn publish(&self, env: &Env, key: String) -> Result<LocalPublisher> {
+        let outcome =
+            self.running().and_then(|(server, _)| Ok(EmbeddedLocalPublisher::publish(&server, &key)?));
+        outcome.map(LocalPublisher::new).map_err(|e| e.into_napi(env))
+    }
+
+    /// The live streams: key, who publishes (`'rtmp'` or `'local'`), codecs, RTMP players and
+    /// local subscribers (empty when not listening).
+    #[napi(catch_unwind)]
+    pub fn streams(&self) -> Vec<StreamInfo> {
+        let streams = self.with_running(|s| s.handle().streams()).unwrap_or_default();
+        streams.iter().map(StreamInfo::from).collect()
     }
 
     /// Frame events dropped because the JS thread did not keep up (see `maxPendingFrames`).

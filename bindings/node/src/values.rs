@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use napi_derive::napi;
 use rtmp_core::proto::message::StreamName;
 use rtmp_core::server::{
-    DisconnectReason as CoreReason, PlayerStats as CorePlayer, ServerStats as CoreStats,
-    StreamKey as CoreKey, StreamStats as CoreStream,
+    DisconnectReason as CoreReason, PeerKind as CorePeerKind, PlayerStats as CorePlayer,
+    ServerStats as CoreStats, StreamInfo as CoreInfo, StreamKey as CoreKey, StreamStats as CoreStream,
 };
 use rtmp_embed::{Request, RequestDetails, RequestKind as CoreKind, Session as CoreSession};
 
@@ -216,6 +216,32 @@ impl From<&CoreReason> for DisconnectReason {
     }
 }
 
+/// Who is at the other end of a publish or a play.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerKind {
+    /// An RTMP or RTMPS connection.
+    Rtmp,
+    /// In-process: a `LocalPublisher` (`server.publish()`) or a `Subscription`
+    /// (`server.subscribe()`).
+    Local,
+    /// A forward of the stream to another server (a player of the stream).
+    Forward,
+    /// A pull of the stream from an upstream server (its publisher).
+    Pull,
+}
+
+impl From<CorePeerKind> for PeerKind {
+    fn from(kind: CorePeerKind) -> Self {
+        match kind {
+            CorePeerKind::Rtmp => Self::Rtmp,
+            CorePeerKind::Local => Self::Local,
+            CorePeerKind::Forward => Self::Forward,
+            CorePeerKind::Pull => Self::Pull,
+        }
+    }
+}
+
 /// One player of a stream.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Clone)]
@@ -236,6 +262,8 @@ pub struct PlayerStats {
     pub behind_live_ms: f64,
     /// Messages waiting in its queue now.
     pub queue_depth: u32,
+    /// An RTMP player, a local `Subscription` (whose `peerAddr` is `0.0.0.0:0`) or a forward.
+    pub kind: PeerKind,
 }
 
 /// One stream with a publisher or players.
@@ -244,8 +272,10 @@ pub struct PlayerStats {
 pub struct StreamStats {
     /// The stream key.
     pub key: StreamKey,
-    /// The publisher's address, when live.
+    /// The publisher's address, when live (`0.0.0.0:0` for a local publisher).
     pub publisher: Option<String>,
+    /// Who publishes, when live: an RTMP connection, a `LocalPublisher` or a pull.
+    pub publisher_kind: Option<PeerKind>,
     /// RFC 6381 codec string of the video (`avc1.64001f`), once known.
     pub video_codec: Option<String>,
     /// Codec string of the audio (`mp4a.40.2`), once known.
@@ -301,6 +331,7 @@ impl From<&CorePlayer> for PlayerStats {
             audio_gaps: count(p.audio_gaps),
             behind_live_ms: p.behind_live.as_secs_f64() * 1000.0,
             queue_depth: u32::try_from(p.queue_depth).unwrap_or(u32::MAX),
+            kind: p.kind.into(),
         }
     }
 }
@@ -310,6 +341,7 @@ impl From<&CoreStream> for StreamStats {
         Self {
             key: (&s.key).into(),
             publisher: s.publisher.map(|a| a.to_string()),
+            publisher_kind: s.publisher_kind.map(PeerKind::from),
             video_codec: s.video_codec.clone(),
             audio_codec: s.audio_codec.clone(),
             width: s.width,
@@ -333,6 +365,40 @@ impl From<&CoreStats> for ServerStats {
             bytes_in: count(s.bytes_in),
             bytes_out: count(s.bytes_out),
             streams: s.streams.iter().map(StreamStats::from).collect(),
+        }
+    }
+}
+
+/// A live stream, as `server.streams()` lists it.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    /// The stream key.
+    pub key: StreamKey,
+    /// Who publishes it: an RTMP connection, a `LocalPublisher` or a pull.
+    pub publisher: PeerKind,
+    /// Codec string of the video (`avc1.64001f`), once its sequence header arrived.
+    pub video_codec: Option<String>,
+    /// Codec string of the audio (`mp4a.40.2`), once its sequence header arrived.
+    pub audio_codec: Option<String>,
+    /// RTMP players.
+    pub players: u32,
+    /// Local subscribers (`Subscription`s).
+    pub subscribers: u32,
+    /// Servers it is forwarded to.
+    pub forwards: u32,
+}
+
+impl From<&CoreInfo> for StreamInfo {
+    fn from(s: &CoreInfo) -> Self {
+        Self {
+            key: (&s.key).into(),
+            publisher: s.publisher.into(),
+            video_codec: s.video_codec.clone(),
+            audio_codec: s.audio_codec.clone(),
+            players: u32::try_from(s.players).unwrap_or(u32::MAX),
+            subscribers: u32::try_from(s.subscribers).unwrap_or(u32::MAX),
+            forwards: u32::try_from(s.forwards).unwrap_or(u32::MAX),
         }
     }
 }
