@@ -22,8 +22,9 @@ use crate::proto::amf::{Amf0Value, AmfLimits, AmfObject};
 use crate::proto::media::{AudioTag, VideoCodec, VideoFrameType, VideoTag};
 use crate::proto::message::{DataMessage, type_id};
 
-/// Session ids of local publishers and subscribers start here, far above any connection's.
-const LOCAL_SESSION_BASE: u64 = 1 << 63;
+/// Session ids of local publishers and subscribers start here, far above any connection's and
+/// below 2^53, so that JavaScript numbers hold them exactly.
+const LOCAL_SESSION_BASE: u64 = 1 << 48;
 
 /// A backward step of a local publisher's timestamps beyond this is an error (as the session's
 /// normaliser treats it as a discontinuity): audio and video interleave within it.

@@ -27,7 +27,7 @@ use crate::proto::message::DataMessage;
 const IDLE_CHECK: Duration = Duration::from_millis(250);
 
 /// Session ids of pulls, apart from connections' and local ones'.
-const PULL_SESSION_BASE: u64 = 3 << 62;
+const PULL_SESSION_BASE: u64 = 1 << 49;
 
 /// The handler's `on_locate`, type-erased: the upstream URLs of a stream, or none.
 pub(crate) struct Locator(pub(crate) Box<LocateFn>);
