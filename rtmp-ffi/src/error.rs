@@ -108,6 +108,7 @@ pub(crate) fn embed_error(error: EmbedError) -> rtmp_result {
         EmbedError::Subscribe(e) => match e {
             SubscribeError::NotFound(_) => rtmp_result::NotFound,
             SubscribeError::TooManyPlayers(_) => rtmp_result::Rejected,
+            SubscribeError::ServerStopped => rtmp_result::Closed,
         },
         EmbedError::Publish(e) => match e {
             PublishError::AlreadyPublishing(_) => rtmp_result::Rejected,

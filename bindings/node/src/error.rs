@@ -135,6 +135,7 @@ impl From<SubscribeError> for RtmpError {
         match e {
             SubscribeError::NotFound(_) => Self::new(code::NOT_FOUND, message),
             SubscribeError::TooManyPlayers(_) => Self::new(code::REJECTED, message),
+            SubscribeError::ServerStopped => Self::new(code::CLOSED, message),
         }
     }
 }

@@ -119,6 +119,7 @@ pub(crate) fn embed_error(e: EmbedError) -> PyErr {
                 SubscribeError::NotFound(_) => StreamNotFoundError::new_err(text),
                 // What a network player gets past max_players_per_stream.
                 SubscribeError::TooManyPlayers(_) => rejected(text.clone(), "NetStream.Play.Failed", &text),
+                SubscribeError::ServerStopped => ClosedError::new_err(text),
             }
         }
         EmbedError::Publish(e) => {

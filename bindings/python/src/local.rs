@@ -81,6 +81,11 @@ pub(crate) fn subscribe(
                     )));
                 }
             }
+            Err(rtmp_embed::EmbedError::Subscribe(rtmp_core::server::SubscribeError::ServerStopped)) => {
+                return Err(ClosedError::new_err(format!(
+                    "the server stopped while waiting for {key} to be published"
+                )));
+            }
             Err(e) => return Err(embed_error(e)),
         }
     }
@@ -100,14 +105,13 @@ pub(crate) fn subscribe_async<'py>(
         match EmbeddedSubscription::subscribe_async(&server, &key, options).await {
             Ok(subscription) => Ok(Subscribed(subscription)),
             // A stop ends the wait: a clearer error than "not published".
-            Err(rtmp_embed::EmbedError::Subscribe(rtmp_core::server::SubscribeError::NotFound(_)))
-                if !server.is_running() =>
-            {
-                Err(ClosedError::new_err(format!(
-                    "the server stopped while waiting for {key} to be published"
-                ))
-                .into())
-            }
+            Err(rtmp_embed::EmbedError::Subscribe(
+                rtmp_core::server::SubscribeError::NotFound(_)
+                | rtmp_core::server::SubscribeError::ServerStopped,
+            )) if !server.is_running() => Err(ClosedError::new_err(format!(
+                "the server stopped while waiting for {key} to be published"
+            ))
+            .into()),
             Err(e) => Err(e.into()),
         }
     })

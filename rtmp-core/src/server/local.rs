@@ -185,6 +185,8 @@ pub enum SubscribeError {
     NotFound(StreamKey),
     /// [`super::ServerConfig::max_players_per_stream`] are playing it already.
     TooManyPlayers(StreamKey),
+    /// The server stopped while the subscribe waited.
+    ServerStopped,
 }
 
 impl fmt::Display for SubscribeError {
@@ -192,6 +194,7 @@ impl fmt::Display for SubscribeError {
         match self {
             Self::NotFound(key) => write!(f, "stream {key} is not published"),
             Self::TooManyPlayers(key) => write!(f, "stream {key} has max_players_per_stream players"),
+            Self::ServerStopped => f.write_str("the server stopped"),
         }
     }
 }
@@ -294,7 +297,7 @@ impl Subscription {
             let live = async {
                 while !member.stream.is_live() {
                     if *stop.borrow() {
-                        return false;
+                        return Err(SubscribeError::ServerStopped);
                     }
                     tokio::select! {
                         () = member.notify.notified() => {}
@@ -302,11 +305,12 @@ impl Subscription {
                         () = async { drop(stop.wait_for(|stopping| *stopping).await) } => {}
                     }
                 }
-                true
+                Ok(())
             };
-            // The server stopping ends the wait as its end would.
-            if !tokio::time::timeout(wait, live).await.unwrap_or(false) {
-                return Err(SubscribeError::NotFound(key.clone()));
+            match tokio::time::timeout(wait, live).await {
+                Ok(Ok(())) => {}
+                Ok(Err(stopped)) => return Err(stopped),
+                Err(_) => return Err(SubscribeError::NotFound(key.clone())),
             }
             member.player.queue.skip_published_notice();
         }
