@@ -67,18 +67,18 @@ impl ForwardTemplate {
     }
 }
 
-/// Where a forward is.
+/// Where a forward or a pull is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ForwardState {
-    /// Connecting to the destination.
+pub enum RelayState {
+    /// Connecting to the other server (for a pull: or waiting for its first media).
     Connecting,
-    /// Publishing to it.
+    /// Publishing to it, or what it sends.
     Live,
-    /// Waiting to retry after a failure.
+    /// Waiting to try again after a failure.
     Backoff,
 }
 
-impl ForwardState {
+impl RelayState {
     /// `"connecting"`, `"live"` or `"backoff"`, as the skins name it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,7 +95,7 @@ pub struct ForwardStats {
     /// The destination.
     pub url: String,
     /// Where it is.
-    pub state: ForwardState,
+    pub state: RelayState,
     /// Media payload bytes sent to the destination, over all its connections.
     pub bytes_out: u64,
     /// Connections lost or refused so far.
@@ -164,7 +164,7 @@ impl Forward {
         let runtime = state.runtime.get().ok_or(ForwardError::NotRunning)?;
         let stats = Arc::new(Mutex::new(ForwardStats {
             url: url.clone(),
-            state: ForwardState::Connecting,
+            state: RelayState::Connecting,
             bytes_out: 0,
             reconnects: 0,
             last_error: None,
@@ -185,7 +185,7 @@ impl Forward {
     /// one that is connecting or waiting to retry stops now.
     pub(crate) fn finish(mut self) {
         let Some(task) = self.task.take() else { return };
-        if lock(&self.stats).state != ForwardState::Live {
+        if lock(&self.stats).state != RelayState::Live {
             task.abort();
             return;
         }
@@ -236,13 +236,13 @@ impl Runner {
     async fn run(self) {
         let mut failures = 0u32;
         loop {
-            self.set(ForwardState::Connecting, None);
+            self.set(RelayState::Connecting, None);
             let ended = self.connect_and_publish(&mut failures).await;
             let Ended::Failed(error) = ended else { return };
             tracing::info!(key = %self.key, url = %self.url, %error, "forward lost");
             failures = failures.saturating_add(1);
             lock(&self.stats).reconnects += 1;
-            self.set(ForwardState::Backoff, Some(error));
+            self.set(RelayState::Backoff, Some(error));
             tokio::time::sleep(backoff(failures, self.state.config.forward_max_backoff)).await;
         }
     }
@@ -265,7 +265,7 @@ impl Runner {
     }
 
     /// Records a new state and tells the handler.
-    fn set(&self, state: ForwardState, error: Option<String>) {
+    fn set(&self, state: RelayState, error: Option<String>) {
         let snapshot = {
             let mut stats = lock(&self.stats);
             stats.state = state;
@@ -306,7 +306,7 @@ impl CommandSource for Source<'_> {
                 }
             }
             *self.failures = 0;
-            self.runner.set(ForwardState::Live, None);
+            self.runner.set(RelayState::Live, None);
         }
         let subscription = self.subscription.as_mut()?;
         loop {

@@ -30,7 +30,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 pub use config::{PublisherPolicy, SERVER_OPTIONS, ServerConfig, TlsListener};
-pub use forward::{ForwardError, ForwardState, ForwardStats, ForwardTemplate};
+pub use forward::{ForwardError, ForwardStats, ForwardTemplate, RelayState};
 pub use handler::{
     AcceptAll, AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayOptions, PlayParams,
     PublishOptions, PublishParams, RtmpHandler, SessionContext, StreamKey, VideoFrame,
@@ -39,7 +39,7 @@ pub use local::{
     FrameKind, LocalPublisher, MediaFrame, PublishError, Start, StreamEvent, SubscribeError,
     SubscribeOptions, Subscription, SubscriptionCloser, SubscriptionItem,
 };
-pub use pull::{PullState, PullStats};
+pub use pull::PullStats;
 pub use stats::{PeerKind, PlayerStats, ServerStats, StreamInfo, StreamStats};
 
 use merged_read::MergedReads;

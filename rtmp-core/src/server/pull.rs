@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::StreamKey;
-use super::forward::ForwardTemplate;
+use super::forward::{ForwardTemplate, RelayState};
 use super::message::PublishedMessage;
 use super::registry::Stream;
 use super::runtime::ServerState;
@@ -40,35 +40,13 @@ impl std::fmt::Debug for Locator {
     }
 }
 
-/// Where a pull is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PullState {
-    /// Connecting to an upstream, or waiting for its first media.
-    Connecting,
-    /// Publishing what the upstream sends.
-    Live,
-    /// Waiting to try the upstreams again.
-    Backoff,
-}
-
-impl PullState {
-    /// `"connecting"`, `"live"` or `"backoff"`, as the skins name it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Connecting => "connecting",
-            Self::Live => "live",
-            Self::Backoff => "backoff",
-        }
-    }
-}
-
 /// A stream's pull, as statistics and the [`super::RtmpHandler::on_pull`] hook see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullStats {
     /// The upstream it uses or tries now.
     pub url: String,
     /// Where it is.
-    pub state: PullState,
+    pub state: RelayState,
     /// Media payload bytes received from upstreams.
     pub bytes_in: u64,
     /// Upstream connections that failed or ended so far.
@@ -109,7 +87,7 @@ pub(crate) fn ensure(state: &Arc<ServerState>, stream: &Arc<Stream>) {
     }
     let stats = Arc::new(Mutex::new(PullStats {
         url: String::new(),
-        state: PullState::Connecting,
+        state: RelayState::Connecting,
         bytes_in: 0,
         reconnects: 0,
         last_error: None,
@@ -157,17 +135,17 @@ impl Runner {
                     return self.stop();
                 }
                 lock(&self.stats).url.clone_from(url);
-                self.set(PullState::Connecting, None);
+                self.set(RelayState::Connecting, None);
                 match self.pull(url, &mut idle_since).await {
                     Ended::Idle => return self.stop(),
                     Ended::Failed(error) => {
                         tracing::info!(%key, %url, %error, "pull upstream lost");
                         lock(&self.stats).reconnects += 1;
-                        self.set(PullState::Connecting, Some(error));
+                        self.set(RelayState::Connecting, Some(error));
                     }
                 }
             }
-            self.set(PullState::Backoff, None);
+            self.set(RelayState::Backoff, None);
             rounds = rounds.saturating_add(1);
             let wait = Duration::from_secs(1 << rounds.min(4)).min(self.state.config.forward_max_backoff);
             let deadline = Instant::now() + wait;
@@ -252,7 +230,7 @@ impl Runner {
                     break Ended::Idle;
                 }
                 publishing = true;
-                self.set(PullState::Live, None);
+                self.set(RelayState::Live, None);
             }
             lock(&self.stats).bytes_in += message.payload.len() as u64;
             batch.push(message);
@@ -273,7 +251,7 @@ impl Runner {
         self.state.registry.remove_if_unused(&self.stream.key);
     }
 
-    fn set(&self, state: PullState, error: Option<String>) {
+    fn set(&self, state: RelayState, error: Option<String>) {
         let snapshot = {
             let mut stats = lock(&self.stats);
             stats.state = state;

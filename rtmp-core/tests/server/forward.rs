@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rtmp_core::server::{
-    Decision, ForwardError, ForwardState, ForwardStats, PublishOptions, PublishParams, RtmpHandler,
-    RtmpServer, SessionContext, StreamKey,
+    Decision, ForwardError, ForwardStats, PublishOptions, PublishParams, RelayState, RtmpHandler, RtmpServer,
+    SessionContext, StreamKey,
 };
 
 use crate::support::ffmpeg::{played, spawn_player};
@@ -27,7 +27,7 @@ async fn wait_state(
     server: &TestServer,
     name: &str,
     url: &str,
-    state: ForwardState,
+    state: RelayState,
     limit: Duration,
 ) -> Duration {
     let started = Instant::now();
@@ -50,12 +50,12 @@ async fn forwards_reach_two_nginx_destinations_one_of_them_started_late() {
     let published = Instant::now();
     server.wait_live("cam", Duration::from_secs(20)).await;
     let first_url = first.url("cam");
-    wait_state(&server, "cam", &first_url, ForwardState::Live, Duration::from_secs(10)).await;
+    wait_state(&server, "cam", &first_url, RelayState::Live, Duration::from_secs(10)).await;
 
     // The second destination comes up 5 s after the publish; the forward, in backoff, finds it.
     let late_url = format!("rtmp://127.0.0.1:{late_port}/live/cam");
     let stats = forward_state(&server, "cam", &late_url).expect("the late destination's forward");
-    assert_ne!(stats.state, ForwardState::Live);
+    assert_ne!(stats.state, RelayState::Live);
     assert!(stats.last_error.is_some(), "{stats:?}");
     tokio::time::sleep(Duration::from_secs(5).saturating_sub(published.elapsed())).await;
     let late = Nginx::start_on(late_port);
@@ -63,7 +63,7 @@ async fn forwards_reach_two_nginx_destinations_one_of_them_started_late() {
     // 4 s one, at most 5 s with its jitter.
     let backoff = Duration::from_secs(5);
     let took =
-        wait_state(&server, "cam", &late_url, ForwardState::Live, backoff + Duration::from_secs(3)).await;
+        wait_state(&server, "cam", &late_url, RelayState::Live, backoff + Duration::from_secs(3)).await;
     let (on_first, on_late) =
         (spawn_player(&ffmpeg9(), &first_url, 3.0), spawn_player(&ffmpeg9(), &late.url("cam"), 3.0));
     let on_first = played(on_first, Duration::from_secs(30)).await;
@@ -97,8 +97,8 @@ async fn a_killed_destination_backs_off_and_returns_while_the_rest_keep_their_ra
     let ffmpeg =
         Publish::new(ffmpeg9(), Video::H264, Audio::Aac, 40.0).gop(25).spawn(&server.url("live/cam"));
     server.wait_live("cam", Duration::from_secs(20)).await;
-    wait_state(&server, "cam", &flaky_url, ForwardState::Live, Duration::from_secs(10)).await;
-    wait_state(&server, "cam", &steady.url("cam"), ForwardState::Live, Duration::from_secs(10)).await;
+    wait_state(&server, "cam", &flaky_url, RelayState::Live, Duration::from_secs(10)).await;
+    wait_state(&server, "cam", &steady.url("cam"), RelayState::Live, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     // Players of the other destination and of ours while the flaky one dies. nginx-rtmp has no
@@ -114,11 +114,11 @@ async fn a_killed_destination_backs_off_and_returns_while_the_rest_keep_their_ra
     assert!(on_steady.video_frames >= 119, "nginx's player decoded {}", on_steady.video_frames);
     assert!(on_ours.video_frames >= 119, "our player decoded {}", on_ours.video_frames);
     let lost = forward_state(&server, "cam", &flaky_url).unwrap();
-    assert_ne!(lost.state, ForwardState::Live, "{lost:?}");
+    assert_ne!(lost.state, RelayState::Live, "{lost:?}");
     assert!(lost.reconnects >= 1 && lost.last_error.is_some(), "{lost:?}");
 
     let back = Nginx::start_on(flaky_port);
-    wait_state(&server, "cam", &flaky_url, ForwardState::Live, Duration::from_secs(15)).await;
+    wait_state(&server, "cam", &flaky_url, RelayState::Live, Duration::from_secs(15)).await;
     let on_back = played(spawn_player(&ffmpeg9(), &back.url("cam"), 3.0), Duration::from_secs(30)).await;
     assert!(on_back.video_frames >= 45, "the returned nginx's player decoded {}", on_back.video_frames);
     drop(ffmpeg);
@@ -127,7 +127,7 @@ async fn a_killed_destination_backs_off_and_returns_while_the_rest_keep_their_ra
 /// Routes each publish to `{name}-copy` on a destination, and records every forward's states.
 struct Router {
     destination: SocketAddr,
-    states: Arc<Mutex<Vec<(String, ForwardState)>>>,
+    states: Arc<Mutex<Vec<(String, RelayState)>>>,
 }
 
 impl RtmpHandler for Router {
@@ -155,14 +155,14 @@ async fn a_hook_routes_by_stream_key_and_hears_each_state() {
         .spawn(&format!("rtmp://{addr}/live/studio"));
     let url = nginx.url("studio-copy");
     eventually(Duration::from_secs(20), "the routed forward live", || {
-        states.lock().unwrap().iter().any(|(_, s)| *s == ForwardState::Live).then_some(())
+        states.lock().unwrap().iter().any(|(_, s)| *s == RelayState::Live).then_some(())
     })
     .await;
     let copy = played(spawn_player(&ffmpeg9(), &url, 3.0), Duration::from_secs(30)).await;
     assert!(copy.video_frames >= 45, "nginx's player of the copy decoded {}", copy.video_frames);
     let seen = states.lock().unwrap().clone();
-    assert_eq!(seen[0], (format!("live/studio {url}"), ForwardState::Connecting));
-    assert!(seen.contains(&(format!("live/studio {url}"), ForwardState::Live)), "{seen:?}");
+    assert_eq!(seen[0], (format!("live/studio {url}"), RelayState::Connecting));
+    assert!(seen.contains(&(format!("live/studio {url}"), RelayState::Live)), "{seen:?}");
 
     // At runtime: another destination added through the handle, then removed.
     let key = StreamKey::new("live", "studio");
@@ -205,7 +205,7 @@ async fn bad_rules_and_urls_are_refused_with_their_name() {
     server.handle.add_forward(&key, &url).unwrap();
     publisher.send_video(0, bytes::Bytes::from_static(&[0x17, 1, 0, 0, 0, 0x65])).unwrap();
     eventually(Duration::from_secs(20), "the silent destination's timeout", || {
-        server.stream("none")?.forwards.into_iter().find(|f| f.state == ForwardState::Backoff)
+        server.stream("none")?.forwards.into_iter().find(|f| f.state == RelayState::Backoff)
     })
     .await;
     assert!(publisher.is_publishing());

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rtmp_core::server::{
-    PeerKind, PullState, PullStats, RtmpHandler, RtmpServer, StreamKey, SubscribeOptions, SubscriptionItem,
+    PeerKind, PullStats, RelayState, RtmpHandler, RtmpServer, StreamKey, SubscribeOptions, SubscriptionItem,
 };
 
 use crate::support::ffmpeg::{played, spawn_player};
@@ -41,7 +41,7 @@ async fn twenty_players_share_one_pull_that_stops_after_the_idle_time() {
     );
     let first = spawn_player(&ffmpeg9(), &server.url("live/cam"), 4.0);
     eventually(Duration::from_secs(15), "the pull live", || {
-        server.stream("cam")?.pull.filter(|p| p.state == PullState::Live)
+        server.stream("cam")?.pull.filter(|p| p.state == RelayState::Live)
     })
     .await;
     let players: Vec<_> = (0..19).map(|_| spawn_player(&ffmpeg9(), &server.url("live/cam"), 3.0)).collect();
@@ -105,7 +105,7 @@ async fn the_next_upstream_serves_when_the_first_is_down_and_none_means_not_foun
 /// Locates every stream on one upstream and records the pulls' states.
 struct Locator {
     upstream: SocketAddr,
-    states: Arc<Mutex<Vec<PullState>>>,
+    states: Arc<Mutex<Vec<RelayState>>>,
 }
 
 impl RtmpHandler for Locator {
@@ -147,7 +147,7 @@ async fn a_hook_locates_the_upstream_for_a_local_subscriber() {
             pictures += usize::from(frame.kind == rtmp_core::server::FrameKind::Video && !frame.header);
         }
     }
-    assert_eq!(states.lock().unwrap()[..2], [PullState::Connecting, PullState::Live]);
+    assert_eq!(states.lock().unwrap()[..2], [RelayState::Connecting, RelayState::Live]);
     drop(subscription);
     drop(ffmpeg);
     handle.shutdown();
