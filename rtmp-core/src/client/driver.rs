@@ -49,13 +49,23 @@ pub(crate) trait CommandSource: Send {
     /// The next command; `None` ends the connection. Asked only once publishing or playing
     /// started.
     fn next(&mut self) -> impl Future<Output = Option<Command>> + Send;
+
+    /// A command that is ready now, if any: those queued together go out in one write.
+    fn try_next(&mut self) -> Option<Command>;
 }
 
 impl CommandSource for mpsc::Receiver<Command> {
     fn next(&mut self) -> impl Future<Output = Option<Command>> + Send {
         self.recv()
     }
+
+    fn try_next(&mut self) -> Option<Command> {
+        self.try_recv().ok()
+    }
 }
+
+/// Most commands applied before one write.
+const COMMAND_BATCH: usize = 64;
 
 /// What to do once connected.
 #[derive(Debug, Clone)]
@@ -291,13 +301,21 @@ impl Driver {
                     }
                 }
                 Step::Command(command) => {
-                    let Some(command) = command else { return Ok(()) };
-                    let closing = matches!(command, Command::Close);
-                    self.apply(command);
-                    self.flush().await?;
-                    if closing {
-                        return Ok(());
+                    let Some(mut command) = command else { return Ok(()) };
+                    // What is queued already goes out with it, in one write.
+                    for _ in 0..COMMAND_BATCH {
+                        let closing = matches!(command, Command::Close);
+                        self.apply(command);
+                        if closing {
+                            self.flush().await?;
+                            return Ok(());
+                        }
+                        match commands.try_next() {
+                            Some(next) => command = next,
+                            None => break,
+                        }
                     }
+                    self.flush().await?;
                 }
                 Step::Timer => {
                     timer_at = None;

@@ -290,7 +290,37 @@ struct Source<'a> {
     failures: &'a mut u32,
 }
 
+impl Source<'_> {
+    /// The command for a subscription item, counting what it sends and drops; `None` for an item
+    /// that sends nothing.
+    fn command_for(&mut self, item: SubscriptionItem) -> Option<Command> {
+        let frame = match item {
+            SubscriptionItem::Frame(frame) => frame,
+            SubscriptionItem::Event(StreamEvent::Unpublished) => {
+                self.stream_ended = true;
+                return Some(Command::Close);
+            }
+            SubscriptionItem::Event(StreamEvent::Dropped { video, .. }) => {
+                lock(&self.runner.stats).dropped_video += video;
+                return None;
+            }
+            SubscriptionItem::Event(StreamEvent::Published) => return None,
+        };
+        lock(&self.runner.stats).bytes_out += frame.payload.len() as u64;
+        command(frame)
+    }
+}
+
 impl CommandSource for Source<'_> {
+    fn try_next(&mut self) -> Option<Command> {
+        loop {
+            let item = self.subscription.as_mut()?.try_next()?;
+            if let Some(command) = self.command_for(item) {
+                return Some(command);
+            }
+        }
+    }
+
     async fn next(&mut self) -> Option<Command> {
         if self.subscription.is_none() {
             // During a publisher's outage (reconnect grace) the stream is not live: wait for it.
@@ -308,26 +338,12 @@ impl CommandSource for Source<'_> {
             *self.failures = 0;
             self.runner.set(RelayState::Live, None);
         }
-        let subscription = self.subscription.as_mut()?;
         loop {
-            let Some(item) = subscription.next().await else {
+            let Some(item) = self.subscription.as_mut()?.next().await else {
                 self.stream_ended = true;
                 return None;
             };
-            let frame = match item {
-                SubscriptionItem::Frame(frame) => frame,
-                SubscriptionItem::Event(StreamEvent::Unpublished) => {
-                    self.stream_ended = true;
-                    return Some(Command::Close);
-                }
-                SubscriptionItem::Event(StreamEvent::Dropped { video, .. }) => {
-                    lock(&self.runner.stats).dropped_video += video;
-                    continue;
-                }
-                SubscriptionItem::Event(StreamEvent::Published) => continue,
-            };
-            lock(&self.runner.stats).bytes_out += frame.payload.len() as u64;
-            if let Some(command) = command(frame) {
+            if let Some(command) = self.command_for(item) {
                 return Some(command);
             }
         }
