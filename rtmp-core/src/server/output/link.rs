@@ -98,17 +98,10 @@ impl LinkMeter {
             Some((since, before)) => {
                 let elapsed = now.duration_since(since);
                 if elapsed >= SAMPLE_PERIOD {
-                    // A reader that took nothing at all says nothing of its link: it stopped
-                    // reading (a stall; the stall timeout ends a dead one). Folding zeros in
-                    // left a stalled player's rate near nothing, and its keyframes refused for
-                    // seconds after it read again (its queue, drained at once, gave no sample).
-                    if delivered > before {
-                        let sample = rate(delivered - before, elapsed);
-                        self.rate =
-                            if self.rate == 0 { sample.max(1) } else { (self.rate + sample).max(2) / 2 };
-                        self.resize_unsent_limit();
-                    }
+                    let sample = rate(delivered.saturating_sub(before), elapsed);
+                    self.rate = if self.rate == 0 { sample.max(1) } else { (self.rate + sample).max(2) / 2 };
                     self.spell = Some((now, delivered));
+                    self.resize_unsent_limit();
                 }
             }
         }
