@@ -25,6 +25,9 @@ pub(crate) type SocketFd = ();
 const SAMPLE_PERIOD: Duration = Duration::from_millis(250);
 /// A catch-up sample covers at least this much time (shorter ones are noise).
 const MIN_CATCH_UP: Duration = Duration::from_millis(10);
+/// Below this (bytes per second: an eighth of 64 kbit/s audio) a rate says the reader stalled,
+/// not that its link is that slow.
+const STALLED_RATE: u64 = 1_000;
 /// A player that kept up this long may have a faster link than measured: its rate is doubled.
 const RATE_MEMORY: Duration = Duration::from_secs(4);
 
@@ -73,10 +76,13 @@ impl LinkMeter {
             // The link has just taken the whole backlog: what it carried since the last sample
             // is a rate it can do. A player that read nothing for seconds and then drained its
             // queue at once is not stuck with the stall's rate.
+            // A rate left near nothing by a stall (zero samples while the reader took nothing)
+            // takes even a short catch-up, or its keyframes would be refused for minutes.
             if let Some((since, before)) = self.spell.take()
-                && now.duration_since(since) >= MIN_CATCH_UP
+                && (now.duration_since(since) >= MIN_CATCH_UP || self.rate < STALLED_RATE)
             {
-                let sample = rate(delivered.saturating_sub(before), now.duration_since(since));
+                let elapsed = now.duration_since(since).max(MIN_CATCH_UP);
+                let sample = rate(delivered.saturating_sub(before), elapsed);
                 if sample > self.rate {
                     self.rate = sample;
                     self.resize_unsent_limit();
