@@ -380,6 +380,11 @@ enum rtmp_request_kind
      * `play` (`on_play`).
      */
     RTMP_REQUEST_KIND_PLAY = 4,
+    /**
+     * Where to pull a stream played but not published here (`on_locate`); its session is not
+     * a connection (id 0).
+     */
+    RTMP_REQUEST_KIND_LOCATE = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -118,6 +118,12 @@ pub(crate) fn embed_error(error: EmbedError) -> rtmp_result {
             | PublishError::InvalidData(_)
             | PublishError::TimestampRegression { .. } => rtmp_result::InvalidArgument,
         },
+        EmbedError::Forward(e) => match e {
+            rtmp_core::server::ForwardError::BadUrl(_) => rtmp_result::InvalidArgument,
+            rtmp_core::server::ForwardError::NotLive(_) => rtmp_result::NotFound,
+            rtmp_core::server::ForwardError::Duplicate(_) => rtmp_result::Rejected,
+            rtmp_core::server::ForwardError::NotRunning => rtmp_result::InvalidState,
+        },
         EmbedError::Client(e) => match e {
             ClientError::BadUrl(_) | ClientError::BadConfig(_) => rtmp_result::InvalidArgument,
             ClientError::Io(_) => rtmp_result::Io,

@@ -61,6 +61,9 @@ pub enum rtmp_request_kind {
     Publish = 3,
     /// `play` (`on_play`).
     Play = 4,
+    /// Where to pull a stream played but not published here (`on_locate`); its session is not
+    /// a connection (id 0).
+    Locate = 5,
 }
 
 /// A decision callback's answer.
@@ -177,6 +180,7 @@ pub extern "C" fn rtmp_request_get_kind(request: *const rtmp_request) -> u32 {
             RequestKind::Connect => rtmp_request_kind::Connect,
             RequestKind::Publish => rtmp_request_kind::Publish,
             RequestKind::Play => rtmp_request_kind::Play,
+            RequestKind::Locate => rtmp_request_kind::Locate,
         };
         kind as u32
     }

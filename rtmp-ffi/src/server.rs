@@ -293,6 +293,8 @@ impl EventSink for CSink {
                     worker(&mut || unsafe { cb(ud, ptr.cast()) });
                 }
             }
+            // TODO(issue 22): relay hooks in C.
+            Event::Forward { .. } | Event::Locate { .. } | Event::Pull { .. } => {}
         }
     }
 

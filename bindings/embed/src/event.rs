@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use rtmp_core::proto::message::{ConnectParams, StreamName};
 use rtmp_core::server::{
-    Decision, DisconnectReason, PlayOptions, PlayParams, PublishParams, ServerStats, SessionContext,
-    StreamKey,
+    Decision, DisconnectReason, ForwardStats, PlayOptions, PlayParams, PublishOptions, PublishParams,
+    PullStats, ServerStats, SessionContext, StreamKey,
 };
 use tokio::sync::oneshot;
 
@@ -122,11 +122,17 @@ pub enum Hook {
     Disconnect,
     /// `on_stats`.
     Stats,
+    /// `on_forward`: a forward changed state.
+    Forward,
+    /// `on_locate` (decision: the upstreams of a stream played but not published here).
+    Locate,
+    /// `on_pull`: a pull changed state.
+    Pull,
 }
 
 impl Hook {
     /// Every hook, in trait order.
-    pub const ALL: [Hook; 19] = [
+    pub const ALL: [Hook; 22] = [
         Hook::Connection,
         Hook::HandshakeComplete,
         Hook::Connect,
@@ -146,12 +152,15 @@ impl Hook {
         Hook::Keyframe,
         Hook::Disconnect,
         Hook::Stats,
+        Hook::Forward,
+        Hook::Locate,
+        Hook::Pull,
     ];
 
     /// The hook's name, as the handler method is called in Rust, Python and C (`on_publish`);
     /// Node camelCases it (`onPublish`).
     pub const fn name(self) -> &'static str {
-        const NAMES: [&str; 19] = [
+        const NAMES: [&str; 22] = [
             "on_connection",
             "on_handshake_complete",
             "on_connect",
@@ -171,13 +180,16 @@ impl Hook {
             "on_keyframe",
             "on_disconnect",
             "on_stats",
+            "on_forward",
+            "on_locate",
+            "on_pull",
         ];
         NAMES[self as usize]
     }
 
     /// Whether the hook decides (accept or reject) rather than notifies.
     pub const fn is_decision(self) -> bool {
-        matches!(self, Self::Connection | Self::Connect | Self::Publish | Self::Play)
+        matches!(self, Self::Connection | Self::Connect | Self::Publish | Self::Play | Self::Locate)
     }
 }
 
@@ -233,6 +245,8 @@ pub enum RequestKind {
     Publish,
     /// `play`.
     Play,
+    /// A stream is played but not published here: where to pull it from.
+    Locate,
 }
 
 /// The request's parameters.
@@ -246,6 +260,9 @@ pub enum RequestDetails {
     Publish(PublishParams),
     /// `play`.
     Play(PlayParams),
+    /// Locate the stream with this key. Its session is not a connection (id 0, address
+    /// `0.0.0.0:0`): a pull serves every player of the stream.
+    Locate(StreamKey),
 }
 
 /// Why an answer was not taken.
@@ -274,10 +291,20 @@ struct RequestInner {
     id: u64,
     session: Session,
     details: RequestDetails,
-    answer: Mutex<Option<oneshot::Sender<Decision>>>,
+    answer: Mutex<Option<oneshot::Sender<Answer>>>,
 }
 
-/// A decision waiting for an answer: connect, publish, play, or a new TCP connection.
+/// What a request was answered with.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// Connect, publish, play and connection requests.
+    Decision(Decision),
+    /// Locate requests: the upstream URLs, tried in order (empty: the server's `pull` rules).
+    Upstreams(Vec<String>),
+}
+
+/// A decision waiting for an answer: connect, publish, play, a new TCP connection, or where to
+/// pull a stream from.
 ///
 /// Cloning shares it; answer it once, from any thread, with [`accept`](Self::accept) or
 /// [`reject`](Self::reject). Dropping every clone unanswered rejects it at once; no answer
@@ -292,7 +319,7 @@ impl Request {
         id: u64,
         session: Session,
         details: RequestDetails,
-    ) -> (Self, oneshot::Receiver<Decision>) {
+    ) -> (Self, oneshot::Receiver<Answer>) {
         let (tx, rx) = oneshot::channel();
         let inner = RequestInner { id, session, details, answer: Mutex::new(Some(tx)) };
         (Self { inner: Arc::new(inner) }, rx)
@@ -310,6 +337,7 @@ impl Request {
             RequestDetails::Connect => RequestKind::Connect,
             RequestDetails::Publish(_) => RequestKind::Publish,
             RequestDetails::Play(_) => RequestKind::Play,
+            RequestDetails::Locate(_) => RequestKind::Locate,
         }
     }
 
@@ -323,11 +351,12 @@ impl Request {
         &self.inner.details
     }
 
-    /// The stream key of a publish or play.
+    /// The stream key of a publish, play or locate.
     pub fn key(&self) -> Option<&StreamKey> {
         match &self.inner.details {
             RequestDetails::Publish(p) => Some(&p.key),
             RequestDetails::Play(p) => Some(&p.key),
+            RequestDetails::Locate(key) => Some(key),
             _ => None,
         }
     }
@@ -366,17 +395,40 @@ impl Request {
         self.answer(Decision::AcceptWith(PlayOptions::new().latency_budget(budget)))
     }
 
-    /// Rejects; `reason` becomes the status description the client sees.
+    /// Accepts a publish and forwards the stream to `urls` too (RTMP or RTMPS), beside the
+    /// server's `forward` rules. Other requests just accept.
+    pub fn accept_with_forward(&self, urls: Vec<String>) -> Result<(), AnswerError> {
+        let mut options = PublishOptions::new();
+        options.forward = urls;
+        self.answer(Decision::AcceptPublish(options))
+    }
+
+    /// Answers a locate with the upstreams to pull from, tried in order (empty: the server's
+    /// `pull` rules). Other requests: accepts when `urls` is not empty, rejects otherwise.
+    pub fn locate(&self, urls: Vec<String>) -> Result<(), AnswerError> {
+        match self.inner.details {
+            RequestDetails::Locate(_) => self.send(Answer::Upstreams(urls)),
+            _ => self.answer(Decision::from(!urls.is_empty())),
+        }
+    }
+
+    /// Rejects; `reason` becomes the status description the client sees. A locate rejected
+    /// falls back to the server's `pull` rules.
     pub fn reject(&self, reason: impl Into<String>) -> Result<(), AnswerError> {
         self.answer(Decision::Reject(reason.into()))
     }
 
-    /// Answers with `decision`.
+    /// Answers with `decision`. A locate accepted names no upstream: the server's `pull`
+    /// rules apply.
     pub fn answer(&self, decision: Decision) -> Result<(), AnswerError> {
+        self.send(Answer::Decision(decision))
+    }
+
+    fn send(&self, answer: Answer) -> Result<(), AnswerError> {
         let sender = self.inner.answer.lock().unwrap_or_else(|e| e.into_inner()).take();
         match sender {
             None => Err(AnswerError::AlreadyAnswered),
-            Some(tx) => tx.send(decision).map_err(|_| AnswerError::Expired),
+            Some(tx) => tx.send(answer).map_err(|_| AnswerError::Expired),
         }
     }
 
@@ -511,6 +563,26 @@ pub enum Event {
         /// The snapshot.
         stats: Arc<ServerStats>,
     },
+    /// A forward of a stream changed state (connecting, live, backoff).
+    Forward {
+        /// The stream forwarded.
+        key: StreamKey,
+        /// The forward, after the change.
+        stats: ForwardStats,
+    },
+    /// A stream is played but not published here: answer `request` with its upstreams
+    /// ([`Request::locate`]); [`RequestDetails::Locate`].
+    Locate {
+        /// The decision to make.
+        request: Request,
+    },
+    /// The pull of a stream changed state (connecting, live, backoff).
+    Pull {
+        /// The stream pulled.
+        key: StreamKey,
+        /// The pull, after the change.
+        stats: PullStats,
+    },
 }
 
 impl Event {
@@ -535,6 +607,9 @@ impl Event {
             Self::Keyframe { .. } => Hook::Keyframe,
             Self::Disconnect { .. } => Hook::Disconnect,
             Self::Stats { .. } => Hook::Stats,
+            Self::Forward { .. } => Hook::Forward,
+            Self::Locate { .. } => Hook::Locate,
+            Self::Pull { .. } => Hook::Pull,
         }
     }
 }
@@ -543,10 +618,11 @@ impl Event {
 /// interpreter threads.
 ///
 /// Threads: connection events (decisions, handshake, FCPublish, unpublish, publish interrupted
-/// and resumed, play stop, pause, unpause, disconnect) reach [`on_event`](Self::on_event) on a blocking-pool thread with
-/// [`Dispatch::Blocking`](super::Dispatch) or on a runtime worker with
-/// [`Dispatch::Inline`](super::Dispatch); per-frame events (metadata, frames, keyframes), stats
-/// and [`filter_media`](Self::filter_media) always run on a runtime worker and must not block.
+/// and resumed, play stop, pause, unpause, disconnect) and locate decisions reach
+/// [`on_event`](Self::on_event) on a blocking-pool thread with [`Dispatch::Blocking`](super::Dispatch)
+/// or on a runtime worker with [`Dispatch::Inline`](super::Dispatch); per-frame events (metadata,
+/// frames, keyframes), stats, forward and pull state changes and
+/// [`filter_media`](Self::filter_media) always run on a runtime worker and must not block.
 /// Events of one connection arrive in order.
 pub trait EventSink: Send + Sync + 'static {
     /// The hooks this sink wants; asked once, when the server is built.

@@ -74,6 +74,8 @@ pub enum EmbedError {
     Subscribe(rtmp_core::server::SubscribeError),
     /// A local publish or send was refused.
     Publish(rtmp_core::server::PublishError),
+    /// A forward could not be added at runtime.
+    Forward(rtmp_core::server::ForwardError),
 }
 
 impl fmt::Display for EmbedError {
@@ -88,6 +90,7 @@ impl fmt::Display for EmbedError {
             Self::InvalidArgument(what) => f.write_str(what),
             Self::Subscribe(e) => write!(f, "{e}"),
             Self::Publish(e) => write!(f, "{e}"),
+            Self::Forward(e) => write!(f, "{e}"),
         }
     }
 }

@@ -9,14 +9,14 @@ use std::time::Duration;
 use rtmp_core::proto::amf::AmfObject;
 use rtmp_core::proto::message::{ConnectParams, StreamName};
 use rtmp_core::server::{
-    AudioFrame, Decision, DisconnectReason, MediaTag, PlayParams, PublishParams, RtmpHandler, RtmpServer,
-    ServerConfig, ServerHandle, ServerStats, SessionContext, StreamKey, VideoFrame,
+    AudioFrame, Decision, DisconnectReason, ForwardStats, MediaTag, PlayParams, PublishParams, PullStats,
+    RtmpHandler, RtmpServer, ServerConfig, ServerHandle, ServerStats, SessionContext, StreamKey, VideoFrame,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::EmbedError;
-use super::event::{Event, EventSink, Hook, Interest, Request, RequestDetails, Session};
+use super::event::{Answer, Event, EventSink, Hook, Interest, Request, RequestDetails, Session};
 use super::frame::Frame;
 use super::runtime::{Runtime, in_callback};
 
@@ -102,17 +102,32 @@ impl Handler {
         if !self.interest.contains(hook) {
             return Decision::Accept;
         }
+        match self.ask(hook, session, details, event).await {
+            Ok(Answer::Decision(decision)) => decision,
+            Ok(Answer::Upstreams(urls)) => Decision::from(!urls.is_empty()),
+            Err(reason) => Decision::reject(reason),
+        }
+    }
+
+    /// Raises a request event and waits for its answer; the reason it got none otherwise.
+    async fn ask(
+        &self,
+        hook: Hook,
+        session: Session,
+        details: RequestDetails,
+        event: fn(Request) -> Event,
+    ) -> Result<Answer, &'static str> {
         let id = self.next_request.fetch_add(1, Ordering::Relaxed) + 1;
         let (request, answer) = Request::new(id, session, details);
         self.deliver(event(request)).await;
         let mut stopping = self.stopping.clone();
         tokio::select! {
-            answer = answer => answer.unwrap_or_else(|_| Decision::reject("No answer.")),
+            answer = answer => answer.map_err(|_| "No answer."),
             _ = tokio::time::sleep(self.decision_timeout) => {
                 tracing::info!(request = id, ?hook, "decision timeout: rejected");
-                Decision::reject("Decision timeout.")
+                Err("Decision timeout.")
             }
-            _ = super::runtime::until_true(&mut stopping) => Decision::reject("Server shutting down."),
+            _ = super::runtime::until_true(&mut stopping) => Err("Server shutting down."),
         }
     }
 
@@ -262,6 +277,26 @@ impl RtmpHandler for Handler {
     fn on_stats(&self, stats: &ServerStats) {
         self.frame_event(Hook::Stats, || Event::Stats { stats: Arc::new(stats.clone()) });
     }
+
+    fn on_forward(&self, key: &StreamKey, forward: &ForwardStats) {
+        self.frame_event(Hook::Forward, || Event::Forward { key: key.clone(), stats: forward.clone() });
+    }
+
+    async fn on_locate(&self, key: &StreamKey) -> Vec<String> {
+        if !self.interest.contains(Hook::Locate) {
+            return Vec::new();
+        }
+        let session = Session::unassigned(SocketAddr::from(([0, 0, 0, 0], 0)));
+        let details = RequestDetails::Locate(key.clone());
+        match self.ask(Hook::Locate, session, details, |request| Event::Locate { request }).await {
+            Ok(Answer::Upstreams(urls)) => urls,
+            Ok(Answer::Decision(_)) | Err(_) => Vec::new(),
+        }
+    }
+
+    fn on_pull(&self, key: &StreamKey, pull: &PullStats) {
+        self.frame_event(Hook::Pull, || Event::Pull { key: key.clone(), stats: pull.clone() });
+    }
 }
 
 enum State {
@@ -402,6 +437,17 @@ impl EmbeddedServer {
     /// A statistics snapshot.
     pub fn stats(&self) -> ServerStats {
         self.handle.stats()
+    }
+
+    /// Forwards live stream `key` to `url` too (RTMP or RTMPS), until it unpublishes or
+    /// [`remove_forward`](Self::remove_forward).
+    pub fn add_forward(&self, key: &StreamKey, url: &str) -> Result<(), EmbedError> {
+        self.handle.add_forward(key, url).map_err(EmbedError::Forward)
+    }
+
+    /// Stops forwarding `key` to `url`; whether it was forwarded there.
+    pub fn remove_forward(&self, key: &StreamKey, url: &str) -> bool {
+        self.handle.remove_forward(key, url)
     }
 
     /// The core server's handle: its streams in-process ([`crate::EmbeddedSubscription`],

@@ -283,6 +283,8 @@ impl Dispatcher {
                 self.notify(env, hook, f, &args)
             }
             Event::Stats { stats } => self.notify(env, hook, f, &[to_js(raw, ServerStats::from(&*stats))?]),
+            // TODO(issue 22): relay hooks in Node.
+            Event::Forward { .. } | Event::Locate { .. } | Event::Pull { .. } => Ok(()),
         }
     }
 

@@ -63,6 +63,8 @@ pub enum RequestKind {
     Publish,
     /// `play` (`onPlay`).
     Play,
+    /// Where to pull a stream played but not published here (`onLocate`).
+    Locate,
 }
 
 /// A decision to make: the second argument of `onConnection`, `onConnect`, `onPublish` and
@@ -101,6 +103,7 @@ impl RtmpRequest {
             CoreKind::Connect => RequestKind::Connect,
             CoreKind::Publish => RequestKind::Publish,
             CoreKind::Play => RequestKind::Play,
+            CoreKind::Locate => RequestKind::Locate,
         };
         let mut out = Self {
             id: request.id() as i64,

@@ -113,6 +113,8 @@ pub(crate) fn embed_error(e: EmbedError) -> PyErr {
             InvalidStateError::new_err(e.to_string())
         }
         EmbedError::InvalidArgument(text) => PyValueError::new_err(text),
+        // TODO(issue 22): its own exception types.
+        EmbedError::Forward(e) => PyValueError::new_err(e.to_string()),
         EmbedError::Subscribe(e) => {
             let text = e.to_string();
             match e {

@@ -262,6 +262,8 @@ fn event_to_tuple(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyTuple>> 
         Event::Stats { stats } => {
             vec![none(), Bound::new(py, types::ServerStats::from_core(py, &stats)?)?.into_any()]
         }
+        // TODO(issue 22): relay hooks in Python.
+        Event::Forward { .. } | Event::Locate { .. } | Event::Pull { .. } => vec![none()],
     };
     let mut all = Vec::with_capacity(items.len() + 1);
     all.push(name.into_pyobject(py)?.into_any());

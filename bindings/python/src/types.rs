@@ -470,6 +470,7 @@ impl Request {
             RequestKind::Connect => "connect",
             RequestKind::Publish => "publish",
             RequestKind::Play => "play",
+            RequestKind::Locate => "locate",
         }
     }
 
