@@ -136,6 +136,36 @@ pub(crate) async fn publish_from<S: CommandSource>(
     result
 }
 
+/// Publishes over `tcp` (a plain RTMP connection) until the server accepts the publish, within
+/// the connect timeout, then hands the connection back: its session and the publish's message
+/// stream. A server's forward then writes the stream's shared chunks into the socket itself.
+pub(crate) async fn start_publish(
+    tcp: &mut TcpStream,
+    url: &RtmpUrl,
+    config: &ClientConfig,
+) -> Result<(ClientSession, u32), ClientError> {
+    config.validate()?;
+    let mut driver = Driver::new(tcp, url, config, Intent::Publish);
+    driver.handshake_deadline = Some(Instant::now() + config.connect_timeout);
+    let (events, _) = mpsc::channel(1);
+    // Asked for a command only once the publish started: none ends the serving there.
+    driver.serve(&mut NoCommands, &events).await?;
+    Ok((driver.session, driver.stream_id))
+}
+
+/// A source with nothing to send.
+struct NoCommands;
+
+impl CommandSource for NoCommands {
+    async fn next(&mut self) -> Option<Command> {
+        None
+    }
+
+    fn try_next(&mut self) -> Option<Command> {
+        None
+    }
+}
+
 /// TCP, and TLS for rtmps.
 async fn transport(url: &RtmpUrl, config: &ClientConfig) -> Result<Box<dyn Transport>, ClientError> {
     let tcp = TcpStream::connect(url.authority()).await?;
@@ -185,9 +215,9 @@ fn spawn(
     DriverHandle { commands: command_tx, events: event_rx, stream_id: 0 }
 }
 
-impl Driver {
+impl<T: Transport> Driver<T> {
     /// A driver with connect and publish/play queued in its session.
-    fn new(transport: Box<dyn Transport>, url: &RtmpUrl, config: &ClientConfig, intent: Intent) -> Self {
+    fn new(transport: T, url: &RtmpUrl, config: &ClientConfig, intent: Intent) -> Self {
         let mut random = [0u8; 1528];
         let _ = getrandom::fill(&mut random);
         let session_config = ClientSessionConfig { chunk_size: config.chunk_size, ..Default::default() };
@@ -227,8 +257,8 @@ enum Step {
     Timer,
 }
 
-struct Driver {
-    transport: Box<dyn Transport>,
+struct Driver<T = Box<dyn Transport>> {
+    transport: T,
     session: ClientSession,
     /// The publish's or play's message stream, once the server accepted it (0 before).
     stream_id: u32,
@@ -239,7 +269,7 @@ struct Driver {
     handshake_deadline: Option<Instant>,
 }
 
-impl Driver {
+impl<T: Transport> Driver<T> {
     async fn run(
         mut self,
         mut commands: mpsc::Receiver<Command>,

@@ -5,6 +5,8 @@
 //! jitter; each connection starts at a keyframe with metadata and sequence headers. Forwards
 //! end when the stream's publisher does (an outage within the reconnect grace keeps them).
 
+mod connection;
+
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,10 +17,11 @@ use super::StreamKey;
 use super::local::{
     FrameKind, MediaFrame, Start, StreamEvent, SubscribeOptions, Subscription, SubscriptionItem,
 };
+use super::registry::Player;
 use super::runtime::ServerState;
 use super::stats::PeerKind;
 use crate::client::driver::{Command, CommandSource, publish_from};
-use crate::client::{ClientConfig, RtmpUrl};
+use crate::client::{ClientConfig, RtmpUrl, Scheme};
 use crate::proto::amf::AmfLimits;
 use crate::proto::message::DataMessage;
 
@@ -96,7 +99,8 @@ pub struct ForwardStats {
     pub url: String,
     /// Where it is.
     pub state: RelayState,
-    /// Media payload bytes sent to the destination, over all its connections.
+    /// Bytes sent to the destination, over all its connections (chunked, as on the wire;
+    /// media payload bytes for RTMPS destinations).
     pub bytes_out: u64,
     /// Connections lost or refused so far.
     pub reconnects: u64,
@@ -144,11 +148,30 @@ impl fmt::Debug for ForwardListener {
     }
 }
 
+/// A forward's statistics: those of its past connections, and its connection on the output
+/// path, whose writes publishers' tasks make (its queue counts them).
+#[derive(Debug)]
+struct Record {
+    stats: ForwardStats,
+    current: Option<Arc<Player>>,
+}
+
+impl Record {
+    fn snapshot(&self) -> ForwardStats {
+        let mut stats = self.stats.clone();
+        if let Some(player) = &self.current {
+            stats.bytes_out += player.queue.bytes_out();
+            stats.dropped_video += player.queue.dropped_video();
+        }
+        stats
+    }
+}
+
 /// A running forward, kept by its stream: stopped when the stream's publisher stops.
 #[derive(Debug)]
 pub(crate) struct Forward {
     pub(crate) url: String,
-    stats: Arc<Mutex<ForwardStats>>,
+    stats: Arc<Mutex<Record>>,
     /// Aborted on drop; `None` once [`Self::finish`] let it end by itself.
     task: Option<AbortHandle>,
 }
@@ -162,14 +185,15 @@ impl Forward {
     ) -> Result<Self, ForwardError> {
         RtmpUrl::parse(&url).map_err(|e| ForwardError::BadUrl(format!("forward to {url:?}: {e}")))?;
         let runtime = state.runtime.get().ok_or(ForwardError::NotRunning)?;
-        let stats = Arc::new(Mutex::new(ForwardStats {
+        let stats = ForwardStats {
             url: url.clone(),
             state: RelayState::Connecting,
             bytes_out: 0,
             reconnects: 0,
             last_error: None,
             dropped_video: 0,
-        }));
+        };
+        let stats = Arc::new(Mutex::new(Record { stats, current: None }));
         let run = Runner {
             state: Arc::clone(state),
             key: key.clone(),
@@ -185,7 +209,7 @@ impl Forward {
     /// one that is connecting or waiting to retry stops now.
     pub(crate) fn finish(mut self) {
         let Some(task) = self.task.take() else { return };
-        if lock(&self.stats).state != RelayState::Live {
+        if lock(&self.stats).stats.state != RelayState::Live {
             task.abort();
             return;
         }
@@ -200,7 +224,7 @@ impl Forward {
     }
 
     pub(crate) fn stats(&self) -> ForwardStats {
-        lock(&self.stats).clone()
+        lock(&self.stats).snapshot()
     }
 }
 
@@ -212,7 +236,7 @@ impl Drop for Forward {
     }
 }
 
-fn lock(stats: &Mutex<ForwardStats>) -> std::sync::MutexGuard<'_, ForwardStats> {
+fn lock(stats: &Mutex<Record>) -> std::sync::MutexGuard<'_, Record> {
     stats.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -229,7 +253,7 @@ struct Runner {
     state: Arc<ServerState>,
     key: StreamKey,
     url: String,
-    stats: Arc<Mutex<ForwardStats>>,
+    stats: Arc<Mutex<Record>>,
 }
 
 impl Runner {
@@ -241,21 +265,30 @@ impl Runner {
             let Ended::Failed(error) = ended else { return };
             tracing::info!(key = %self.key, url = %self.url, %error, "forward lost");
             failures = failures.saturating_add(1);
-            lock(&self.stats).reconnects += 1;
+            lock(&self.stats).stats.reconnects += 1;
             self.set(RelayState::Backoff, Some(error));
             tokio::time::sleep(backoff(failures, self.state.config.forward_max_backoff)).await;
         }
     }
 
     /// Connects to the destination and publishes the stream there, from its next keyframe
-    /// (metadata and sequence headers first), until the stream or the destination ends. The
-    /// client connection runs on this task, reading the stream's subscription itself.
+    /// (metadata and sequence headers first), until the stream or the destination ends. A plain
+    /// RTMP destination is written from the output path ([`connection`]); an RTMPS one by the
+    /// client connection on this task, reading the stream's subscription itself.
     async fn connect_and_publish(&self, failures: &mut u32) -> Ended {
         let url = match RtmpUrl::parse(&self.url) {
             Ok(url) => url,
             Err(e) => return Ended::Failed(e.to_string()),
         };
-        let config = ClientConfig { enhanced_rtmp: true, ..ClientConfig::default() };
+        // The shared chunks are made with the server's chunk size: the destination is told it.
+        let config = ClientConfig {
+            enhanced_rtmp: true,
+            chunk_size: self.state.config.chunk_size,
+            ..ClientConfig::default()
+        };
+        if url.scheme == Scheme::Rtmp {
+            return self.publish_on_output_path(&url, &config, failures).await;
+        }
         let mut source = Source { runner: self, subscription: None, stream_ended: false, failures };
         match publish_from(&url, &config, &mut source).await {
             Ok(()) if source.stream_ended => Ended::Stream,
@@ -267,16 +300,26 @@ impl Runner {
     /// Records a new state and tells the handler.
     fn set(&self, state: RelayState, error: Option<String>) {
         let snapshot = {
-            let mut stats = lock(&self.stats);
-            stats.state = state;
+            let mut record = lock(&self.stats);
+            record.stats.state = state;
             if error.is_some() {
-                stats.last_error = error;
+                record.stats.last_error = error;
             }
-            stats.clone()
+            record.snapshot()
         };
         if let Some(listener) = self.state.forward_listener.get() {
             (listener.0)(&self.key, &snapshot);
         }
+    }
+}
+
+impl Runner {
+    /// The connection on the output path that starts (`Some`) or ended (`None`): an ended one's
+    /// counts become the forward's.
+    fn record_connection(&self, player: Option<Arc<Player>>) {
+        let mut record = lock(&self.stats);
+        record.stats = record.snapshot();
+        record.current = player;
     }
 }
 
@@ -301,12 +344,12 @@ impl Source<'_> {
                 return Some(Command::Close);
             }
             SubscriptionItem::Event(StreamEvent::Dropped { video, .. }) => {
-                lock(&self.runner.stats).dropped_video += video;
+                lock(&self.runner.stats).stats.dropped_video += video;
                 return None;
             }
             SubscriptionItem::Event(StreamEvent::Published) => return None,
         };
-        lock(&self.runner.stats).bytes_out += frame.payload.len() as u64;
+        lock(&self.runner.stats).stats.bytes_out += frame.payload.len() as u64;
         command(frame)
     }
 }

@@ -31,7 +31,7 @@ const LOCAL_SESSION_BASE: u64 = 1 << 48;
 const MAX_REGRESSION_MS: u32 = 1_000;
 
 /// A session id for a local publisher or subscriber.
-fn local_session_id() -> u64 {
+pub(crate) fn local_session_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     LOCAL_SESSION_BASE + NEXT.fetch_add(1, Ordering::Relaxed)
 }

@@ -78,7 +78,8 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 use tokio::time::timeout;
 
-use direct::{DirectWriter, SharedWriter};
+use direct::DirectWriter;
+pub(crate) use direct::SharedWriter;
 use link::LinkMeter;
 pub(crate) use link::SocketFd;
 pub(crate) use queue::{FrameClass, Front, Notice, OutMessage, Outgoing, PlayerQueue, Popped};
@@ -122,6 +123,23 @@ impl OutputLimits {
 struct Partial {
     message: Bytes,
     sent: usize,
+}
+
+/// What a play's stream notices (its publisher left or arrived) become on the connection: the
+/// server's status messages to a player, a forward's unpublish at its destination.
+pub(crate) trait NoticeWriter {
+    /// The messages to write for `notice` on message stream `stream_id`.
+    fn notice(&mut self, stream_id: u32, notice: Notice) -> Vec<Bytes>;
+}
+
+impl NoticeWriter for ServerSession {
+    fn notice(&mut self, stream_id: u32, notice: Notice) -> Vec<Bytes> {
+        match notice {
+            Notice::Unpublished => self.publisher_left(stream_id),
+            Notice::Published => self.publisher_arrived(stream_id),
+        }
+        std::iter::from_fn(|| self.poll_transmit()).collect()
+    }
 }
 
 /// Milliseconds on the server's clock (since its first use in this process): when a message was
@@ -227,18 +245,19 @@ impl PlayerOutput {
         self.written + self.direct.as_ref().map_or(0, |d| d.written())
     }
 
-    /// Writes the plays' queues (stream id, queue), turning notices into `session`'s messages.
+    /// Writes the plays' queues (stream id, queue), turning notices into `notices`' messages.
     /// Each write takes what the socket accepts and leaves the rest queued, where the drop policy
     /// can still choose. Counts what it writes in `counter` (the server's bytes out).
-    pub(crate) async fn write_queues<'a, W, I>(
+    pub(crate) async fn write_queues<'a, W, N, I>(
         &mut self,
         writer: &mut W,
-        session: &mut ServerSession,
+        notices: &mut N,
         plays: I,
         counter: &AtomicU64,
     ) -> Result<(), DisconnectReason>
     where
         W: AsyncWrite + Unpin,
+        N: NoticeWriter,
         I: Iterator<Item = (u32, &'a PlayerQueue)> + Clone,
     {
         self.hold();
@@ -259,12 +278,7 @@ impl PlayerOutput {
                     match queue.front(&mut batch, WRITE_BATCH, max_bytes) {
                         Front::Empty => break,
                         Front::Notice(notice) => {
-                            match notice {
-                                Notice::Unpublished => session.publisher_left(stream_id),
-                                Notice::Published => session.publisher_arrived(stream_id),
-                            }
-                            let mut messages: Vec<Bytes> =
-                                std::iter::from_fn(|| session.poll_transmit()).collect();
+                            let mut messages = notices.notice(stream_id, notice);
                             self.write_all(writer, &mut messages, counter).await?;
                         }
                         Front::Media(_) => {

@@ -35,38 +35,51 @@ pub(crate) struct Player {
     /// Its connection's output for this play (made by [`super::output::PlayerOutput::queue`]),
     /// or a local subscriber's queue.
     pub(crate) queue: PlayerQueue,
-    /// A local subscriber ([`super::Subscription`]): it gets messages as published, unchunked.
+    /// Who it is, for statistics.
     pub(crate) kind: PeerKind,
+    /// An in-process reader ([`super::Subscription`]): it gets messages as published, unchunked;
+    /// the others get them chunked for their message stream.
+    in_process: bool,
 }
 
 impl Player {
     pub(crate) fn new(session_id: u64, peer_addr: SocketAddr, stream_id: u32, queue: PlayerQueue) -> Self {
-        Self { session_id, peer_addr, stream_id, queue, kind: PeerKind::Rtmp }
+        Self { session_id, peer_addr, stream_id, queue, kind: PeerKind::Rtmp, in_process: false }
+    }
+
+    /// A forward writing to its destination's socket on the output path, like a player.
+    pub(crate) fn forward(
+        session_id: u64,
+        peer_addr: SocketAddr,
+        stream_id: u32,
+        queue: PlayerQueue,
+    ) -> Self {
+        Self { kind: PeerKind::Forward, ..Self::new(session_id, peer_addr, stream_id, queue) }
     }
 
     /// An in-process subscriber (no address, no message stream): a local one or a forward's.
     pub(crate) fn local(session_id: u64, queue: PlayerQueue, kind: PeerKind) -> Self {
         let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
-        Self { session_id, peer_addr: nowhere, stream_id: 0, queue, kind }
+        Self { session_id, peer_addr: nowhere, stream_id: 0, queue, kind, in_process: true }
     }
 
     /// Queues a cached or published message for this player: chunked for its message stream,
     /// or as published for a local subscriber.
     fn push_cached(&self, cached: &mut CachedMessage, chunk_size: u32, now: u32) {
         let class = cached.class;
-        match self.kind {
-            PeerKind::Local | PeerKind::Forward | PeerKind::Pull => {
+        match self.stream_id {
+            _ if self.in_process => {
                 let message = local_message(cached.type_id, cached.timestamp, &cached.payload, class);
                 self.queue.push_message(message, now);
             }
-            PeerKind::Rtmp if self.stream_id == COMMON_STREAM_ID => {
+            COMMON_STREAM_ID => {
                 // Cached while nobody played: chunked now, once for every later joiner too.
                 let chunked = cached.chunked.get_or_insert_with(|| {
                     chunk(cached.type_id, cached.timestamp, &cached.payload, COMMON_STREAM_ID, chunk_size)
                 });
                 self.queue.push(chunked, class, now);
             }
-            PeerKind::Rtmp => {
+            _ => {
                 let own =
                     chunk(cached.type_id, cached.timestamp, &cached.payload, self.stream_id, chunk_size);
                 self.queue.push(&own, class, now);
@@ -269,7 +282,7 @@ fn fan_out(
             next.queue.prefetch_writer();
         }
         let own: Vec<_>;
-        let batch = if player.kind != PeerKind::Rtmp {
+        let batch = if player.in_process {
             local.get_or_insert_with(|| {
                 messages.iter().map(|m| local_message(m.type_id, m.timestamp, &m.payload, m.class)).collect()
             })

@@ -163,9 +163,14 @@ async fn a_hook_routes_by_stream_key_and_hears_each_state() {
     let seen = states.lock().unwrap().clone();
     assert_eq!(seen[0], (format!("live/studio {url}"), RelayState::Connecting));
     assert!(seen.contains(&(format!("live/studio {url}"), RelayState::Live)), "{seen:?}");
+    // The forward writes from the output path: publishers' direct writes count in its stats.
+    let key = StreamKey::new("live", "studio");
+    let stream = handle.stats().streams.into_iter().find(|s| s.key == key).expect("the stream's stats");
+    let forward = stream.forwards.iter().find(|f| f.url == url).expect("the forward's stats");
+    assert!(forward.bytes_out > 100_000, "{forward:?}");
+    assert!(stream.players.iter().any(|p| p.kind == rtmp_core::server::PeerKind::Forward));
 
     // At runtime: another destination added through the handle, then removed.
-    let key = StreamKey::new("live", "studio");
     let extra = nginx.url("extra");
     handle.add_forward(&key, &extra).unwrap();
     assert_eq!(handle.add_forward(&key, &extra), Err(ForwardError::Duplicate(extra.clone())));
