@@ -102,6 +102,19 @@ async def test_forwards_chosen_by_on_publish_and_added_at_runtime(ffmpeg: str, n
             publisher.wait()
 
 
+async def first_video(url: str) -> None:
+    """Waits until ``url`` plays video (retrying while its publisher is not there yet)."""
+    while True:
+        try:
+            async with await rtmp_rs.Player.connect(url) as player:
+                async for item in player:
+                    if isinstance(item, rtmp_rs.Frame) and item.kind == "video":
+                        return
+        except rtmp_rs.RtmpError:
+            pass
+        await asyncio.sleep(0.2)
+
+
 class Locator(rtmp_rs.Handler):
     """Locates every stream on a dead upstream first, then nginx; records the hooks."""
 
@@ -124,8 +137,8 @@ async def test_on_locate_pulls_from_the_next_upstream_when_the_first_is_down(ffm
     handler = Locator([dead, f"rtmp://{nginx.addr}/live/{{name}}"])
     upstream = nginx.url("origin")
     try:
-        async with rtmp_rs.Server(handler, bind="127.0.0.1:0", stats_interval=None, pull_start_timeout=5) as server:
-            await asyncio.sleep(1)  # ffmpeg starts publishing to nginx
+        await asyncio.wait_for(first_video(upstream), 30)  # ffmpeg publishes to nginx
+        async with rtmp_rs.Server(handler, bind="127.0.0.1:0", stats_interval=None, pull_start_timeout=10) as server:
             player = ffmpeg_play(ffmpeg, f"{server.url}/live/origin", 3)
             pull = await wait_for(
                 "the pull live",
