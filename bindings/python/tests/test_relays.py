@@ -140,10 +140,12 @@ async def test_on_locate_pulls_from_the_next_upstream_when_the_first_is_down(ffm
         await asyncio.wait_for(first_video(upstream), 30)  # ffmpeg publishes to nginx
         async with rtmp_rs.Server(handler, bind="127.0.0.1:0", stats_interval=None, pull_start_timeout=10) as server:
             player = ffmpeg_play(ffmpeg, f"{server.url}/live/origin", 3)
-            pull = await wait_for(
-                "the pull live",
-                lambda: (s := stream(server, "live/origin")) is not None and s.pull is not None and s.pull.state == "live" and s,
-            )
+
+            def pulled() -> Optional[rtmp_rs.StreamStats]:
+                found = stream(server, "live/origin")
+                return found if found is not None and found.pull is not None and found.pull.state == "live" else None
+
+            pull = await wait_for("the pull live", pulled)
             assert pull.publisher_kind == "pull"
             assert pull.pull.url == upstream
             video, audio, err = await asyncio.to_thread(played, player, 40)
@@ -199,7 +201,7 @@ async def play_statuses(url: str) -> list[str]:
                     if item.level == "error" or "NotFound" in item.code:
                         break
     except rtmp_rs.RejectedError as refused:
-        codes.append(refused.code)  # type: ignore[attr-defined]
+        codes.append(refused.code)
     except rtmp_rs.ClosedError:
         pass
     return codes
@@ -226,6 +228,6 @@ def test_accept_checks_its_forward_list() -> None:
     assert rtmp_rs.Accept(forward=["rtmp://a/live/b"]).forward == ("rtmp://a/live/b",)
     assert not rtmp_rs.Accept().has_latency_budget and rtmp_rs.Accept(None).has_latency_budget
     with pytest.raises(TypeError):
-        rtmp_rs.Accept(forward="rtmp://a/live/b")  # type: ignore[arg-type]
+        rtmp_rs.Accept(forward="rtmp://a/live/b")  # a str is a sequence of str: refused at run time
     with pytest.raises(TypeError):
         rtmp_rs.Accept(forward=[b"rtmp://a/live/b"])  # type: ignore[list-item]

@@ -91,6 +91,7 @@ __all__ = [
     "ProtocolError",
     "PublishParams",
     "Publisher",
+    "PullStats",
     "Reject",
     "RejectedError",
     "RtmpError",
