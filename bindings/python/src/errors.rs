@@ -4,7 +4,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use rtmp_core::client::ClientError;
-use rtmp_core::server::{PublishError, SubscribeError};
+use rtmp_core::server::{ForwardError, PublishError, SubscribeError};
 use rtmp_embed::EmbedError;
 
 create_exception!(rtmp_rs, RtmpError, PyException, "Base class of every error raised by rtmp_rs.");
@@ -32,6 +32,12 @@ create_exception!(
     RtmpError,
     "The object is not in a state that allows the call (starting twice, a closed client)."
 );
+create_exception!(
+    rtmp_rs,
+    ForwardExistsError,
+    RtmpError,
+    "`Server.add_forward`: the stream is forwarded to that URL already."
+);
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -45,6 +51,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ClosedError", py.get_type::<ClosedError>())?;
     m.add("InvalidStateError", py.get_type::<InvalidStateError>())?;
     m.add("StreamNotFoundError", py.get_type::<StreamNotFoundError>())?;
+    m.add("ForwardExistsError", py.get_type::<ForwardExistsError>())?;
     Ok(())
 }
 
@@ -113,8 +120,15 @@ pub(crate) fn embed_error(e: EmbedError) -> PyErr {
             InvalidStateError::new_err(e.to_string())
         }
         EmbedError::InvalidArgument(text) => PyValueError::new_err(text),
-        // TODO(issue 22): its own exception types.
-        EmbedError::Forward(e) => PyValueError::new_err(e.to_string()),
+        EmbedError::Forward(e) => {
+            let text = e.to_string();
+            match e {
+                ForwardError::BadUrl(_) => UrlError::new_err(text),
+                ForwardError::NotLive(_) => StreamNotFoundError::new_err(text),
+                ForwardError::Duplicate(_) => ForwardExistsError::new_err(text),
+                ForwardError::NotRunning => InvalidStateError::new_err(text),
+            }
+        }
         EmbedError::Subscribe(e) => {
             let text = e.to_string();
             match e {

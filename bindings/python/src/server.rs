@@ -262,8 +262,19 @@ fn event_to_tuple(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyTuple>> 
         Event::Stats { stats } => {
             vec![none(), Bound::new(py, types::ServerStats::from_core(py, &stats)?)?.into_any()]
         }
-        // TODO(issue 22): relay hooks in Python.
-        Event::Forward { .. } | Event::Locate { .. } | Event::Pull { .. } => vec![none()],
+        Event::Forward { key: k, stats } => {
+            vec![none(), key(&k)?, Bound::new(py, types::ForwardStats::from_core(&stats))?.into_any()]
+        }
+        Event::Pull { key: k, stats } => {
+            vec![none(), key(&k)?, Bound::new(py, types::PullStats::from_core(&stats))?.into_any()]
+        }
+        Event::Locate { request } => {
+            let k = match request.details() {
+                RequestDetails::Locate(k) => key(k)?,
+                _ => none(),
+            };
+            vec![Bound::new(py, types::Request::new(request))?.into_any(), k]
+        }
     };
     let mut all = Vec::with_capacity(items.len() + 1);
     all.push(name.into_pyobject(py)?.into_any());
@@ -504,6 +515,19 @@ impl NativeServer {
     /// The live streams, sorted by key: who publishes each, its codecs, players, subscribers.
     fn streams(&self) -> PyResult<Vec<types::StreamInfo>> {
         Ok(self.server()?.handle().streams().iter().map(types::StreamInfo::from_core).collect())
+    }
+
+    /// Forwards the live stream `key` (`StreamKey` or `"app/name"`) to `url` too (RTMP or
+    /// RTMPS), until it unpublishes or `remove_forward`.
+    fn add_forward(&self, key: &Bound<'_, PyAny>, url: &str) -> PyResult<()> {
+        let key = types::StreamKey::from_arg(key)?;
+        self.server()?.add_forward(&key, url).map_err(embed_error)
+    }
+
+    /// Stops forwarding `key` to `url`; whether it was forwarded there.
+    fn remove_forward(&self, key: &Bound<'_, PyAny>, url: &str) -> PyResult<bool> {
+        let key = types::StreamKey::from_arg(key)?;
+        Ok(self.server()?.remove_forward(&key, url))
     }
 
     /// Reads the stream `key` (`"app/name"`) in-process. Blocks (without the GIL) up to `wait`

@@ -8,8 +8,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rtmp_core::proto::message::StreamName as CoreStreamName;
 use rtmp_core::server::{
-    DisconnectReason as CoreReason, PlayParams as CorePlay, PublishParams as CorePublish,
-    ServerStats as CoreStats, StreamInfo as CoreInfo, StreamKey as CoreKey,
+    DisconnectReason as CoreReason, ForwardStats as CoreForward, PlayParams as CorePlay,
+    PublishParams as CorePublish, PullStats as CorePull, ServerStats as CoreStats, StreamInfo as CoreInfo,
+    StreamKey as CoreKey,
 };
 use rtmp_embed::{self as embed, FrameKind, RequestKind};
 
@@ -40,6 +41,18 @@ pub(crate) struct StreamKey {
 impl StreamKey {
     pub(crate) fn from_core(key: &CoreKey) -> Self {
         Self { app: key.app.clone(), name: key.name.clone() }
+    }
+
+    /// A key argument: a `StreamKey` or `"app/name"`.
+    pub(crate) fn from_arg(key: &Bound<'_, PyAny>) -> PyResult<CoreKey> {
+        if let Ok(k) = key.cast::<StreamKey>() {
+            let k = k.get();
+            return Ok(CoreKey::new(k.app.clone(), k.name.clone()));
+        }
+        let text: String = key.extract().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err("a stream key is a StreamKey or an \"app/name\" str")
+        })?;
+        embed::parse_stream_key(&text).map_err(crate::errors::embed_error)
     }
 }
 
@@ -441,8 +454,8 @@ impl DisconnectReason {
     }
 }
 
-/// A decision waiting for an answer (connection, connect, publish, play). The package answers
-/// it from the hook's result; answer it yourself only when you took it from a raw event.
+/// A decision waiting for an answer (connection, connect, publish, play, locate). The package
+/// answers it from the hook's result; answer it yourself only when you took it from a raw event.
 #[pyclass(frozen, module = "rtmp_rs._native")]
 pub(crate) struct Request {
     inner: embed::Request,
@@ -462,7 +475,7 @@ impl Request {
         self.inner.id()
     }
 
-    /// `connection`, `connect`, `publish` or `play`.
+    /// `connection`, `connect`, `publish`, `play` or `locate`.
     #[getter]
     fn kind(&self) -> &'static str {
         match self.inner.kind() {
@@ -498,8 +511,23 @@ impl Request {
         Ok(self.inner.accept_with_latency_budget(budget).is_ok())
     }
 
-    /// Rejects with `reason` (the status description the client sees). Returns False when the
-    /// request was answered before or expired.
+    /// Accepts a publish and forwards the stream to `urls` too (RTMP or RTMPS), beside the
+    /// server's `forward` rules; other requests just accept. Returns False when the request was
+    /// answered before or expired.
+    fn accept_with_forward(&self, urls: Vec<String>) -> bool {
+        self.inner.accept_with_forward(urls).is_ok()
+    }
+
+    /// Answers a locate with the upstream URLs to pull from, tried in order (empty: the server's
+    /// `pull` rules); other requests: accepts when `urls` is not empty, rejects otherwise.
+    /// Returns False when the request was answered before or expired.
+    fn locate(&self, urls: Vec<String>) -> bool {
+        self.inner.locate(urls).is_ok()
+    }
+
+    /// Rejects with `reason` (the status description the client sees; a locate rejected names
+    /// no upstream: the server's `pull` rules apply). Returns False when the request was
+    /// answered before or expired.
     fn reject(&self, reason: &str) -> bool {
         self.inner.reject(reason).is_ok()
     }
@@ -696,6 +724,85 @@ impl PlayerStats {
     }
 }
 
+/// One forward of a stream to another server (a `forward` rule, an `Accept(forward=...)` of
+/// `on_publish`, or `Server.add_forward`), as `StreamStats.forwards` and `on_forward` see it.
+#[pyclass(frozen, get_all, module = "rtmp_rs._native")]
+pub(crate) struct ForwardStats {
+    /// The destination URL.
+    url: String,
+    /// `connecting`, `live` (publishing to it) or `backoff` (waiting to try again).
+    state: &'static str,
+    /// Media payload bytes sent to the destination, over all its connections.
+    bytes_out: u64,
+    /// Connections lost or refused so far.
+    reconnects: u64,
+    /// Why the last connection failed or ended, if one did.
+    last_error: Option<String>,
+    /// Video frames dropped because the destination did not keep up.
+    dropped_video: u64,
+}
+
+impl ForwardStats {
+    pub(crate) fn from_core(f: &CoreForward) -> Self {
+        Self {
+            url: f.url.clone(),
+            state: f.state.as_str(),
+            bytes_out: f.bytes_out,
+            reconnects: f.reconnects,
+            last_error: f.last_error.clone(),
+            dropped_video: f.dropped_video,
+        }
+    }
+}
+
+#[pymethods]
+impl ForwardStats {
+    fn __repr__(&self) -> String {
+        format!(
+            "ForwardStats(url={:?}, state={:?}, bytes_out={}, reconnects={})",
+            self.url, self.state, self.bytes_out, self.reconnects
+        )
+    }
+}
+
+/// The pull of a stream from an upstream server (a `pull` rule or `on_locate`), as
+/// `StreamStats.pull` and `on_pull` see it.
+#[pyclass(frozen, get_all, module = "rtmp_rs._native")]
+pub(crate) struct PullStats {
+    /// The upstream URL it uses or tries now.
+    url: String,
+    /// `connecting` (or waiting for the first media), `live` or `backoff`.
+    state: &'static str,
+    /// Media payload bytes received from upstreams.
+    bytes_in: u64,
+    /// Upstream connections that failed or ended so far.
+    reconnects: u64,
+    /// Why the last one failed or ended, if one did.
+    last_error: Option<String>,
+}
+
+impl PullStats {
+    pub(crate) fn from_core(p: &CorePull) -> Self {
+        Self {
+            url: p.url.clone(),
+            state: p.state.as_str(),
+            bytes_in: p.bytes_in,
+            reconnects: p.reconnects,
+            last_error: p.last_error.clone(),
+        }
+    }
+}
+
+#[pymethods]
+impl PullStats {
+    fn __repr__(&self) -> String {
+        format!(
+            "PullStats(url={:?}, state={:?}, bytes_in={}, reconnects={})",
+            self.url, self.state, self.bytes_in, self.reconnects
+        )
+    }
+}
+
 /// One stream (with a publisher or players).
 #[pyclass(frozen, get_all, module = "rtmp_rs._native")]
 pub(crate) struct StreamStats {
@@ -724,8 +831,12 @@ pub(crate) struct StreamStats {
     interruptions: u64,
     /// Times a republish within the grace continued its players' playback.
     resumptions: u64,
-    /// The players.
+    /// The players (network players, local subscribers, forwards: see `PlayerStats.kind`).
     players: Vec<Py<PlayerStats>>,
+    /// Where it is forwarded to.
+    forwards: Vec<Py<ForwardStats>>,
+    /// Its pull from an upstream, while one runs.
+    pull: Option<Py<PullStats>>,
 }
 
 #[pymethods]
@@ -750,6 +861,8 @@ pub(crate) struct StreamInfo {
     players: usize,
     /// Local subscribers (`Subscription`s).
     subscribers: usize,
+    /// Destinations it is forwarded to.
+    forwards: usize,
 }
 
 impl StreamInfo {
@@ -761,6 +874,7 @@ impl StreamInfo {
             audio_codec: info.audio_codec.clone(),
             players: info.players,
             subscribers: info.subscribers,
+            forwards: info.forwards,
         }
     }
 }
@@ -769,8 +883,8 @@ impl StreamInfo {
 impl StreamInfo {
     fn __repr__(&self) -> String {
         format!(
-            "StreamInfo(key='{}/{}', publisher_kind={:?}, players={}, subscribers={})",
-            self.key.app, self.key.name, self.publisher_kind, self.players, self.subscribers
+            "StreamInfo(key='{}/{}', publisher_kind={:?}, players={}, subscribers={}, forwards={})",
+            self.key.app, self.key.name, self.publisher_kind, self.players, self.subscribers, self.forwards
         )
     }
 }
@@ -841,6 +955,12 @@ impl ServerStats {
                     interruptions: s.interruptions,
                     resumptions: s.resumptions,
                     players,
+                    forwards: s
+                        .forwards
+                        .iter()
+                        .map(|f| Py::new(py, ForwardStats::from_core(f)))
+                        .collect::<PyResult<_>>()?,
+                    pull: s.pull.as_ref().map(|p| Py::new(py, PullStats::from_core(p))).transpose()?,
                 },
             )?);
         }
@@ -901,6 +1021,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Request>()?;
     m.add_class::<Frame>()?;
     m.add_class::<PlayerStats>()?;
+    m.add_class::<ForwardStats>()?;
+    m.add_class::<PullStats>()?;
     m.add_class::<StreamStats>()?;
     m.add_class::<StreamInfo>()?;
     m.add_class::<ServerStats>()?;

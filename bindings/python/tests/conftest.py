@@ -111,3 +111,81 @@ def python() -> str:
 @pytest.fixture
 def examples() -> Iterator[Path]:
     yield EXAMPLES
+
+
+NGINX = Path("/usr/sbin/nginx")
+NGINX_RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (also a dead upstream: connecting is refused)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Nginx:
+    """nginx-rtmp (a server no one here wrote) with one ``live`` application, on a free
+    loopback port with its own config; killed by pid when done."""
+
+    def __init__(self, root: Path) -> None:
+        if not (NGINX.exists() and NGINX_RTMP_MODULE.exists()):
+            raise RuntimeError(
+                "nginx-rtmp is missing: apt-get install nginx-light libnginx-mod-rtmp "
+                "(the relay tests need it; they are never skipped)"
+            )
+        import socket
+        import time
+
+        self.port = free_port()
+        self.dir = root
+        (root / "logs").mkdir(parents=True, exist_ok=True)
+        user = "user root;" if os.geteuid() == 0 else ""
+        conf = root / "nginx.conf"
+        conf.write_text(
+            f"load_module {NGINX_RTMP_MODULE};\n{user}\nworker_processes 1;\ndaemon off;\nmaster_process off;\n"
+            f"error_log {root}/logs/error.log info;\npid {root}/nginx.pid;\n"
+            "events { worker_connections 256; }\n"
+            f"rtmp {{ server {{ listen 127.0.0.1:{self.port}; chunk_size 4096;\n"
+            "application live { live on; record off; } } }\n"
+        )
+        self.process = subprocess.Popen(
+            [str(NGINX), "-p", str(root), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"nginx did not start (see {root}/logs)") from None
+                time.sleep(0.05)
+
+    @property
+    def addr(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def url(self, name: str) -> str:
+        """``rtmp://127.0.0.1:PORT/live/NAME``."""
+        return f"rtmp://{self.addr}/live/{name}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[Nginx]:
+    """A fresh nginx-rtmp for one test."""
+    server = Nginx(tmp_path / "nginx")
+    try:
+        yield server
+    finally:
+        server.stop()

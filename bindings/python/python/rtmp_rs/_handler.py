@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Optional, Union
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Optional, Sequence, Union
 
 if TYPE_CHECKING:
     from ._native import (
         ConnectParams,
         DisconnectReason,
+        ForwardStats,
         Frame,
         PlayParams,
         PublishParams,
+        PullStats,
         ServerStats,
         Session,
         StreamKey,
@@ -20,27 +22,65 @@ if TYPE_CHECKING:
 
 
 
+class _ServerBudget:
+    """The default of ``Accept.latency_budget``: the server's ``player_latency_budget``."""
+
+    def __repr__(self) -> str:
+        return "<the server's player_latency_budget>"
+
+
+_SERVER_BUDGET: Any = _ServerBudget()
+
+
 @dataclass(frozen=True)
 class Accept:
-    """Return it from ``on_play`` to accept with settings of this player's own.
+    """Return it from ``on_play`` or ``on_publish`` to accept with settings of this stream's own.
 
-    ``latency_budget``: how far (seconds) this player may fall behind live before it loses
-    video, then audio, instead of the server's ``player_latency_budget``; None for no limit but
-    the queue's length. ``return rtmp_rs.Accept(latency_budget=0.5)`` keeps a monitoring
-    player within half a second; other decision hooks treat it as True.
+    ``latency_budget`` (``on_play``): how far (seconds) this player may fall behind live before
+    it loses video, then audio, instead of the server's ``player_latency_budget``; None for no
+    limit but the queue's length. ``return rtmp_rs.Accept(latency_budget=0.5)`` keeps a
+    monitoring player within half a second.
+
+    ``forward`` (``on_publish``): RTMP or RTMPS URLs the stream is forwarded to as well (beside
+    the server's ``forward`` rules), each its own connection with its own reconnects and
+    statistics (``StreamStats.forwards``, ``on_forward``):
+    ``return rtmp_rs.Accept(forward=[f"rtmp://backup/live/{params.name}"])``.
+
+    Other decision hooks treat it as True.
     """
 
-    latency_budget: Optional[float]
+    latency_budget: Optional[float] = _SERVER_BUDGET
+    forward: Sequence[str] = field(default=())
 
     def __post_init__(self) -> None:
         budget = self.latency_budget
-        if budget is not None and not 0 <= budget < float("inf"):
+        if budget is not _SERVER_BUDGET and budget is not None and not 0 <= budget < float("inf"):
             raise ValueError(f"latency_budget: {budget} is not a duration in seconds")
+        object.__setattr__(self, "forward", _urls("forward", self.forward))
+
+    @property
+    def has_latency_budget(self) -> bool:
+        """Whether a ``latency_budget`` was given (else the server's applies)."""
+        return self.latency_budget is not _SERVER_BUDGET
+
+
+def _urls(what: str, urls: Iterable[str]) -> tuple[str, ...]:
+    """A list of URLs as a tuple of str; a lone str (a common slip) is refused."""
+    if isinstance(urls, (str, bytes)):
+        raise TypeError(f"{what}: a list of URLs, not one str")
+    items = tuple(urls)
+    for url in items:
+        if not isinstance(url, str):
+            raise TypeError(f"{what}: URLs are str, not {type(url).__name__}")
+    return items
 
 
 Decision = Union[bool, None, Accept, Awaitable[Union[bool, None, Accept]]]
 """What a decision hook returns: True (or None) accepts, False rejects, ``Accept(...)`` accepts
-a play with its own settings; or an awaitable of it."""
+a play or a publish with its own settings; or an awaitable of it."""
+Upstreams = Union[None, Sequence[str], Awaitable[Union[None, Sequence[str]]]]
+"""What ``on_locate`` returns: the upstream URLs to pull from, tried in order; None (or an
+empty list) for the server's ``pull`` rules; or an awaitable of it."""
 Notification = Union[None, Awaitable[None]]
 
 
@@ -63,7 +103,9 @@ class Handler:
     Decision hooks (``on_connection``, ``on_connect``, ``on_publish``, ``on_play``) accept
     when they return True or None, reject when they return False or raise ``Reject(reason)``;
     any other exception is logged and rejects. A slow ``async`` decision delays only its own
-    connection. Plain ``def`` hooks run on the event loop: keep them quick.
+    connection. ``on_locate`` is a decision too: it returns upstream URLs (an exception is
+    logged and names none). Plain ``def`` decision hooks run on a thread pool, other plain
+    ``def`` hooks on the event loop: keep those quick.
 
     Notifications return nothing; an exception is logged and the server goes on.
     ``on_media_tag`` is the exception to the rule: it is a synchronous filter called on a
@@ -86,7 +128,8 @@ class Handler:
         """``FCPublish`` arrived (the decision comes in ``on_publish``)."""
 
     def on_publish(self, session: Session, params: PublishParams) -> Decision:
-        """``publish`` arrived. Reject: NetStream.Publish.Denied."""
+        """``publish`` arrived. Reject: NetStream.Publish.Denied. ``Accept(forward=[...])``
+        forwards this stream to those URLs too."""
         return True
 
     def on_unpublish(self, session: Session, key: StreamKey) -> Notification:
@@ -140,3 +183,18 @@ class Handler:
 
     def on_stats(self, stats: ServerStats) -> Notification:
         """Periodic statistics (every ``stats_interval`` seconds)."""
+
+    def on_forward(self, key: StreamKey, stats: ForwardStats) -> Notification:
+        """A forward of stream ``key`` changed state (``stats.state``: ``"connecting"``,
+        ``"live"`` or ``"backoff"``, ``stats.last_error`` telling why it failed)."""
+
+    def on_locate(self, key: StreamKey) -> Upstreams:
+        """Stream ``key`` is played but not published here: the upstream URLs (RTMP or RTMPS)
+        to pull it from while it is played, tried in order until one sends media (failover).
+        None or ``[]``: the server's ``pull`` rules. An exception is logged and names no
+        upstream (the rules apply); so does no answer within ``decision_timeout``."""
+        return None
+
+    def on_pull(self, key: StreamKey, stats: PullStats) -> Notification:
+        """The pull of stream ``key`` changed state (``stats.state``: ``"connecting"`` (or
+        waiting for the first media), ``"live"`` or ``"backoff"``; ``stats.url`` the upstream)."""

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Literal, Sequence
 
 from . import _native
-from ._handler import Accept, Handler, Reject
+from ._handler import Accept, Handler, Reject, _urls
 from ._native import (
     InvalidStateError,
     LocalPublisher,
@@ -21,13 +21,14 @@ from ._native import (
     Request,
     ServerStats,
     StreamInfo,
+    StreamKey,
     Subscription,
 )
 
 logger = logging.getLogger("rtmp_rs")
 
 _HOOKS: Sequence[str] = tuple(_native.hook_names())
-_DECISIONS = frozenset({"on_connection", "on_connect", "on_publish", "on_play"})
+_DECISIONS = frozenset({"on_connection", "on_connect", "on_publish", "on_play", "on_locate"})
 
 
 def _overridden(handler: Handler, name: str) -> bool:
@@ -53,6 +54,8 @@ class Server:
     thread's (``start``/``run``), but for plain ``def`` decision hooks (``on_connection``,
     ``on_connect``, ``on_publish``, ``on_play``), which run on a thread pool so that one that
     blocks does not hold up the others, and ``on_media_tag``, which runs on a thread of its own.
+    ``on_locate`` is a decision hook too (it names the upstreams of a stream played here but
+    not published).
     """
 
     def __init__(
@@ -265,6 +268,26 @@ class Server:
         ``ClosedError``). The server must be serving (``InvalidStateError`` otherwise)."""
         return self._running_native().publish(key)
 
+    # ----------------------------------------------------------------- relays
+
+    def add_forward(self, key: str | StreamKey, url: str) -> None:
+        """Forwards the live stream ``key`` (``"app/name"`` or a ``StreamKey``) to ``url``
+        (``rtmp://`` or ``rtmps://``) too, until it unpublishes or ``remove_forward``. The
+        forward is a connection of its own: it reconnects with backoff, shows in
+        ``StreamStats.forwards`` and raises ``on_forward`` on each state change.
+
+        Raises ``UrlError`` for a URL that is not RTMP or RTMPS, ``StreamNotFoundError`` when
+        nobody publishes ``key``, ``ForwardExistsError`` when it is forwarded to ``url``
+        already, ``InvalidStateError`` when the server is not serving."""
+        self._running_native().add_forward(key, url)
+
+    def remove_forward(self, key: str | StreamKey, url: str) -> bool:
+        """Stops forwarding ``key`` to ``url`` (whatever added it: a rule, the publish decision,
+        ``add_forward``); whether it was forwarded there."""
+        if self._native is None:
+            raise InvalidStateError("the server is closed")
+        return self._native.remove_forward(key, url)
+
     def _running_native(self) -> NativeServer:
         native = self._native
         if native is None or not self._serving or not native.is_running:
@@ -473,13 +496,13 @@ class Server:
             request.reject(reject.reason)
             return
         except Exception:  # noqa: BLE001
-            logger.exception("rtmp_rs: hook %s raised; rejecting", name)
+            logger.exception("rtmp_rs: hook %s raised; %s", name, _failed(name))
             request.reject("Internal error.")
             return
         if inspect.isawaitable(result):
             self._spawn(self._async_decision(name, result, request))
         else:
-            _answer(request, result)
+            _answer(name, request, result)
 
     async def _async_decision(self, name: str, result: Awaitable[Any], request: Request) -> None:
         try:
@@ -489,13 +512,13 @@ class Server:
         except Reject as reject:
             request.reject(reject.reason)
         except Exception:  # noqa: BLE001
-            logger.exception("rtmp_rs: hook %s raised; rejecting", name)
+            logger.exception("rtmp_rs: hook %s raised; %s", name, _failed(name))
             request.reject("Internal error.")
         except asyncio.CancelledError:
             request.reject("Server shutting down.")
             raise
         else:
-            _answer(request, value)
+            _answer(name, request, value)
 
     async def _notification(self, name: str, result: Awaitable[Any]) -> None:
         try:
@@ -549,11 +572,32 @@ def _is_async(hook: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(getattr(hook, "__call__", None))
 
 
-def _answer(request: Request, value: Any) -> None:
-    """True or None accept; ``Accept(...)`` accepts with the player's own settings; False (any
-    falsy value) rejects."""
-    if isinstance(value, Accept):
-        request.accept_with_latency_budget(value.latency_budget)
+def _failed(name: str) -> str:
+    """What a decision hook that raised means, for the log."""
+    return "no upstream from it (the pull rules apply)" if name == "on_locate" else "rejecting"
+
+
+def _answer(name: str, request: Request, value: Any) -> None:
+    """True or None accept; ``Accept(...)`` accepts with the stream's own settings; False (any
+    falsy value) rejects. ``on_locate``: a list of URLs, or None (the pull rules)."""
+    if name == "on_locate":
+        if value is None:
+            request.locate([])
+            return
+        try:
+            urls = list(_urls("on_locate", value))
+        except TypeError:
+            logger.exception("rtmp_rs: on_locate must return a list of URLs or None; no upstream from it")
+            request.reject("Internal error.")
+            return
+        request.locate(urls)
+    elif isinstance(value, Accept):
+        if value.forward and request.kind == "publish":
+            request.accept_with_forward(list(value.forward))
+        elif value.has_latency_budget:
+            request.accept_with_latency_budget(value.latency_budget)
+        else:
+            request.accept()
     elif value is None or value:
         request.accept()
     else:
