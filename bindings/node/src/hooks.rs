@@ -303,7 +303,10 @@ impl Dispatcher {
     /// `onError` and names no upstream (the `pull` rules apply).
     fn locate(&self, env: &Env, f: js::Value, request: Request) -> napi::Result<()> {
         let raw = env.raw();
-        let key = request.key().map(StreamKey::from).unwrap_or(StreamKey { app: String::new(), name: String::new() });
+        let key = request
+            .key()
+            .map(StreamKey::from)
+            .unwrap_or(StreamKey { app: String::new(), name: String::new() });
         match js::call(raw, f, &[to_js(raw, key)?])? {
             Err(thrown) => {
                 let _ = request.reject("onLocate threw.");

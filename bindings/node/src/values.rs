@@ -7,7 +7,8 @@ use napi_derive::napi;
 use rtmp_core::proto::message::StreamName;
 use rtmp_core::server::{
     DisconnectReason as CoreReason, ForwardStats as CoreForward, PeerKind as CorePeerKind,
-    PlayerStats as CorePlayer, PullStats as CorePull, RelayState as CoreRelayState, ServerStats as CoreStats, StreamInfo as CoreInfo, StreamKey as CoreKey, StreamStats as CoreStream,
+    PlayerStats as CorePlayer, PullStats as CorePull, RelayState as CoreRelayState, ServerStats as CoreStats,
+    StreamInfo as CoreInfo, StreamKey as CoreKey, StreamStats as CoreStream,
 };
 use rtmp_embed::{Request, RequestDetails, RequestKind as CoreKind, Session as CoreSession};
 
