@@ -141,7 +141,8 @@ test('forward: onPublish routes a stream to nginx; addForward / removeForward at
     for (const url of [copy, extra]) {
       const states = events.filter((e) => e.url === url).map((e) => e.state)
       assert.ok(events.filter((e) => e.url === url).every((e) => e.key === 'live/cam'))
-      assert.deepEqual(states.slice(0, 2), ['connecting', 'live'], `${url}: ${states}`)
+      assert.equal(states[0], 'connecting', `${url}: ${states}`)
+      assert.ok(states.indexOf('live') > 0, `${url}: ${states}`)
     }
   } finally {
     ffmpeg.kill('SIGKILL')
@@ -160,7 +161,7 @@ test('pull: onLocate fails over from a dead upstream to nginx; ffmpeg plays the 
     await videoArrives(nginx.url('remote'))
     const located = []
     const pulls = []
-    const server = await listen({ pull: [nginx.url('remote')], pullIdleTimeoutMs: 1000 }, {
+    const server = await listen({ pull: [nginx.url('remote')], pullIdleTimeoutMs: 5000 }, {
       async onLocate(key) {
         located.push(`${key.app}/${key.name}`)
         await sleep(10)
@@ -173,24 +174,22 @@ test('pull: onLocate fails over from a dead upstream to nginx; ffmpeg plays the 
     })
     const player = play(server.url('live/remote'), { seconds: 3, limitMs: 40000 })
     const ruled = videoArrives(server.url('live/ruled'))
-    await waitFor(() => streamOf(server, 'remote')?.pull?.state === 'live', 30000, 'the pull live')
+    // Checked while the player plays (the pull stops pullIdleTimeoutMs after it leaves).
+    const stream = await waitFor(() => {
+      const s = streamOf(server, 'remote')
+      return s?.pull?.state === 'live' && s.pull.bytesIn > 0 && s
+    }, 30000, 'the pull live, with bytes')
+    t.diagnostic(`pull: ${JSON.stringify(stream.pull)}`)
+    assert.equal(stream.publisherKind, 'pull')
+    assert.equal(stream.pull.url, nginx.url('remote'))
+    assert.ok(stream.pull.reconnects >= 1, `the dead upstream counted: ${JSON.stringify(stream.pull)}`)
+    assert.equal(typeof stream.pull.lastError, 'string')
+    assert.deepEqual(stream.forwards, [])
+    assert.equal(server.streams().find((s) => s.key.name === 'remote')?.publisher, 'pull')
     await ruled
     const decoded = await player.done
     t.diagnostic(`decoded through the pull: ${decoded.video} video / ${decoded.audio} audio frames`)
     assert.ok(decoded.video >= 40 && decoded.hasAudio, `decoded through the pull: ${JSON.stringify(decoded)}`)
-
-    const stream = await waitFor(() => {
-      const s = streamOf(server, 'remote')
-      return s?.pull?.bytesIn > 0 && s
-    }, 10000, 'pulled bytes')
-    assert.equal(stream.publisherKind, 'pull')
-    t.diagnostic(`pull: ${JSON.stringify(stream.pull)}`)
-    assert.equal(stream.pull.url, nginx.url('remote'))
-    assert.equal(stream.pull.state, 'live')
-    assert.ok(stream.pull.reconnects >= 1, `the dead upstream counted: ${JSON.stringify(stream.pull)}`)
-    assert.equal(typeof stream.pull.lastError, 'string')
-    assert.deepEqual(stream.forwards, [])
-    assert.equal(server.streams().find((s) => s.key.name === 'remote').publisher, 'pull')
 
     assert.deepEqual(located.sort(), ['live/remote', 'live/ruled'])
     const remote = pulls.filter((p) => p.key === 'live/remote')
