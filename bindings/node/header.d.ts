@@ -8,9 +8,10 @@ export type MaybePromise<T> = T | Promise<T>
 /**
  * What a decision hook returns: `true` or `undefined` accepts, `false` rejects; throwing (or a
  * rejected Promise) rejects with the error's message as the reason the client sees. `onPlay`
- * may return a `PlayAccept` to give its player settings of its own.
+ * may return a `PlayAccept` to give its player settings of its own, `onPublish` a
+ * `PublishAccept` to forward the stream to other servers.
  */
-export type Decision = boolean | undefined | void | PlayAccept
+export type Decision = boolean | undefined | void | PlayAccept | PublishAccept
 
 /** Accepts a play with settings of its player's own (other decision hooks: as `true`). */
 export interface PlayAccept {
@@ -21,11 +22,29 @@ export interface PlayAccept {
   latencyBudgetMs: number | null
 }
 
+/** Accepts a publish and forwards the stream to these servers too (other decision hooks: as `true`). */
+export interface PublishAccept {
+  /**
+   * `rtmp://` or `rtmps://` URLs (`rtmp://cdn.example/live/cam`), beside the `forward` option's
+   * rules: each is its own connection, reconnected with backoff, shown in `onForward` and in the
+   * stream's `forwards` statistics. A URL that is not RTMP(S) makes the decision invalid: the
+   * publish is refused and `onError` gets `ERR_RTMP_INVALID_DECISION`.
+   */
+  forward: string[]
+}
+
+/**
+ * What `onLocate` returns: the upstream URLs to pull the stream from, tried in order; an empty
+ * array, `null` or `undefined` leaves it to the `pull` option's rules.
+ */
+export type Upstreams = string[] | null | undefined | void
+
 /** A hook's name, as `onError` receives it. */
 export type HookName =
   | 'onConnection' | 'onHandshakeComplete' | 'onConnect' | 'onFcPublish' | 'onPublish'
   | 'onUnpublish' | 'onPublishInterrupted' | 'onPublishResumed' | 'onPlay' | 'onPlayStop' | 'onPause' | 'onUnpause' | 'onMetadata'
   | 'onMediaTag' | 'onVideoFrame' | 'onAudioFrame' | 'onKeyframe' | 'onDisconnect' | 'onStats'
+  | 'onForward' | 'onLocate' | 'onPull'
 
 /** What a `Subscription` yields: a `Frame` (`kind` `'audio' | 'video' | 'data' | 'metadata'`) or a
  * `StreamEvent` (`kind` `'unpublished' | 'published' | 'dropped'`). */
@@ -48,9 +67,9 @@ export interface DataMessage {
  * The server's hooks: define the ones you need (an unknown `on*` name is a TypeError). Each runs
  * on the JS thread with `this` bound to the handler, may return a value or a Promise, and sees
  * the events of one connection in order. Decision hooks (`onConnection`, `onConnect`,
- * `onPublish`, `onPlay`) that do not settle within `decisionTimeoutMs` count as a reject. A
- * throw or rejection in any other hook goes to `onError` (or stderr) and never crashes the
- * process.
+ * `onPublish`, `onPlay`) that do not settle within `decisionTimeoutMs` count as a reject
+ * (`onLocate`: as no upstream). A throw or rejection in any other hook (and in `onLocate`) goes
+ * to `onError` (or stderr) and never crashes the process.
  */
 export interface ServerHandler {
   /** A TCP connection arrived, before the handshake (`session.id` is 0). */
@@ -101,6 +120,24 @@ export interface ServerHandler {
   onDisconnect?(session: Session, reason: DisconnectReason): MaybePromise<void>
   /** Periodic statistics (`statsIntervalMs`). */
   onStats?(stats: ServerStats): MaybePromise<void>
+  /**
+   * A forward of stream `key` changed state (`'connecting'`, `'live'`, `'backoff'`); `forward` is
+   * its entry in the stream's `forwards` statistics after the change.
+   */
+  onForward?(key: StreamKey, forward: ForwardStats): MaybePromise<void>
+  /**
+   * Stream `key` is played (or subscribed to) but not published here: the upstream URLs to pull it
+   * from, tried in order (`['rtmp://origin/live/cam']`). An empty array, `null` or `undefined`
+   * leaves it to the `pull` option's rules; so do a throw or a rejection (reported to `onError`),
+   * anything else, a URL that is not RTMP(S) (both `ERR_RTMP_INVALID_DECISION`) and no answer
+   * within `decisionTimeoutMs` (`ERR_RTMP_DECISION_TIMEOUT`).
+   */
+  onLocate?(key: StreamKey): MaybePromise<Upstreams>
+  /**
+   * The pull of stream `key` changed state (`'connecting'`, `'live'`, `'backoff'`); `pull` is the
+   * stream's `pull` statistics after the change.
+   */
+  onPull?(key: StreamKey, pull: PullStats): MaybePromise<void>
   /**
    * A hook threw or rejected (`error` is what it threw), a decision timed out
    * (`ERR_RTMP_DECISION_TIMEOUT`), a hook returned something that is not a decision

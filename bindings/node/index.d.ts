@@ -8,9 +8,10 @@ export type MaybePromise<T> = T | Promise<T>
 /**
  * What a decision hook returns: `true` or `undefined` accepts, `false` rejects; throwing (or a
  * rejected Promise) rejects with the error's message as the reason the client sees. `onPlay`
- * may return a `PlayAccept` to give its player settings of its own.
+ * may return a `PlayAccept` to give its player settings of its own, `onPublish` a
+ * `PublishAccept` to forward the stream to other servers.
  */
-export type Decision = boolean | undefined | void | PlayAccept
+export type Decision = boolean | undefined | void | PlayAccept | PublishAccept
 
 /** Accepts a play with settings of its player's own (other decision hooks: as `true`). */
 export interface PlayAccept {
@@ -21,11 +22,29 @@ export interface PlayAccept {
   latencyBudgetMs: number | null
 }
 
+/** Accepts a publish and forwards the stream to these servers too (other decision hooks: as `true`). */
+export interface PublishAccept {
+  /**
+   * `rtmp://` or `rtmps://` URLs (`rtmp://cdn.example/live/cam`), beside the `forward` option's
+   * rules: each is its own connection, reconnected with backoff, shown in `onForward` and in the
+   * stream's `forwards` statistics. A URL that is not RTMP(S) makes the decision invalid: the
+   * publish is refused and `onError` gets `ERR_RTMP_INVALID_DECISION`.
+   */
+  forward: string[]
+}
+
+/**
+ * What `onLocate` returns: the upstream URLs to pull the stream from, tried in order; an empty
+ * array, `null` or `undefined` leaves it to the `pull` option's rules.
+ */
+export type Upstreams = string[] | null | undefined | void
+
 /** A hook's name, as `onError` receives it. */
 export type HookName =
   | 'onConnection' | 'onHandshakeComplete' | 'onConnect' | 'onFcPublish' | 'onPublish'
   | 'onUnpublish' | 'onPublishInterrupted' | 'onPublishResumed' | 'onPlay' | 'onPlayStop' | 'onPause' | 'onUnpause' | 'onMetadata'
   | 'onMediaTag' | 'onVideoFrame' | 'onAudioFrame' | 'onKeyframe' | 'onDisconnect' | 'onStats'
+  | 'onForward' | 'onLocate' | 'onPull'
 
 /** What a `Subscription` yields: a `Frame` (`kind` `'audio' | 'video' | 'data' | 'metadata'`) or a
  * `StreamEvent` (`kind` `'unpublished' | 'published' | 'dropped'`). */
@@ -48,9 +67,9 @@ export interface DataMessage {
  * The server's hooks: define the ones you need (an unknown `on*` name is a TypeError). Each runs
  * on the JS thread with `this` bound to the handler, may return a value or a Promise, and sees
  * the events of one connection in order. Decision hooks (`onConnection`, `onConnect`,
- * `onPublish`, `onPlay`) that do not settle within `decisionTimeoutMs` count as a reject. A
- * throw or rejection in any other hook goes to `onError` (or stderr) and never crashes the
- * process.
+ * `onPublish`, `onPlay`) that do not settle within `decisionTimeoutMs` count as a reject
+ * (`onLocate`: as no upstream). A throw or rejection in any other hook (and in `onLocate`) goes
+ * to `onError` (or stderr) and never crashes the process.
  */
 export interface ServerHandler {
   /** A TCP connection arrived, before the handshake (`session.id` is 0). */
@@ -101,6 +120,24 @@ export interface ServerHandler {
   onDisconnect?(session: Session, reason: DisconnectReason): MaybePromise<void>
   /** Periodic statistics (`statsIntervalMs`). */
   onStats?(stats: ServerStats): MaybePromise<void>
+  /**
+   * A forward of stream `key` changed state (`'connecting'`, `'live'`, `'backoff'`); `forward` is
+   * its entry in the stream's `forwards` statistics after the change.
+   */
+  onForward?(key: StreamKey, forward: ForwardStats): MaybePromise<void>
+  /**
+   * Stream `key` is played (or subscribed to) but not published here: the upstream URLs to pull it
+   * from, tried in order (`['rtmp://origin/live/cam']`). An empty array, `null` or `undefined`
+   * leaves it to the `pull` option's rules; so do a throw or a rejection (reported to `onError`),
+   * anything else, a URL that is not RTMP(S) (both `ERR_RTMP_INVALID_DECISION`) and no answer
+   * within `decisionTimeoutMs` (`ERR_RTMP_DECISION_TIMEOUT`).
+   */
+  onLocate?(key: StreamKey): MaybePromise<Upstreams>
+  /**
+   * The pull of stream `key` changed state (`'connecting'`, `'live'`, `'backoff'`); `pull` is the
+   * stream's `pull` statistics after the change.
+   */
+  onPull?(key: StreamKey, pull: PullStats): MaybePromise<void>
   /**
    * A hook threw or rejected (`error` is what it threw), a decision timed out
    * (`ERR_RTMP_DECISION_TIMEOUT`), a hook returned something that is not a decision
@@ -358,6 +395,21 @@ export declare class Server {
    * local subscribers (empty when not listening).
    */
   streams(): Array<StreamInfo>
+  /**
+   * Forwards the live stream `key` (`'app/name'`) to `url` (`rtmp://` or `rtmps://`) too,
+   * until it unpublishes or `removeForward(key, url)`; its state shows in `onForward` and in
+   * the stream's `forwards` statistics. Throws `ERR_RTMP_BAD_URL` for a URL that is not RTMP(S),
+   * `ERR_RTMP_NOT_FOUND` when the stream is not live, `ERR_RTMP_DUPLICATE` when it forwards to
+   * that URL already, `ERR_RTMP_INVALID_ARGUMENT` for a key that is not `app/name` and
+   * `ERR_RTMP_STATE` when the server is not listening.
+   */
+  addForward(key: string, url: string): void
+  /**
+   * Stops forwarding the stream `key` (`'app/name'`) to `url`, whether a rule, a publish
+   * decision or `addForward` started it; whether it was forwarded there (false too when not
+   * listening). Throws `ERR_RTMP_INVALID_ARGUMENT` for a key that is not `app/name`.
+   */
+  removeForward(key: string, url: string): boolean
   /** Frame events dropped because the JS thread did not keep up (see `maxPendingFrames`). */
   get droppedEvents(): number
 }
@@ -453,6 +505,22 @@ export interface DisconnectReason {
   message: string
 }
 
+/** One forward of a stream to another server (`stats().streams[i].forwards`, `onForward`). */
+export interface ForwardStats {
+  /** The destination (`rtmp://host/app/name`). */
+  url: string
+  /** Where it is. */
+  state: RelayState
+  /** Media payload bytes sent to the destination, over all its connections. */
+  bytesOut: number
+  /** Connections lost or refused so far. */
+  reconnects: number
+  /** Why the last connection failed or ended. */
+  lastError?: string
+  /** Video frames its queue dropped because the destination did not keep up. */
+  droppedVideo: number
+}
+
 /** What a frame carries. */
 export type FrameKind = 'audio' | 'video' | 'data' | 'metadata'
 
@@ -511,12 +579,29 @@ export interface PlayerStats {
   behindLiveMs: number
   /** Messages waiting in its queue now. */
   queueDepth: number
-  /** An RTMP player, a local `Subscription` (whose `peerAddr` is `0.0.0.0:0`) or a forward. */
+  /**
+   * An RTMP player, a local `Subscription` (whose `peerAddr` is `0.0.0.0:0`) or a forward
+   * (`'forward'`: its entry in the stream's `forwards` tells more).
+   */
   kind: PeerKind
 }
 
 /** What a second publisher of a live stream key gets: refused, or the stream. */
 export type PublisherPolicy = 'reject-new' | 'take-over'
+
+/** The pull of a stream from an upstream server (`stats().streams[i].pull`, `onPull`). */
+export interface PullStats {
+  /** The upstream it uses or tries now. */
+  url: string
+  /** Where it is. */
+  state: RelayState
+  /** Media payload bytes received from upstreams. */
+  bytesIn: number
+  /** Upstream connections that failed or ended so far. */
+  reconnects: number
+  /** Why the last one failed or ended. */
+  lastError?: string
+}
 
 /** Reconnection with exponential backoff; give `{}` for the defaults. */
 export interface ReconnectOptions {
@@ -528,12 +613,15 @@ export interface ReconnectOptions {
   maxAttempts?: number
 }
 
+/** Where a forward or a pull is. */
+export type RelayState = 'connecting' | 'live' | 'backoff'
+
 /** What a decision is about. */
-export type RequestKind = 'connection' | 'connect' | 'publish' | 'play'
+export type RequestKind = 'connection' | 'connect' | 'publish' | 'play' | 'locate'
 
 /**
  * A decision to make: the second argument of `onConnection`, `onConnect`, `onPublish` and
- * `onPlay`.
+ * `onPlay`. (`onLocate` gets the stream key alone.)
  */
 export interface RtmpRequest {
   /** Unique per server run, counting from 1. */
@@ -778,6 +866,16 @@ export interface StreamStats {
   resumptions: number
   /** The players. */
   players: Array<PlayerStats>
+  /**
+   * Where the stream is forwarded to (the `forward` option's rules, `{ forward }` publish
+   * decisions, `addForward`), one entry per destination.
+   */
+  forwards: Array<ForwardStats>
+  /**
+   * The pull that publishes it, when it is pulled from an upstream server (`pull` option,
+   * `onLocate`).
+   */
+  pull?: PullStats
 }
 
 /** How to subscribe (`server.subscribe(key, options)`). */

@@ -849,6 +849,7 @@ module.exports.LogLevel = nativeBinding.LogLevel
 module.exports.PeerKind = nativeBinding.PeerKind
 module.exports.PlayerEventType = nativeBinding.PlayerEventType
 module.exports.PublisherPolicy = nativeBinding.PublisherPolicy
+module.exports.RelayState = nativeBinding.RelayState
 module.exports.RequestKind = nativeBinding.RequestKind
 module.exports.serverOptions = nativeBinding.serverOptions
 module.exports.setLogger = nativeBinding.setLogger

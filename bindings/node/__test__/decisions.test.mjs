@@ -141,6 +141,37 @@ test('onPlay gives a player its own latency budget; a budget that is not one rej
   await server.close()
 })
 
+test('onPublish forwards with { forward: urls }; a forward that is not a list of RTMP(S) URLs rejects', async () => {
+  const errors = []
+  const answers = {
+    none: { forward: [] },
+    string: { forward: 'rtmp://127.0.0.1:1/live/x' },
+    number: { forward: [42] },
+    scheme: { forward: ['udp://127.0.0.1/live/x'] },
+    null: { forward: null },
+  }
+  const server = await listen({}, {
+    onPublish: (session, request) => Promise.resolve(answers[request.name]),
+    onError: (error, hook) => errors.push({ error, hook }),
+  })
+  const outcomes = {}
+  for (const name of Object.keys(answers)) outcomes[name] = await tryPublish(server, name)
+  assert.deepEqual(outcomes, {
+    none: 'accepted',
+    string: 'Invalid decision.',
+    number: 'Invalid decision.',
+    scheme: 'Invalid decision.',
+    null: 'Invalid decision.',
+  })
+  await waitFor(() => errors.length === 4, 3000, 'four reports')
+  for (const { error, hook } of errors) {
+    assert.equal(hook, 'onPublish')
+    assert.equal(error.code, 'ERR_RTMP_INVALID_DECISION')
+  }
+  assert.match(errors[2].error.message, /udp:\/\/127\.0\.0\.1/)
+  await server.close()
+})
+
 test('a slow decision does not block other connections', async () => {
   let releaseSlow
   const slowGate = new Promise((resolve) => (releaseSlow = resolve))

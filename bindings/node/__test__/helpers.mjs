@@ -148,3 +148,62 @@ export function play(url, { seconds = 30, limitMs = 60000 } = {}) {
   )
   return child
 }
+
+const NGINX = '/usr/sbin/nginx'
+const NGINX_RTMP = '/usr/lib/nginx/modules/ngx_rtmp_module.so'
+const nginxes = new Set()
+after(() => {
+  for (const nginx of nginxes) nginx.kill()
+})
+
+/** A free loopback TCP port (bound, then released): for nginx, and as a port nothing listens on. */
+export async function freePort() {
+  const { createServer } = await import('node:net')
+  const probe = createServer()
+  await new Promise((resolve, reject) => probe.listen(0, '127.0.0.1', resolve).on('error', reject))
+  const { port } = probe.address()
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}
+
+/** nginx-rtmp (a server no one here wrote) on a free loopback port with its own config and one
+ * `application live { live on; }`; `url(name)` is `rtmp://127.0.0.1:PORT/live/NAME`. Killed by
+ * its pid (`kill()`, and after the file's tests). Fails loudly when nginx-rtmp is missing. */
+export async function startNginx() {
+  const { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { connect } = await import('node:net')
+  if (!existsSync(NGINX) || !existsSync(NGINX_RTMP)) {
+    throw new Error(`nginx-rtmp is missing (${NGINX}, ${NGINX_RTMP}): apt-get install nginx-light libnginx-mod-rtmp`)
+  }
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'rtmp-rs-node-nginx-'))
+  mkdirSync(join(dir, 'logs'))
+  const user = process.getuid?.() === 0 ? 'user root;' : ''
+  writeFileSync(join(dir, 'nginx.conf'), [
+    `load_module ${NGINX_RTMP};`, user, 'worker_processes 1;', 'daemon off;', 'master_process off;',
+    `error_log ${dir}/logs/error.log info;`, `pid ${dir}/nginx.pid;`, 'events { worker_connections 256; }',
+    `rtmp { server { listen 127.0.0.1:${port}; chunk_size 4096;`,
+    'application live { live on; record off; } } }', '',
+  ].join('\n'))
+  const child = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
+  let exited = false
+  child.on('exit', () => (exited = true))
+  const nginx = {
+    port,
+    url: (name) => `rtmp://127.0.0.1:${port}/live/${name}`,
+    kill() {
+      if (!nginxes.delete(nginx)) return
+      if (!exited) process.kill(child.pid, 'SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  nginxes.add(nginx)
+  const up = () => new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
+    socket.on('error', () => resolve(false))
+  })
+  await waitFor(async () => exited || (await up()), 10000, `nginx on port ${port} (logs in ${dir}/logs)`)
+  if (exited) throw new Error(`nginx exited at start: see ${dir}/logs/error.log`)
+  return nginx
+}

@@ -12,8 +12,12 @@ import {
   version,
   type ClientOptions,
   type DisconnectReason,
+  type ForwardStats,
   type HookName,
   type PlayerEvent,
+  type PublishAccept,
+  type PullStats,
+  type RelayState,
   type RtmpRequest,
   type ServerHandler,
   type ServerOptions,
@@ -24,6 +28,7 @@ import {
   type StreamInfo,
   type StreamKey,
   type StreamNameInfo,
+  type Upstreams,
   type SubscribeOptions,
   type SubscriptionItem,
 } from 'rtmp-rs'
@@ -99,6 +104,9 @@ const everyHook: Required<ServerHandler> = {
   onKeyframe: (_session: Session, frame: Frame) => void (bufferAddress(frame.payload) === frame.payloadAddress()),
   onDisconnect: (_session: Session, reason: DisconnectReason) => void reason.kind,
   onStats: (stats: ServerStats) => void stats.streams[0]?.players[0]?.queueDepth,
+  onForward: (key: StreamKey, forward: ForwardStats) => void [key.name, forward.url, forward.bytesOut],
+  onLocate: async (key: StreamKey): Promise<Upstreams> => (key.app === 'live' ? [`rtmp://origin/live/${key.name}`] : null),
+  onPull: (_key: StreamKey, pull: PullStats) => void [pull.state, pull.bytesIn, pull.lastError],
   onError: (error: unknown, hook: HookName) => void [error, hook],
 }
 
@@ -123,6 +131,13 @@ async function use(): Promise<void> {
   await player.close()
   const stats: ServerStats = server.stats()
   void stats.bytesIn
+  server.addForward('live/cam', 'rtmp://cdn.example/live/cam')
+  const removed: boolean = server.removeForward('live/cam', 'rtmp://cdn.example/live/cam')
+  const forwards: ForwardStats[] = stats.streams[0]?.forwards ?? []
+  const state: RelayState | undefined = forwards[0]?.state
+  const lastError: string | undefined = stats.streams[0]?.pull?.lastError
+  const dropped: number | undefined = forwards[0]?.droppedVideo
+  void [removed, state, lastError, dropped]
   await server.close()
   setLogger((level, target, message) => void [level, target, message], 'debug')
   setLogger(null)
@@ -193,6 +208,18 @@ const typo: ServerHandler = { onPublsh: () => true }
 const badPolicy: ServerOptions = { publisherPolicy: 'newest' }
 // @ts-expect-error: a decision is a boolean (or undefined), not a string
 const badDecision: ServerHandler = { onPublish: () => 'yes' }
+// A publish decision that forwards; onLocate's answers.
+const forwarding: ServerHandler = {
+  onPublish: (_session: Session, request: RtmpRequest): PublishAccept => ({ forward: [`rtmp://cdn/live/${request.name}`] }),
+  onLocate: () => undefined,
+}
+// @ts-expect-error: forward is a list of URLs, not one
+const badForward: ServerHandler = { onPublish: () => ({ forward: 'rtmp://cdn/live/x' }) }
+// @ts-expect-error: onLocate answers URLs (strings)
+const badLocate: ServerHandler = { onLocate: () => [42] }
+// @ts-expect-error: a relay state is 'connecting', 'live' or 'backoff'
+const badState: RelayState = 'up'
+void [forwarding, badForward, badLocate, badState]
 // @ts-expect-error: start is 'gop', 'keyframe' or 'live'
 const badStart: SubscribeOptions = { start: 'first' }
 // @ts-expect-error: local sends are synchronous, not Promises

@@ -5,7 +5,7 @@ use std::future::Future;
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{Env, sys};
 use rtmp_core::client::ClientError;
-use rtmp_core::server::{PublishError, SubscribeError};
+use rtmp_core::server::{ForwardError, PublishError, SubscribeError};
 use rtmp_embed::EmbedError;
 
 use crate::js;
@@ -39,8 +39,11 @@ pub(crate) mod code {
     pub(crate) const INVALID_DECISION: &str = "ERR_RTMP_INVALID_DECISION";
     /// Frame events were dropped because JS did not keep up.
     pub(crate) const EVENTS_DROPPED: &str = "ERR_RTMP_EVENTS_DROPPED";
-    /// `server.subscribe()`: the stream is not published (within `waitMs`).
+    /// `server.subscribe()`: the stream is not published (within `waitMs`); `server.addForward()`:
+    /// the stream is not live.
     pub(crate) const NOT_FOUND: &str = "ERR_RTMP_NOT_FOUND";
+    /// `server.addForward()`: the stream forwards to that URL already.
+    pub(crate) const DUPLICATE: &str = "ERR_RTMP_DUPLICATE";
     /// An argument has the wrong value (a `TypeError`): a stream key that is not `app/name`, a
     /// payload that is not an FLV tag body or AMF0 data, a timestamp that goes back.
     pub(crate) const INVALID_ARGUMENT: &str = "ERR_RTMP_INVALID_ARGUMENT";
@@ -124,6 +127,7 @@ impl From<EmbedError> for RtmpError {
             EmbedError::InvalidArgument(_) => Self::argument(message),
             EmbedError::Subscribe(e) => e.into(),
             EmbedError::Publish(e) => e.into(),
+            EmbedError::Forward(e) => e.into(),
             _ => Self::new(code::INTERNAL, message),
         }
     }
@@ -136,6 +140,18 @@ impl From<SubscribeError> for RtmpError {
             SubscribeError::NotFound(_) => Self::new(code::NOT_FOUND, message),
             SubscribeError::TooManyPlayers(_) => Self::new(code::REJECTED, message),
             SubscribeError::ServerStopped => Self::new(code::CLOSED, message),
+        }
+    }
+}
+
+impl From<ForwardError> for RtmpError {
+    fn from(e: ForwardError) -> Self {
+        let message = e.to_string();
+        match e {
+            ForwardError::BadUrl(_) => Self::new(code::BAD_URL, message),
+            ForwardError::NotLive(_) => Self::new(code::NOT_FOUND, message),
+            ForwardError::Duplicate(_) => Self::new(code::DUPLICATE, message),
+            ForwardError::NotRunning => Self::state(message),
         }
     }
 }

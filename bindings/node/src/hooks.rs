@@ -22,17 +22,20 @@ use napi::bindgen_prelude::{
 };
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, JsValue, Status, sys};
+use rtmp_core::client::RtmpUrl;
 use rtmp_core::options::Kind;
 use rtmp_embed::{
-    Admission, Event, EventSink, Frame as EmbedFrame, FrameBudget, Hook, Interest, Request,
-    Session as EmbedSession, Verdict, node_name, wait_for_verdict,
+    Admission, AnswerError, Event, EventSink, Frame as EmbedFrame, FrameBudget, Hook, Interest, Request,
+    RequestKind, Session as EmbedSession, Verdict, node_name, wait_for_verdict,
 };
 use tokio::sync::oneshot;
 
 use crate::error::{RtmpError, code};
 use crate::frame::Frame;
 use crate::js;
-use crate::values::{DisconnectReason, RtmpRequest, ServerStats, Session, StreamKey, StreamNameInfo};
+use crate::values::{
+    DisconnectReason, ForwardStats, PullStats, RtmpRequest, ServerStats, Session, StreamKey, StreamNameInfo,
+};
 
 /// The handler's hook names (`onPublish`), in `Hook::ALL` order: the layer's, camelCased.
 pub(crate) static HOOK_NAMES: LazyLock<[String; Hook::ALL.len()]> =
@@ -283,9 +286,50 @@ impl Dispatcher {
                 self.notify(env, hook, f, &args)
             }
             Event::Stats { stats } => self.notify(env, hook, f, &[to_js(raw, ServerStats::from(&*stats))?]),
-            // TODO(issue 22): relay hooks in Node.
-            Event::Forward { .. } | Event::Locate { .. } | Event::Pull { .. } => Ok(()),
+            Event::Forward { key, stats } => {
+                let args = [to_js(raw, StreamKey::from(&key))?, to_js(raw, ForwardStats::from(&stats))?];
+                self.notify(env, hook, f, &args)
+            }
+            Event::Pull { key, stats } => {
+                let args = [to_js(raw, StreamKey::from(&key))?, to_js(raw, PullStats::from(&stats))?];
+                self.notify(env, hook, f, &args)
+            }
+            Event::Locate { request } => self.locate(env, f, request),
         }
+    }
+
+    /// Calls `onLocate(key)`; answers `request` with the upstreams it returns (or its Promise
+    /// resolves to). A throw, a rejection or a value that is not a list of URLs is reported to
+    /// `onError` and names no upstream (the `pull` rules apply).
+    fn locate(&self, env: &Env, f: js::Value, request: Request) -> napi::Result<()> {
+        let raw = env.raw();
+        let key = request
+            .key()
+            .map(StreamKey::from)
+            .unwrap_or(StreamKey { app: String::new(), name: String::new() });
+        match js::call(raw, f, &[to_js(raw, key)?])? {
+            Err(thrown) => {
+                let _ = request.reject("onLocate threw.");
+                self.hooks.report(env, name(Hook::Locate), thrown);
+            }
+            Ok(value) if js::is_promise(raw, value) => {
+                let (hooks, hooks2) = (Arc::clone(&self.hooks), Arc::clone(&self.hooks));
+                let on_reject = request.clone();
+                let promise = unsafe { PromiseRaw::<Unknown<'static>>::from_napi_value(raw, value)? };
+                promise
+                    .then(move |ctx| {
+                        locate_answer(&ctx.env, &hooks, ctx.value.raw(), &request);
+                        Ok(())
+                    })?
+                    .catch(move |ctx: CallbackContext<Unknown<'static>>| {
+                        let _ = on_reject.reject("onLocate rejected.");
+                        hooks2.report(&ctx.env, name(Hook::Locate), ctx.value.raw());
+                        Ok(())
+                    })?;
+            }
+            Ok(value) => locate_answer(env, &self.hooks, value, &request),
+        }
+        Ok(())
     }
 
     /// Calls a notification hook; a throw or a rejected Promise goes to `onError`.
@@ -311,17 +355,66 @@ fn to_js<T: ToNapiValue>(env: sys::napi_env, value: T) -> napi::Result<js::Value
     unsafe { T::to_napi_value(env, value) }
 }
 
-/// The `latencyBudgetMs` of a decision object: `Some(None)` for null (no limit), `None` when
-/// it is missing or not a duration.
-fn latency_budget(env: sys::napi_env, object: js::Value) -> Option<Option<Duration>> {
-    let value = js::get(env, object, "latencyBudgetMs").ok()?;
-    match js::type_of(env, value).ok()? {
-        sys::ValueType::napi_null => Some(None),
-        sys::ValueType::napi_number => {
-            let ms = unsafe { f64::from_napi_value(env, value) }.ok()?;
-            Duration::try_from_secs_f64(ms / 1000.0).ok().map(Some)
+/// A field of a decision object: missing (or undefined), well-formed, or malformed.
+enum Field<T> {
+    Missing,
+    Given(T),
+    Malformed,
+}
+
+/// The `latencyBudgetMs` of a decision object: `Given(None)` for null (no limit).
+fn latency_budget(env: sys::napi_env, object: js::Value) -> Field<Option<Duration>> {
+    let Ok(value) = js::get(env, object, "latencyBudgetMs") else { return Field::Malformed };
+    match js::type_of(env, value) {
+        Ok(sys::ValueType::napi_undefined) => Field::Missing,
+        Ok(sys::ValueType::napi_null) => Field::Given(None),
+        Ok(sys::ValueType::napi_number) => {
+            let duration = unsafe { f64::from_napi_value(env, value) }
+                .ok()
+                .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok());
+            duration.map_or(Field::Malformed, |d| Field::Given(Some(d)))
         }
-        _ => None,
+        _ => Field::Malformed,
+    }
+}
+
+/// A list of URLs: an array of strings.
+fn urls(env: sys::napi_env, value: js::Value) -> Option<Vec<String>> {
+    if !js::is_array(env, value) {
+        return None;
+    }
+    unsafe { Vec::<String>::from_napi_value(env, value) }.ok()
+}
+
+/// The `forward` of a decision object: the URLs a publish is forwarded to.
+fn forward(env: sys::napi_env, object: js::Value) -> Field<Vec<String>> {
+    let Ok(value) = js::get(env, object, "forward") else { return Field::Malformed };
+    match js::type_of(env, value) {
+        Ok(sys::ValueType::napi_undefined) => Field::Missing,
+        _ => urls(env, value).map_or(Field::Malformed, Field::Given),
+    }
+}
+
+/// Answers `request` with a decision object (`{ latencyBudgetMs }`, `{ forward }`); `Err` when
+/// it is not one, with what is wrong when it is more than the shape.
+fn decide_object(
+    env: sys::napi_env,
+    value: js::Value,
+    request: &Request,
+) -> Result<Result<(), AnswerError>, Option<String>> {
+    match (forward(env, value), latency_budget(env, value)) {
+        (Field::Malformed, _) | (_, Field::Malformed) | (Field::Missing, Field::Missing) => Err(None),
+        (Field::Given(_), Field::Given(budget)) if request.kind() == RequestKind::Play => {
+            Ok(request.accept_with_latency_budget(budget))
+        }
+        (Field::Given(urls), _) => {
+            // The server would only log a bad URL and forward to the others: refused here, loudly.
+            if let Some(error) = urls.iter().find_map(|url| RtmpUrl::parse(url).err()) {
+                return Err(Some(format!("forward: {error}")));
+            }
+            Ok(request.accept_with_forward(urls))
+        }
+        (Field::Missing, Field::Given(budget)) => Ok(request.accept_with_latency_budget(budget)),
     }
 }
 
@@ -330,27 +423,57 @@ fn decide(env: &Env, hooks: &Hooks, hook: Hook, value: js::Value, request: &Requ
     let raw = env.raw();
     let answer = match js::type_of(raw, value) {
         Ok(sys::ValueType::napi_boolean) => match unsafe { bool::from_napi_value(raw, value) } {
-            Ok(true) => request.accept(),
-            _ => request.reject("Rejected."),
+            Ok(true) => Ok(request.accept()),
+            _ => Ok(request.reject("Rejected.")),
         },
-        Ok(sys::ValueType::napi_undefined | sys::ValueType::napi_null) => request.accept(),
-        Ok(sys::ValueType::napi_object) if let Some(budget) = latency_budget(raw, value) => {
-            request.accept_with_latency_budget(budget)
-        }
-        _ => {
-            let answer = request.reject("Invalid decision.");
-            let message = format!(
-                "{} must return true, false, undefined, {{ latencyBudgetMs: number | null }} or a Promise of one \
-                 (throw or reject to refuse with a reason); the request was rejected",
-                name(hook)
-            );
-            hooks.report_new(env, name(hook), code::INVALID_DECISION, &message, true);
-            answer
-        }
+        Ok(sys::ValueType::napi_undefined | sys::ValueType::napi_null) => Ok(request.accept()),
+        Ok(sys::ValueType::napi_object) => decide_object(raw, value, request),
+        _ => Err(None),
     };
     // An expired request (timeout, disconnect, shutdown) was rejected already; the timeout is
     // reported by the timer.
-    let _ = answer;
+    if let Err(detail) = answer {
+        let _ = request.reject("Invalid decision.");
+        let message = match detail {
+            Some(detail) => format!("{}: {detail}; the request was rejected", name(hook)),
+            None => format!(
+                "{} must return true, false, undefined, {{ latencyBudgetMs: number | null }} (onPlay), \
+                 {{ forward: string[] }} (onPublish) or a Promise of one (throw or reject to refuse with a \
+                 reason); the request was rejected",
+                name(hook)
+            ),
+        };
+        hooks.report_new(env, name(hook), code::INVALID_DECISION, &message, true);
+    }
+}
+
+/// Answers a locate `request` with what `onLocate` returned (or its Promise resolved to): a
+/// list of URLs, or null / undefined for none (the `pull` rules).
+fn locate_answer(env: &Env, hooks: &Hooks, value: js::Value, request: &Request) {
+    let raw = env.raw();
+    let upstreams = match js::type_of(raw, value) {
+        Ok(sys::ValueType::napi_undefined | sys::ValueType::napi_null) => Ok(Vec::new()),
+        _ => urls(raw, value).ok_or(None),
+    };
+    let upstreams = upstreams.and_then(|urls| match urls.iter().find_map(|url| RtmpUrl::parse(url).err()) {
+        Some(error) => Err(Some(error.to_string())),
+        None => Ok(urls),
+    });
+    match upstreams {
+        Ok(upstreams) => {
+            let _ = request.locate(upstreams);
+        }
+        Err(detail) => {
+            let _ = request.reject("Invalid decision.");
+            let message = match detail {
+                Some(detail) => format!("onLocate: {detail}; no upstream was taken from it"),
+                None => "onLocate must return an array of upstream URLs (strings), null, undefined or a \
+                         Promise of one; no upstream was taken from it"
+                    .to_owned(),
+            };
+            hooks.report_new(env, name(Hook::Locate), code::INVALID_DECISION, &message, true);
+        }
+    }
 }
 
 /// What `onMediaTag` returned: false drops the message; anything else but a boolean keeps it
@@ -453,11 +576,13 @@ impl Sink {
                 return;
             }
             if let Some(sink) = me.upgrade() {
-                let message = format!(
-                    "{} did not settle within {} ms; the request was rejected",
-                    name(hook),
-                    timeout.as_millis()
-                );
+                let outcome = if hook == Hook::Locate {
+                    "no upstream was taken from it (the pull rules apply)"
+                } else {
+                    "the request was rejected"
+                };
+                let message =
+                    format!("{} did not settle within {} ms; {outcome}", name(hook), timeout.as_millis());
                 sink.send(Item::Failure { hook: name(hook), code: code::DECISION_TIMEOUT, message });
             }
         });
@@ -486,7 +611,8 @@ impl EventSink for Sink {
             Event::Connection { request }
             | Event::Connect { request }
             | Event::Publish { request }
-            | Event::Play { request } => Some(request.clone()),
+            | Event::Play { request }
+            | Event::Locate { request } => Some(request.clone()),
             _ => None,
         };
         if self.send(Item::Event(event)) {

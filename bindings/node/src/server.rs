@@ -7,6 +7,7 @@ use napi::{Env, Result};
 use napi_derive::napi;
 use rtmp_embed::{
     EmbeddedLocalPublisher, EmbeddedServer, EmbeddedSubscription, EventSink, FrameBudget, Runtime,
+    parse_stream_key,
 };
 use tokio::sync::watch;
 
@@ -255,6 +256,30 @@ impl Server {
     pub fn streams(&self) -> Vec<StreamInfo> {
         let streams = self.with_running(|s| s.handle().streams()).unwrap_or_default();
         streams.iter().map(StreamInfo::from).collect()
+    }
+
+    /// Forwards the live stream `key` (`'app/name'`) to `url` (`rtmp://` or `rtmps://`) too,
+    /// until it unpublishes or `removeForward(key, url)`; its state shows in `onForward` and in
+    /// the stream's `forwards` statistics. Throws `ERR_RTMP_BAD_URL` for a URL that is not RTMP(S),
+    /// `ERR_RTMP_NOT_FOUND` when the stream is not live, `ERR_RTMP_DUPLICATE` when it forwards to
+    /// that URL already, `ERR_RTMP_INVALID_ARGUMENT` for a key that is not `app/name` and
+    /// `ERR_RTMP_STATE` when the server is not listening.
+    #[napi(catch_unwind)]
+    pub fn add_forward(&self, env: &Env, key: String, url: String) -> Result<()> {
+        let outcome = parse_stream_key(&key).map_err(RtmpError::from).and_then(|key| {
+            let (server, _) = self.running()?;
+            Ok(server.add_forward(&key, &url)?)
+        });
+        outcome.map_err(|e| e.into_napi(env))
+    }
+
+    /// Stops forwarding the stream `key` (`'app/name'`) to `url`, whether a rule, a publish
+    /// decision or `addForward` started it; whether it was forwarded there (false too when not
+    /// listening). Throws `ERR_RTMP_INVALID_ARGUMENT` for a key that is not `app/name`.
+    #[napi(catch_unwind)]
+    pub fn remove_forward(&self, env: &Env, key: String, url: String) -> Result<bool> {
+        let key = parse_stream_key(&key).map_err(|e| RtmpError::from(e).into_napi(env))?;
+        Ok(self.with_running(|s| s.remove_forward(&key, &url)).unwrap_or(false))
     }
 
     /// Frame events dropped because the JS thread did not keep up (see `maxPendingFrames`).

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use napi_derive::napi;
 use rtmp_core::proto::message::StreamName;
 use rtmp_core::server::{
-    DisconnectReason as CoreReason, PeerKind as CorePeerKind, PlayerStats as CorePlayer,
-    ServerStats as CoreStats, StreamInfo as CoreInfo, StreamKey as CoreKey, StreamStats as CoreStream,
+    DisconnectReason as CoreReason, ForwardStats as CoreForward, PeerKind as CorePeerKind,
+    PlayerStats as CorePlayer, PullStats as CorePull, RelayState as CoreRelayState, ServerStats as CoreStats,
+    StreamInfo as CoreInfo, StreamKey as CoreKey, StreamStats as CoreStream,
 };
 use rtmp_embed::{Request, RequestDetails, RequestKind as CoreKind, Session as CoreSession};
 
@@ -68,7 +69,7 @@ pub enum RequestKind {
 }
 
 /// A decision to make: the second argument of `onConnection`, `onConnect`, `onPublish` and
-/// `onPlay`.
+/// `onPlay`. (`onLocate` gets the stream key alone.)
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Clone)]
 pub struct RtmpRequest {
@@ -265,7 +266,8 @@ pub struct PlayerStats {
     pub behind_live_ms: f64,
     /// Messages waiting in its queue now.
     pub queue_depth: u32,
-    /// An RTMP player, a local `Subscription` (whose `peerAddr` is `0.0.0.0:0`) or a forward.
+    /// An RTMP player, a local `Subscription` (whose `peerAddr` is `0.0.0.0:0`) or a forward
+    /// (`'forward'`: its entry in the stream's `forwards` tells more).
     pub kind: PeerKind,
 }
 
@@ -299,6 +301,93 @@ pub struct StreamStats {
     pub resumptions: i64,
     /// The players.
     pub players: Vec<PlayerStats>,
+    /// Where the stream is forwarded to (the `forward` option's rules, `{ forward }` publish
+    /// decisions, `addForward`), one entry per destination.
+    pub forwards: Vec<ForwardStats>,
+    /// The pull that publishes it, when it is pulled from an upstream server (`pull` option,
+    /// `onLocate`).
+    pub pull: Option<PullStats>,
+}
+
+/// Where a forward or a pull is.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayState {
+    /// Connecting to the other server (for a pull: or waiting for its first media).
+    Connecting,
+    /// Publishing to it (a forward), or receiving what it sends (a pull).
+    Live,
+    /// Waiting to try again after a failure.
+    Backoff,
+}
+
+impl From<CoreRelayState> for RelayState {
+    fn from(state: CoreRelayState) -> Self {
+        match state {
+            CoreRelayState::Connecting => Self::Connecting,
+            CoreRelayState::Live => Self::Live,
+            CoreRelayState::Backoff => Self::Backoff,
+        }
+    }
+}
+
+/// One forward of a stream to another server (`stats().streams[i].forwards`, `onForward`).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Clone)]
+pub struct ForwardStats {
+    /// The destination (`rtmp://host/app/name`).
+    pub url: String,
+    /// Where it is.
+    pub state: RelayState,
+    /// Media payload bytes sent to the destination, over all its connections.
+    pub bytes_out: i64,
+    /// Connections lost or refused so far.
+    pub reconnects: i64,
+    /// Why the last connection failed or ended.
+    pub last_error: Option<String>,
+    /// Video frames its queue dropped because the destination did not keep up.
+    pub dropped_video: i64,
+}
+
+impl From<&CoreForward> for ForwardStats {
+    fn from(f: &CoreForward) -> Self {
+        Self {
+            url: f.url.clone(),
+            state: f.state.into(),
+            bytes_out: count(f.bytes_out),
+            reconnects: count(f.reconnects),
+            last_error: f.last_error.clone(),
+            dropped_video: count(f.dropped_video),
+        }
+    }
+}
+
+/// The pull of a stream from an upstream server (`stats().streams[i].pull`, `onPull`).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Clone)]
+pub struct PullStats {
+    /// The upstream it uses or tries now.
+    pub url: String,
+    /// Where it is.
+    pub state: RelayState,
+    /// Media payload bytes received from upstreams.
+    pub bytes_in: i64,
+    /// Upstream connections that failed or ended so far.
+    pub reconnects: i64,
+    /// Why the last one failed or ended.
+    pub last_error: Option<String>,
+}
+
+impl From<&CorePull> for PullStats {
+    fn from(p: &CorePull) -> Self {
+        Self {
+            url: p.url.clone(),
+            state: p.state.into(),
+            bytes_in: count(p.bytes_in),
+            reconnects: count(p.reconnects),
+            last_error: p.last_error.clone(),
+        }
+    }
 }
 
 /// The whole server at one moment (`server.stats()`, `onStats`).
@@ -355,6 +444,8 @@ impl From<&CoreStream> for StreamStats {
             interruptions: count(s.interruptions),
             resumptions: count(s.resumptions),
             players: s.players.iter().map(PlayerStats::from).collect(),
+            forwards: s.forwards.iter().map(ForwardStats::from).collect(),
+            pull: s.pull.as_ref().map(PullStats::from),
         }
     }
 }
