@@ -25,12 +25,13 @@
  *    with rtmp_server_config_set_worker_threads / rtmp_client_config_set_worker_threads.
  *  - Connection callbacks (on_connection, on_handshake_complete, on_connect, on_fc_publish,
  *    on_publish, on_unpublish, on_play, on_play_stop, on_pause, on_unpause, on_disconnect, and
- *    on_publish_interrupted and on_publish_resumed of rtmp_server_config_set_reconnect_callbacks)
- *    run on blocking-pool threads: they may block and may call any function, except stopping the
+ *    on_publish_interrupted and on_publish_resumed of rtmp_server_config_set_reconnect_callbacks,
+ *    on_locate of rtmp_server_config_set_relay_callbacks) run on blocking-pool threads: they may block and may call any function, except stopping the
  *    server (rtmp_server_stop returns RTMP_RESULT_IN_CALLBACK; rtmp_server_free finishes in the
  *    background). Nothing deadlocks.
  *  - Media callbacks (on_metadata, on_media_tag, on_video_frame, on_audio_frame, on_keyframe),
- *    on_stats and the log callback run on runtime worker threads, for every message: they must
+ *    on_stats, on_forward and on_pull (rtmp_server_config_set_relay_callbacks) and the log
+ *    callback run on runtime worker threads, for every message: they must
  *    return quickly; blocking functions (server stop, client connect, send, read) return
  *    RTMP_RESULT_IN_CALLBACK there.
  *  - Callbacks of one connection run one at a time, in order; different connections run
@@ -132,6 +133,10 @@ enum rtmp_result
      * The key or value asked for is not there.
      */
     RTMP_RESULT_NOT_FOUND = 14,
+    /**
+     * What the call adds is there already (a forward of the stream to that URL).
+     */
+    RTMP_RESULT_ALREADY_EXISTS = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -232,6 +237,35 @@ enum rtmp_disconnect_reason
 typedef enum rtmp_disconnect_reason rtmp_disconnect_reason;
 #else
 typedef uint32_t rtmp_disconnect_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Where a forward or a pull is. The numbers are fixed.
+ */
+enum rtmp_relay_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Connecting to the other server (a pull: or waiting for its first media).
+     */
+    RTMP_RELAY_STATE_CONNECTING = 1,
+    /**
+     * Publishing to it (a forward), or receiving what it sends (a pull).
+     */
+    RTMP_RELAY_STATE_LIVE = 2,
+    /**
+     * Waiting to try again after a failure.
+     */
+    RTMP_RELAY_STATE_BACKOFF = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtmp_relay_state rtmp_relay_state;
+#else
+typedef uint32_t rtmp_relay_state;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -441,7 +475,8 @@ typedef struct rtmp_player rtmp_player;
 typedef struct rtmp_publisher rtmp_publisher;
 
 /**
- * A decision the server waits for: a new TCP connection, `connect`, `publish` or `play`.
+ * A decision the server waits for: a new TCP connection, `connect`, `publish`, `play`, or where
+ * to pull a stream from (`on_locate`, answered with `rtmp_request_locate`).
  *
  * A decision callback receives `rtmp_request *`, valid during the call. It answers by its
  * return value (`RTMP_DECISION_ACCEPT` / `RTMP_DECISION_REJECT`), or calls
@@ -616,11 +651,13 @@ typedef void (*rtmp_stats_cb)(void *userdata, const rtmp_stats *stats);
  * Threads. Connection callbacks (`on_connection`, `on_handshake_complete`, `on_connect`,
  * `on_fc_publish`, `on_publish`, `on_unpublish`, `on_play`, `on_play_stop`, `on_pause`,
  * `on_unpause`, `on_disconnect`, and the reconnect callbacks of
- * `rtmp_server_config_set_reconnect_callbacks`) run on the server's blocking-pool threads: they may block (a
+ * `rtmp_server_config_set_reconnect_callbacks`, `on_locate` of
+ * `rtmp_server_config_set_relay_callbacks`) run on the server's blocking-pool threads: they may block (a
  * database lookup holds up only that connection) and may call any function except
  * `rtmp_server_stop`/`rtmp_server_free` (`RTMP_RESULT_IN_CALLBACK`; free then finishes in the
  * background). Media callbacks (`on_metadata`, `on_media_tag`, `on_video_frame`,
- * `on_audio_frame`, `on_keyframe`) and `on_stats` run on the runtime's worker threads, for
+ * `on_audio_frame`, `on_keyframe`), `on_stats`, and `on_forward` / `on_pull` of
+ * `rtmp_server_config_set_relay_callbacks` run on the runtime's worker threads, for
  * every message: return quickly, never block; blocking functions (client calls, stop) return
  * `RTMP_RESULT_IN_CALLBACK` there. Callbacks of different connections run concurrently, so
  * userdata must be thread-safe; callbacks of one connection run one at a time, in order.
@@ -712,6 +749,76 @@ typedef void (*rtmp_resumed_cb)(void *userdata,
                                 rtmp_str app,
                                 rtmp_str name,
                                 uint64_t outage_ms);
+
+/**
+ * One forward of a stream to a destination: from `rtmp_stats_forward` (views valid while the
+ * `rtmp_stats` lives) or lent to `on_forward` (valid for the call).
+ */
+typedef struct {
+    /**
+     * The destination URL.
+     */
+    rtmp_str url;
+    /**
+     * Where it is (`rtmp_relay_state_name` names it).
+     */
+    rtmp_relay_state state;
+    /**
+     * Media payload bytes sent to the destination, over all its connections.
+     */
+    uint64_t bytes_out;
+    /**
+     * Connections lost or refused so far.
+     */
+    uint64_t reconnects;
+    /**
+     * Why the last connection failed or ended; empty when none did.
+     */
+    rtmp_str last_error;
+    /**
+     * Video frames its queue dropped because the destination did not keep up.
+     */
+    uint64_t dropped_video;
+} rtmp_forward_stats;
+
+/**
+ * `on_forward`: a forward of stream app/name (to one destination) changed state; `forward`
+ * (its URL, new state, counters, last error) is lent for the call, like the views.
+ */
+typedef void (*rtmp_forward_cb)(void *userdata, rtmp_str app, rtmp_str name, const rtmp_forward_stats *forward);
+
+/**
+ * The pull of a stream from an upstream: from `rtmp_stats_stream_pull` (views valid while the
+ * `rtmp_stats` lives) or lent to `on_pull` (valid for the call).
+ */
+typedef struct {
+    /**
+     * The upstream URL it uses or tries now.
+     */
+    rtmp_str url;
+    /**
+     * Where it is (`rtmp_relay_state_name` names it).
+     */
+    rtmp_relay_state state;
+    /**
+     * Media payload bytes received from upstreams.
+     */
+    uint64_t bytes_in;
+    /**
+     * Upstream connections that failed or ended so far.
+     */
+    uint64_t reconnects;
+    /**
+     * Why the last one failed or ended; empty when none did.
+     */
+    rtmp_str last_error;
+} rtmp_pull_stats;
+
+/**
+ * `on_pull`: the pull of stream app/name changed state; `pull` (the upstream URL in use, new
+ * state, counters, last error) is lent for the call, like the views.
+ */
+typedef void (*rtmp_pull_cb)(void *userdata, rtmp_str app, rtmp_str name, const rtmp_pull_stats *pull);
 
 /**
  * What happens when a second publisher asks for a live stream key.
@@ -1208,6 +1315,32 @@ rtmp_result rtmp_server_config_set_callbacks(rtmp_server_config *config,
 rtmp_result rtmp_server_config_set_reconnect_callbacks(rtmp_server_config *config,
                                                        rtmp_stream_cb on_publish_interrupted,
                                                        rtmp_resumed_cb on_publish_resumed);
+
+/**
+ * Sets the relay callbacks (forwards and pulls: the `forward` and `pull` options), replacing
+ * earlier ones; each may be NULL. They get the userdata of `rtmp_server_config_set_callbacks`
+ * (NULL without it). Outside `rtmp_callbacks` so that its size stays what older applications
+ * were built with.
+ *
+ * `on_forward`: a forward of a stream changed state (`RTMP_RELAY_STATE_CONNECTING`, `_LIVE`,
+ * `_BACKOFF`). `on_pull`: the pull of a stream changed state. Both run on the runtime's worker
+ * threads, like `on_stats`: return quickly, never block (queue the news); the stats and views
+ * they get are lent for the call.
+ *
+ * `on_locate`: a stream is played (or subscribed to in-process) but not published here; say
+ * where to pull it from. A decision callback, run like `on_publish` on the blocking-pool
+ * threads (it may block, up to the decision timeout): `rtmp_request_app` and
+ * `rtmp_request_stream_name` give the stream's key; its session is not a connection (id 0,
+ * address `0.0.0.0:0`). Answer with `rtmp_request_locate(request, urls, count)` (the upstream
+ * URLs, tried in order), during the call or after returning `RTMP_DECISION_DEFER`.
+ * `RTMP_DECISION_ACCEPT` or `RTMP_DECISION_REJECT` without a locate answer, an empty list, and
+ * no answer within the decision timeout all mean no upstream from the hook: the server's `pull`
+ * rules apply (and with none, players get `StreamNotFound` when `play_wait_timeout` passes).
+ */
+rtmp_result rtmp_server_config_set_relay_callbacks(rtmp_server_config *config,
+                                                   rtmp_forward_cb on_forward,
+                                                   rtmp_decision_cb on_locate,
+                                                   rtmp_pull_cb on_pull);
 
 /**
  * Sets any server option by its name in the option reference (README, "Server options"),
@@ -1725,6 +1858,27 @@ rtmp_result rtmp_request_accept(rtmp_request *request);
 rtmp_result rtmp_request_accept_with_latency_budget(rtmp_request *request, uint64_t budget_ms);
 
 /**
+ * Accepts a publish `request` and forwards the stream to `count` destination URLs too
+ * (`rtmp://` or `rtmps://`, NUL-terminated, copied; `urls` may be NULL when `count` is 0), beside
+ * the server's `forward` rules: one client connection each, started at once, until the
+ * publisher stops (`on_forward` and `rtmp_stats_forward` follow them). A URL that is not RTMP
+ * is skipped with a warning in the log. Other requests just accept. Otherwise as
+ * `rtmp_request_accept`; a NULL or non-UTF-8 URL returns `RTMP_RESULT_NULL_PARAMETER` /
+ * `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor releases.
+ */
+rtmp_result rtmp_request_accept_with_forward(rtmp_request *request, const char *const *urls, size_t count);
+
+/**
+ * Answers a locate `request` (`on_locate`) with `count` upstream URLs to pull the stream from,
+ * tried in order until one sends media (NUL-terminated, copied; `urls` may be NULL when `count`
+ * is 0). No URL means the server's `pull` rules. Other requests: accepts with URLs, rejects
+ * without. Otherwise as `rtmp_request_accept`; a NULL or non-UTF-8 URL returns
+ * `RTMP_RESULT_NULL_PARAMETER` / `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor
+ * releases.
+ */
+rtmp_result rtmp_request_locate(rtmp_request *request, const char *const *urls, size_t count);
+
+/**
  * Rejects `request`; `reason` (UTF-8, may be NULL for "Rejected.") becomes the status
  * description the client sees. Otherwise as `rtmp_request_accept`. With a reason that is not
  * UTF-8 it returns `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor releases.
@@ -1753,7 +1907,8 @@ const rtmp_session *rtmp_request_session(const rtmp_request *request);
 rtmp_str rtmp_request_app(const rtmp_request *request);
 
 /**
- * The stream name without its query (`cam`) for publish and play; empty otherwise.
+ * The stream name without its query (`cam`) for publish and play, the stream's name for a
+ * locate; empty otherwise.
  */
 rtmp_str rtmp_request_stream_name(const rtmp_request *request);
 
@@ -1870,6 +2025,25 @@ rtmp_result rtmp_server_stop(rtmp_server *server);
 rtmp_result rtmp_server_stats(const rtmp_server *server, rtmp_stats **stats_out);
 
 /**
+ * Forwards the live stream `key` (`"app/name"`) to `url` (`rtmp://` or `rtmps://`) too, beside
+ * the `forward` rules and the destinations its publish decision named, until its publisher
+ * stops or `rtmp_server_remove_forward`. The forward connects in the background (`on_forward`
+ * and the statistics follow it); this returns at once, from any thread, callbacks included.
+ * `RTMP_RESULT_INVALID_ARGUMENT`: `key` is not `"app/name"` or `url` is not an RTMP(S) URL;
+ * `RTMP_RESULT_NOT_FOUND`: the stream is not live; `RTMP_RESULT_ALREADY_EXISTS`: the stream
+ * forwards to that URL already; `RTMP_RESULT_INVALID_STATE`: the server does not run.
+ */
+rtmp_result rtmp_server_add_forward(const rtmp_server *server, const char *key, const char *url);
+
+/**
+ * Stops forwarding stream `key` (`"app/name"`) to `url` (the URL exactly as the forward was
+ * given, or as a rule rendered it), wherever the forward came from. `RTMP_RESULT_NOT_FOUND`
+ * when the stream is not forwarded there; `RTMP_RESULT_INVALID_ARGUMENT` for a `key` that is
+ * not `"app/name"`. Any thread, callbacks included.
+ */
+rtmp_result rtmp_server_remove_forward(const rtmp_server *server, const char *key, const char *url);
+
+/**
  * Stops the server like `rtmp_server_stop` (waiting), then frees it and its runtime; the
  * callbacks' userdata destructor runs during the stop if no config holds them any more. NULL is
  * ignored.
@@ -1877,6 +2051,12 @@ rtmp_result rtmp_server_stats(const rtmp_server *server, rtmp_stats **stats_out)
  * then drops the userdata.
  */
 void rtmp_server_free(rtmp_server *server);
+
+/**
+ * The name of a relay state, static and NUL-terminated: `"connecting"`, `"live"`, `"backoff"`
+ * (the names the Rust, Python and Node APIs use), `"unknown"` for other numbers. Never free it.
+ */
+const char *rtmp_relay_state_name(uint32_t state);
 
 /**
  * Fills `*totals_out` with the server-wide counters.
@@ -1924,15 +2104,18 @@ rtmp_result rtmp_stats_player_latency(const rtmp_stats *stats,
 
 /**
  * Who publishes stream number `index`: `RTMP_PEER_KIND_RTMP`, `RTMP_PEER_KIND_LOCAL` (an
- * `rtmp_local_publisher`, whose `publisher_addr` is `0.0.0.0:0`) or `RTMP_PEER_KIND_NONE` when
- * nobody does, into `*kind_out`. `RTMP_RESULT_NOT_FOUND` past the end. Not in
+ * `rtmp_local_publisher`, whose `publisher_addr` is `0.0.0.0:0`), `RTMP_PEER_KIND_PULL` (a pull
+ * from an upstream, `rtmp_stats_stream_pull`) or `RTMP_PEER_KIND_NONE` when nobody does, into `*kind_out`. `RTMP_RESULT_NOT_FOUND` past the end. Not in
  * `rtmp_stream_stats`, whose size applications built against an older header fixed.
  */
-rtmp_result rtmp_stats_stream_publisher_kind(const rtmp_stats *stats, size_t index, rtmp_peer_kind *kind_out);
+rtmp_result rtmp_stats_stream_publisher_kind(const rtmp_stats *stats,
+                                             size_t index,
+                                             rtmp_peer_kind *kind_out);
 
 /**
- * What player `player` of stream `stream` is: `RTMP_PEER_KIND_RTMP` (a connection) or
- * `RTMP_PEER_KIND_LOCAL` (an `rtmp_subscription`, whose `peer_addr` is `0.0.0.0:0`), into
+ * What player `player` of stream `stream` is: `RTMP_PEER_KIND_RTMP` (a connection),
+ * `RTMP_PEER_KIND_LOCAL` (an `rtmp_subscription`, whose `peer_addr` is `0.0.0.0:0`) or
+ * `RTMP_PEER_KIND_FORWARD` (a forward to another server, `rtmp_stats_forward`), into
  * `*kind_out`. `RTMP_RESULT_NOT_FOUND` past the end of either. Not in `rtmp_player_stats`,
  * whose size applications built against an older header fixed.
  */
@@ -1940,6 +2123,30 @@ rtmp_result rtmp_stats_player_kind(const rtmp_stats *stats,
                                    size_t stream,
                                    size_t player,
                                    rtmp_peer_kind *kind_out);
+
+/**
+ * The number of forwards of stream number `index` (destinations from the `forward` rules, its
+ * publish decision and `rtmp_server_add_forward`; index range for `rtmp_stats_forward`), into
+ * `*count_out`. `RTMP_RESULT_NOT_FOUND` past the end. Not in `rtmp_stream_stats`, whose size
+ * applications built against an older header fixed.
+ */
+rtmp_result rtmp_stats_stream_forwards(const rtmp_stats *stats, size_t index, size_t *count_out);
+
+/**
+ * Fills `*forward_out` with forward `forward` of stream `stream` (its views are valid while
+ * the `rtmp_stats` lives); `RTMP_RESULT_NOT_FOUND` past the end of either.
+ */
+rtmp_result rtmp_stats_forward(const rtmp_stats *stats,
+                               size_t stream,
+                               size_t forward,
+                               rtmp_forward_stats *forward_out);
+
+/**
+ * Fills `*pull_out` with the pull of stream number `index` (the `pull` rules or `on_locate`;
+ * its publisher kind is then `RTMP_PEER_KIND_PULL`); its views are valid while the
+ * `rtmp_stats` lives. `RTMP_RESULT_NOT_FOUND` past the end, or when no pull runs for it.
+ */
+rtmp_result rtmp_stats_stream_pull(const rtmp_stats *stats, size_t index, rtmp_pull_stats *pull_out);
 
 /**
  * Frees a snapshot from `rtmp_server_stats`. NULL is ignored. Never free the one lent to

@@ -9,8 +9,10 @@
 #   5. runs the end-to-end tests: ffmpeg ↔ C auth_server ↔ C player and relay; streams in-process
 #      (subscriptions and local publishers) against ffmpeg publishers and players, with
 #      ASan/UBSan (rtmp-ffi/tests/c/streams_e2e.c); ffmpeg ↔ the C restream example ↔ ffmpeg
-#      players.
-# Needs gcc, g++, pkg-config, valgrind and an ffmpeg with libx264 (RTMP_RS_FFMPEG, ffmpeg-9 on
+#      players; relays against nginx-rtmp and ffmpeg, with ASan/UBSan
+#      (rtmp-ffi/tests/c/relay_e2e.c).
+# Needs gcc, g++, pkg-config, valgrind, nginx with the RTMP module (nginx-light and
+# libnginx-mod-rtmp, which scripts/test.sh installs) and an ffmpeg with libx264 (RTMP_RS_FFMPEG, ffmpeg-9 on
 # PATH, or imageio-ffmpeg installed into .venv as scripts/test.sh does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,8 +50,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # shellcheck source=scripts/find-ffmpeg.sh
 source scripts/find-ffmpeg.sh
+if [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx/modules/ngx_rtmp_module.so ]; then
+    echo "nginx-rtmp is missing: apt-get install nginx-light libnginx-mod-rtmp (scripts/test.sh does this as root)" >&2
+    exit 1
+fi
 gcc --version | sed -n 1p
 valgrind --version
+/usr/sbin/nginx -v 2>&1
 "$FFMPEG" -hide_banner -version | sed -n 1p  # not head: its SIGPIPE fails pipefail
 
 step "release library and header (cargo build --release -p rtmp-ffi)"
@@ -175,6 +182,16 @@ rm -rf "$OUT/streams-e2e"
 mkdir -p "$OUT/streams-e2e"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     timeout 240 "$OUT/streams_e2e" "$FFMPEG" "$OUT/streams-e2e"
+done_step
+
+step "end to end: relays against nginx-rtmp and ffmpeg (forward routes, runtime forwards, pull located by the hook), ASan + UBSan"
+gcc "${WARN[@]}" -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+    rtmp-ffi/tests/c/relay_e2e.c -L"$REL" -lrtmp_rs -Wl,-rpath,"$REL" -lpthread -o "$OUT/relay_e2e"
+# nginx's and ffmpeg's logs stay in $OUT/relay-e2e for a look after a failure.
+rm -rf "$OUT/relay-e2e"
+mkdir -p "$OUT/relay-e2e"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    timeout 180 "$OUT/relay_e2e" "$FFMPEG" "$OUT/relay-e2e"
 done_step
 
 step "end to end: ffmpeg, C restream (subscribe + re-publish in-process), ffmpeg players"

@@ -8,7 +8,10 @@ use rtmp_embed::server_options;
 
 use crate::error::{fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box, to_box_ptr};
-use crate::server::{CCallbacks, ReconnectCallbacks, rtmp_callbacks, rtmp_resumed_cb, rtmp_stream_cb};
+use crate::server::{
+    CCallbacks, ReconnectCallbacks, RelayCallbacks, rtmp_callbacks, rtmp_decision_cb, rtmp_forward_cb,
+    rtmp_pull_cb, rtmp_resumed_cb, rtmp_stream_cb,
+};
 use crate::userdata::{Userdata, rtmp_userdata_drop};
 use rtmp_embed::ServerOptions;
 
@@ -22,6 +25,7 @@ pub(crate) struct CServerConfig {
     pub(crate) options: ServerOptions,
     pub(crate) callbacks: Option<Arc<CCallbacks>>,
     pub(crate) reconnect: ReconnectCallbacks,
+    pub(crate) relay: RelayCallbacks,
 }
 
 impl Castable for rtmp_server_config {
@@ -46,6 +50,7 @@ pub extern "C" fn rtmp_server_config_new(config_out: *mut *mut rtmp_server_confi
             options: ServerOptions::default(),
             callbacks: None,
             reconnect: ReconnectCallbacks::default(),
+            relay: RelayCallbacks::default(),
         });
         rtmp_result::Ok
     }
@@ -102,6 +107,39 @@ pub extern "C" fn rtmp_server_config_set_reconnect_callbacks(
     ffi_panic_boundary! {
         let config = try_mut!(config);
         config.reconnect = ReconnectCallbacks { on_publish_interrupted, on_publish_resumed };
+        rtmp_result::Ok
+    }
+}
+
+/// Sets the relay callbacks (forwards and pulls: the `forward` and `pull` options), replacing
+/// earlier ones; each may be NULL. They get the userdata of `rtmp_server_config_set_callbacks`
+/// (NULL without it). Outside `rtmp_callbacks` so that its size stays what older applications
+/// were built with.
+///
+/// `on_forward`: a forward of a stream changed state (`RTMP_RELAY_STATE_CONNECTING`, `_LIVE`,
+/// `_BACKOFF`). `on_pull`: the pull of a stream changed state. Both run on the runtime's worker
+/// threads, like `on_stats`: return quickly, never block (queue the news); the stats and views
+/// they get are lent for the call.
+///
+/// `on_locate`: a stream is played (or subscribed to in-process) but not published here; say
+/// where to pull it from. A decision callback, run like `on_publish` on the blocking-pool
+/// threads (it may block, up to the decision timeout): `rtmp_request_app` and
+/// `rtmp_request_stream_name` give the stream's key; its session is not a connection (id 0,
+/// address `0.0.0.0:0`). Answer with `rtmp_request_locate(request, urls, count)` (the upstream
+/// URLs, tried in order), during the call or after returning `RTMP_DECISION_DEFER`.
+/// `RTMP_DECISION_ACCEPT` or `RTMP_DECISION_REJECT` without a locate answer, an empty list, and
+/// no answer within the decision timeout all mean no upstream from the hook: the server's `pull`
+/// rules apply (and with none, players get `StreamNotFound` when `play_wait_timeout` passes).
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_config_set_relay_callbacks(
+    config: *mut rtmp_server_config,
+    on_forward: rtmp_forward_cb,
+    on_locate: rtmp_decision_cb,
+    on_pull: rtmp_pull_cb,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let config = try_mut!(config);
+        config.relay = RelayCallbacks { on_forward, on_locate, on_pull };
         rtmp_result::Ok
     }
 }

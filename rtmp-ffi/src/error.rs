@@ -45,6 +45,8 @@ pub enum rtmp_result {
     AlreadyAnswered = 13,
     /// The key or value asked for is not there.
     NotFound = 14,
+    /// What the call adds is there already (a forward of the stream to that URL).
+    AlreadyExists = 15,
 }
 
 thread_local! {
@@ -121,7 +123,7 @@ pub(crate) fn embed_error(error: EmbedError) -> rtmp_result {
         EmbedError::Forward(e) => match e {
             rtmp_core::server::ForwardError::BadUrl(_) => rtmp_result::InvalidArgument,
             rtmp_core::server::ForwardError::NotLive(_) => rtmp_result::NotFound,
-            rtmp_core::server::ForwardError::Duplicate(_) => rtmp_result::Rejected,
+            rtmp_core::server::ForwardError::Duplicate(_) => rtmp_result::AlreadyExists,
             rtmp_core::server::ForwardError::NotRunning => rtmp_result::InvalidState,
         },
         EmbedError::Client(e) => match e {
@@ -166,6 +168,7 @@ pub extern "C" fn rtmp_result_message(result: u32) -> *const c_char {
         12 => "the request expired\0",
         13 => "the request was already answered\0",
         14 => "not found\0",
+        15 => "already exists\0",
         _ => "unknown result\0",
     };
     text.as_ptr().cast()

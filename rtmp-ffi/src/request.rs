@@ -20,7 +20,8 @@ impl Castable for rtmp_session {
     type Ownership = OwnershipRef;
 }
 
-/// A decision the server waits for: a new TCP connection, `connect`, `publish` or `play`.
+/// A decision the server waits for: a new TCP connection, `connect`, `publish`, `play`, or where
+/// to pull a stream from (`on_locate`, answered with `rtmp_request_locate`).
 ///
 /// A decision callback receives `rtmp_request *`, valid during the call. It answers by its
 /// return value (`RTMP_DECISION_ACCEPT` / `RTMP_DECISION_REJECT`), or calls
@@ -114,6 +115,8 @@ impl CRequest {
         let result = match answer {
             Answer::Accept => this.request.accept(),
             Answer::AcceptWithBudget(budget) => this.request.accept_with_latency_budget(budget),
+            Answer::AcceptWithForward(urls) => this.request.accept_with_forward(urls),
+            Answer::Locate(urls) => this.request.locate(urls),
             Answer::Reject(reason) => this.request.reject(reason),
         };
         let release = !*in_callback;
@@ -132,7 +135,23 @@ impl CRequest {
 enum Answer<'a> {
     Accept,
     AcceptWithBudget(Option<std::time::Duration>),
+    AcceptWithForward(Vec<String>),
+    Locate(Vec<String>),
     Reject(&'a str),
+}
+
+/// `count` NUL-terminated UTF-8 strings at `urls` (NULL only with `count` 0).
+fn url_list(urls: *const *const c_char, count: usize) -> Result<Vec<String>, rtmp_result> {
+    if urls.is_null() && count > 0 {
+        return Err(crate::error::null_parameter("urls"));
+    }
+    let mut list = Vec::with_capacity(count);
+    for i in 0..count {
+        // SAFETY: `count` readable pointers at `urls` (C caller's promise).
+        let item = unsafe { *urls.add(i) };
+        list.push(crate::slice::cstr_arg(item, "urls[i]")?.to_owned());
+    }
+    Ok(list)
 }
 
 /// Accepts `request`. Any thread. Inside its decision callback it only answers; after the
@@ -157,6 +176,47 @@ pub extern "C" fn rtmp_request_accept_with_latency_budget(
     ffi_panic_boundary! {
         let budget = (budget_ms > 0).then(|| std::time::Duration::from_millis(budget_ms));
         CRequest::answer(request, Answer::AcceptWithBudget(budget))
+    }
+}
+
+/// Accepts a publish `request` and forwards the stream to `count` destination URLs too
+/// (`rtmp://` or `rtmps://`, NUL-terminated, copied; `urls` may be NULL when `count` is 0), beside
+/// the server's `forward` rules: one client connection each, started at once, until the
+/// publisher stops (`on_forward` and `rtmp_stats_forward` follow them). A URL that is not RTMP
+/// is skipped with a warning in the log. Other requests just accept. Otherwise as
+/// `rtmp_request_accept`; a NULL or non-UTF-8 URL returns `RTMP_RESULT_NULL_PARAMETER` /
+/// `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor releases.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_accept_with_forward(
+    request: *mut rtmp_request,
+    urls: *const *const c_char,
+    count: usize,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        match url_list(urls, count) {
+            Ok(urls) => CRequest::answer(request, Answer::AcceptWithForward(urls)),
+            Err(result) => result,
+        }
+    }
+}
+
+/// Answers a locate `request` (`on_locate`) with `count` upstream URLs to pull the stream from,
+/// tried in order until one sends media (NUL-terminated, copied; `urls` may be NULL when `count`
+/// is 0). No URL means the server's `pull` rules. Other requests: accepts with URLs, rejects
+/// without. Otherwise as `rtmp_request_accept`; a NULL or non-UTF-8 URL returns
+/// `RTMP_RESULT_NULL_PARAMETER` / `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor
+/// releases.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_locate(
+    request: *mut rtmp_request,
+    urls: *const *const c_char,
+    count: usize,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        match url_list(urls, count) {
+            Ok(urls) => CRequest::answer(request, Answer::Locate(urls)),
+            Err(result) => result,
+        }
     }
 }
 
@@ -212,13 +272,16 @@ pub extern "C" fn rtmp_request_app(request: *const rtmp_request) -> rtmp_str<'st
     }
 }
 
-/// The stream name without its query (`cam`) for publish and play; empty otherwise.
+/// The stream name without its query (`cam`) for publish and play, the stream's name for a
+/// locate; empty otherwise.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_request_stream_name(request: *const rtmp_request) -> rtmp_str<'static> {
     ffi_panic_boundary! {
-        match try_ref!(request).request.stream_name() {
-            Some(name) => rtmp_str::borrow(&name.name),
-            None => rtmp_str::empty(),
+        let request = &try_ref!(request).request;
+        match (request.stream_name(), request.details()) {
+            (Some(name), _) => rtmp_str::borrow(&name.name),
+            (None, RequestDetails::Locate(key)) => rtmp_str::borrow(&key.name),
+            (None, _) => rtmp_str::empty(),
         }
     }
 }

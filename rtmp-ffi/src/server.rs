@@ -1,6 +1,6 @@
 //! `rtmp_server` and its callbacks.
 
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use rtmp_core::server::DisconnectReason;
@@ -11,7 +11,7 @@ use crate::ffi::{Castable, OwnershipBox, free_box, to_box_ptr};
 use crate::frame::{frame_ptr, rtmp_frame};
 use crate::request::{CRequest, rtmp_decision, rtmp_request, rtmp_session};
 use crate::slice::rtmp_str;
-use crate::stats::{CStats, rtmp_stats};
+use crate::stats::{CStats, rtmp_forward_stats, rtmp_pull_stats, rtmp_stats};
 use crate::userdata::Userdata;
 use rtmp_embed::{
     CallbackKind, EmbeddedServer, Event, EventSink, Frame, Hook, Interest, Session, callback_scope,
@@ -82,6 +82,28 @@ pub type rtmp_disconnect_cb = Option<
 /// `on_stats`: a snapshot lent for the call.
 pub type rtmp_stats_cb = Option<unsafe extern "C" fn(userdata: *mut c_void, stats: *const rtmp_stats)>;
 
+/// `on_forward`: a forward of stream app/name (to one destination) changed state; `forward`
+/// (its URL, new state, counters, last error) is lent for the call, like the views.
+pub type rtmp_forward_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        app: rtmp_str<'static>,
+        name: rtmp_str<'static>,
+        forward: *const rtmp_forward_stats<'static>,
+    ),
+>;
+
+/// `on_pull`: the pull of stream app/name changed state; `pull` (the upstream URL in use, new
+/// state, counters, last error) is lent for the call, like the views.
+pub type rtmp_pull_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        app: rtmp_str<'static>,
+        name: rtmp_str<'static>,
+        pull: *const rtmp_pull_stats<'static>,
+    ),
+>;
+
 /// Why a connection ended.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,11 +145,13 @@ impl From<&DisconnectReason> for rtmp_disconnect_reason {
 /// Threads. Connection callbacks (`on_connection`, `on_handshake_complete`, `on_connect`,
 /// `on_fc_publish`, `on_publish`, `on_unpublish`, `on_play`, `on_play_stop`, `on_pause`,
 /// `on_unpause`, `on_disconnect`, and the reconnect callbacks of
-/// `rtmp_server_config_set_reconnect_callbacks`) run on the server's blocking-pool threads: they may block (a
+/// `rtmp_server_config_set_reconnect_callbacks`, `on_locate` of
+/// `rtmp_server_config_set_relay_callbacks`) run on the server's blocking-pool threads: they may block (a
 /// database lookup holds up only that connection) and may call any function except
 /// `rtmp_server_stop`/`rtmp_server_free` (`RTMP_RESULT_IN_CALLBACK`; free then finishes in the
 /// background). Media callbacks (`on_metadata`, `on_media_tag`, `on_video_frame`,
-/// `on_audio_frame`, `on_keyframe`) and `on_stats` run on the runtime's worker threads, for
+/// `on_audio_frame`, `on_keyframe`), `on_stats`, and `on_forward` / `on_pull` of
+/// `rtmp_server_config_set_relay_callbacks` run on the runtime's worker threads, for
 /// every message: return quickly, never block; blocking functions (client calls, stop) return
 /// `RTMP_RESULT_IN_CALLBACK` there. Callbacks of different connections run concurrently, so
 /// userdata must be thread-safe; callbacks of one connection run one at a time, in order.
@@ -185,10 +209,20 @@ pub(crate) struct ReconnectCallbacks {
     pub(crate) on_publish_resumed: rtmp_resumed_cb,
 }
 
+/// The relay callbacks (`rtmp_server_config_set_relay_callbacks`): outside `rtmp_callbacks`,
+/// whose size applications compiled against an older header fixed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RelayCallbacks {
+    pub(crate) on_forward: rtmp_forward_cb,
+    pub(crate) on_locate: rtmp_decision_cb,
+    pub(crate) on_pull: rtmp_pull_cb,
+}
+
 /// The event sink that calls the C function pointers.
 pub(crate) struct CSink {
     pub(crate) callbacks: Option<Arc<CCallbacks>>,
     pub(crate) reconnect: ReconnectCallbacks,
+    pub(crate) relay: RelayCallbacks,
 }
 
 fn session_ptr(session: &Session) -> *const rtmp_session {
@@ -200,7 +234,10 @@ impl EventSink for CSink {
     fn interest(&self) -> Interest {
         let reconnect = Interest::NONE
             .with_if(Hook::PublishInterrupted, self.reconnect.on_publish_interrupted.is_some())
-            .with_if(Hook::PublishResumed, self.reconnect.on_publish_resumed.is_some());
+            .with_if(Hook::PublishResumed, self.reconnect.on_publish_resumed.is_some())
+            .with_if(Hook::Forward, self.relay.on_forward.is_some())
+            .with_if(Hook::Locate, self.relay.on_locate.is_some())
+            .with_if(Hook::Pull, self.relay.on_pull.is_some());
         let Some(c) = &self.callbacks else { return reconnect };
         let c = &c.callbacks;
         reconnect
@@ -240,6 +277,31 @@ impl EventSink for CSink {
                 }
                 return;
             }
+            Event::Forward { key, stats } => {
+                if let Some(cb) = self.relay.on_forward {
+                    let (app, name) = (rtmp_str::borrow(&key.app), rtmp_str::borrow(&key.name));
+                    let forward = rtmp_forward_stats::new(&stats);
+                    let ptr: *const rtmp_forward_stats<'_> = &forward;
+                    // SAFETY: as below; the stats and views outlive the call.
+                    callback_scope(CallbackKind::NonBlocking, || unsafe {
+                        cb(ud, extend(app), extend(name), ptr.cast())
+                    });
+                }
+                return;
+            }
+            Event::Pull { key, stats } => {
+                if let Some(cb) = self.relay.on_pull {
+                    let (app, name) = (rtmp_str::borrow(&key.app), rtmp_str::borrow(&key.name));
+                    let pull = rtmp_pull_stats::new(&stats);
+                    let ptr: *const rtmp_pull_stats<'_> = &pull;
+                    // SAFETY: as below; the stats and views outlive the call.
+                    callback_scope(CallbackKind::NonBlocking, || unsafe {
+                        cb(ud, extend(app), extend(name), ptr.cast())
+                    });
+                }
+                return;
+            }
+            Event::Locate { request } => return decide(self.relay.on_locate, ud, request),
             _ => {}
         }
         let Some(shared) = &self.callbacks else { return };
@@ -266,7 +328,11 @@ impl EventSink for CSink {
                 }
             }
             Event::Unpublish { session, key } => call_stream(c.on_unpublish, ud, &session, &key),
-            Event::PublishInterrupted { .. } | Event::PublishResumed { .. } => {}
+            Event::PublishInterrupted { .. }
+            | Event::PublishResumed { .. }
+            | Event::Forward { .. }
+            | Event::Locate { .. }
+            | Event::Pull { .. } => {}
             Event::PlayStop { session, key } => call_stream(c.on_play_stop, ud, &session, &key),
             Event::Pause { session, key } => call_stream(c.on_pause, ud, &session, &key),
             Event::Unpause { session, key } => call_stream(c.on_unpause, ud, &session, &key),
@@ -293,8 +359,6 @@ impl EventSink for CSink {
                     worker(&mut || unsafe { cb(ud, ptr.cast()) });
                 }
             }
-            // TODO(issue 22): relay hooks in C.
-            Event::Forward { .. } | Event::Locate { .. } | Event::Pull { .. } => {}
         }
     }
 
@@ -396,7 +460,11 @@ pub extern "C" fn rtmp_server_new(
     ffi_panic_boundary! {
         let config = try_ref!(config);
         let out = try_out!(server_out);
-        let sink = Arc::new(CSink { callbacks: config.callbacks.clone(), reconnect: config.reconnect });
+        let sink = Arc::new(CSink {
+            callbacks: config.callbacks.clone(),
+            reconnect: config.reconnect,
+            relay: config.relay,
+        });
         match EmbeddedServer::new(config.options.clone(), sink) {
             Ok(server) => {
                 let local_addr = server.local_addr().to_string();
@@ -480,6 +548,80 @@ pub extern "C" fn rtmp_server_stats(
         let out = try_out!(stats_out);
         *out = to_box_ptr(CStats::new(server.server.stats()));
         rtmp_result::Ok
+    }
+}
+
+/// Forwards the live stream `key` (`"app/name"`) to `url` (`rtmp://` or `rtmps://`) too, beside
+/// the `forward` rules and the destinations its publish decision named, until its publisher
+/// stops or `rtmp_server_remove_forward`. The forward connects in the background (`on_forward`
+/// and the statistics follow it); this returns at once, from any thread, callbacks included.
+/// `RTMP_RESULT_INVALID_ARGUMENT`: `key` is not `"app/name"` or `url` is not an RTMP(S) URL;
+/// `RTMP_RESULT_NOT_FOUND`: the stream is not live; `RTMP_RESULT_ALREADY_EXISTS`: the stream
+/// forwards to that URL already; `RTMP_RESULT_INVALID_STATE`: the server does not run.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_add_forward(
+    server: *const rtmp_server,
+    key: *const c_char,
+    url: *const c_char,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let server = try_ref!(server);
+        let key = try_cstr!(key);
+        let url = try_cstr!(url);
+        let key = match rtmp_embed::parse_stream_key(key) {
+            Ok(key) => key,
+            Err(e) => return embed_error(e),
+        };
+        match add_forward_when_running(server, &key, url) {
+            Ok(()) => rtmp_result::Ok,
+            Err(e) => embed_error(e),
+        }
+    }
+}
+
+/// `EmbeddedServer::add_forward`, waiting out the moment after `rtmp_server_start` in which the
+/// core does not know its runtime yet (the server task sets it when first polled; the embedding
+/// layer builds the core server outside the runtime): `NotRunning` then only means "not yet".
+/// Waits up to 2 s, and only while the server is started and not stopping.
+fn add_forward_when_running(
+    server: &CServer,
+    key: &rtmp_core::server::StreamKey,
+    url: &str,
+) -> Result<(), rtmp_embed::EmbedError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match server.server.add_forward(key, url) {
+            Err(rtmp_embed::EmbedError::Forward(rtmp_core::server::ForwardError::NotRunning))
+                if server.server.is_running()
+                    && !*server.stopped.borrow()
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// Stops forwarding stream `key` (`"app/name"`) to `url` (the URL exactly as the forward was
+/// given, or as a rule rendered it), wherever the forward came from. `RTMP_RESULT_NOT_FOUND`
+/// when the stream is not forwarded there; `RTMP_RESULT_INVALID_ARGUMENT` for a `key` that is
+/// not `"app/name"`. Any thread, callbacks included.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_remove_forward(
+    server: *const rtmp_server,
+    key: *const c_char,
+    url: *const c_char,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let server = try_ref!(server);
+        let key = try_cstr!(key);
+        let url = try_cstr!(url);
+        match rtmp_embed::parse_stream_key(key) {
+            Ok(parsed) if server.server.remove_forward(&parsed, url) => rtmp_result::Ok,
+            Ok(_) => crate::error::fail(rtmp_result::NotFound, format!("stream {key} does not forward to {url}")),
+            Err(e) => embed_error(e),
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! `rtmp_stats`: a statistics snapshot.
 
-use rtmp_core::server::ServerStats;
+use std::ffi::c_char;
+
+use rtmp_core::server::{ForwardStats, PullStats, RelayState, ServerStats};
 
 use crate::error::{fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box};
@@ -100,6 +102,102 @@ pub struct rtmp_player_stats<'a> {
     pub dropped_audio: u64,
     /// Messages waiting in its queue now.
     pub queue_depth: usize,
+}
+
+/// Where a forward or a pull is. The numbers are fixed.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rtmp_relay_state {
+    /// Connecting to the other server (a pull: or waiting for its first media).
+    Connecting = 1,
+    /// Publishing to it (a forward), or receiving what it sends (a pull).
+    Live = 2,
+    /// Waiting to try again after a failure.
+    Backoff = 3,
+}
+
+impl From<RelayState> for rtmp_relay_state {
+    fn from(state: RelayState) -> Self {
+        match state {
+            RelayState::Connecting => Self::Connecting,
+            RelayState::Live => Self::Live,
+            RelayState::Backoff => Self::Backoff,
+        }
+    }
+}
+
+/// One forward of a stream to a destination: from `rtmp_stats_forward` (views valid while the
+/// `rtmp_stats` lives) or lent to `on_forward` (valid for the call).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct rtmp_forward_stats<'a> {
+    /// The destination URL.
+    pub url: rtmp_str<'a>,
+    /// Where it is (`rtmp_relay_state_name` names it).
+    pub state: rtmp_relay_state,
+    /// Media payload bytes sent to the destination, over all its connections.
+    pub bytes_out: u64,
+    /// Connections lost or refused so far.
+    pub reconnects: u64,
+    /// Why the last connection failed or ended; empty when none did.
+    pub last_error: rtmp_str<'a>,
+    /// Video frames its queue dropped because the destination did not keep up.
+    pub dropped_video: u64,
+}
+
+impl<'a> rtmp_forward_stats<'a> {
+    pub(crate) fn new(forward: &'a ForwardStats) -> Self {
+        Self {
+            url: rtmp_str::borrow(&forward.url),
+            state: forward.state.into(),
+            bytes_out: forward.bytes_out,
+            reconnects: forward.reconnects,
+            last_error: rtmp_str::borrow(forward.last_error.as_deref().unwrap_or("")),
+            dropped_video: forward.dropped_video,
+        }
+    }
+}
+
+/// The pull of a stream from an upstream: from `rtmp_stats_stream_pull` (views valid while the
+/// `rtmp_stats` lives) or lent to `on_pull` (valid for the call).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct rtmp_pull_stats<'a> {
+    /// The upstream URL it uses or tries now.
+    pub url: rtmp_str<'a>,
+    /// Where it is (`rtmp_relay_state_name` names it).
+    pub state: rtmp_relay_state,
+    /// Media payload bytes received from upstreams.
+    pub bytes_in: u64,
+    /// Upstream connections that failed or ended so far.
+    pub reconnects: u64,
+    /// Why the last one failed or ended; empty when none did.
+    pub last_error: rtmp_str<'a>,
+}
+
+impl<'a> rtmp_pull_stats<'a> {
+    pub(crate) fn new(pull: &'a PullStats) -> Self {
+        Self {
+            url: rtmp_str::borrow(&pull.url),
+            state: pull.state.into(),
+            bytes_in: pull.bytes_in,
+            reconnects: pull.reconnects,
+            last_error: rtmp_str::borrow(pull.last_error.as_deref().unwrap_or("")),
+        }
+    }
+}
+
+/// The name of a relay state, static and NUL-terminated: `"connecting"`, `"live"`, `"backoff"`
+/// (the names the Rust, Python and Node APIs use), `"unknown"` for other numbers. Never free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_relay_state_name(state: u32) -> *const c_char {
+    let text: &'static str = match state {
+        1 => "connecting\0",
+        2 => "live\0",
+        3 => "backoff\0",
+        _ => "unknown\0",
+    };
+    text.as_ptr().cast()
 }
 
 /// Fills `*totals_out` with the server-wide counters.
@@ -240,8 +338,8 @@ pub extern "C" fn rtmp_stats_player_latency(
 }
 
 /// Who publishes stream number `index`: `RTMP_PEER_KIND_RTMP`, `RTMP_PEER_KIND_LOCAL` (an
-/// `rtmp_local_publisher`, whose `publisher_addr` is `0.0.0.0:0`) or `RTMP_PEER_KIND_NONE` when
-/// nobody does, into `*kind_out`. `RTMP_RESULT_NOT_FOUND` past the end. Not in
+/// `rtmp_local_publisher`, whose `publisher_addr` is `0.0.0.0:0`), `RTMP_PEER_KIND_PULL` (a pull
+/// from an upstream, `rtmp_stats_stream_pull`) or `RTMP_PEER_KIND_NONE` when nobody does, into `*kind_out`. `RTMP_RESULT_NOT_FOUND` past the end. Not in
 /// `rtmp_stream_stats`, whose size applications built against an older header fixed.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_stats_stream_publisher_kind(
@@ -260,8 +358,9 @@ pub extern "C" fn rtmp_stats_stream_publisher_kind(
     }
 }
 
-/// What player `player` of stream `stream` is: `RTMP_PEER_KIND_RTMP` (a connection) or
-/// `RTMP_PEER_KIND_LOCAL` (an `rtmp_subscription`, whose `peer_addr` is `0.0.0.0:0`), into
+/// What player `player` of stream `stream` is: `RTMP_PEER_KIND_RTMP` (a connection),
+/// `RTMP_PEER_KIND_LOCAL` (an `rtmp_subscription`, whose `peer_addr` is `0.0.0.0:0`) or
+/// `RTMP_PEER_KIND_FORWARD` (a forward to another server, `rtmp_stats_forward`), into
 /// `*kind_out`. `RTMP_RESULT_NOT_FOUND` past the end of either. Not in `rtmp_player_stats`,
 /// whose size applications built against an older header fixed.
 #[unsafe(no_mangle)]
@@ -278,6 +377,70 @@ pub extern "C" fn rtmp_stats_player_kind(
             return fail(rtmp_result::NotFound, format!("no player {player} of stream {stream}"));
         };
         *out = p.kind.into();
+        rtmp_result::Ok
+    }
+}
+
+/// The number of forwards of stream number `index` (destinations from the `forward` rules, its
+/// publish decision and `rtmp_server_add_forward`; index range for `rtmp_stats_forward`), into
+/// `*count_out`. `RTMP_RESULT_NOT_FOUND` past the end. Not in `rtmp_stream_stats`, whose size
+/// applications built against an older header fixed.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_stats_stream_forwards(
+    stats: *const rtmp_stats,
+    index: usize,
+    count_out: *mut usize,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let stats = try_ref!(stats);
+        let out = try_out!(count_out);
+        let Some(stream) = stats.stats.streams.get(index) else {
+            return fail(rtmp_result::NotFound, format!("no stream {index}"));
+        };
+        *out = stream.forwards.len();
+        rtmp_result::Ok
+    }
+}
+
+/// Fills `*forward_out` with forward `forward` of stream `stream` (its views are valid while
+/// the `rtmp_stats` lives); `RTMP_RESULT_NOT_FOUND` past the end of either.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_stats_forward(
+    stats: *const rtmp_stats,
+    stream: usize,
+    forward: usize,
+    forward_out: *mut rtmp_forward_stats<'static>,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let stats = try_ref!(stats);
+        let out = try_out!(forward_out);
+        let Some(f) = stats.stats.streams.get(stream).and_then(|s| s.forwards.get(forward)) else {
+            return fail(rtmp_result::NotFound, format!("no forward {forward} of stream {stream}"));
+        };
+        *out = rtmp_forward_stats::new(f);
+        rtmp_result::Ok
+    }
+}
+
+/// Fills `*pull_out` with the pull of stream number `index` (the `pull` rules or `on_locate`;
+/// its publisher kind is then `RTMP_PEER_KIND_PULL`); its views are valid while the
+/// `rtmp_stats` lives. `RTMP_RESULT_NOT_FOUND` past the end, or when no pull runs for it.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_stats_stream_pull(
+    stats: *const rtmp_stats,
+    index: usize,
+    pull_out: *mut rtmp_pull_stats<'static>,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let stats = try_ref!(stats);
+        let out = try_out!(pull_out);
+        let Some(stream) = stats.stats.streams.get(index) else {
+            return fail(rtmp_result::NotFound, format!("no stream {index}"));
+        };
+        let Some(pull) = &stream.pull else {
+            return fail(rtmp_result::NotFound, format!("stream {index} is not pulled"));
+        };
+        *out = rtmp_pull_stats::new(pull);
         rtmp_result::Ok
     }
 }

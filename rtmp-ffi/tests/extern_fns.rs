@@ -45,13 +45,14 @@ fn result_numbers_are_fixed() {
         (rtmp_result::RequestExpired, 12),
         (rtmp_result::AlreadyAnswered, 13),
         (rtmp_result::NotFound, 14),
+        (rtmp_result::AlreadyExists, 15),
     ];
     for (result, number) in fixed {
         assert_eq!(result as u32, number);
         let text = unsafe { CStr::from_ptr(rtmp_result_message(number)) }.to_str().unwrap();
         assert!(!text.is_empty() && text != "unknown result", "{number}");
     }
-    assert_eq!(unsafe { CStr::from_ptr(rtmp_result_message(15)) }.to_str().unwrap(), "unknown result");
+    assert_eq!(unsafe { CStr::from_ptr(rtmp_result_message(16)) }.to_str().unwrap(), "unknown result");
     assert_eq!(RTMP_DECISION_ACCEPT, 0);
     assert_eq!(RTMP_DECISION_REJECT, 1);
     assert_eq!(RTMP_DECISION_DEFER, 2);

@@ -82,7 +82,8 @@ static void test_version_and_errors(void) {
     CHECK(strcmp(rtmp_result_message(9999), "unknown result") == 0);
     /* Fixed numbers. */
     CHECK(RTMP_RESULT_OK == 0 && RTMP_RESULT_NULL_PARAMETER == 1 && RTMP_RESULT_PANIC == 2 &&
-          RTMP_RESULT_NOT_FOUND == 14);
+          RTMP_RESULT_NOT_FOUND == 14 && RTMP_RESULT_ALREADY_EXISTS == 15);
+    CHECK(strcmp(rtmp_result_message(RTMP_RESULT_ALREADY_EXISTS), "already exists") == 0);
     EXPECT(rtmp_server_config_new(NULL), RTMP_RESULT_NULL_PARAMETER);
     CHECK(strstr(rtmp_last_error(), "NULL") != NULL);
 }
@@ -1520,6 +1521,194 @@ static void test_streams_takeover(void) {
     rtmp_server_free(server);
 }
 
+
+/* ---- relays without a peer: forwards to a closed port, a pull located on a closed port ---- */
+
+struct relay_state {
+    atomic_int forward_calls, forward_connecting, forward_backoff, forward_bad;
+    atomic_int locate_calls, locate_bad;
+    atomic_int pull_calls, pull_connecting, pull_backoff, pull_bad;
+    char dead_url[128];
+};
+
+static void cb_relay_forward(void *ud, rtmp_str app, rtmp_str name, const rtmp_forward_stats *forward) {
+    struct relay_state *s = ud;
+    atomic_fetch_add(&s->forward_calls, 1);
+    if (!str_eq(app, "live") || !str_eq(name, "src") || forward == NULL || !str_eq(forward->url, s->dead_url)) {
+        atomic_fetch_add(&s->forward_bad, 1);
+        return;
+    }
+    if (forward->state == RTMP_RELAY_STATE_CONNECTING) {
+        atomic_fetch_add(&s->forward_connecting, 1);
+    } else if (forward->state == RTMP_RELAY_STATE_BACKOFF && forward->last_error.len > 0 && forward->reconnects >= 1) {
+        atomic_fetch_add(&s->forward_backoff, 1);
+    }
+}
+
+static rtmp_decision cb_relay_locate(void *ud, const rtmp_session *session, rtmp_request *request) {
+    struct relay_state *s = ud;
+    const char *urls[] = {s->dead_url};
+    atomic_fetch_add(&s->locate_calls, 1);
+    if (rtmp_request_get_kind(request) != RTMP_REQUEST_KIND_LOCATE || rtmp_session_id(session) != 0 ||
+        !str_eq(rtmp_request_app(request), "live") || !str_eq(rtmp_request_stream_name(request), "remote") ||
+        !str_eq(rtmp_session_peer_addr(session), "0.0.0.0:0")) {
+        atomic_fetch_add(&s->locate_bad, 1);
+    }
+    /* Bad lists neither answer nor release. */
+    if (rtmp_request_locate(request, NULL, 1) != RTMP_RESULT_NULL_PARAMETER) {
+        atomic_fetch_add(&s->locate_bad, 1);
+    }
+    if (rtmp_request_locate(request, urls, 1) != RTMP_RESULT_OK ||
+        rtmp_request_locate(request, urls, 1) != RTMP_RESULT_ALREADY_ANSWERED) {
+        atomic_fetch_add(&s->locate_bad, 1);
+    }
+    return RTMP_DECISION_DEFER; /* answered */
+}
+
+static void cb_relay_pull(void *ud, rtmp_str app, rtmp_str name, const rtmp_pull_stats *pull) {
+    struct relay_state *s = ud;
+    atomic_fetch_add(&s->pull_calls, 1);
+    if (!str_eq(app, "live") || !str_eq(name, "remote") || pull == NULL || !str_eq(pull->url, s->dead_url)) {
+        atomic_fetch_add(&s->pull_bad, 1);
+        return;
+    }
+    if (pull->state == RTMP_RELAY_STATE_CONNECTING) {
+        atomic_fetch_add(&s->pull_connecting, 1);
+    } else if (pull->state == RTMP_RELAY_STATE_BACKOFF && pull->last_error.len > 0) {
+        atomic_fetch_add(&s->pull_backoff, 1);
+    }
+}
+
+static int wait_atomic(atomic_int *value, int at_least, long timeout_ms) {
+    long waited = 0;
+    while (atomic_load(value) < at_least && waited < timeout_ms) {
+        sleep_ms(20);
+        waited += 20;
+    }
+    return atomic_load(value) >= at_least;
+}
+
+/* The stream index of live/<name> in a snapshot, or -1. */
+static long stats_stream_index(const rtmp_stats *stats, const char *name) {
+    rtmp_server_totals totals;
+    rtmp_stream_stats stream;
+    size_t i;
+    if (rtmp_stats_totals(stats, &totals) != RTMP_RESULT_OK) {
+        return -1;
+    }
+    for (i = 0; i < totals.streams; i++) {
+        if (rtmp_stats_stream(stats, i, &stream) == RTMP_RESULT_OK && str_eq(stream.name, name)) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+static void test_relays_without_peer(void) {
+    static struct relay_state state;
+    rtmp_callbacks no_callbacks = {0};
+    rtmp_server_config *config = NULL;
+    rtmp_server *server = NULL;
+    rtmp_local_publisher *pub = NULL;
+    rtmp_subscribe_options *options = NULL;
+    rtmp_subscription *sub = NULL;
+    rtmp_stats *stats = NULL;
+    rtmp_forward_stats forward;
+    rtmp_pull_stats pull;
+    size_t count = 99;
+    long index;
+    int dead_port = 1; /* nothing listens on port 1 of loopback: refused at once */
+
+    snprintf(state.dead_url, sizeof state.dead_url, "rtmp://127.0.0.1:%d/live/copy", dead_port);
+    /* NULLs and names. */
+    EXPECT(rtmp_server_config_set_relay_callbacks(NULL, NULL, NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_add_forward(NULL, "live/src", state.dead_url), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_remove_forward(NULL, "live/src", state.dead_url), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_request_accept_with_forward(NULL, NULL, 0), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_request_locate(NULL, NULL, 0), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_stats_stream_forwards(NULL, 0, &count), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_stats_forward(NULL, 0, 0, &forward), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_stats_stream_pull(NULL, 0, &pull), RTMP_RESULT_NULL_PARAMETER);
+    CHECK(strcmp(rtmp_relay_state_name(RTMP_RELAY_STATE_CONNECTING), "connecting") == 0);
+    CHECK(strcmp(rtmp_relay_state_name(RTMP_RELAY_STATE_LIVE), "live") == 0);
+    CHECK(strcmp(rtmp_relay_state_name(RTMP_RELAY_STATE_BACKOFF), "backoff") == 0);
+    CHECK(strcmp(rtmp_relay_state_name(0), "unknown") == 0);
+    CHECK(RTMP_RELAY_STATE_CONNECTING == 1 && RTMP_RELAY_STATE_LIVE == 2 && RTMP_RELAY_STATE_BACKOFF == 3);
+    CHECK(RTMP_PEER_KIND_FORWARD == 3 && RTMP_PEER_KIND_PULL == 4 && RTMP_REQUEST_KIND_LOCATE == 5);
+
+    OK(rtmp_server_config_new(&config));
+    OK(rtmp_server_config_set_bind(config, "127.0.0.1:0"));
+    OK(rtmp_server_config_set(config, "pull_start_timeout", "1s"));
+    OK(rtmp_server_config_set_relay_callbacks(config, cb_relay_forward, cb_relay_locate, cb_relay_pull));
+    /* The relay callbacks get the userdata of rtmp_server_config_set_callbacks. */
+    OK(rtmp_server_config_set_callbacks(config, &no_callbacks, &state, NULL));
+    OK(rtmp_server_new(config, &server));
+    rtmp_server_config_free(config);
+    if (server == NULL) {
+        return;
+    }
+    EXPECT(rtmp_server_add_forward(server, "live/src", state.dead_url), RTMP_RESULT_NOT_FOUND); /* not started */
+    OK(rtmp_server_start(server));
+
+    /* Runtime forwards: bad arguments, a stream that is not live, a duplicate, removal. */
+    OK(rtmp_server_publish(server, "live/src", &pub));
+    EXPECT(rtmp_server_add_forward(server, NULL, state.dead_url), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_add_forward(server, "live/src", NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_add_forward(server, "src", state.dead_url), RTMP_RESULT_INVALID_ARGUMENT);
+    EXPECT(rtmp_server_add_forward(server, "live/src", "http://127.0.0.1/live/x"), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(strstr(rtmp_last_error(), "http://127.0.0.1/live/x") != NULL);
+    EXPECT(rtmp_server_add_forward(server, "live/none", state.dead_url), RTMP_RESULT_NOT_FOUND);
+    OK(rtmp_server_add_forward(server, "live/src", state.dead_url));
+    EXPECT(rtmp_server_add_forward(server, "live/src", state.dead_url), RTMP_RESULT_ALREADY_EXISTS);
+    CHECK(strstr(rtmp_last_error(), "already") != NULL);
+    CHECK(wait_atomic(&state.forward_connecting, 1, 5000));
+    CHECK(wait_atomic(&state.forward_backoff, 1, 5000));
+    CHECK(atomic_load(&state.forward_bad) == 0);
+    OK(rtmp_server_stats(server, &stats));
+    index = stats_stream_index(stats, "src");
+    CHECK(index >= 0);
+    if (index >= 0) {
+        OK(rtmp_stats_stream_forwards(stats, (size_t)index, &count));
+        CHECK(count == 1);
+        OK(rtmp_stats_forward(stats, (size_t)index, 0, &forward));
+        CHECK(str_eq(forward.url, state.dead_url) && forward.state != RTMP_RELAY_STATE_LIVE &&
+              forward.bytes_out == 0);
+        EXPECT(rtmp_stats_forward(stats, (size_t)index, 1, &forward), RTMP_RESULT_NOT_FOUND);
+        EXPECT(rtmp_stats_forward(stats, (size_t)index, 0, NULL), RTMP_RESULT_NULL_PARAMETER);
+        EXPECT(rtmp_stats_stream_pull(stats, (size_t)index, &pull), RTMP_RESULT_NOT_FOUND);
+        CHECK(strcmp(rtmp_last_error(), "stream 0 is not pulled") == 0 || strstr(rtmp_last_error(), "not pulled"));
+    }
+    EXPECT(rtmp_stats_stream_forwards(stats, 99, &count), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_stats_forward(stats, 99, 0, &forward), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_stats_stream_pull(stats, 99, &pull), RTMP_RESULT_NOT_FOUND);
+    rtmp_stats_free(stats);
+    OK(rtmp_server_remove_forward(server, "live/src", state.dead_url));
+    EXPECT(rtmp_server_remove_forward(server, "live/src", state.dead_url), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_server_remove_forward(server, "src", state.dead_url), RTMP_RESULT_INVALID_ARGUMENT);
+    OK(rtmp_server_stats(server, &stats));
+    index = stats_stream_index(stats, "src");
+    if (index >= 0) {
+        OK(rtmp_stats_stream_forwards(stats, (size_t)index, &count));
+        CHECK(count == 0);
+    }
+    rtmp_stats_free(stats);
+    rtmp_local_publisher_free(pub);
+
+    /* A subscribe of a stream nobody publishes asks on_locate, which names a closed port: the
+     * pull connects, fails, backs off; the subscribe ends NOT_FOUND after its wait. */
+    OK(rtmp_subscribe_options_new(&options));
+    OK(rtmp_subscribe_options_set_wait_ms(options, 2500));
+    EXPECT(rtmp_server_subscribe(server, "live/remote", options, &sub), RTMP_RESULT_NOT_FOUND);
+    CHECK(sub == NULL);
+    rtmp_subscribe_options_free(options);
+    CHECK(atomic_load(&state.locate_calls) >= 1 && atomic_load(&state.locate_bad) == 0);
+    CHECK(wait_atomic(&state.pull_connecting, 1, 5000));
+    CHECK(wait_atomic(&state.pull_backoff, 1, 5000));
+    CHECK(atomic_load(&state.pull_bad) == 0);
+    OK(rtmp_server_stop(server));
+    rtmp_server_free(server);
+}
+
 int main(void) {
     run("version and errors", test_version_and_errors);
     run("server config: every setter, NULL and bad values", test_server_config);
@@ -1534,6 +1723,7 @@ int main(void) {
     run("streams in-process: start options, events, zero-copy re-publish, close from a thread, stats", test_streams_local);
     run("streams in-process: takeover with an RTMP publisher both ways, media-callback rules", test_streams_takeover);
     run("streams in-process: a server stop ends a subscribe that waits", test_streams_stop_ends_wait);
+    run("relays: NULLs, runtime forward errors, on_forward/on_locate/on_pull against closed ports, stats", test_relays_without_peer);
     printf("%d passed, %d failed\n", tests_passed, tests_failed);
     return tests_failed == 0 ? 0 : 1;
 }
