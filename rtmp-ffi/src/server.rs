@@ -572,33 +572,9 @@ pub extern "C" fn rtmp_server_add_forward(
             Ok(key) => key,
             Err(e) => return embed_error(e),
         };
-        match add_forward_when_running(server, &key, url) {
+        match server.server.add_forward(&key, url) {
             Ok(()) => rtmp_result::Ok,
             Err(e) => embed_error(e),
-        }
-    }
-}
-
-/// `EmbeddedServer::add_forward`, waiting out the moment after `rtmp_server_start` in which the
-/// core does not know its runtime yet (the server task sets it when first polled; the embedding
-/// layer builds the core server outside the runtime): `NotRunning` then only means "not yet".
-/// Waits up to 2 s, and only while the server is started and not stopping.
-fn add_forward_when_running(
-    server: &CServer,
-    key: &rtmp_core::server::StreamKey,
-    url: &str,
-) -> Result<(), rtmp_embed::EmbedError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    loop {
-        match server.server.add_forward(key, url) {
-            Err(rtmp_embed::EmbedError::Forward(rtmp_core::server::ForwardError::NotRunning))
-                if server.server.is_running()
-                    && !*server.stopped.borrow()
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            outcome => return outcome,
         }
     }
 }

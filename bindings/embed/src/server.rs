@@ -343,7 +343,12 @@ impl EmbeddedServer {
             stopping: stopping_rx,
             next_request: AtomicU64::new(0),
         };
-        let server = RtmpServer::new(options.config, handler)?;
+        // Built inside the runtime, the core knows it at once: forwards and pulls asked for
+        // right after `start` (before the serving task first runs) have their runtime.
+        let server = {
+            let _entered = runtime.handle().enter();
+            RtmpServer::new(options.config, handler)?
+        };
         let local_addr = server.local_addr()?;
         let tls_local_addr = server.tls_local_addr().transpose()?;
         Ok(Self {
