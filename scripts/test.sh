@@ -14,9 +14,11 @@ fi
 RTMP_RS_FFMPEG=$(.venv/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')
 export RTMP_RS_FFMPEG
 # Debian peers: ffmpeg 5.1, nginx-rtmp (a server no one here wrote, for the client tests) and
-# GStreamer's rtmp2src player (for the publisher reconnect tests).
-debian_peers="ffmpeg nginx-light libnginx-mod-rtmp gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
+# GStreamer's rtmp2src player (for the publisher reconnect tests), rtmpdump (librtmp, a legacy
+# player of enhanced streams).
+debian_peers="ffmpeg nginx-light libnginx-mod-rtmp gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad rtmpdump"
 if [ ! -x /usr/bin/ffmpeg ] || [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] ||
+    [ ! -x /usr/bin/rtmpdump ] ||
     ! gst-inspect-1.0 rtmp2src >/dev/null 2>&1 || ! gst-inspect-1.0 flvdemux >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq

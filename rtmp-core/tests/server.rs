@@ -16,6 +16,8 @@ mod forward;
 mod grace;
 #[path = "server/hooks.rs"]
 mod hooks;
+#[path = "server/legacy_players.rs"]
+mod legacy_players;
 #[path = "server/lifecycle.rs"]
 mod lifecycle;
 #[path = "server/limits.rs"]

@@ -14,6 +14,20 @@ pub(crate) struct CachedMessage {
     pub(crate) payload: Bytes,
     pub(crate) chunked: Option<Bytes>,
     pub(crate) class: MessageClass,
+    /// What a legacy player gets of it, worked out when the first legacy joiner needed it and
+    /// kept for the next ones.
+    pub(crate) legacy: Option<LegacyCached>,
+}
+
+/// A cached message as a legacy player gets it ([`super::message::legacy_form`]).
+#[derive(Debug, Clone)]
+pub(crate) enum LegacyCached {
+    /// The message as published.
+    Same,
+    /// Nothing (another track, or a packet with no legacy form).
+    Dropped,
+    /// Other bytes: the payload, and it chunked for message stream 1 once a joiner needed it.
+    Converted { payload: Bytes, chunked: Option<Bytes> },
 }
 
 impl CachedMessage {
@@ -167,7 +181,7 @@ mod tests {
 
     fn msg(type_id: u8, timestamp: u32, size: usize, class: MessageClass) -> CachedMessage {
         let payload = Bytes::from(vec![type_id; size]);
-        CachedMessage { type_id, timestamp, chunked: Some(payload.clone()), payload, class }
+        CachedMessage { type_id, timestamp, chunked: Some(payload.clone()), payload, class, legacy: None }
     }
 
     fn order(cache: &mut GopCache) -> Vec<(u8, u32)> {

@@ -5,8 +5,11 @@
 use bytes::Bytes;
 
 use crate::proto::chunk::encode_shared;
-use crate::proto::media::{AudioTag, VideoFrameType, VideoTag};
-use crate::proto::message::type_id;
+use crate::proto::media::{
+    AudioTag, LegacyForm, VideoFrameType, VideoTag, is_enhanced_audio, is_enhanced_video, legacy_audio,
+    legacy_video,
+};
+use crate::proto::message::{ConnectParams, type_id};
 use crate::proto::session::csid;
 
 /// What a published message is. Decided by [`MessageClass::video`] and [`MessageClass::audio`]
@@ -96,6 +99,37 @@ impl PublishedMessage {
     pub(crate) fn chunk(&self, stream_id: u32, chunk_size: u32) -> Bytes {
         chunk(self.type_id, self.timestamp, &self.payload, stream_id, chunk_size)
     }
+}
+
+/// Whether a message may read differently to a legacy player: an Enhanced-RTMP tag (a look at
+/// its first byte, no parsing).
+#[inline]
+pub(crate) fn may_need_legacy_form(type_id: u8, payload: &[u8]) -> bool {
+    match type_id {
+        type_id::VIDEO => is_enhanced_video(payload),
+        type_id::AUDIO => is_enhanced_audio(payload),
+        _ => false,
+    }
+}
+
+/// What a message becomes for a legacy player ([`crate::proto::media::legacy_video`]): its
+/// Enhanced-RTMP H.264 and AAC in the legacy form, track 0 only.
+pub(crate) fn legacy_form(type_id: u8, payload: &Bytes) -> LegacyForm {
+    match type_id {
+        type_id::VIDEO => legacy_video(payload),
+        type_id::AUDIO => legacy_audio(payload),
+        _ => LegacyForm::Unchanged,
+    }
+}
+
+/// Whether a player of this connection takes the legacy form of the stream: its `connect`
+/// announced no Enhanced-RTMP codec (`fourCcList`, `videoFourCcInfoMap`, `audioFourCcInfoMap`),
+/// as ffmpeg before 6.1, librtmp (rtmpdump) and GStreamer's `rtmp2src` do. A connection with no
+/// `connect` (none reaches a play) counts as legacy.
+pub(crate) fn takes_legacy_form(connect: Option<&ConnectParams>) -> bool {
+    connect.is_none_or(|c| {
+        c.fourcc_list.is_empty() && c.video_fourcc_info_map.is_empty() && c.audio_fourcc_info_map.is_empty()
+    })
 }
 
 /// A message chunked for message stream `stream_id`, on the chunk stream of its type.

@@ -10,13 +10,13 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 
 use super::forward::{Forward, ForwardError};
-use super::gop::{CachedMessage, GopCache};
-use super::message::{MessageClass, PublishedMessage, chunk};
+use super::gop::{CachedMessage, GopCache, LegacyCached};
+use super::message::{MessageClass, PublishedMessage, chunk, legacy_form, may_need_legacy_form};
 use super::output::{FrameClass, Notice, OutMessage, PlayerQueue, clock_ms, prefetch};
 use super::pull::Pull;
 use super::stats::{PeerKind, PlayerStats, StreamInfo, StreamStats};
 use super::{PublisherPolicy, ServerConfig, StreamKey};
-use crate::proto::media::{AudioConfig, AudioTag, VideoConfig, VideoTag};
+use crate::proto::media::{AudioConfig, AudioTag, LegacyForm, VideoConfig, VideoTag};
 
 /// The message stream id nearly every player uses; media is chunked once for it.
 const COMMON_STREAM_ID: u32 = 1;
@@ -40,11 +40,27 @@ pub(crate) struct Player {
     /// An in-process reader ([`super::Subscription`]): it gets messages as published, unchunked;
     /// the others get them chunked for their message stream.
     in_process: bool,
+    /// It reads only the legacy FLV form ([`super::message::takes_legacy_form`]): Enhanced-RTMP
+    /// H.264 and AAC reach it as codec id 7 and sound format 10, track 0 only.
+    legacy: bool,
 }
 
 impl Player {
     pub(crate) fn new(session_id: u64, peer_addr: SocketAddr, stream_id: u32, queue: PlayerQueue) -> Self {
-        Self { session_id, peer_addr, stream_id, queue, kind: PeerKind::Rtmp, in_process: false }
+        Self {
+            session_id,
+            peer_addr,
+            stream_id,
+            queue,
+            kind: PeerKind::Rtmp,
+            in_process: false,
+            legacy: false,
+        }
+    }
+
+    /// The same player, taking the legacy form of Enhanced-RTMP streams if `legacy`.
+    pub(crate) fn legacy_form(self, legacy: bool) -> Self {
+        Self { legacy, ..self }
     }
 
     /// A forward writing to its destination's socket on the output path, like a player.
@@ -60,13 +76,16 @@ impl Player {
     /// An in-process subscriber (no address, no message stream): a local one or a forward's.
     pub(crate) fn local(session_id: u64, queue: PlayerQueue, kind: PeerKind) -> Self {
         let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
-        Self { session_id, peer_addr: nowhere, stream_id: 0, queue, kind, in_process: true }
+        Self { session_id, peer_addr: nowhere, stream_id: 0, queue, kind, in_process: true, legacy: false }
     }
 
     /// Queues a cached or published message for this player: chunked for its message stream,
     /// or as published for a local subscriber.
     fn push_cached(&self, cached: &mut CachedMessage, chunk_size: u32, now: u32) {
         let class = cached.class;
+        if self.legacy && self.push_cached_legacy(cached, chunk_size, now) {
+            return;
+        }
         match self.stream_id {
             _ if self.in_process => {
                 let message = local_message(cached.type_id, cached.timestamp, &cached.payload, class);
@@ -83,6 +102,34 @@ impl Player {
                 let own =
                     chunk(cached.type_id, cached.timestamp, &cached.payload, self.stream_id, chunk_size);
                 self.queue.push(&own, class, now);
+            }
+        }
+    }
+
+    /// Queues the legacy form of a cached message for this (legacy) player, if it differs from
+    /// the message as published: false when it does not. Worked out once for all legacy joiners.
+    fn push_cached_legacy(&self, cached: &mut CachedMessage, chunk_size: u32, now: u32) -> bool {
+        let (type_id, timestamp, class) = (cached.type_id, cached.timestamp, cached.class);
+        let payload = &cached.payload;
+        let legacy = cached.legacy.get_or_insert_with(|| match legacy_form(type_id, payload) {
+            LegacyForm::Unchanged => LegacyCached::Same,
+            LegacyForm::Dropped => LegacyCached::Dropped,
+            LegacyForm::Converted(payload) => LegacyCached::Converted { payload, chunked: None },
+        });
+        match legacy {
+            LegacyCached::Same => false,
+            LegacyCached::Dropped => true,
+            LegacyCached::Converted { payload, chunked } => {
+                if self.stream_id == COMMON_STREAM_ID {
+                    let chunked = chunked.get_or_insert_with(|| {
+                        chunk(type_id, timestamp, payload, COMMON_STREAM_ID, chunk_size)
+                    });
+                    self.queue.push(chunked, class, now);
+                } else {
+                    let own = chunk(type_id, timestamp, payload, self.stream_id, chunk_size);
+                    self.queue.push(&own, class, now);
+                }
+                true
             }
         }
     }
@@ -255,9 +302,45 @@ fn local_message(type_id: u8, timestamp: u32, payload: &Bytes, class: MessageCla
     OutMessage { bytes: payload.clone(), class: FrameClass::of(class), timestamp, type_id }
 }
 
+/// A fan-out's messages as legacy players get them ([`super::message::legacy_form`]).
+#[derive(Debug)]
+struct LegacyBatch {
+    /// Chunked for message stream 1: the others' chunks where the message is the same.
+    chunked: Vec<OutMessage>,
+    /// For players on another message stream.
+    messages: Vec<PublishedMessage>,
+}
+
+impl LegacyBatch {
+    /// The legacy form of `messages` (with `chunked`, the same chunked for message stream 1);
+    /// `None` when every message reads the same to a legacy player (no Enhanced-RTMP tag).
+    fn of(chunked: &[OutMessage], messages: &[PublishedMessage], chunk_size: u32) -> Option<Self> {
+        if !messages.iter().any(|m| may_need_legacy_form(m.type_id, &m.payload)) {
+            return None;
+        }
+        let mut batch = Self { chunked: Vec::with_capacity(chunked.len()), messages: Vec::new() };
+        for (out, message) in chunked.iter().zip(messages) {
+            match legacy_form(message.type_id, &message.payload) {
+                LegacyForm::Unchanged => {
+                    batch.chunked.push(out.clone());
+                    batch.messages.push(message.clone());
+                }
+                LegacyForm::Converted(payload) => {
+                    let message = PublishedMessage { payload, ..message.clone() };
+                    batch.chunked.push(out_message(&message, COMMON_STREAM_ID, chunk_size));
+                    batch.messages.push(message);
+                }
+                LegacyForm::Dropped => {}
+            }
+        }
+        Some(batch)
+    }
+}
+
 /// Sends `chunked` (chunked for message stream 1) to every player, in groups of at most one
-/// direct write; a player on another message stream gets `messages` chunked for it. Returns the
-/// bytes written into players' sockets.
+/// direct write; a player on another message stream gets `messages` chunked for it, and a legacy
+/// player their legacy form ([`LegacyBatch`], made once for all of them, only if one plays).
+/// Returns the bytes written into players' sockets.
 fn fan_out(
     players: &[Arc<Player>],
     chunked: &[OutMessage],
@@ -270,6 +353,9 @@ fn fan_out(
     let mut sent = 0;
     // Local subscribers' batch, made once for all of them when the first needs it.
     let mut local: Option<Vec<OutMessage>> = None;
+    // Legacy players' messages, converted and chunked once for all of them when the first needs
+    // them (`None` inside: the messages hold nothing to convert, they get the others' batch).
+    let mut legacy: Option<Option<LegacyBatch>> = None;
     for (i, player) in players.iter().enumerate() {
         // Each player's state is cold (the sends before it filled the cache), and waiting for it
         // showed as the fan-out's largest user-space cost: the next players' lines load while
@@ -282,6 +368,13 @@ fn fan_out(
             next.queue.prefetch_writer();
         }
         let own: Vec<_>;
+        let (chunked, messages) = match player.legacy {
+            true => match legacy.get_or_insert_with(|| LegacyBatch::of(chunked, messages, chunk_size)) {
+                Some(converted) => (&converted.chunked[..], &converted.messages[..]),
+                None => (chunked, messages),
+            },
+            false => (chunked, messages),
+        };
         let batch = if player.in_process {
             local.get_or_insert_with(|| {
                 messages.iter().map(|m| local_message(m.type_id, m.timestamp, &m.payload, m.class)).collect()
@@ -532,6 +625,7 @@ impl Stream {
                 payload: message.payload,
                 chunked: chunked.next(),
                 class: message.class,
+                legacy: None,
             };
             state.cache.record(cached);
         }
@@ -872,6 +966,91 @@ mod tests {
         assert_eq!(stream.claim_publisher(3, addr, Arc::default(), policy, PeerKind::Rtmp).unwrap(), None);
         let _ = stream.publish(3, &mut vec![video(5, true)]);
         assert_eq!(stamped(&player), [Err(Outgoing::Published), Ok((5, 0x17))]);
+    }
+
+    fn payloads(player: &Player, header: usize) -> Vec<Vec<u8>> {
+        notices(player)
+            .into_iter()
+            .map(|item| match item {
+                Outgoing::Bytes(bytes) => bytes[header..].to_vec(),
+                notice => panic!("{notice:?}"),
+            })
+            .collect()
+    }
+
+    fn enhanced(type_id: u8, timestamp: u32, bytes: &'static [u8]) -> PublishedMessage {
+        let payload = Bytes::from_static(bytes);
+        if type_id == 9 {
+            PublishedMessage::video(timestamp, payload.clone(), VideoTag::parse(&payload).ok().as_ref())
+        } else {
+            PublishedMessage::audio(timestamp, payload.clone(), AudioTag::parse(&payload).ok().as_ref())
+        }
+    }
+
+    #[test]
+    fn legacy_players_get_enhanced_h264_and_aac_in_legacy_form_the_others_as_published() {
+        for coalescing in [None, Some(Duration::from_millis(100))] {
+            let config = ServerConfig::default().write_coalescing(coalescing);
+            let stream = Stream::new(StreamKey::new("live", "cam"), &config);
+            let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+            stream
+                .claim_publisher(1, addr, Arc::default(), PublisherPolicy::RejectNew, PeerKind::Rtmp)
+                .unwrap();
+            let queue = || PlayerQueue::unattached(64, None);
+            let modern = Arc::new(Player::new(9, addr, 1, queue()));
+            let legacy = Arc::new(Player::new(10, addr, 1, queue()).legacy_form(true));
+            let other_stream = Arc::new(Player::new(11, addr, 3, queue()).legacy_form(true));
+            let local = Arc::new(Player::local(12, queue(), PeerKind::Local));
+            for player in [&modern, &legacy, &other_stream, &local] {
+                stream.add_player(Arc::clone(player));
+            }
+            let published: [(u8, &'static [u8]); 7] = [
+                (9, b"\x90avc1\x01\x42\xc0\x0d"),
+                (8, b"\x90mp4a\x12\x10"),
+                (9, b"\x93avc1\x00\x00\x00\x02\x09\xf0"),
+                // OBS's second rendition: track 1, for E-RTMP players only.
+                (9, b"\x96\x03avc1\x01\x00\x00\x00\x02\x09\xf0"),
+                (8, b"\x95\x01mp4a\x00\x21\x10"),
+                (9, b"\xa1avc1\x00\x00\x28\x00\x00\x00\x01\x41"),
+                // Legacy already: the same bytes for everyone.
+                (8, b"\xaf\x01\x21\x11"),
+            ];
+            let mut messages: Vec<_> =
+                published.iter().enumerate().map(|(i, (t, b))| enhanced(*t, i as u32, b)).collect();
+            let _ = stream.publish(1, &mut messages);
+            let _ = stream.flush_window();
+            let as_published: Vec<Vec<u8>> = published.iter().map(|(_, b)| b.to_vec()).collect();
+            let expected: Vec<Vec<u8>> = [
+                &b"\x17\x00\x00\x00\x00\x01\x42\xc0\x0d"[..],
+                b"\xaf\x00\x12\x10",
+                b"\x17\x01\x00\x00\x00\x00\x00\x00\x02\x09\xf0",
+                b"\xaf\x01\x21\x10",
+                b"\x27\x01\x00\x00\x28\x00\x00\x00\x01\x41",
+                b"\xaf\x01\x21\x11",
+            ]
+            .iter()
+            .map(|b| b.to_vec())
+            .collect();
+            assert_eq!(payloads(&modern, 12), as_published, "{coalescing:?}");
+            assert_eq!(payloads(&local, 0), as_published, "in-process: as published");
+            assert_eq!(payloads(&legacy, 12), expected);
+            assert_eq!(payloads(&other_stream, 12), expected);
+            // A late legacy joiner gets the cache in legacy form too: headers, then the GOP.
+            let late = Arc::new(Player::new(13, addr, 1, queue()).legacy_form(true));
+            stream.add_player(Arc::clone(&late));
+            let late_modern = Arc::new(Player::new(14, addr, 1, queue()));
+            stream.add_player(Arc::clone(&late_modern));
+            let gop: Vec<Vec<u8>> =
+                [&expected[1], &expected[0], &expected[2], &expected[3], &expected[4], &expected[5]]
+                    .into_iter()
+                    .cloned()
+                    .collect();
+            assert_eq!(payloads(&late, 12), gop);
+            let late2 = Arc::new(Player::new(15, addr, 1, queue()).legacy_form(true));
+            stream.add_player(Arc::clone(&late2));
+            assert_eq!(payloads(&late2, 12), gop, "kept for the next legacy joiner");
+            assert_eq!(payloads(&late_modern, 12).len(), 7, "the as-published cache, track 1 included");
+        }
     }
 
     #[test]

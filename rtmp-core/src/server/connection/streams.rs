@@ -134,7 +134,9 @@ impl<H: RtmpHandler> Connection<H> {
         tracing::info!(session = self.ctx.session_id, key = %params.key, live, "play");
         let _ = self.session.accept(request);
         let queue = self.output.queue(config.player_queue_length, options.latency_budget);
-        let player = Arc::new(Player::new(self.ctx.session_id, self.ctx.peer_addr, params.stream_id, queue));
+        let legacy = crate::server::message::takes_legacy_form(self.ctx.connect.as_deref());
+        let player = Player::new(self.ctx.session_id, self.ctx.peer_addr, params.stream_id, queue);
+        let player = Arc::new(player.legacy_form(legacy));
         // Play.Start must precede the cached media: the session's bytes are flushed before any
         // queue is drained, and the cache goes into the queue here. Held until this read's
         // replies are written, so no publisher writes live media before them either.
