@@ -359,6 +359,8 @@ impl EventSink for CSink {
                     worker(&mut || unsafe { cb(ud, ptr.cast()) });
                 }
             }
+            // TODO(issue 23): on_data (onTextData, onCuePoint, …) in C.
+            Event::Data { .. } => {}
         }
     }
 

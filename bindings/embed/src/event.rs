@@ -5,7 +5,7 @@ use std::ops::BitOr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use rtmp_core::proto::message::{ConnectParams, StreamName};
+use rtmp_core::proto::message::{ConnectParams, DataMessage, StreamName};
 use rtmp_core::server::{
     Decision, DisconnectReason, ForwardStats, PlayOptions, PlayParams, PublishOptions, PublishParams,
     PullStats, ServerStats, SessionContext, StreamKey,
@@ -128,11 +128,13 @@ pub enum Hook {
     Locate,
     /// `on_pull`: a pull changed state.
     Pull,
+    /// `on_data`: a data message other than metadata (`onTextData`, `onCuePoint`, …).
+    Data,
 }
 
 impl Hook {
     /// Every hook, in trait order.
-    pub const ALL: [Hook; 22] = [
+    pub const ALL: [Hook; 23] = [
         Hook::Connection,
         Hook::HandshakeComplete,
         Hook::Connect,
@@ -155,12 +157,13 @@ impl Hook {
         Hook::Forward,
         Hook::Locate,
         Hook::Pull,
+        Hook::Data,
     ];
 
     /// The hook's name, as the handler method is called in Rust, Python and C (`on_publish`);
     /// Node camelCases it (`onPublish`).
     pub const fn name(self) -> &'static str {
-        const NAMES: [&str; 22] = [
+        const NAMES: [&str; 23] = [
             "on_connection",
             "on_handshake_complete",
             "on_connect",
@@ -183,6 +186,7 @@ impl Hook {
             "on_forward",
             "on_locate",
             "on_pull",
+            "on_data",
         ];
         NAMES[self as usize]
     }
@@ -583,6 +587,16 @@ pub enum Event {
         /// The pull, after the change.
         stats: PullStats,
     },
+    /// The publisher sent a data message other than `onMetaData` (`onTextData`, `onCuePoint`,
+    /// `onCaption`, …; any `@setDataFrame` wrapper taken off).
+    Data {
+        /// The connection.
+        session: Session,
+        /// The stream.
+        key: StreamKey,
+        /// The message: its name and values.
+        data: DataMessage,
+    },
 }
 
 impl Event {
@@ -610,6 +624,7 @@ impl Event {
             Self::Forward { .. } => Hook::Forward,
             Self::Locate { .. } => Hook::Locate,
             Self::Pull { .. } => Hook::Pull,
+            Self::Data { .. } => Hook::Data,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rtmp_core::proto::amf::AmfObject;
-use rtmp_core::proto::message::{ConnectParams, StreamName};
+use rtmp_core::proto::message::{ConnectParams, DataMessage, StreamName};
 use rtmp_core::server::{
     AudioFrame, Decision, DisconnectReason, ForwardStats, MediaTag, PlayParams, PublishParams, PullStats,
     RtmpHandler, RtmpServer, ServerConfig, ServerHandle, ServerStats, SessionContext, StreamKey, VideoFrame,
@@ -235,6 +235,14 @@ impl RtmpHandler for Handler {
         self.frame_event(Hook::Metadata, || Event::Metadata {
             session: Session::from_context(ctx),
             frame: Arc::new(Frame::from_metadata(Some(key), 0, metadata)),
+        });
+    }
+
+    fn on_data(&self, ctx: &SessionContext, key: &StreamKey, data: &DataMessage) {
+        self.frame_event(Hook::Data, || Event::Data {
+            session: Session::from_context(ctx),
+            key: key.clone(),
+            data: data.clone(),
         });
     }
 

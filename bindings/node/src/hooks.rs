@@ -295,6 +295,8 @@ impl Dispatcher {
                 self.notify(env, hook, f, &args)
             }
             Event::Locate { request } => self.locate(env, f, request),
+            // TODO(issue 23): onData in Node.
+            Event::Data { .. } => Ok(()),
         }
     }
 

@@ -268,6 +268,8 @@ fn event_to_tuple(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyTuple>> 
         Event::Pull { key: k, stats } => {
             vec![none(), key(&k)?, Bound::new(py, types::PullStats::from_core(&stats))?.into_any()]
         }
+        // TODO(issue 23): on_data in Python (the message itself is not passed yet).
+        Event::Data { session: s, key: k, .. } => vec![none(), session(s)?, key(&k)?],
         Event::Locate { request } => {
             let k = match request.details() {
                 RequestDetails::Locate(k) => key(k)?,

@@ -276,11 +276,12 @@ impl<H: RtmpHandler> Connection<H> {
                     }
                 }
             }
-            ServerEvent::Data { stream_id, timestamp, payload, .. } => {
+            ServerEvent::Data { stream_id, timestamp, payload, data } => {
                 if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
                     let tag =
                         MediaTag { key: &p.stream.key, kind: MediaKind::Data, timestamp, payload: &payload };
                     if handler.on_media_tag(&self.ctx, &tag) {
+                        handler.on_data(&self.ctx, &p.stream.key, &data);
                         let stream = Arc::clone(&p.stream);
                         self.publish(stream, PublishedMessage::data(timestamp, payload));
                     }

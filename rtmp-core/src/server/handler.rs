@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::stats::ServerStats;
 use crate::proto::amf::AmfObject;
 use crate::proto::media::{AudioTag, VideoTag};
-use crate::proto::message::{ConnectParams, StreamName};
+use crate::proto::message::{ConnectParams, DataMessage, StreamName};
 
 /// The answer to a connect, publish or play request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,6 +341,13 @@ pub trait RtmpHandler: Send + Sync + 'static {
     /// The publisher sent metadata (`onMetaData`).
     fn on_metadata(&self, ctx: &SessionContext, key: &StreamKey, metadata: &AmfObject) {
         let _ = (ctx, key, metadata);
+    }
+
+    /// The publisher sent a data message other than metadata (`onTextData`, `onCuePoint`,
+    /// `onCaption`, …; an `@setDataFrame` wrapper already taken off), after `on_media_tag` let it
+    /// through. Players get it in order with the media; the GOP cache does not keep it.
+    fn on_data(&self, ctx: &SessionContext, key: &StreamKey, data: &DataMessage) {
+        let _ = (ctx, key, data);
     }
 
     /// Every audio, video and data message of a publisher, before it reaches players.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rtmp_core::proto::amf::{Amf0Value, AmfObject};
 use rtmp_core::proto::media::{AudioCodec, VideoCodec};
-use rtmp_core::proto::message::{ConnectParams, StreamName};
+use rtmp_core::proto::message::{ConnectParams, DataMessage, StreamName};
 use rtmp_core::server::{
     AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayOptions, PlayParams, PublishParams,
     RtmpHandler, ServerStats, SessionContext, StreamKey, VideoFrame,
@@ -76,6 +76,12 @@ pub enum Hook {
         key: StreamKey,
         width: Option<f64>,
         height: Option<f64>,
+    },
+    /// `on_data`: a data message other than metadata.
+    Data {
+        session: u64,
+        key: StreamKey,
+        name: String,
     },
     MediaTag {
         session: u64,
@@ -330,6 +336,10 @@ impl RtmpHandler for RecordingHandler {
             width: number(metadata, "width"),
             height: number(metadata, "height"),
         });
+    }
+
+    fn on_data(&self, ctx: &SessionContext, key: &StreamKey, data: &DataMessage) {
+        self.0.push(Hook::Data { session: ctx.session_id, key: key.clone(), name: data.name.clone() });
     }
 
     fn on_media_tag(&self, ctx: &SessionContext, tag: &MediaTag<'_>) -> bool {
