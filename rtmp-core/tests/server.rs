@@ -10,6 +10,8 @@
 #[path = "support/mod.rs"]
 mod support;
 
+#[path = "server/encoders.rs"]
+mod encoders;
 #[path = "server/forward.rs"]
 mod forward;
 #[path = "server/grace.rs"]

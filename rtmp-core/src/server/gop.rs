@@ -107,7 +107,17 @@ impl GopCache {
             Some(slot) => slot.1 = message,
             None => list.push((track, message)),
         };
-        match CacheRole::of(message.class) {
+        let role = CacheRole::of(message.class);
+        // A changed sequence header (an encoder restarted on the same connection, e.g. with a new
+        // resolution) ends the GOP: what was cached before it decodes only with the old header,
+        // and a joiner would get the new header followed by the old frames. A repeated identical
+        // header (hardware encoders send one before every keyframe) changes nothing.
+        if matches!(role, CacheRole::AudioHeader(_) | CacheRole::VideoHeader(_))
+            && self.holds_other(message.class, &message.payload)
+        {
+            self.clear_gop();
+        }
+        match role {
             CacheRole::Metadata => self.metadata = Some(message.detached()),
             CacheRole::AudioHeader(track) => replace(&mut self.audio_headers, track, message.detached()),
             CacheRole::VideoHeader(track) => replace(&mut self.video_headers, track, message.detached()),
@@ -158,6 +168,18 @@ impl GopCache {
         }
     }
 
+    /// Whether the cache holds a different payload in `class`'s header slot.
+    fn holds_other(&self, class: MessageClass, payload: &[u8]) -> bool {
+        let find = |list: &[(u8, CachedMessage)], track: u8| {
+            list.iter().find(|(t, _)| *t == track).is_some_and(|(_, m)| m.payload != payload)
+        };
+        match CacheRole::of(class) {
+            CacheRole::AudioHeader(track) => find(&self.audio_headers, track),
+            CacheRole::VideoHeader(track) => find(&self.video_headers, track),
+            _ => false,
+        }
+    }
+
     /// What a late joiner gets, in order: metadata, audio headers, video headers, the GOP.
     /// Mutable so that a joiner chunks what was cached unchunked, once for all joiners.
     pub(crate) fn replay_mut(&mut self) -> impl Iterator<Item = &mut CachedMessage> {
@@ -204,6 +226,30 @@ mod tests {
         c.record(msg(9, 2040, 10, MessageClass::VideoKey { track: 0 }));
         c.record(msg(9, 2041, 10, MessageClass::VideoHeader { track: 0 }));
         assert_eq!(order(&mut c), [(18, 0), (8, 0), (9, 2041), (9, 2040)]);
+    }
+
+    #[test]
+    fn a_changed_header_ends_the_gop_and_a_repeated_one_does_not() {
+        let mut c = GopCache::new(1 << 20, 10_000);
+        let header = MessageClass::VideoHeader { track: 0 };
+        c.record(msg(9, 0, 10, header));
+        c.record(msg(9, 0, 10, MessageClass::VideoKey { track: 0 }));
+        c.record(msg(9, 40, 10, MessageClass::VideoInter));
+        // The same header again (before the next keyframe, as hardware encoders send it).
+        c.record(msg(9, 80, 10, header));
+        assert_eq!(order(&mut c), [(9, 80), (9, 0), (9, 40)], "one header, the GOP kept");
+        // A new header (another size): the old GOP goes, a joiner waits for the new keyframe.
+        c.record(msg(9, 120, 11, header));
+        assert_eq!(order(&mut c), [(9, 120)]);
+        c.record(msg(9, 120, 10, MessageClass::VideoKey { track: 0 }));
+        assert_eq!(order(&mut c), [(9, 120), (9, 120)]);
+        // Likewise a changed audio header.
+        c.record(msg(8, 130, 4, MessageClass::AudioHeader { track: 0 }));
+        c.record(msg(9, 160, 10, MessageClass::VideoInter));
+        c.record(msg(8, 170, 4, MessageClass::AudioHeader { track: 0 }));
+        assert_eq!(order(&mut c).len(), 4, "a repeated audio header keeps the GOP");
+        c.record(msg(8, 180, 5, MessageClass::AudioHeader { track: 0 }));
+        assert_eq!(order(&mut c), [(8, 180), (9, 120)]);
     }
 
     #[test]
