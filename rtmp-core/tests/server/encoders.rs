@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rtmp_core::flv::{FlvReader, FlvTag};
 use rtmp_core::proto::amf::{Amf0Value, AmfLimits, AmfObject};
+use rtmp_core::proto::chunk::encode_shared;
 use rtmp_core::proto::media::{AudioTag, VideoTag};
 use rtmp_core::proto::message::DataMessage;
 use rtmp_core::proto::session::ClientEvent;
@@ -82,7 +83,7 @@ impl RawPublisher {
     }
 
     /// Sends `tag` when its timestamp is due (real-time pace from the start). Script data goes
-    /// as the data message the file holds: a bare `onMetaData` (no `@setDataFrame`).
+    /// as the tag holds it: ffmpeg's FLV files hold a bare `onMetaData` (no `@setDataFrame`).
     async fn send(&mut self, tag: &FlvTag) {
         let due = self.started + Duration::from_millis(u64::from(tag.timestamp));
         while self.client.read_until(due).await {}
@@ -402,9 +403,9 @@ async fn a_bare_on_metadata_is_metadata() {
 
 /// Data messages on other names, as encoders send them without `@setDataFrame`: `onTextData`
 /// (captions from Wirecast and FMLE-era tools, ffmpeg's FLV muxer for subtitle streams),
-/// `onCuePoint` (ad markers from broadcast encoders such as Elemental), `onCaption`. Players get
-/// them in order with the media; the handler hears each once; late joiners do not get them
-/// (they are moments, not state).
+/// `onCuePoint` (ad markers from broadcast encoders such as Elemental), `onCaption`, and one
+/// sent as AMF3 data (type 15). Players get them in order with the media; the handler hears each
+/// once; late joiners do not get them (they are moments, not state).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_data_messages_reach_players_in_order_and_the_handler() {
     let dir = temp_dir("data");
@@ -428,6 +429,11 @@ async fn other_data_messages_reach_players_in_order_and_the_handler() {
     publisher.send(&text("onTextData", ts, "hello")).await;
     publisher.send(&text("onCuePoint", ts, "ad")).await;
     publisher.send(&text("onCaption", ts, "world")).await;
+    // A data message of type 15 (AMF3 data: a format byte, then an AMF0 body), as Flash Player's
+    // NetStream.send sends it with AMF3 object encoding: players get it as type 18.
+    let mut amf3 = vec![0u8];
+    amf3.extend_from_slice(&text("onFI", ts, "12:00:00").data);
+    publisher.client.write_raw(&encode_shared(20, ts, 15, publisher.stream_id, &amf3, 128)).await;
     publisher.send_all(&rest[middle..]).await;
     player.pump(Duration::from_millis(300)).await;
     let mut late = TestClient::connect(server.addr, "live").await;
@@ -448,11 +454,11 @@ async fn other_data_messages_reach_players_in_order_and_the_handler() {
         })
         .collect();
     let names: Vec<&str> = order.iter().map(String::as_str).filter(|n| n.starts_with("on")).collect();
-    assert_eq!(names, ["onTextData", "onCuePoint", "onCaption"]);
+    assert_eq!(names, ["onTextData", "onCuePoint", "onCaption", "onFI"]);
     let first_data = order.iter().position(|n| n == "onTextData").unwrap();
     assert!(order[..first_data].iter().all(|n| n == "before"), "{order:?}");
-    assert!(order[first_data + 3..].iter().all(|n| n == "after"), "{order:?}");
-    assert!(order[first_data + 3..].len() > 5, "{order:?}");
+    assert!(order[first_data + 4..].iter().all(|n| n == "after"), "{order:?}");
+    assert!(order[first_data + 4..].len() > 5, "{order:?}");
     let texts: Vec<Option<String>> = player.events[from..]
         .iter()
         .filter_map(|(_, e)| match e {
@@ -467,7 +473,8 @@ async fn other_data_messages_reach_players_in_order_and_the_handler() {
             _ => None,
         })
         .collect();
-    assert_eq!(texts, [Some("hello".into()), Some("ad".into()), Some("world".into())]);
+    let words = ["hello", "ad", "world", "12:00:00"];
+    assert_eq!(texts, words.map(|w| Some(w.to_owned())));
 
     let heard = server.rec.hooks(|h| matches!(h, Hook::Data { .. }));
     let heard: Vec<&str> = heard
@@ -477,11 +484,56 @@ async fn other_data_messages_reach_players_in_order_and_the_handler() {
             _ => None,
         })
         .collect();
-    assert_eq!(heard, ["onTextData", "onCuePoint", "onCaption"], "the handler's on_data");
+    assert_eq!(heard, ["onTextData", "onCuePoint", "onCaption", "onFI"], "the handler's on_data");
     assert!(
         !late.events[late_from..]
             .iter()
             .any(|(_, e)| matches!(e, ClientEvent::Data { data, .. } if data.name != "|RtmpSampleAccess")),
         "a late joiner does not get past data messages"
     );
+}
+
+/// ffmpeg 9 publishing a text subtitle stream (`-c:s text`): its FLV muxer sends each subtitle as
+/// an `onTextData` data message. A player gets them with the video, the handler hears them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ffmpeg_subtitles_arrive_as_on_text_data() {
+    let dir = temp_dir("subtitles");
+    let srt = dir.join("subs.srt");
+    std::fs::write(
+        &srt,
+        "1\n00:00:02,000 --> 00:00:02,500\nhello\n\n2\n00:00:03,000 --> 00:00:03,500\nworld\n",
+    )
+    .unwrap();
+    let server = TestServer::start(config());
+    let mut cmd = Command::new(ffmpeg9());
+    cmd.args(["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-re", "-f", "lavfi"]);
+    cmd.args(["-i", "testsrc=size=320x240:rate=25"]).arg("-i").arg(&srt);
+    cmd.args(["-t", "4", "-map", "0:v", "-map", "1:s", "-c:v", "libx264", "-preset", "ultrafast"]);
+    cmd.args(["-g", "25", "-pix_fmt", "yuv420p", "-c:s", "text", "-f", "flv", &server.url("live/subs")]);
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
+    cmd.stderr(std::process::Stdio::piped()).kill_on_drop(true);
+    let publisher = cmd.spawn().expect("start ffmpeg 9");
+    server.wait_live("subs", Duration::from_secs(10)).await;
+    let mut player = TestClient::connect(server.addr, "live").await;
+    let from = player.events.len();
+    player.play_started("subs").await;
+    let run = finish(publisher, LIMIT).await;
+    assert!(run.success(), "ffmpeg 9 publishing subtitles: {run:?}");
+    player.pump(Duration::from_millis(300)).await;
+    let texts: Vec<(u32, String)> = player.events[from..]
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ClientEvent::Data { data, timestamp, .. } if data.name == "onTextData" => {
+                let text = data.values.first().and_then(Amf0Value::as_object)?.get_str("text")?.to_owned();
+                Some((*timestamp, text))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(&texts[..], [(t1, a), (t2, b)] if a == "hello" && b == "world" && *t1 == 2000 && *t2 == 3000),
+        "{texts:?}"
+    );
+    let heard = server.rec.count(|h| matches!(h, Hook::Data { name, .. } if name == "onTextData"));
+    assert_eq!(heard, 2, "on_data");
 }
