@@ -144,6 +144,53 @@ fn frame_sizes(stderr: &str) -> Vec<(String, usize)> {
     sizes
 }
 
+/// GStreamer's RTMP player decoding H.264 (`rtmp2src ! flvdemux ! h264parse ! openh264dec`), the
+/// decoder's caps and each decoded frame printed (`-v`), until the stream ends.
+fn spawn_gstreamer_decoder(url: &str) -> tokio::process::Child {
+    for element in ["rtmp2src", "flvdemux", "h264parse", "openh264dec"] {
+        let ok = std::process::Command::new("gst-inspect-1.0").arg(element).output();
+        assert!(
+            ok.is_ok_and(|o| o.status.success()),
+            "GStreamer element {element} is missing: apt-get install gstreamer1.0-tools \
+             gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
+        );
+    }
+    let pipeline = format!(
+        "rtmp2src location={url} ! flvdemux name=demux demux.video ! queue ! h264parse ! openh264dec \
+         ! fakesink name=video silent=false sync=false"
+    );
+    let mut cmd = Command::new("gst-launch-1.0");
+    cmd.arg("-v").arg("-e").args(pipeline.split_whitespace());
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped());
+    cmd.stderr(std::process::Stdio::piped()).kill_on_drop(true);
+    cmd.spawn().expect("gst-launch-1.0")
+}
+
+/// How many frames of each size a [`spawn_gstreamer_decoder`] decoded, in order: the decoder's
+/// output caps set the size of the frames the sink reports after them.
+fn gstreamer_frame_sizes(stdout: &str) -> Vec<(String, usize)> {
+    let mut sizes: Vec<(String, usize)> = Vec::new();
+    for line in stdout.lines() {
+        if line.contains("openh264dec") && line.contains(".GstPad:src: caps = ") {
+            let field = |name: &str| {
+                let rest = &line[line.find(&format!("{name}=(int)"))? + name.len() + 6..];
+                Some(rest[..rest.find(|c: char| !c.is_ascii_digit())?].to_owned())
+            };
+            if let (Some(w), Some(h)) = (field("width"), field("height")) {
+                let size = format!("{w}x{h}");
+                if sizes.last().is_none_or(|(last, _)| *last != size) {
+                    sizes.push((size, 0));
+                }
+            }
+        } else if line.contains("GstFakeSink:video: last-message = chain")
+            && let Some((_, n)) = sizes.last_mut()
+        {
+            *n += 1;
+        }
+    }
+    sizes
+}
+
 /// The video payloads a player got at or after event `from`.
 fn videos(client: &TestClient, from: usize) -> Vec<Bytes> {
     client.media(from).into_iter().filter(|m| m.video).map(|m| m.payload).collect()
@@ -168,6 +215,7 @@ async fn a_resolution_change_on_one_connection_reaches_players_and_late_joiners(
     let mut publisher = RawPublisher::start(&server, "cam").await;
     publisher.send_all(&small[..small.len() / 4]).await;
     let players = [ffmpeg9(), ffmpeg5()].map(|bin| (spawn_size_player(&bin, &server.url("live/cam")), bin));
+    let gstreamer = spawn_gstreamer_decoder(&server.url("live/cam"));
     publisher.send_all(&small[small.len() / 4..]).await;
     let stats = server.stream("cam").unwrap();
     assert_eq!((stats.width, stats.height), (Some(640), Some(360)), "{stats:?}");
@@ -198,6 +246,14 @@ async fn a_resolution_change_on_one_connection_reaches_players_and_late_joiners(
             run.stderr.lines().filter(|l| !l.contains("showinfo")).collect::<Vec<_>>().join("\n")
         );
     }
+
+    let run = finish(gstreamer, LIMIT).await;
+    let sizes = gstreamer_frame_sizes(&run.stdout);
+    assert!(
+        matches!(&sizes[..], [(a, n), (b, m)] if a == "640x360" && b == "1280x720" && *n >= 20 && *m >= 40),
+        "GStreamer decoded, by size: {sizes:?}\n{}",
+        run.stderr
+    );
 
     for (who, client, from) in [("between", &mut between, between_from), ("late", &mut late, late_from)] {
         client.pump(Duration::from_millis(300)).await;
