@@ -10,6 +10,8 @@
 #[path = "support/mod.rs"]
 mod support;
 
+#[path = "server/auth.rs"]
+mod auth;
 #[path = "server/forward.rs"]
 mod forward;
 #[path = "server/grace.rs"]
