@@ -32,7 +32,7 @@ struct Handler {
 }
 
 impl RtmpHandler for Handler {
-    async fn on_credentials(&self, _app: &str, user: &str) -> Option<String> {
+    async fn on_credentials(&self, _ctx: &SessionContext, _app: &str, user: &str) -> Option<String> {
         self.users.get(user).cloned()
     }
 

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::PublishAuth;
-use super::handler::RtmpHandler;
+use super::handler::{RtmpHandler, SessionContext};
 use super::runtime::Shared;
 use crate::proto::adobe::{self, AuthQuery};
 use crate::proto::message::{ConnectParams, split_query};
@@ -15,6 +15,7 @@ use crate::proto::message::{ConnectParams, split_query};
 /// and tcUrl, so that the handler never sees a response.
 pub(crate) async fn authenticate<H: RtmpHandler>(
     shared: &Shared<H>,
+    ctx: &SessionContext,
     params: &mut ConnectParams,
 ) -> Result<Option<String>, String> {
     if shared.config.publish_auth == PublishAuth::None {
@@ -35,7 +36,7 @@ pub(crate) async fn authenticate<H: RtmpHandler>(
     let app = params.app.clone();
     let Some(response) = query.response.as_deref() else {
         // Step 2: the challenge, for a user that exists.
-        if shared.handler.on_credentials(&app, user).await.is_none() {
+        if shared.handler.on_credentials(ctx, &app, user).await.is_none() {
             tracing::info!(%app, user, "authentication: no such user");
             return Err(adobe::NO_SUCH_USER.to_owned());
         }
@@ -56,7 +57,7 @@ pub(crate) async fn authenticate<H: RtmpHandler>(
         tracing::info!(%app, user, "authentication failed: unknown or expired challenge");
         return Err(adobe::AUTH_FAILED.to_owned());
     };
-    let Some(password) = shared.handler.on_credentials(&app, user).await else {
+    let Some(password) = shared.handler.on_credentials(ctx, &app, user).await else {
         tracing::info!(%app, user, "authentication: no such user");
         return Err(adobe::NO_SUCH_USER.to_owned());
     };

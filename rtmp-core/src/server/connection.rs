@@ -296,7 +296,7 @@ impl<H: RtmpHandler> Connection<H> {
         match event {
             ServerEvent::HandshakeComplete { .. } => handler.on_handshake_complete(&self.ctx).await,
             ServerEvent::ConnectRequested { request, mut params } => {
-                match super::auth::authenticate(&self.shared, &mut params).await {
+                match super::auth::authenticate(&self.shared, &self.ctx, &mut params).await {
                     Ok(user) => self.ctx.user = user,
                     Err(description) => {
                         let _ = self.session.reject(request, &description);

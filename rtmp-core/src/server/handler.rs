@@ -256,11 +256,17 @@ pub trait RtmpHandler: Send + Sync + 'static {
 
     /// The password of `user` for application `app`, or `None` when there is no such user: asked
     /// while a client authenticates (`authmod=adobe`, see
-    /// [`ServerConfig::publish_auth`](super::ServerConfig::publish_auth)). The server never
-    /// sees the password on the wire: it checks the client's answer to a challenge against it.
-    /// Awaited on the connection's task.
-    fn on_credentials(&self, app: &str, user: &str) -> impl Future<Output = Option<String>> + Send {
-        let _ = (app, user);
+    /// [`ServerConfig::publish_auth`](super::ServerConfig::publish_auth)), before `on_connect`
+    /// (`ctx` has the session id and address, not yet the connect). The server never sees the
+    /// password on the wire: it checks the client's answer to a challenge against it. Awaited on
+    /// the connection's task.
+    fn on_credentials(
+        &self,
+        ctx: &SessionContext,
+        app: &str,
+        user: &str,
+    ) -> impl Future<Output = Option<String>> + Send {
+        let _ = (ctx, app, user);
         async { None }
     }
 

@@ -37,7 +37,7 @@ struct Users {
 }
 
 impl RtmpHandler for Users {
-    async fn on_credentials(&self, app: &str, user: &str) -> Option<String> {
+    async fn on_credentials(&self, _ctx: &SessionContext, app: &str, user: &str) -> Option<String> {
         self.seen.lock().unwrap().lookups.push((app.to_owned(), user.to_owned()));
         self.passwords.get(user).cloned()
     }
