@@ -8,14 +8,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rtmp_core::client::{ClientConfig, ClientError, PlayerEvent, RtmpPlayer, RtmpPublisher};
+use rtmp_core::proto::adobe::{self, Rejection};
 use rtmp_core::proto::message::{ConnectParams, status};
+use rtmp_core::proto::session::ClientEvent;
 use rtmp_core::server::{
     Decision, PublishAuth, PublishParams, RtmpHandler, RtmpServer, ServerHandle, SessionContext,
 };
 
 use crate::support::client::{AAC_HEADER, AVC_HEADER, video_frame};
 use crate::support::ffmpeg::{finish, spawn_player};
-use crate::support::{Audio, Publish, Video, config, eventually, ffmpeg9, within};
+use crate::support::{Audio, Publish, TestClient, Video, config, eventually, ffmpeg9, within};
 
 /// A connect as the handler saw it: the session's user, the query and the tcUrl.
 type SeenConnect = (Option<String>, Vec<(String, String)>, Option<String>);
@@ -234,4 +236,63 @@ async fn our_client_is_refused_clearly() {
         other => panic!("an unauthenticated publish was not refused: {:?}", other.map(|_| ())),
     }
     assert!(server.seen.lock().unwrap().publishers.is_empty());
+}
+
+/// The description of the connect refusal `client` received.
+fn refusal(client: &TestClient) -> String {
+    client
+        .events
+        .iter()
+        .find_map(|(_, e)| match e {
+            ClientEvent::ConnectRejected { description, .. } => Some(description.clone()),
+            _ => None,
+        })
+        .expect("a connect refusal")
+}
+
+/// OBS's flow, as its librtmp (obs-studio plugins/obs-outputs/librtmp/rtmp.c, `PublisherAuth`)
+/// sends it: flashVer `FMLE/3.0 (compatible; FMSc/1.0)`; after `code=403 need auth` the app and
+/// tcUrl get `?authmod=adobe&user=U`; after the challenge `&challenge=C2&response=R&opaque=O` is
+/// appended to those, C2 being base64 of a random int (so `+`, `/` and `=` reach the server
+/// unescaped). Debian's rtmpdump is the stock librtmp, which has no publisher auth: these bytes
+/// are reproduced with our test client.
+#[tokio::test]
+async fn obs_librtmp_flow_with_a_base64_client_challenge() {
+    let server = AuthServer::start();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], server.port));
+    let obs = |client: &TestClient, app: &str| ConnectParams {
+        app: app.to_owned(),
+        tc_url: Some(format!("rtmp://127.0.0.1:{}/{app}", server.port)),
+        flash_ver: Some("FMLE/3.0 (compatible; FMSc/1.0)".into()),
+        ..client.params("live")
+    };
+    let mut first = TestClient::open(addr, None).await;
+    let params = obs(&first, "live");
+    assert_eq!(first.connect_with(params).await, Err(status::CONNECT_REJECTED.into()));
+    assert_eq!(refusal(&first), "[ AccessManager.Reject ] : [ code=403 need auth; authmod=adobe ] : ");
+
+    let mut second = TestClient::open(addr, None).await;
+    let params = obs(&second, "live?authmod=adobe&user=alice");
+    assert_eq!(second.connect_with(params).await, Err(status::CONNECT_REJECTED.into()));
+    let Some(Rejection::Challenge { salt, opaque: Some(opaque), .. }) = Rejection::parse(&refusal(&second))
+    else {
+        panic!("no challenge: {}", refusal(&second))
+    };
+
+    let client_challenge = "+/8ABA=="; // base64 of 4 bytes, as librtmp's b64enc writes it
+    let response = adobe::response("alice", &salt, "s3cret", &opaque, client_challenge);
+    let mut third = TestClient::open(addr, None).await;
+    let app = format!(
+        "live?authmod=adobe&user=alice&challenge={client_challenge}&response={response}&opaque={opaque}"
+    );
+    let params = obs(&third, &app);
+    third.connect_with(params).await.expect("OBS's answer accepted");
+    third.publish("cam", Duration::from_secs(3)).await.expect("OBS publishes");
+    assert_eq!(server.seen.lock().unwrap().publishers, [Some("alice".to_owned())]);
+
+    // The same answer again (a replay) finds no challenge: each is answered once.
+    let mut replay = TestClient::open(addr, None).await;
+    let params = obs(&replay, &app);
+    assert_eq!(replay.connect_with(params).await, Err(status::CONNECT_REJECTED.into()));
+    assert!(refusal(&replay).ends_with("?reason=authfailed"), "{}", refusal(&replay));
 }
