@@ -8,15 +8,55 @@
 //! durations in seconds or with a unit: `--idle-timeout 20`, `--write-coalescing 100ms`) and a
 //! key of the optional TOML file given with `--config FILE` (`chunk_size = 8192`); flags override
 //! the file.
+//!
+//! `--auth USER:PASSWORD` (repeatable) makes publishing take a user name and password (Adobe's
+//! challenge, `authmod=adobe`): OBS's "Use authentication", or
+//! `ffmpeg … -f flv rtmp://USER:PASSWORD@HOST/live/cam`. Players need none.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use rtmp_core::client::server_config_from_pem;
 use rtmp_core::options::{Kind, OptionError, TimeUnit, Value};
-use rtmp_core::server::{AcceptAll, RtmpServer, SERVER_OPTIONS, ServerConfig, TlsListener};
+use rtmp_core::server::{
+    Decision, PublishAuth, PublishParams, RtmpHandler, RtmpServer, SERVER_OPTIONS, ServerConfig,
+    SessionContext, TlsListener,
+};
 use toml::Spanned;
+
+/// Accepts every publisher and player; with `--auth`, publishers authenticate as one of `users`.
+struct Handler {
+    /// User name → password.
+    users: HashMap<String, String>,
+}
+
+impl RtmpHandler for Handler {
+    async fn on_credentials(&self, _ctx: &SessionContext, _app: &str, user: &str) -> Option<String> {
+        self.users.get(user).cloned()
+    }
+
+    async fn on_publish(&self, ctx: &SessionContext, params: &PublishParams) -> Decision {
+        if let Some(user) = &ctx.user {
+            tracing::info!(user, key = %params.key, "publish by an authenticated user");
+        }
+        Decision::Accept
+    }
+}
+
+/// The `--auth USER:PASSWORD` flags as a user table.
+fn users_from(args: &ArgMatches) -> Result<HashMap<String, String>, String> {
+    let mut users = HashMap::new();
+    for pair in args.get_many::<String>("auth").into_iter().flatten() {
+        match pair.split_once(':') {
+            Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+                users.insert(user.to_owned(), password.to_owned());
+            }
+            _ => return Err(format!("--auth must be USER:PASSWORD, not {pair:?}")),
+        }
+    }
+    Ok(users)
+}
 
 /// An option's flag: `chunk_size` → `chunk-size`.
 fn flag(name: &str) -> String {
@@ -27,7 +67,7 @@ fn command() -> Command {
     let defaults = ServerConfig::default();
     let mut command = Command::new("server")
         .version(env!("CARGO_PKG_VERSION"))
-        .about("An RTMP server that accepts every publisher and player.")
+        .about("An RTMP server that accepts every publisher and player (with --auth, publishers log in).")
         .arg(
             Arg::new("config")
                 .long("config")
@@ -64,6 +104,11 @@ fn command() -> Command {
         )
         .arg(Arg::new("tls_cert").long("tls-cert").value_name("PEM").help("PEM certificate chain for RTMPS"))
         .arg(Arg::new("tls_key").long("tls-key").value_name("PEM").help("PEM private key for RTMPS"))
+        .arg(Arg::new("auth").long("auth").value_name("USER:PASSWORD").action(ArgAction::Append).help(
+            "Require this user name and password to publish (Adobe's authmod=adobe, as OBS and \
+             ffmpeg's rtmp://USER:PASSWORD@HOST/APP/KEY send it); repeat for more users \
+             (--publish-auth adobe)",
+        ))
 }
 
 /// A TOML value as the schema takes it.
@@ -148,14 +193,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let config = match config_from(&command().get_matches()) {
-        Ok(config) => config,
+    let args = command().get_matches();
+    let (config, users) = match config_from(&args).and_then(|config| Ok((config, users_from(&args)?))) {
+        Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("error: {message}");
             std::process::exit(2);
         }
     };
-    let server = RtmpServer::new(config, AcceptAll)?;
+    let mut config = config;
+    if !users.is_empty() {
+        config.publish_auth = PublishAuth::Adobe;
+    }
+    let server = RtmpServer::new(config, Handler { users })?;
     println!("listening on rtmp://{}", server.local_addr()?);
     if let Some(addr) = server.tls_local_addr() {
         println!("listening on rtmps://{}", addr?);

@@ -12,6 +12,8 @@ mod support;
 
 #[path = "server/encoders.rs"]
 mod encoders;
+#[path = "server/auth.rs"]
+mod auth;
 #[path = "server/forward.rs"]
 mod forward;
 #[path = "server/grace.rs"]

@@ -241,6 +241,8 @@ pub extern "C" fn rtmp_request_get_kind(request: *const rtmp_request) -> u32 {
             RequestKind::Publish => rtmp_request_kind::Publish,
             RequestKind::Play => rtmp_request_kind::Play,
             RequestKind::Locate => rtmp_request_kind::Locate,
+            // TODO(issue 23): a kind of its own; C never gets credentials requests yet.
+            RequestKind::Credentials => rtmp_request_kind::Connect,
         };
         kind as u32
     }

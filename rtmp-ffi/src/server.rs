@@ -361,6 +361,8 @@ impl EventSink for CSink {
             }
             // TODO(issue 23): on_data (onTextData, onCuePoint, …) in C.
             Event::Data { .. } => {}
+            // TODO(issue 23): on_credentials in C (never raised: no C callback asks for it yet).
+            Event::Credentials { .. } => {}
         }
     }
 

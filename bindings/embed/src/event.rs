@@ -21,6 +21,7 @@ pub struct Session {
     id: u64,
     peer_addr: SocketAddr,
     connect: Option<Arc<ConnectParams>>,
+    user: Option<String>,
     peer_text: OnceLock<String>,
 }
 
@@ -31,13 +32,14 @@ impl Session {
             id: ctx.session_id,
             peer_addr: ctx.peer_addr,
             connect: ctx.connect.clone(),
+            user: ctx.user.clone(),
             peer_text: OnceLock::new(),
         }
     }
 
     /// A connection that has no session yet (the `on_connection` hook): id 0.
     pub fn unassigned(peer_addr: SocketAddr) -> Self {
-        Self { id: 0, peer_addr, connect: None, peer_text: OnceLock::new() }
+        Self { id: 0, peer_addr, connect: None, user: None, peer_text: OnceLock::new() }
     }
 
     /// Unique per server run; 0 before the session exists (`on_connection`).
@@ -58,6 +60,12 @@ impl Session {
     /// The connect parameters, once connect arrived.
     pub fn connect(&self) -> Option<&ConnectParams> {
         self.connect.as_deref()
+    }
+
+    /// The user name the connection logged in as (`authmod=adobe`, see the server's
+    /// `publish_auth`); `None` when it did not.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
     }
 
     /// The connect app, or "" before connect.
@@ -130,11 +138,13 @@ pub enum Hook {
     Pull,
     /// `on_data`: a data message other than metadata (`onTextData`, `onCuePoint`, …).
     Data,
+    /// `on_credentials` (decision: a user's password, while a client logs in).
+    Credentials,
 }
 
 impl Hook {
     /// Every hook, in trait order.
-    pub const ALL: [Hook; 23] = [
+    pub const ALL: [Hook; 24] = [
         Hook::Connection,
         Hook::HandshakeComplete,
         Hook::Connect,
@@ -158,12 +168,13 @@ impl Hook {
         Hook::Locate,
         Hook::Pull,
         Hook::Data,
+        Hook::Credentials,
     ];
 
     /// The hook's name, as the handler method is called in Rust, Python and C (`on_publish`);
     /// Node camelCases it (`onPublish`).
     pub const fn name(self) -> &'static str {
-        const NAMES: [&str; 23] = [
+        const NAMES: [&str; 24] = [
             "on_connection",
             "on_handshake_complete",
             "on_connect",
@@ -187,13 +198,17 @@ impl Hook {
             "on_locate",
             "on_pull",
             "on_data",
+            "on_credentials",
         ];
         NAMES[self as usize]
     }
 
     /// Whether the hook decides (accept or reject) rather than notifies.
     pub const fn is_decision(self) -> bool {
-        matches!(self, Self::Connection | Self::Connect | Self::Publish | Self::Play | Self::Locate)
+        matches!(
+            self,
+            Self::Connection | Self::Connect | Self::Publish | Self::Play | Self::Locate | Self::Credentials
+        )
     }
 }
 
@@ -251,6 +266,8 @@ pub enum RequestKind {
     Play,
     /// A stream is played but not published here: where to pull it from.
     Locate,
+    /// A client logs in: the user's password.
+    Credentials,
 }
 
 /// The request's parameters.
@@ -267,6 +284,14 @@ pub enum RequestDetails {
     /// Locate the stream with this key. Its session is not a connection (id 0, address
     /// `0.0.0.0:0`): a pull serves every player of the stream.
     Locate(StreamKey),
+    /// The password of `user` for `app`, while the session logs in (before its connect is
+    /// decided: [`Session::connect`] is `None`).
+    Credentials {
+        /// The connect app.
+        app: String,
+        /// The user name.
+        user: String,
+    },
 }
 
 /// Why an answer was not taken.
@@ -305,6 +330,8 @@ pub(crate) enum Answer {
     Decision(Decision),
     /// Locate requests: the upstream URLs, tried in order (empty: the server's `pull` rules).
     Upstreams(Vec<String>),
+    /// Credentials requests: the password, or none for no such user.
+    Password(Option<String>),
 }
 
 /// A decision waiting for an answer: connect, publish, play, a new TCP connection, or where to
@@ -342,6 +369,7 @@ impl Request {
             RequestDetails::Publish(_) => RequestKind::Publish,
             RequestDetails::Play(_) => RequestKind::Play,
             RequestDetails::Locate(_) => RequestKind::Locate,
+            RequestDetails::Credentials { .. } => RequestKind::Credentials,
         }
     }
 
@@ -374,9 +402,21 @@ impl Request {
         }
     }
 
-    /// The app: the stream key's for publish and play, the connect app otherwise.
+    /// The app: the stream key's for publish and play, the app logged in to for credentials,
+    /// the connect app otherwise.
     pub fn app(&self) -> &str {
+        if let RequestDetails::Credentials { app, .. } = &self.inner.details {
+            return app;
+        }
         self.key().map_or_else(|| self.inner.session.app(), |k| k.app.as_str())
+    }
+
+    /// The user name a credentials request asks about; the session's logged-in user otherwise.
+    pub fn user(&self) -> Option<&str> {
+        match &self.inner.details {
+            RequestDetails::Credentials { user, .. } => Some(user),
+            _ => self.inner.session.user(),
+        }
     }
 
     /// A query parameter: from the stream name for publish and play, from the connect query for
@@ -413,6 +453,15 @@ impl Request {
         match self.inner.details {
             RequestDetails::Locate(_) => self.send(Answer::Upstreams(urls)),
             _ => self.answer(Decision::from(!urls.is_empty())),
+        }
+    }
+
+    /// Answers a credentials request with the user's password (`None`: no such user). Other
+    /// requests: accepts when `password` is given, rejects otherwise.
+    pub fn credentials(&self, password: Option<String>) -> Result<(), AnswerError> {
+        match self.inner.details {
+            RequestDetails::Credentials { .. } => self.send(Answer::Password(password)),
+            _ => self.answer(Decision::from(password.is_some())),
         }
     }
 
@@ -597,6 +646,12 @@ pub enum Event {
         /// The message: its name and values.
         data: DataMessage,
     },
+    /// A client logs in: answer `request` with the user's password ([`Request::credentials`]);
+    /// [`RequestDetails::Credentials`]. Accepting or rejecting it answers "no such user".
+    Credentials {
+        /// The decision to make.
+        request: Request,
+    },
 }
 
 impl Event {
@@ -625,6 +680,7 @@ impl Event {
             Self::Locate { .. } => Hook::Locate,
             Self::Pull { .. } => Hook::Pull,
             Self::Data { .. } => Hook::Data,
+            Self::Credentials { .. } => Hook::Credentials,
         }
     }
 }

@@ -105,6 +105,7 @@ impl Handler {
         match self.ask(hook, session, details, event).await {
             Ok(Answer::Decision(decision)) => decision,
             Ok(Answer::Upstreams(urls)) => Decision::from(!urls.is_empty()),
+            Ok(Answer::Password(password)) => Decision::from(password.is_some()),
             Err(reason) => Decision::reject(reason),
         }
     }
@@ -298,7 +299,19 @@ impl RtmpHandler for Handler {
         let details = RequestDetails::Locate(key.clone());
         match self.ask(Hook::Locate, session, details, |request| Event::Locate { request }).await {
             Ok(Answer::Upstreams(urls)) => urls,
-            Ok(Answer::Decision(_)) | Err(_) => Vec::new(),
+            Ok(Answer::Decision(_) | Answer::Password(_)) | Err(_) => Vec::new(),
+        }
+    }
+
+    async fn on_credentials(&self, ctx: &SessionContext, app: &str, user: &str) -> Option<String> {
+        if !self.interest.contains(Hook::Credentials) {
+            return None;
+        }
+        let details = RequestDetails::Credentials { app: app.to_owned(), user: user.to_owned() };
+        let session = Session::from_context(ctx);
+        match self.ask(Hook::Credentials, session, details, |request| Event::Credentials { request }).await {
+            Ok(Answer::Password(password)) => password,
+            Ok(Answer::Decision(_) | Answer::Upstreams(_)) | Err(_) => None,
         }
     }
 

@@ -213,3 +213,59 @@ fn drop_inside_a_callback_finishes_in_the_background() {
     }
     panic!("the listener of a server dropped inside a callback stayed open");
 }
+
+#[test]
+fn credentials_answered_from_another_thread_log_the_publisher_in() {
+    let (tx, rx) = mpsc::channel();
+    let options = ServerOptions {
+        config: ServerConfig::default()
+            .bind("127.0.0.1:0".parse().unwrap())
+            .stats_interval(None)
+            .publish_auth(rtmp_core::server::PublishAuth::Adobe),
+        dispatch: Dispatch::Inline,
+        ..ServerOptions::default()
+    };
+    let interest = Interest::of(Hook::Credentials) | Interest::of(Hook::Publish);
+    let server =
+        EmbeddedServer::new(options, Arc::new(ChannelSink { tx: Mutex::new(tx), interest })).unwrap();
+    server.start().unwrap();
+    // Answers every credentials request (alice: s3cret; nobody else) and the publish decisions.
+    let answering = std::thread::spawn(move || {
+        let (mut asked, mut publishers) = (Vec::new(), Vec::new());
+        while let Ok(event) = rx.recv_timeout(Duration::from_secs(5)) {
+            match event {
+                Event::Credentials { request } => {
+                    assert_eq!(request.kind(), RequestKind::Credentials);
+                    assert!(request.session().id() > 0);
+                    asked.push((request.app().to_owned(), request.user().unwrap().to_owned()));
+                    let password = (request.user() == Some("alice")).then(|| "s3cret".to_owned());
+                    request.credentials(password).unwrap();
+                }
+                Event::Publish { request } => {
+                    publishers.push(request.session().user().map(str::to_owned));
+                    request.accept().unwrap();
+                }
+                _ => {}
+            }
+        }
+        (asked, publishers)
+    });
+    let url = |credentials: &str| format!("rtmp://{credentials}{}/live/cam", server.local_addr());
+    let publisher = EmbeddedPublisher::connect(&url("alice:s3cret@"), ClientOptions::default()).unwrap();
+    publisher.close().unwrap();
+    for (credentials, reason) in [("alice:wrong@", "authfailed"), ("bob:s3cret@", "nosuchuser")] {
+        let Err(EmbedError::Client(error)) =
+            EmbeddedPublisher::connect(&url(credentials), ClientOptions::default())
+        else {
+            panic!("{credentials}: not refused")
+        };
+        assert!(error.to_string().contains(reason), "{credentials}: {error}");
+    }
+    let (asked, publishers) = answering.join().unwrap();
+    assert_eq!(publishers, [Some("alice".to_owned())]);
+    let alice = ("live".to_owned(), "alice".to_owned());
+    let bob = ("live".to_owned(), "bob".to_owned());
+    // alice: the challenge and the answer; wrong password: the same; bob: the challenge only.
+    assert_eq!(asked, [alice.clone(), alice.clone(), alice.clone(), alice, bob]);
+    server.stop().unwrap();
+}

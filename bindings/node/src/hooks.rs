@@ -88,9 +88,10 @@ impl Hooks {
 
     /// The hooks the handler defines.
     pub(crate) fn interest(&self) -> Interest {
-        Hook::ALL
-            .iter()
-            .fold(Interest::NONE, |set, &hook| set.with_if(hook, self.hooks[hook as usize].is_some()))
+        // TODO(issue 23): onCredentials in Node; until then the server's default (no user).
+        Hook::ALL.iter().fold(Interest::NONE, |set, &hook| {
+            set.with_if(hook, hook != Hook::Credentials && self.hooks[hook as usize].is_some())
+        })
     }
 
     fn function(&self, env: &Env, hook: Hook) -> napi::Result<Option<js::Value>> {
@@ -297,6 +298,11 @@ impl Dispatcher {
             Event::Locate { request } => self.locate(env, f, request),
             // TODO(issue 23): onData in Node.
             Event::Data { .. } => Ok(()),
+            // TODO(issue 23): never raised yet (onCredentials is left out of the interest).
+            Event::Credentials { request } => {
+                let _ = request.credentials(None);
+                Ok(())
+            }
         }
     }
 

@@ -16,6 +16,16 @@ pub enum PublisherPolicy {
     TakeOver,
 }
 
+/// Who must authenticate with a user name and password: none, or publishers with authmod=adobe.
+#[napi(string_enum = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishAuth {
+    /// `'none'`
+    None,
+    /// `'adobe'`
+    Adobe,
+}
+
 /// Server settings. Every field is optional; the defaults are the library's.
 #[napi(object)]
 #[derive(Debug, Clone, Default)]
@@ -91,6 +101,13 @@ pub struct ServerOptions {
     pub read_coalescing_ms: Option<f64>,
     /// Most players of one stream at once; more get NetStream.Play.Failed. Default the system's.
     pub max_players_per_stream: Option<f64>,
+    /// Who must authenticate with a user name and password: none, or publishers with authmod=adobe. Default none.
+    #[napi(ts_type = "PublishAuth")]
+    pub publish_auth: Option<String>,
+    /// Most authentication challenges handed out and not yet answered. Default 1024.
+    pub auth_max_pending: Option<f64>,
+    /// How long an authentication challenge may wait for its answer. Milliseconds. Default 30s.
+    pub auth_challenge_lifetime_ms: Option<f64>,
     /// Worker threads of a runtime of the server's own. Default 2.
     pub worker_threads: Option<f64>,
     /// How long a decision hook may take before it counts as a reject. Milliseconds. Default 10s.
@@ -213,6 +230,15 @@ impl ServerOptions {
         }
         if let Some(v) = &self.max_players_per_stream {
             given.push(("max_players_per_stream", Value::from(*v)));
+        }
+        if let Some(v) = &self.publish_auth {
+            given.push(("publish_auth", Value::from(v.clone())));
+        }
+        if let Some(v) = &self.auth_max_pending {
+            given.push(("auth_max_pending", Value::from(*v)));
+        }
+        if let Some(v) = &self.auth_challenge_lifetime_ms {
+            given.push(("auth_challenge_lifetime", Value::from(*v)));
         }
         if let Some(v) = &self.worker_threads {
             given.push(("worker_threads", Value::from(*v)));

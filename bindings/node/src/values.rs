@@ -105,6 +105,8 @@ impl RtmpRequest {
             CoreKind::Publish => RequestKind::Publish,
             CoreKind::Play => RequestKind::Play,
             CoreKind::Locate => RequestKind::Locate,
+            // TODO(issue 23): a kind of its own; Node never gets credentials requests yet.
+            CoreKind::Credentials => RequestKind::Connect,
         };
         let mut out = Self {
             id: request.id() as i64,

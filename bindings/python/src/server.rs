@@ -270,6 +270,10 @@ fn event_to_tuple(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyTuple>> 
         }
         // TODO(issue 23): on_data in Python (the message itself is not passed yet).
         Event::Data { session: s, key: k, .. } => vec![none(), session(s)?, key(&k)?],
+        // TODO(issue 23): never raised yet (on_credentials is left out of the interest).
+        Event::Credentials { request } => {
+            vec![Bound::new(py, types::Request::new(request))?.into_any(), none()]
+        }
         Event::Locate { request } => {
             let k = match request.details() {
                 RequestDetails::Locate(k) => key(k)?,
@@ -416,6 +420,10 @@ impl NativeServer {
         let mut interest = Interest::NONE;
         for name in &hooks {
             if name == "on_media_tag" && media_filter.is_none() {
+                continue;
+            }
+            // TODO(issue 23): on_credentials in Python; until then the server's default (no user).
+            if name == "on_credentials" {
                 continue;
             }
             let hook = Hook::ALL

@@ -484,6 +484,7 @@ impl Request {
             RequestKind::Publish => "publish",
             RequestKind::Play => "play",
             RequestKind::Locate => "locate",
+            RequestKind::Credentials => "credentials",
         }
     }
 

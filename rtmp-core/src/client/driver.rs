@@ -10,7 +10,8 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_rustls::TlsConnector;
 
-use super::{ClientConfig, ClientError, FOURCC_LIST, RtmpUrl, Scheme};
+pub(crate) use super::auth::ClientAuth;
+use super::{ClientConfig, ClientError, DEFAULT_FLASH_VER, FOURCC_LIST, PLAYER_FLASH_VER, RtmpUrl, Scheme};
 use crate::proto::amf::AmfObject;
 use crate::proto::message::{ConnectParams, DataMessage};
 use crate::proto::session::{ClientEvent, ClientSession, ClientSessionConfig, TimeoutKind, Timers};
@@ -90,28 +91,43 @@ pub(crate) async fn open(
 ) -> Result<DriverHandle, ClientError> {
     config.validate()?;
     let connect = async {
-        let mut handle = spawn(transport(url, config).await?, url, config, intent.clone());
+        // With credentials in the URL, a refusal for authentication connects again (`ClientAuth`).
+        let mut auth = ClientAuth::new(url);
         loop {
-            match handle.events.recv().await {
-                Some(Ok(
-                    ClientEvent::PublishStarted { stream_id } | ClientEvent::PlayStarted { stream_id },
-                )) => {
-                    handle.stream_id = stream_id;
-                    return Ok(handle);
-                }
-                Some(Ok(ClientEvent::ConnectRejected { code, description })) => {
-                    return Err(ClientError::Rejected { code, description });
-                }
-                Some(Ok(ClientEvent::Status { level, code, description, .. })) if level == "error" => {
-                    return Err(ClientError::Rejected { code, description });
-                }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e),
-                None => return Err(ClientError::Closed),
+            match open_once(url, config, intent.clone(), auth.query()).await {
+                Err(e) => auth.retry(e)?,
+                opened => return opened,
             }
         }
     };
     timeout(config.connect_timeout, connect).await.map_err(|_| ClientError::Timeout("connect"))?
+}
+
+/// One connection of [`open`], its connect carrying `auth` (the `authmod=adobe` query).
+async fn open_once(
+    url: &RtmpUrl,
+    config: &ClientConfig,
+    intent: Intent,
+    auth: Option<&str>,
+) -> Result<DriverHandle, ClientError> {
+    let mut handle = spawn(transport(url, config).await?, url, config, intent, auth);
+    loop {
+        match handle.events.recv().await {
+            Some(Ok(ClientEvent::PublishStarted { stream_id } | ClientEvent::PlayStarted { stream_id })) => {
+                handle.stream_id = stream_id;
+                return Ok(handle);
+            }
+            Some(Ok(ClientEvent::ConnectRejected { code, description })) => {
+                return Err(ClientError::Rejected { code, description });
+            }
+            Some(Ok(ClientEvent::Status { level, code, description, .. })) if level == "error" => {
+                return Err(ClientError::Rejected { code, description });
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e),
+            None => return Err(ClientError::Closed),
+        }
+    }
 }
 
 /// Opens TCP (and TLS), publishes, and sends what `source` gives on this task until it ends
@@ -124,28 +140,37 @@ pub(crate) async fn publish_from<S: CommandSource>(
 ) -> Result<(), ClientError> {
     config.validate()?;
     let deadline = Instant::now() + config.connect_timeout;
-    let transport = timeout(config.connect_timeout, transport(url, config))
-        .await
-        .map_err(|_| ClientError::Timeout("connect"))??;
-    let mut driver = Driver::new(transport, url, config, Intent::Publish);
-    driver.handshake_deadline = Some(deadline);
-    // Nobody reads a forward's events: the channel is closed, and sends to it are dropped.
-    let (events, _) = mpsc::channel(1);
-    let result = driver.serve(source, &events).await;
-    let _ = driver.transport.shutdown().await;
-    result
+    let mut auth = ClientAuth::new(url);
+    loop {
+        let transport = timeout(deadline.saturating_duration_since(Instant::now()), transport(url, config))
+            .await
+            .map_err(|_| ClientError::Timeout("connect"))??;
+        let mut driver = Driver::new(transport, url, config, Intent::Publish, auth.query());
+        driver.handshake_deadline = Some(deadline);
+        // Nobody reads a forward's events: the channel is closed, and sends to it are dropped.
+        let (events, _) = mpsc::channel(1);
+        let result = driver.serve(source, &events).await;
+        let _ = driver.transport.shutdown().await;
+        match result {
+            // Refused before it published: connect again if that was for authentication.
+            Err(e) if driver.stream_id == 0 => auth.retry(e)?,
+            result => return result,
+        }
+    }
 }
 
 /// Publishes over `tcp` (a plain RTMP connection) until the server accepts the publish, within
 /// the connect timeout, then hands the connection back: its session and the publish's message
 /// stream. A server's forward then writes the stream's shared chunks into the socket itself.
+/// `auth` is the `authmod=adobe` query of this attempt ([`ClientAuth`]).
 pub(crate) async fn start_publish(
     tcp: &mut TcpStream,
     url: &RtmpUrl,
     config: &ClientConfig,
+    auth: Option<&str>,
 ) -> Result<(ClientSession, u32), ClientError> {
     config.validate()?;
-    let mut driver = Driver::new(tcp, url, config, Intent::Publish);
+    let mut driver = Driver::new(tcp, url, config, Intent::Publish, auth);
     driver.handshake_deadline = Some(Instant::now() + config.connect_timeout);
     let (events, _) = mpsc::channel(1);
     // Asked for a command only once the publish started: none ends the serving there.
@@ -207,17 +232,19 @@ fn spawn(
     url: &RtmpUrl,
     config: &ClientConfig,
     intent: Intent,
+    auth: Option<&str>,
 ) -> DriverHandle {
     let (command_tx, command_rx) = mpsc::channel(64);
     let (event_tx, event_rx) = mpsc::channel(config.event_buffer.max(1));
-    let driver = Driver::new(transport, url, config, intent);
+    let driver = Driver::new(transport, url, config, intent, auth);
     tokio::spawn(driver.run(command_rx, event_tx));
     DriverHandle { commands: command_tx, events: event_rx, stream_id: 0 }
 }
 
 impl<T: Transport> Driver<T> {
-    /// A driver with connect and publish/play queued in its session.
-    fn new(transport: T, url: &RtmpUrl, config: &ClientConfig, intent: Intent) -> Self {
+    /// A driver with connect and publish/play queued in its session; `auth` (the
+    /// `authmod=adobe` query) goes on the connect's app and tcUrl, as ffmpeg sends it.
+    fn new(transport: T, url: &RtmpUrl, config: &ClientConfig, intent: Intent, auth: Option<&str>) -> Self {
         let mut random = [0u8; 1528];
         let _ = getrandom::fill(&mut random);
         let session_config = ClientSessionConfig { chunk_size: config.chunk_size, ..Default::default() };
@@ -229,10 +256,19 @@ impl<T: Transport> Driver<T> {
         };
         let mut session =
             ClientSession::new(session_config, 0, &random).with_timers(timers, Instant::now().into_std());
+        let with_auth = |text: String| match auth {
+            Some(query) => format!("{text}?{query}"),
+            None => text,
+        };
+        // A player left at the default does not pose as an encoder (servers make encoders log in).
+        let flash_ver = match intent {
+            Intent::Play if config.flash_ver == DEFAULT_FLASH_VER => PLAYER_FLASH_VER.to_owned(),
+            _ => config.flash_ver.clone(),
+        };
         let params = ConnectParams {
-            app: url.app.clone(),
-            tc_url: Some(url.tc_url()),
-            flash_ver: Some(config.flash_ver.clone()),
+            app: with_auth(url.app.clone()),
+            tc_url: Some(with_auth(url.tc_url())),
+            flash_ver: Some(flash_ver),
             fourcc_list: if config.enhanced_rtmp {
                 FOURCC_LIST.iter().map(|s| s.to_string()).collect()
             } else {

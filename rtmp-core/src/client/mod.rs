@@ -6,6 +6,7 @@
 //!
 //! [`ClientSession`]: crate::proto::session::ClientSession
 
+mod auth;
 pub(crate) mod driver;
 mod player;
 mod publisher;
@@ -91,7 +92,9 @@ pub struct ClientConfig {
     pub tls: TlsOptions,
     /// Announce Enhanced RTMP codecs in connect (`fourCcList`), as ffmpeg does. Default on.
     pub enhanced_rtmp: bool,
-    /// The `flashVer` sent in connect. Default `FMLE/3.0 (compatible; rtmp-rs)`.
+    /// The `flashVer` sent in connect. Default `FMLE/3.0 (compatible; rtmp-rs)` (an encoder's,
+    /// as OBS and ffmpeg send when publishing); players left at the default send ffmpeg's player
+    /// version, `LNX 9,0,124,2`, so that servers that make encoders log in let them play.
     pub flash_ver: String,
     /// Reconnect after a drop (player and publisher). Default off.
     pub reconnect: Option<ReconnectPolicy>,
@@ -147,7 +150,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             tls: TlsOptions::default(),
             enhanced_rtmp: true,
-            flash_ver: "FMLE/3.0 (compatible; rtmp-rs)".into(),
+            flash_ver: DEFAULT_FLASH_VER.into(),
             reconnect: None,
             event_buffer: 256,
             chunk_size: 4096,
@@ -156,6 +159,12 @@ impl Default for ClientConfig {
         }
     }
 }
+
+/// [`ClientConfig::flash_ver`]'s default.
+const DEFAULT_FLASH_VER: &str = "FMLE/3.0 (compatible; rtmp-rs)";
+
+/// What players send instead of [`DEFAULT_FLASH_VER`] (ffmpeg's when it plays).
+const PLAYER_FLASH_VER: &str = "LNX 9,0,124,2";
 
 /// The FourCCs announced when `enhanced_rtmp` is on.
 const FOURCC_LIST: [&str; 12] =

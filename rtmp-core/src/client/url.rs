@@ -14,7 +14,7 @@ pub enum Scheme {
 }
 
 /// A parsed RTMP URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RtmpUrl {
     /// The scheme.
     pub scheme: Scheme,
@@ -27,6 +27,25 @@ pub struct RtmpUrl {
     /// Stream name: the last path segment with the URL's query (`cam?token=x`), as publish and
     /// play send it.
     pub stream: String,
+    /// The user name of `rtmp://user:password@host/…` (percent-decoded): the client logs in
+    /// with Adobe's challenge (`authmod=adobe`) when the server asks.
+    pub user: Option<String>,
+    /// The password of `rtmp://user:password@host/…` (percent-decoded).
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for RtmpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RtmpUrl")
+            .field("scheme", &self.scheme)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("app", &self.app)
+            .field("stream", &self.stream)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 impl RtmpUrl {
@@ -41,6 +60,14 @@ impl RtmpUrl {
             return Err(bad("the scheme must be rtmp:// or rtmps://"));
         };
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let (credentials, authority) = match authority.rsplit_once('@') {
+            Some((credentials, host)) => (Some(credentials), host),
+            None => (None, authority),
+        };
+        let (user, password) = match credentials.map(|c| c.split_once(':').unwrap_or((c, ""))) {
+            Some((user, password)) => (Some(percent_decode(user)), Some(percent_decode(password))),
+            None => (None, None),
+        };
         let default_port = if scheme == Scheme::Rtmp { 1935 } else { 443 };
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (host, after) = v6.split_once(']').ok_or_else(|| bad("unclosed '[' in the host"))?;
@@ -76,12 +103,13 @@ impl RtmpUrl {
             Some(q) => format!("{name}?{q}"),
             None => name.to_owned(),
         };
-        Ok(Self { scheme, host, port, app: app.to_owned(), stream })
+        Ok(Self { scheme, host, port, app: app.to_owned(), stream, user, password })
     }
 
     /// The same stream on the server at `tc_url` (what a ReconnectRequest points to).
     pub fn with_tc_url(&self, tc_url: &str) -> Result<Self, ClientError> {
-        Self::parse(&format!("{}/{}", tc_url.trim_end_matches('/'), self.stream))
+        let moved = Self::parse(&format!("{}/{}", tc_url.trim_end_matches('/'), self.stream))?;
+        Ok(Self { user: self.user.clone(), password: self.password.clone(), ..moved })
     }
 
     /// The tcUrl sent in connect, as ffmpeg builds it: `rtmp://host:port/app`.
@@ -104,6 +132,26 @@ impl fmt::Display for RtmpUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.tc_url(), self.stream)
     }
+}
+
+/// `%XX` decoded (a user name or password may hold `@`, `:` or `/` so written).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| bytes.get(at).and_then(|&b| char::from(b).to_digit(16));
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) = (hex(i + 1), hex(i + 2))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -143,6 +191,18 @@ mod tests {
         let moved = url.with_tc_url("rtmps://b:444/edge/").unwrap();
         assert_eq!((moved.host.as_str(), moved.port, moved.app.as_str()), ("b", 444, "edge"));
         assert_eq!(moved.stream, "cam?k=1");
+    }
+
+    #[test]
+    fn credentials_stay_out_of_the_tc_url() {
+        let url = RtmpUrl::parse("rtmp://alice:p%40ss:w@h:1936/live/cam").unwrap();
+        assert_eq!((url.user.as_deref(), url.password.as_deref()), (Some("alice"), Some("p@ss:w")));
+        assert_eq!((url.host.as_str(), url.port), ("h", 1936));
+        assert_eq!(url.tc_url(), "rtmp://h:1936/live");
+        assert_eq!(url.to_string(), "rtmp://h:1936/live/cam");
+        assert!(!format!("{url:?}").contains("p@ss"), "Debug hides the password");
+        assert_eq!(url.with_tc_url("rtmp://b/edge").unwrap().user.as_deref(), Some("alice"));
+        assert_eq!(RtmpUrl::parse("rtmp://h/live/cam").unwrap().user, None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The sans-IO RTMP protocol core. Nothing here uses tokio, sockets or a clock.
 
+pub mod adobe;
 pub mod amf;
 pub mod chunk;
 mod error;

@@ -20,6 +20,22 @@ pub enum PublisherPolicy {
     TakeOver,
 }
 
+/// Who must authenticate with a user name and password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PublishAuth {
+    /// Nobody: the handler's hooks decide alone.
+    #[default]
+    None,
+    /// Publishers, with Adobe's challenge (`authmod=adobe`, as Wowza and Adobe Media Server ask
+    /// it; OBS, ffmpeg, FMLE, Wirecast and GStreamer answer it): encoders (a `flashVer` starting
+    /// with `FMLE/`, as OBS, ffmpeg and GStreamer send) are challenged at connect, the password
+    /// comes from [`RtmpHandler::on_credentials`](super::RtmpHandler::on_credentials), and a
+    /// publish from a connection that did not authenticate is refused. Players without
+    /// credentials connect as before (GStreamer's `rtmp2src` sends `FMLE/3.0` too, so it must
+    /// be given credentials).
+    Adobe,
+}
+
 /// An RTMPS listener beside the plain one.
 #[derive(Clone)]
 pub struct TlsListener {
@@ -143,6 +159,13 @@ pub struct ServerConfig {
     /// from the encoder to players and hooks (and to the answers to the publisher's commands).
     /// Default none (every message is read when it arrives).
     pub read_coalescing: Option<Duration>,
+    /// Who must authenticate with a user name and password. Default [`PublishAuth::None`].
+    pub publish_auth: PublishAuth,
+    /// Most authentication challenges handed out and not yet answered; past it the oldest are
+    /// forgotten (their clients fail and retry). Default 1024.
+    pub auth_max_pending: usize,
+    /// How long a challenge may wait for its answer. Default 30 s.
+    pub auth_challenge_lifetime: Duration,
 }
 
 impl Default for ServerConfig {
@@ -185,6 +208,9 @@ impl Default for ServerConfig {
             write_coalescing: None,
             read_coalescing: None,
             max_players_per_stream: None,
+            publish_auth: PublishAuth::None,
+            auth_max_pending: 1024,
+            auth_challenge_lifetime: Duration::from_secs(30),
         }
     }
 }
@@ -276,6 +302,12 @@ setters! {
     read_coalescing: Option<Duration>,
     /// Sets [`ServerConfig::max_players_per_stream`].
     max_players_per_stream: Option<usize>,
+    /// Sets [`ServerConfig::publish_auth`].
+    publish_auth: PublishAuth,
+    /// Sets [`ServerConfig::auth_max_pending`].
+    auth_max_pending: usize,
+    /// Sets [`ServerConfig::auth_challenge_lifetime`].
+    auth_challenge_lifetime: Duration,
 }
 
 impl Field for PublisherPolicy {
@@ -283,6 +315,19 @@ impl Field for PublisherPolicy {
         match setting {
             Setting::Choice(0) => Some(Self::RejectNew),
             Setting::Choice(1) => Some(Self::TakeOver),
+            _ => None,
+        }
+    }
+    fn to_setting(&self) -> Setting {
+        Setting::Choice(*self as usize)
+    }
+}
+
+impl Field for PublishAuth {
+    fn from_setting(setting: Setting) -> Option<Self> {
+        match setting {
+            Setting::Choice(0) => Some(Self::None),
+            Setting::Choice(1) => Some(Self::Adobe),
             _ => None,
         }
     }
@@ -371,6 +416,12 @@ pub static SERVER_OPTIONS: OptionTable<ServerConfig> = crate::option_table!(Serv
     read_coalescing: Kind::Duration(Unset::Off),
     /// Most players of one stream at once; more get NetStream.Play.Failed.
     max_players_per_stream: Kind::Int { min: 1, max: 10_000_000, nullable: true },
+    /// Who must authenticate with a user name and password: none, or publishers with authmod=adobe.
+    publish_auth: Kind::Choice(&["none", "adobe"]),
+    /// Most authentication challenges handed out and not yet answered.
+    auth_max_pending: int(1, 1 << 24),
+    /// How long an authentication challenge may wait for its answer.
+    auth_challenge_lifetime: DURATION,
 });
 
 impl ServerConfig {

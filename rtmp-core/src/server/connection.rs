@@ -95,7 +95,7 @@ async fn serve<H, R, W>(
 {
     let mut connection = Connection {
         session: new_session(&shared),
-        ctx: SessionContext { session_id, peer_addr, connect: None },
+        ctx: SessionContext { session_id, peer_addr, connect: None, user: None },
         shared,
         publishing: Vec::new(),
         playing: Vec::new(),
@@ -296,7 +296,15 @@ impl<H: RtmpHandler> Connection<H> {
         let handler = Arc::clone(&self.shared.handler);
         match event {
             ServerEvent::HandshakeComplete { .. } => handler.on_handshake_complete(&self.ctx).await,
-            ServerEvent::ConnectRequested { request, params } => {
+            ServerEvent::ConnectRequested { request, mut params } => {
+                match super::auth::authenticate(&self.shared, &self.ctx, &mut params).await {
+                    Ok(user) => self.ctx.user = user,
+                    Err(description) => {
+                        let _ = self.session.reject(request, &description);
+                        self.ending = Some(DisconnectReason::Rejected(description));
+                        return;
+                    }
+                }
                 let params = Arc::new(params);
                 self.ctx.connect = Some(Arc::clone(&params));
                 match handler.on_connect(&self.ctx, &params).await {

@@ -115,6 +115,9 @@ pub struct SessionContext {
     pub peer_addr: SocketAddr,
     /// The connect parameters, once connect arrived (app, tcUrl, query, flashVer, E-RTMP caps).
     pub connect: Option<Arc<ConnectParams>>,
+    /// The user name the connection authenticated as (`authmod=adobe`, see
+    /// [`ServerConfig::publish_auth`](super::ServerConfig::publish_auth)); `None` when it did not.
+    pub user: Option<String>,
 }
 
 impl SessionContext {
@@ -249,6 +252,22 @@ pub trait RtmpHandler: Send + Sync + 'static {
     fn on_connection(&self, peer_addr: SocketAddr) -> impl Future<Output = Decision> + Send {
         let _ = peer_addr;
         async { Decision::Accept }
+    }
+
+    /// The password of `user` for application `app`, or `None` when there is no such user: asked
+    /// while a client authenticates (`authmod=adobe`, see
+    /// [`ServerConfig::publish_auth`](super::ServerConfig::publish_auth)), before `on_connect`
+    /// (`ctx` has the session id and address, not yet the connect). The server never sees the
+    /// password on the wire: it checks the client's answer to a challenge against it. Awaited on
+    /// the connection's task.
+    fn on_credentials(
+        &self,
+        ctx: &SessionContext,
+        app: &str,
+        user: &str,
+    ) -> impl Future<Output = Option<String>> + Send {
+        let _ = (ctx, app, user);
+        async { None }
     }
 
     /// The handshake finished.

@@ -1,6 +1,7 @@
 //! The RTMP server: pub/sub by app and stream key, GOP cache for late joiners, backpressure that
 //! drops video before audio, handler hooks and limits. Built on tokio over [`crate::proto`].
 
+mod auth;
 #[doc(hidden)]
 pub mod bench_support;
 mod config;
@@ -29,7 +30,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-pub use config::{PublisherPolicy, SERVER_OPTIONS, ServerConfig, TlsListener};
+pub use config::{PublishAuth, PublisherPolicy, SERVER_OPTIONS, ServerConfig, TlsListener};
 pub use forward::{ForwardError, ForwardStats, ForwardTemplate, RelayState};
 pub use handler::{
     AcceptAll, AudioFrame, Decision, DisconnectReason, MediaKind, MediaTag, PlayOptions, PlayParams,

@@ -1,7 +1,7 @@
 //! State shared by the listener and every connection task.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use tokio::sync::watch;
@@ -11,6 +11,7 @@ use super::pull::{Locator, PullListener};
 use super::registry::Registry;
 use super::stats::ServerStats;
 use super::{RtmpHandler, ServerConfig};
+use crate::proto::adobe::ChallengeStore;
 use crate::proto::session::ServerSessionConfig;
 
 /// Server-wide counters.
@@ -41,11 +42,15 @@ pub(crate) struct ServerState {
     pub(crate) locator: OnceLock<Locator>,
     /// The handler's `on_pull`.
     pub(crate) pull_listener: OnceLock<PullListener>,
+    /// `authmod=adobe` challenges handed out and not yet answered.
+    pub(crate) challenges: Mutex<ChallengeStore>,
 }
 
 impl ServerState {
     pub(crate) fn new(config: ServerConfig) -> Self {
+        let challenges = ChallengeStore::new(config.auth_max_pending, config.auth_challenge_lifetime);
         Self {
+            challenges: Mutex::new(challenges),
             session_config: Arc::new(config.session_config()),
             config: Arc::new(config),
             registry: Registry::default(),

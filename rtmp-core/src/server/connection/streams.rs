@@ -48,6 +48,11 @@ impl<H: RtmpHandler> Connection<H> {
     /// publisher policy says.
     pub(super) async fn decide_publish(&mut self, request: RequestId, params: PublishParams) {
         let handler = Arc::clone(&self.shared.handler);
+        if self.shared.config.publish_auth != crate::server::PublishAuth::None && self.ctx.user.is_none() {
+            tracing::info!(session = self.ctx.session_id, key = %params.key, "publish refused: not authenticated");
+            let _ = self.session.reject(request, "Authentication required to publish.");
+            return;
+        }
         let options = match handler.on_publish(&self.ctx, &params).await {
             Decision::Reject(reason) => {
                 tracing::info!(session = self.ctx.session_id, key = %params.key, %reason, "publish rejected");

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::{Ended, Runner};
-use crate::client::driver::start_publish;
+use crate::client::driver::{ClientAuth, start_publish};
 use crate::client::{ClientConfig, ClientError, RtmpUrl};
 use crate::proto::session::{ClientEvent, ClientSession};
 use crate::server::output::{Notice, NoticeWriter, OutputLimits, PlayerOutput, SharedWriter};
@@ -66,10 +66,16 @@ impl Runner {
         failures: &mut u32,
     ) -> Ended {
         let connect = async {
-            let mut tcp = TcpStream::connect(url.authority()).await?;
-            tcp.set_nodelay(true)?;
-            let (session, stream_id) = start_publish(&mut tcp, url, config).await?;
-            Ok::<_, ClientError>((tcp, session, stream_id))
+            // Credentials in the URL: a refusal for authentication connects again.
+            let mut auth = ClientAuth::new(url);
+            loop {
+                let mut tcp = TcpStream::connect(url.authority()).await?;
+                tcp.set_nodelay(true)?;
+                match start_publish(&mut tcp, url, config, auth.query()).await {
+                    Ok((session, stream_id)) => return Ok::<_, ClientError>((tcp, session, stream_id)),
+                    Err(e) => auth.retry(e)?,
+                }
+            }
         };
         let (tcp, mut session, stream_id) = match timeout(config.connect_timeout, connect).await {
             Ok(Ok(connected)) => connected,
