@@ -10,10 +10,10 @@
 #[path = "support/mod.rs"]
 mod support;
 
-#[path = "server/encoders.rs"]
-mod encoders;
 #[path = "server/auth.rs"]
 mod auth;
+#[path = "server/encoders.rs"]
+mod encoders;
 #[path = "server/forward.rs"]
 mod forward;
 #[path = "server/grace.rs"]
