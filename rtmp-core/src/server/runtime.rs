@@ -90,3 +90,49 @@ impl<H: RtmpHandler> std::ops::Deref for Shared<H> {
         &self.state
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::proto::adobe::{ChallengeStore, response};
+
+    // Here, not in `proto::adobe`: the sans-IO core reads no clock, not even in its tests; the
+    // store takes the time from its caller, as the server gives it.
+    #[test]
+    fn store_verifies_once_expires_and_stays_bounded() {
+        let now = Instant::now();
+        let mut store = ChallengeStore::new(2, Duration::from_secs(30));
+        store.insert("o1".into(), "user", "live", "saltSALT".into(), "chal1234".into(), now);
+        let pending = store.take("o1", now).unwrap();
+        assert!(pending.verify(
+            "o1",
+            "pass",
+            "0a1b2c3d",
+            &response("user", "saltSALT", "pass", "o1", "0a1b2c3d")
+        ));
+        assert!(!pending.verify(
+            "o1",
+            "wrong",
+            "0a1b2c3d",
+            &response("user", "saltSALT", "pass", "o1", "0a1b2c3d")
+        ));
+        assert!(store.take("o1", now).is_none(), "answered once");
+
+        store.insert("o2".into(), "u", "live", "s".into(), "c".into(), now);
+        assert!(store.take("o2", now + Duration::from_secs(31)).is_none(), "expired");
+
+        for i in 0..10 {
+            store.insert(
+                format!("x{i}"),
+                "u",
+                "live",
+                "s".into(),
+                "c".into(),
+                now + Duration::from_millis(i),
+            );
+        }
+        assert_eq!(store.len(), 2);
+        assert!(store.take("x9", now).is_some() && store.take("x8", now).is_some(), "the newest stay");
+    }
+}

@@ -81,7 +81,8 @@ fn concat(header: &[u8], body: &[u8]) -> Bytes {
 }
 
 impl VideoTag {
-    /// This tag as a legacy player reads it: see the [module](self) for the rule.
+    /// This tag as a legacy player reads it ([`LegacyForm`]): Enhanced-RTMP H.264 and AAC become
+    /// codec id 7 and sound format 10, track 0 only; codecs with no legacy form stay as they are.
     pub fn to_legacy(&self) -> LegacyForm {
         if !self.is_enhanced() {
             return LegacyForm::Unchanged;
@@ -136,7 +137,8 @@ impl VideoTag {
 }
 
 impl AudioTag {
-    /// This tag as a legacy player reads it: see the [module](self) for the rule.
+    /// This tag as a legacy player reads it ([`LegacyForm`]): Enhanced-RTMP H.264 and AAC become
+    /// codec id 7 and sound format 10, track 0 only; codecs with no legacy form stay as they are.
     pub fn to_legacy(&self) -> LegacyForm {
         if !self.is_enhanced() {
             return LegacyForm::Unchanged;
