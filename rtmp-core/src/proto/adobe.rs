@@ -361,5 +361,4 @@ mod tests {
         assert_eq!(q.opaque.as_deref(), Some("o"));
         assert_eq!(AuthQuery::parse("token=1"), AuthQuery::default());
     }
-
 }
