@@ -268,11 +268,14 @@ fn event_to_tuple(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyTuple>> 
         Event::Pull { key: k, stats } => {
             vec![none(), key(&k)?, Bound::new(py, types::PullStats::from_core(&stats))?.into_any()]
         }
-        // TODO(issue 23): on_data in Python (the message itself is not passed yet).
-        Event::Data { session: s, key: k, .. } => vec![none(), session(s)?, key(&k)?],
-        // TODO(issue 23): never raised yet (on_credentials is left out of the interest).
+        Event::Data { session: s, key: k, data } => {
+            let data = Bound::new(py, types::DataMessage::from_core(py, &data)?)?.into_any();
+            vec![none(), session(s)?, key(&k)?, data]
+        }
         Event::Credentials { request } => {
-            vec![Bound::new(py, types::Request::new(request))?.into_any(), none()]
+            let app = request.app().to_owned().into_pyobject(py)?.into_any();
+            let user = request.user().unwrap_or_default().to_owned().into_pyobject(py)?.into_any();
+            vec![Bound::new(py, types::Request::new(request))?.into_any(), app, user]
         }
         Event::Locate { request } => {
             let k = match request.details() {
@@ -367,8 +370,7 @@ fn server_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// The names of the hooks, in the order of the Rust trait.
 #[pyfunction]
 fn hook_names() -> Vec<&'static str> {
-    // TODO(issue 23): on_data in Python (rtmp_rs.Handler has no on_data yet).
-    Hook::ALL.iter().filter(|&&hook| hook != Hook::Data).map(|hook| hook.name()).collect()
+    Hook::ALL.iter().map(|hook| hook.name()).collect()
 }
 
 /// A bound server. Built by `rtmp_rs.Server`; use that.
@@ -420,10 +422,6 @@ impl NativeServer {
         let mut interest = Interest::NONE;
         for name in &hooks {
             if name == "on_media_tag" && media_filter.is_none() {
-                continue;
-            }
-            // TODO(issue 23): on_credentials in Python; until then the server's default (no user).
-            if name == "on_credentials" {
                 continue;
             }
             let hook = Hook::ALL

@@ -257,8 +257,26 @@ impl Session {
         self.inner.query_param(key)
     }
 
+    /// The user name the connection logged in as (`publish_auth="adobe"`, the password from
+    /// `on_credentials`); None when it did not log in.
+    #[getter]
+    fn user(&self) -> Option<&str> {
+        self.inner.user()
+    }
+
     fn __repr__(&self) -> String {
-        format!("Session(id={}, peer_addr={:?}, app={:?})", self.id(), self.peer_addr(), self.app())
+        match self.user() {
+            Some(user) => format!(
+                "Session(id={}, peer_addr={:?}, app={:?}, user={:?})",
+                self.id(),
+                self.peer_addr(),
+                self.app(),
+                user
+            ),
+            None => {
+                format!("Session(id={}, peer_addr={:?}, app={:?})", self.id(), self.peer_addr(), self.app())
+            }
+        }
     }
 }
 
@@ -454,8 +472,9 @@ impl DisconnectReason {
     }
 }
 
-/// A decision waiting for an answer (connection, connect, publish, play, locate). The package
-/// answers it from the hook's result; answer it yourself only when you took it from a raw event.
+/// A decision waiting for an answer (connection, connect, publish, play, locate, credentials).
+/// The package answers it from the hook's result; answer it yourself only when you took it from
+/// a raw event.
 #[pyclass(frozen, module = "rtmp_rs._native")]
 pub(crate) struct Request {
     inner: embed::Request,
@@ -475,7 +494,7 @@ impl Request {
         self.inner.id()
     }
 
-    /// `connection`, `connect`, `publish`, `play` or `locate`.
+    /// `connection`, `connect`, `publish`, `play`, `locate` or `credentials`.
     #[getter]
     fn kind(&self) -> &'static str {
         match self.inner.kind() {
@@ -526,15 +545,51 @@ impl Request {
         self.inner.locate(urls).is_ok()
     }
 
+    /// Answers a credentials request with the user's password (None: no such user); other
+    /// requests: accepts when `password` is given, rejects otherwise. Returns False when the
+    /// request was answered before or expired.
+    #[pyo3(signature = (password))]
+    fn credentials(&self, password: Option<String>) -> bool {
+        self.inner.credentials(password).is_ok()
+    }
+
     /// Rejects with `reason` (the status description the client sees; a locate rejected names
-    /// no upstream: the server's `pull` rules apply). Returns False when the request was
-    /// answered before or expired.
+    /// no upstream: the server's `pull` rules apply; a credentials request rejected answers "no
+    /// such user"). Returns False when the request was answered before or expired.
     fn reject(&self, reason: &str) -> bool {
         self.inner.reject(reason).is_ok()
     }
 
     fn __repr__(&self) -> String {
         format!("Request(id={}, kind={:?})", self.id(), self.kind())
+    }
+}
+
+/// A data message other than metadata (`onTextData`, `onCuePoint`, `onCaption`, ...), as
+/// `on_data` gets it: its name and its AMF0 values as Python values (numbers float, objects and
+/// ECMA arrays dict, strict arrays list, null and undefined None).
+#[pyclass(frozen, get_all, module = "rtmp_rs._native")]
+pub(crate) struct DataMessage {
+    /// The handler name (`"onTextData"`); `@setDataFrame` is taken off already.
+    name: String,
+    /// The values after the name (`onTextData`: one dict, `{"type": "Text", "text": ...}`).
+    values: Py<PyList>,
+}
+
+impl DataMessage {
+    pub(crate) fn from_core(py: Python<'_>, data: &rtmp_core::proto::message::DataMessage) -> PyResult<Self> {
+        let values = PyList::empty(py);
+        for value in &data.values {
+            values.append(crate::amf::value_to_py(py, value)?)?;
+        }
+        Ok(Self { name: data.name.clone(), values: values.unbind() })
+    }
+}
+
+#[pymethods]
+impl DataMessage {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("DataMessage(name={:?}, values={})", self.name, self.values.bind(py).repr()?))
     }
 }
 
@@ -1021,6 +1076,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<DisconnectReason>()?;
     m.add_class::<Request>()?;
     m.add_class::<Frame>()?;
+    m.add_class::<DataMessage>()?;
     m.add_class::<PlayerStats>()?;
     m.add_class::<ForwardStats>()?;
     m.add_class::<PullStats>()?;

@@ -16,7 +16,8 @@ import rtmp_rs
 
 class Recorder(rtmp_rs.Handler):
     """Overrides the 19 hooks of a server without relays (test_relays.py has on_forward,
-    on_locate and on_pull), half of them async, and records every call."""
+    on_locate and on_pull) or logins (test_auth.py has on_credentials and on_data), half of
+    them async, and records every call."""
 
     def __init__(self) -> None:
         self.calls: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
@@ -142,7 +143,8 @@ async def test_every_hook_fires_with_ffmpeg(ffmpeg: str) -> None:
     calls = handler.calls
     reconnect = ("on_media_tag", "on_publish_interrupted", "on_publish_resumed")  # the next test's
     relays = ("on_forward", "on_locate", "on_pull")  # test_relays.py
-    others = reconnect + relays
+    auth = ("on_credentials", "on_data")  # test_auth.py
+    others = reconnect + relays + auth
     missing = [name for name in rtmp_rs._native.hook_names() if name not in others and not calls[name]]
     assert not missing
     assert handler.media_tags > 50
@@ -151,6 +153,7 @@ async def test_every_hook_fires_with_ffmpeg(ffmpeg: str) -> None:
     assert peer.startswith("127.0.0.1:")
     session, params = calls["on_connect"][0]
     assert session.id > 0 and session.peer_addr.startswith("127.0.0.1:")
+    assert session.user is None  # no publish_auth: nobody logs in
     assert params.app == "live" and session.app == "live"
     assert params.tc_url is not None and str(port) in params.tc_url
     assert "flashVer" in params.properties or params.flash_ver is not None

@@ -38,6 +38,7 @@ from ._handler import Accept, Handler, Reject
 from ._native import (
     ClosedError,
     ConnectParams,
+    DataMessage,
     DisconnectReason,
     ForwardExistsError,
     ForwardStats,
@@ -76,6 +77,7 @@ __all__ = [
     "Accept",
     "ClosedError",
     "ConnectParams",
+    "DataMessage",
     "DisconnectReason",
     "ForwardExistsError",
     "ForwardStats",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Optional, Sequence, 
 if TYPE_CHECKING:
     from ._native import (
         ConnectParams,
+        DataMessage,
         DisconnectReason,
         ForwardStats,
         Frame,
@@ -81,6 +82,9 @@ a play or a publish with its own settings; or an awaitable of it."""
 Upstreams = Union[None, Sequence[str], Awaitable[Union[None, Sequence[str]]]]
 """What ``on_locate`` returns: the upstream URLs to pull from, tried in order; None (or an
 empty list) for the server's ``pull`` rules; or an awaitable of it."""
+Password = Union[None, str, Awaitable[Optional[str]]]
+"""What ``on_credentials`` returns: the user's password, or None when there is no such user;
+or an awaitable of it."""
 Notification = Union[None, Awaitable[None]]
 
 
@@ -104,8 +108,9 @@ class Handler:
     when they return True or None, reject when they return False or raise ``Reject(reason)``;
     any other exception is logged and rejects. A slow ``async`` decision delays only its own
     connection. ``on_locate`` is a decision too: it returns upstream URLs (an exception is
-    logged and names none). Plain ``def`` decision hooks run on a thread pool, other plain
-    ``def`` hooks on the event loop: keep those quick.
+    logged and names none); so is ``on_credentials``: it returns a user's password (an
+    exception is logged and means no such user). Plain ``def`` decision hooks run on a thread
+    pool, other plain ``def`` hooks on the event loop: keep those quick.
 
     Notifications return nothing; an exception is logged and the server goes on.
     ``on_media_tag`` is the exception to the rule: it is a synchronous filter called on a
@@ -198,3 +203,19 @@ class Handler:
     def on_pull(self, key: StreamKey, stats: PullStats) -> Notification:
         """The pull of stream ``key`` changed state (``stats.state``: ``"connecting"`` (or
         waiting for the first media), ``"live"`` or ``"backoff"``; ``stats.url`` the upstream)."""
+
+    def on_data(self, session: Session, key: StreamKey, data: DataMessage) -> Notification:
+        """The publisher of ``key`` sent a data message other than ``onMetaData``
+        (``onTextData``, ``onCuePoint``, ``onCaption``, ...): ``data.name`` and ``data.values``
+        (Python values: ``onTextData``'s is ``[{"type": "Text", "text": "hello"}]``). It reached
+        the players (``on_media_tag`` let it through)."""
+
+    def on_credentials(self, app: str, user: str) -> Password:
+        """A client logs in to ``app`` as ``user`` (``publish_auth="adobe"``: encoders such as
+        ffmpeg and OBS publishing to ``rtmp://user:password@host/app/key``): return the user's
+        password, or None when there is no such user (the client is refused with
+        ``nosuchuser``; a wrong password with ``authfailed``). Asked twice per login (at the
+        challenge and at the answer). An exception, a value that is not a str, or no answer
+        within ``decision_timeout`` is logged and means no such user. The logged-in user shows
+        as ``session.user`` in the later hooks of that connection."""
+        return None

@@ -28,7 +28,7 @@ from ._native import (
 logger = logging.getLogger("rtmp_rs")
 
 _HOOKS: Sequence[str] = tuple(_native.hook_names())
-_DECISIONS = frozenset({"on_connection", "on_connect", "on_publish", "on_play", "on_locate"})
+_DECISIONS = frozenset({"on_connection", "on_connect", "on_publish", "on_play", "on_locate", "on_credentials"})
 
 
 def _overridden(handler: Handler, name: str) -> bool:
@@ -55,7 +55,8 @@ class Server:
     ``on_connect``, ``on_publish``, ``on_play``), which run on a thread pool so that one that
     blocks does not hold up the others, and ``on_media_tag``, which runs on a thread of its own.
     ``on_locate`` is a decision hook too (it names the upstreams of a stream played here but
-    not published).
+    not published), and so is ``on_credentials`` (a user's password, with
+    ``publish_auth="adobe"``).
     """
 
     def __init__(
@@ -97,6 +98,9 @@ class Server:
         write_coalescing: float | None = None,
         read_coalescing: float | None = None,
         max_players_per_stream: int | None = None,
+        publish_auth: Literal["none", "adobe"] = "none",
+        auth_max_pending: int = 1024,
+        auth_challenge_lifetime: float = 30.0,
         tls_bind: str | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
@@ -119,7 +123,13 @@ class Server:
         ``stats_interval=None`` turns ``on_stats`` off; ``write_coalescing`` (seconds) holds
         each player's output that long to write it at once (less CPU, more latency);
         ``read_coalescing`` (seconds) reads each publisher at most that often once its socket is
-        empty, many messages a read (less CPU, more latency from encoder to players and hooks); ``tls_bind``/``tls_cert``/``tls_key``
+        empty, many messages a read (less CPU, more latency from encoder to players and hooks);
+        ``publish_auth="adobe"`` makes publishing take a user name and password (Adobe's
+        ``authmod=adobe`` challenge, as ffmpeg and OBS answer it for
+        ``rtmp://user:password@host/app/key``; passwords from ``on_credentials``; a publish
+        from a connection that did not log in is refused; players connect freely), with at most
+        ``auth_max_pending`` challenges waiting, each ``auth_challenge_lifetime`` seconds;
+        ``tls_bind``/``tls_cert``/``tls_key``
         (PEM files) add an RTMPS listener; ``max_amf_depth``, ``max_amf_entries`` and
         ``max_amf_decoded_bytes`` bound what one received command or data message may decode to
         (nesting, entries per object or array, bytes including the copies AMF3 references make;
@@ -574,13 +584,26 @@ def _is_async(hook: Callable[..., Any]) -> bool:
 
 def _failed(name: str) -> str:
     """What a decision hook that raised means, for the log."""
-    return "no upstream from it (the pull rules apply)" if name == "on_locate" else "rejecting"
+    if name == "on_locate":
+        return "no upstream from it (the pull rules apply)"
+    if name == "on_credentials":
+        return "no such user"
+    return "rejecting"
 
 
 def _answer(name: str, request: Request, value: Any) -> None:
     """True or None accept; ``Accept(...)`` accepts with the stream's own settings; False (any
-    falsy value) rejects. ``on_locate``: a list of URLs, or None (the pull rules)."""
-    if name == "on_locate":
+    falsy value) rejects. ``on_locate``: a list of URLs, or None (the pull rules).
+    ``on_credentials``: the password (str), or None (no such user)."""
+    if name == "on_credentials":
+        if value is not None and not isinstance(value, str):
+            logger.error(
+                "rtmp_rs: on_credentials must return the password (str) or None, not %s; no such user",
+                type(value).__name__,
+            )
+            value = None
+        request.credentials(value)
+    elif name == "on_locate":
         if value is None:
             request.locate([])
             return
