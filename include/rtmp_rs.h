@@ -16,9 +16,9 @@
  *    from.
  *  - Ownership: functions that take a config copy it; frames are reference-counted
  *    (rtmp_frame_retain / rtmp_frame_release); a deferred request belongs to the application
- *    until rtmp_request_accept / rtmp_request_reject, which release it; snapshots from
- *    rtmp_server_stats are freed with rtmp_stats_free, lists from rtmp_server_streams with
- *    rtmp_stream_list_free. Userdata destructors run exactly once.
+ *    until its answer (rtmp_request_accept, _reject, _locate, _credentials, …), which releases
+ *    it; snapshots from rtmp_server_stats are freed with rtmp_stats_free, lists from
+ *    rtmp_server_streams with rtmp_stream_list_free. Userdata destructors run exactly once.
  *
  * Threads
  *  - Each server and client runs on its own runtime threads (named "rtmp-rs"); the size is set
@@ -26,12 +26,14 @@
  *  - Connection callbacks (on_connection, on_handshake_complete, on_connect, on_fc_publish,
  *    on_publish, on_unpublish, on_play, on_play_stop, on_pause, on_unpause, on_disconnect, and
  *    on_publish_interrupted and on_publish_resumed of rtmp_server_config_set_reconnect_callbacks,
- *    on_locate of rtmp_server_config_set_relay_callbacks) run on blocking-pool threads: they may block and may call any function, except stopping the
+ *    on_locate of rtmp_server_config_set_relay_callbacks, on_credentials of
+ *    rtmp_server_config_set_auth_callbacks) run on blocking-pool threads: they may block and may call any function, except stopping the
  *    server (rtmp_server_stop returns RTMP_RESULT_IN_CALLBACK; rtmp_server_free finishes in the
  *    background). Nothing deadlocks.
  *  - Media callbacks (on_metadata, on_media_tag, on_video_frame, on_audio_frame, on_keyframe),
- *    on_stats, on_forward and on_pull (rtmp_server_config_set_relay_callbacks) and the log
- *    callback run on runtime worker threads, for every message: they must
+ *    on_stats, on_forward and on_pull (rtmp_server_config_set_relay_callbacks), on_data
+ *    (rtmp_server_config_set_data_callbacks) and the log callback run on runtime worker threads,
+ *    for every message: they must
  *    return quickly; blocking functions (server stop, client connect, send, read) return
  *    RTMP_RESULT_IN_CALLBACK there.
  *  - Callbacks of one connection run one at a time, in order; different connections run
@@ -419,6 +421,12 @@ enum rtmp_request_kind
      * a connection (id 0).
      */
     RTMP_REQUEST_KIND_LOCATE = 5,
+    /**
+     * The password of a user logging in (`on_credentials` of
+     * `rtmp_server_config_set_auth_callbacks`), answered with `rtmp_request_credentials`; its
+     * session has no connect parameters yet.
+     */
+    RTMP_REQUEST_KIND_CREDENTIALS = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -475,8 +483,9 @@ typedef struct rtmp_player rtmp_player;
 typedef struct rtmp_publisher rtmp_publisher;
 
 /**
- * A decision the server waits for: a new TCP connection, `connect`, `publish`, `play`, or where
- * to pull a stream from (`on_locate`, answered with `rtmp_request_locate`).
+ * A decision the server waits for: a new TCP connection, `connect`, `publish`, `play`, where
+ * to pull a stream from (`on_locate`, answered with `rtmp_request_locate`), or a user's password
+ * (`on_credentials`, answered with `rtmp_request_credentials`).
  *
  * A decision callback receives `rtmp_request *`, valid during the call. It answers by its
  * return value (`RTMP_DECISION_ACCEPT` / `RTMP_DECISION_REJECT`), or calls
@@ -652,12 +661,14 @@ typedef void (*rtmp_stats_cb)(void *userdata, const rtmp_stats *stats);
  * `on_fc_publish`, `on_publish`, `on_unpublish`, `on_play`, `on_play_stop`, `on_pause`,
  * `on_unpause`, `on_disconnect`, and the reconnect callbacks of
  * `rtmp_server_config_set_reconnect_callbacks`, `on_locate` of
- * `rtmp_server_config_set_relay_callbacks`) run on the server's blocking-pool threads: they may block (a
+ * `rtmp_server_config_set_relay_callbacks`, `on_credentials` of
+ * `rtmp_server_config_set_auth_callbacks`) run on the server's blocking-pool threads: they may block (a
  * database lookup holds up only that connection) and may call any function except
  * `rtmp_server_stop`/`rtmp_server_free` (`RTMP_RESULT_IN_CALLBACK`; free then finishes in the
  * background). Media callbacks (`on_metadata`, `on_media_tag`, `on_video_frame`,
- * `on_audio_frame`, `on_keyframe`), `on_stats`, and `on_forward` / `on_pull` of
- * `rtmp_server_config_set_relay_callbacks` run on the runtime's worker threads, for
+ * `on_audio_frame`, `on_keyframe`), `on_stats`, `on_forward` / `on_pull` of
+ * `rtmp_server_config_set_relay_callbacks` and `on_data` of `rtmp_server_config_set_data_callbacks`
+ * run on the runtime's worker threads, for
  * every message: return quickly, never block; blocking functions (client calls, stop) return
  * `RTMP_RESULT_IN_CALLBACK` there. Callbacks of different connections run concurrently, so
  * userdata must be thread-safe; callbacks of one connection run one at a time, in order.
@@ -1343,6 +1354,44 @@ rtmp_result rtmp_server_config_set_relay_callbacks(rtmp_server_config *config,
                                                    rtmp_pull_cb on_pull);
 
 /**
+ * Sets the publish authentication callback (the `publish_auth` option, `"adobe"`: encoders log
+ * in with Adobe's `authmod=adobe` challenge at connect, and only a connection that logged in may
+ * publish; players connect freely), replacing an earlier one; NULL removes it. It gets the
+ * userdata of `rtmp_server_config_set_callbacks` (NULL without it). Outside `rtmp_callbacks` so
+ * that its size stays what older applications were built with.
+ *
+ * `on_credentials` asks for the password of a user while a client logs in (before its
+ * `on_connect`): the request has kind `RTMP_REQUEST_KIND_CREDENTIALS`, `rtmp_request_app` (the
+ * app logged in to) and `rtmp_request_user` (the user name); its session has the peer address
+ * but no connect parameters yet. Answer with `rtmp_request_credentials(request, password)`
+ * (NULL: no such user), during the call or after returning `RTMP_DECISION_DEFER`, from any
+ * thread. The server checks the client's answer to its challenge against that password.
+ * `RTMP_DECISION_ACCEPT` or `RTMP_DECISION_REJECT` without a credentials answer, and no answer
+ * within the decision timeout, mean no such user (the client is told `nosuchuser`); so does
+ * having no callback at all. It runs like the connection callbacks, on the blocking-pool threads
+ * (it may block: a database lookup holds up only that connection). After a login, the user name
+ * is on the connection's session (`rtmp_session_user`) in its later callbacks.
+ */
+rtmp_result rtmp_server_config_set_auth_callbacks(rtmp_server_config *config,
+                                                  rtmp_decision_cb on_credentials);
+
+/**
+ * Sets the data message callback, replacing an earlier one; NULL removes it. It gets the userdata
+ * of `rtmp_server_config_set_callbacks` (NULL without it). Outside `rtmp_callbacks` so that its
+ * size stays what older applications were built with.
+ *
+ * `on_data`: a publisher sent a data message other than `onMetaData` (`onTextData`, `onCuePoint`,
+ * `onCaption`, …; an `@setDataFrame` wrapper taken off), after `on_media_tag` let it through.
+ * The frame, lent for the call like the media callbacks' (`rtmp_frame_retain` keeps it), has kind
+ * `RTMP_FRAME_KIND_DATA`, timestamp 0, the stream's app and name (`rtmp_frame_stream_app`,
+ * `rtmp_frame_stream_name`), the message's name (`rtmp_frame_data_name`), its values
+ * (`rtmp_frame_data_value_count`, `rtmp_frame_data_number`, `rtmp_frame_data_string`) and the
+ * message as AMF0 (`rtmp_frame_payload`). It runs like the media callbacks, on the runtime's
+ * worker threads: return quickly, never block.
+ */
+rtmp_result rtmp_server_config_set_data_callbacks(rtmp_server_config *config, rtmp_frame_cb on_data);
+
+/**
  * Sets any server option by its name in the option reference (README, "Server options"),
  * from text: a number (`"4096"`; a duration in milliseconds, or with its unit: `"500ms"`,
  * `"10s"`), `"true"`/`"false"`, `"none"` (off, or forever for `play_wait_timeout`), a
@@ -1651,6 +1700,30 @@ rtmp_result rtmp_frame_metadata_number(const rtmp_frame *frame, const char *key,
 rtmp_result rtmp_frame_metadata_string(const rtmp_frame *frame, const char *key, rtmp_str *value_out);
 
 /**
+ * The number of values after the name of a data or metadata frame (`onTextData`'s text object,
+ * `onCuePoint`'s object, …); 0 for audio, video and undecodable data.
+ */
+size_t rtmp_frame_data_value_count(const rtmp_frame *frame);
+
+/**
+ * Reads a number of a data or metadata frame into `*value_out`: value `index` itself when `key` is
+ * NULL, else its property `key` (of an object or ECMA array: `onCuePoint`'s `time`, …).
+ * `RTMP_RESULT_NOT_FOUND` when there is no such value or property or it is not a number,
+ * `RTMP_RESULT_INVALID_STATE` when the frame carries no data message.
+ */
+rtmp_result rtmp_frame_data_number(const rtmp_frame *frame, size_t index, const char *key, double *value_out);
+
+/**
+ * Reads a string of a data or metadata frame into `*value_out`, a view valid while the frame is
+ * held: value `index` itself when `key` is NULL, else its property `key` (`onTextData`'s `text`:
+ * index 0, key `"text"`). Results as for `rtmp_frame_data_number`.
+ */
+rtmp_result rtmp_frame_data_string(const rtmp_frame *frame,
+                                   size_t index,
+                                   const char *key,
+                                   rtmp_str *value_out);
+
+/**
  * New options with every default: start `RTMP_SUBSCRIBE_START_GOP`, no wait (a stream that
  * is not published fails at once), the server's latency budget. Free them with
  * `rtmp_subscribe_options_free`.
@@ -1879,6 +1952,17 @@ rtmp_result rtmp_request_accept_with_forward(rtmp_request *request, const char *
 rtmp_result rtmp_request_locate(rtmp_request *request, const char *const *urls, size_t count);
 
 /**
+ * Answers a credentials `request` (`on_credentials`) with the user's password
+ * (NUL-terminated UTF-8, copied), or NULL when there is no such user. The server then checks the
+ * client's answer to its challenge against it: a wrong one is refused with `authfailed`, an
+ * unknown user with `nosuchuser`. Other requests: accepts with a password, rejects with NULL.
+ * Otherwise as `rtmp_request_accept` (any thread; during the call or after
+ * `RTMP_DECISION_DEFER`, which it then releases); a password that is not UTF-8 returns
+ * `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor releases.
+ */
+rtmp_result rtmp_request_credentials(rtmp_request *request, const char *password);
+
+/**
  * Rejects `request`; `reason` (UTF-8, may be NULL for "Rejected.") becomes the status
  * description the client sees. Otherwise as `rtmp_request_accept`. With a reason that is not
  * UTF-8 it returns `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor releases.
@@ -1901,10 +1985,16 @@ uint64_t rtmp_request_id(const rtmp_request *request);
 const rtmp_session *rtmp_request_session(const rtmp_request *request);
 
 /**
- * The app: the stream's for publish and play, the connect app for connect, empty for a
- * connection. Valid while the request is.
+ * The app: the stream's for publish, play and locate, the connect app for connect, the app
+ * logged in to for credentials, empty for a connection. Valid while the request is.
  */
 rtmp_str rtmp_request_app(const rtmp_request *request);
+
+/**
+ * The user name: the one a credentials request asks about, else the user the connection logged
+ * in as (`rtmp_session_user`); empty when none. Valid while the request is.
+ */
+rtmp_str rtmp_request_user(const rtmp_request *request);
 
 /**
  * The stream name without its query (`cam`) for publish and play, the stream's name for a
@@ -1970,6 +2060,12 @@ rtmp_str rtmp_session_tc_url(const rtmp_session *session);
  * session.
  */
 rtmp_str rtmp_session_flash_ver(const rtmp_session *session);
+
+/**
+ * The user name the connection logged in as (`authmod=adobe`, with the server's `publish_auth`
+ * set to `"adobe"`), empty when it did not log in. Valid as long as the session.
+ */
+rtmp_str rtmp_session_user(const rtmp_session *session);
 
 /**
  * Reads parameter `key` of the connect query (app or tcUrl query) into `*value_out`, valid as

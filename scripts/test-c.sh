@@ -10,7 +10,8 @@
 #      (subscriptions and local publishers) against ffmpeg publishers and players, with
 #      ASan/UBSan (rtmp-ffi/tests/c/streams_e2e.c); ffmpeg ↔ the C restream example ↔ ffmpeg
 #      players; relays against nginx-rtmp and ffmpeg, with ASan/UBSan
-#      (rtmp-ffi/tests/c/relay_e2e.c).
+#      (rtmp-ffi/tests/c/relay_e2e.c); publish authentication (authmod=adobe) and data messages
+#      against ffmpeg and our clients, with ASan/UBSan (rtmp-ffi/tests/c/auth_e2e.c).
 # Needs gcc, g++, pkg-config, valgrind, nginx with the RTMP module (nginx-light and
 # libnginx-mod-rtmp, which scripts/test.sh installs) and an ffmpeg with libx264 (RTMP_RS_FFMPEG, ffmpeg-9 on
 # PATH, or imageio-ffmpeg installed into .venv as scripts/test.sh does).
@@ -192,6 +193,16 @@ rm -rf "$OUT/relay-e2e"
 mkdir -p "$OUT/relay-e2e"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     timeout 180 "$OUT/relay_e2e" "$FFMPEG" "$OUT/relay-e2e"
+done_step
+
+step "end to end: publish authentication (authmod=adobe) and on_data against ffmpeg and our clients, ASan + UBSan"
+gcc "${WARN[@]}" -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+    rtmp-ffi/tests/c/auth_e2e.c -L"$REL" -lrtmp_rs -Wl,-rpath,"$REL" -lpthread -o "$OUT/auth_e2e"
+# ffmpeg's logs stay in $OUT/auth-e2e for a look after a failure.
+rm -rf "$OUT/auth-e2e"
+mkdir -p "$OUT/auth-e2e"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    timeout 120 "$OUT/auth_e2e" "$FFMPEG" "$OUT/auth-e2e"
 done_step
 
 step "end to end: ffmpeg, C restream (subscribe + re-publish in-process), ffmpeg players"

@@ -9,8 +9,8 @@ use rtmp_embed::server_options;
 use crate::error::{fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipBox, free_box, to_box_ptr};
 use crate::server::{
-    CCallbacks, ReconnectCallbacks, RelayCallbacks, rtmp_callbacks, rtmp_decision_cb, rtmp_forward_cb,
-    rtmp_pull_cb, rtmp_resumed_cb, rtmp_stream_cb,
+    AuthCallbacks, CCallbacks, DataCallbacks, ReconnectCallbacks, RelayCallbacks, rtmp_callbacks,
+    rtmp_decision_cb, rtmp_forward_cb, rtmp_frame_cb, rtmp_pull_cb, rtmp_resumed_cb, rtmp_stream_cb,
 };
 use crate::userdata::{Userdata, rtmp_userdata_drop};
 use rtmp_embed::ServerOptions;
@@ -26,6 +26,8 @@ pub(crate) struct CServerConfig {
     pub(crate) callbacks: Option<Arc<CCallbacks>>,
     pub(crate) reconnect: ReconnectCallbacks,
     pub(crate) relay: RelayCallbacks,
+    pub(crate) auth: AuthCallbacks,
+    pub(crate) data: DataCallbacks,
 }
 
 impl Castable for rtmp_server_config {
@@ -51,6 +53,8 @@ pub extern "C" fn rtmp_server_config_new(config_out: *mut *mut rtmp_server_confi
             callbacks: None,
             reconnect: ReconnectCallbacks::default(),
             relay: RelayCallbacks::default(),
+            auth: AuthCallbacks::default(),
+            data: DataCallbacks::default(),
         });
         rtmp_result::Ok
     }
@@ -140,6 +144,59 @@ pub extern "C" fn rtmp_server_config_set_relay_callbacks(
     ffi_panic_boundary! {
         let config = try_mut!(config);
         config.relay = RelayCallbacks { on_forward, on_locate, on_pull };
+        rtmp_result::Ok
+    }
+}
+
+/// Sets the publish authentication callback (the `publish_auth` option, `"adobe"`: encoders log
+/// in with Adobe's `authmod=adobe` challenge at connect, and only a connection that logged in may
+/// publish; players connect freely), replacing an earlier one; NULL removes it. It gets the
+/// userdata of `rtmp_server_config_set_callbacks` (NULL without it). Outside `rtmp_callbacks` so
+/// that its size stays what older applications were built with.
+///
+/// `on_credentials` asks for the password of a user while a client logs in (before its
+/// `on_connect`): the request has kind `RTMP_REQUEST_KIND_CREDENTIALS`, `rtmp_request_app` (the
+/// app logged in to) and `rtmp_request_user` (the user name); its session has the peer address
+/// but no connect parameters yet. Answer with `rtmp_request_credentials(request, password)`
+/// (NULL: no such user), during the call or after returning `RTMP_DECISION_DEFER`, from any
+/// thread. The server checks the client's answer to its challenge against that password.
+/// `RTMP_DECISION_ACCEPT` or `RTMP_DECISION_REJECT` without a credentials answer, and no answer
+/// within the decision timeout, mean no such user (the client is told `nosuchuser`); so does
+/// having no callback at all. It runs like the connection callbacks, on the blocking-pool threads
+/// (it may block: a database lookup holds up only that connection). After a login, the user name
+/// is on the connection's session (`rtmp_session_user`) in its later callbacks.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_config_set_auth_callbacks(
+    config: *mut rtmp_server_config,
+    on_credentials: rtmp_decision_cb,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let config = try_mut!(config);
+        config.auth = AuthCallbacks { on_credentials };
+        rtmp_result::Ok
+    }
+}
+
+/// Sets the data message callback, replacing an earlier one; NULL removes it. It gets the userdata
+/// of `rtmp_server_config_set_callbacks` (NULL without it). Outside `rtmp_callbacks` so that its
+/// size stays what older applications were built with.
+///
+/// `on_data`: a publisher sent a data message other than `onMetaData` (`onTextData`, `onCuePoint`,
+/// `onCaption`, …; an `@setDataFrame` wrapper taken off), after `on_media_tag` let it through.
+/// The frame, lent for the call like the media callbacks' (`rtmp_frame_retain` keeps it), has kind
+/// `RTMP_FRAME_KIND_DATA`, timestamp 0, the stream's app and name (`rtmp_frame_stream_app`,
+/// `rtmp_frame_stream_name`), the message's name (`rtmp_frame_data_name`), its values
+/// (`rtmp_frame_data_value_count`, `rtmp_frame_data_number`, `rtmp_frame_data_string`) and the
+/// message as AMF0 (`rtmp_frame_payload`). It runs like the media callbacks, on the runtime's
+/// worker threads: return quickly, never block.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_server_config_set_data_callbacks(
+    config: *mut rtmp_server_config,
+    on_data: rtmp_frame_cb,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let config = try_mut!(config);
+        config.data = DataCallbacks { on_data };
         rtmp_result::Ok
     }
 }

@@ -266,3 +266,96 @@ pub extern "C" fn rtmp_frame_metadata_string(
         }
     }
 }
+
+/// The number of values after the name of a data or metadata frame (`onTextData`'s text object,
+/// `onCuePoint`'s object, …); 0 for audio, video and undecodable data.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_frame_data_value_count(frame: *const rtmp_frame) -> usize {
+    ffi_panic_boundary! {
+        try_ref!(frame).data_message().map_or(0, |message| message.values.len())
+    }
+}
+
+/// Value `index` of a data frame, or its property `key` when `key` is not NULL.
+fn data_value<'a>(
+    frame: &'a Frame,
+    index: usize,
+    key: Option<&str>,
+) -> Result<&'a rtmp_core::proto::amf::Amf0Value, rtmp_result> {
+    let message = frame
+        .data_message()
+        .ok_or_else(|| fail(rtmp_result::InvalidState, "the frame carries no data message"))?;
+    let value = message
+        .values
+        .get(index)
+        .ok_or_else(|| fail(rtmp_result::NotFound, format!("the data message has no value {index}")))?;
+    let Some(key) = key else { return Ok(value) };
+    let object = value
+        .as_object()
+        .ok_or_else(|| fail(rtmp_result::NotFound, format!("data value {index} is not an object")))?;
+    object
+        .get(key)
+        .ok_or_else(|| fail(rtmp_result::NotFound, format!("data value {index} has no property {key}")))
+}
+
+fn what(index: usize, key: Option<&str>) -> String {
+    match key {
+        Some(key) => format!("property {key} of data value {index}"),
+        None => format!("data value {index}"),
+    }
+}
+
+/// Reads a number of a data or metadata frame into `*value_out`: value `index` itself when `key` is
+/// NULL, else its property `key` (of an object or ECMA array: `onCuePoint`'s `time`, …).
+/// `RTMP_RESULT_NOT_FOUND` when there is no such value or property or it is not a number,
+/// `RTMP_RESULT_INVALID_STATE` when the frame carries no data message.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_frame_data_number(
+    frame: *const rtmp_frame,
+    index: usize,
+    key: *const c_char,
+    value_out: *mut f64,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let frame = try_ref!(frame);
+        let key = if key.is_null() { None } else { Some(try_cstr!(key)) };
+        let out = try_out!(value_out);
+        match data_value(frame, index, key) {
+            Ok(value) => match value.as_number() {
+                Some(number) => {
+                    *out = number;
+                    rtmp_result::Ok
+                }
+                None => fail(rtmp_result::NotFound, format!("{} is not a number", what(index, key))),
+            },
+            Err(result) => result,
+        }
+    }
+}
+
+/// Reads a string of a data or metadata frame into `*value_out`, a view valid while the frame is
+/// held: value `index` itself when `key` is NULL, else its property `key` (`onTextData`'s `text`:
+/// index 0, key `"text"`). Results as for `rtmp_frame_data_number`.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_frame_data_string(
+    frame: *const rtmp_frame,
+    index: usize,
+    key: *const c_char,
+    value_out: *mut rtmp_str<'static>,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let frame = try_ref!(frame);
+        let key = if key.is_null() { None } else { Some(try_cstr!(key)) };
+        let out = try_out!(value_out);
+        match data_value(frame, index, key) {
+            Ok(value) => match value.as_str() {
+                Some(text) => {
+                    *out = rtmp_str::borrow(text);
+                    rtmp_result::Ok
+                }
+                None => fail(rtmp_result::NotFound, format!("{} is not a string", what(index, key))),
+            },
+            Err(result) => result,
+        }
+    }
+}

@@ -20,8 +20,9 @@ impl Castable for rtmp_session {
     type Ownership = OwnershipRef;
 }
 
-/// A decision the server waits for: a new TCP connection, `connect`, `publish`, `play`, or where
-/// to pull a stream from (`on_locate`, answered with `rtmp_request_locate`).
+/// A decision the server waits for: a new TCP connection, `connect`, `publish`, `play`, where
+/// to pull a stream from (`on_locate`, answered with `rtmp_request_locate`), or a user's password
+/// (`on_credentials`, answered with `rtmp_request_credentials`).
 ///
 /// A decision callback receives `rtmp_request *`, valid during the call. It answers by its
 /// return value (`RTMP_DECISION_ACCEPT` / `RTMP_DECISION_REJECT`), or calls
@@ -65,6 +66,10 @@ pub enum rtmp_request_kind {
     /// Where to pull a stream played but not published here (`on_locate`); its session is not
     /// a connection (id 0).
     Locate = 5,
+    /// The password of a user logging in (`on_credentials` of
+    /// `rtmp_server_config_set_auth_callbacks`), answered with `rtmp_request_credentials`; its
+    /// session has no connect parameters yet.
+    Credentials = 6,
 }
 
 /// A decision callback's answer.
@@ -117,6 +122,7 @@ impl CRequest {
             Answer::AcceptWithBudget(budget) => this.request.accept_with_latency_budget(budget),
             Answer::AcceptWithForward(urls) => this.request.accept_with_forward(urls),
             Answer::Locate(urls) => this.request.locate(urls),
+            Answer::Credentials(password) => this.request.credentials(password),
             Answer::Reject(reason) => this.request.reject(reason),
         };
         let release = !*in_callback;
@@ -137,6 +143,7 @@ enum Answer<'a> {
     AcceptWithBudget(Option<std::time::Duration>),
     AcceptWithForward(Vec<String>),
     Locate(Vec<String>),
+    Credentials(Option<String>),
     Reject(&'a str),
 }
 
@@ -220,6 +227,24 @@ pub extern "C" fn rtmp_request_locate(
     }
 }
 
+/// Answers a credentials `request` (`on_credentials`) with the user's password
+/// (NUL-terminated UTF-8, copied), or NULL when there is no such user. The server then checks the
+/// client's answer to its challenge against it: a wrong one is refused with `authfailed`, an
+/// unknown user with `nosuchuser`. Other requests: accepts with a password, rejects with NULL.
+/// Otherwise as `rtmp_request_accept` (any thread; during the call or after
+/// `RTMP_DECISION_DEFER`, which it then releases); a password that is not UTF-8 returns
+/// `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor releases.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_credentials(
+    request: *mut rtmp_request,
+    password: *const c_char,
+) -> rtmp_result {
+    ffi_panic_boundary! {
+        let password = if password.is_null() { None } else { Some(try_cstr!(password).to_owned()) };
+        CRequest::answer(request, Answer::Credentials(password))
+    }
+}
+
 /// Rejects `request`; `reason` (UTF-8, may be NULL for "Rejected.") becomes the status
 /// description the client sees. Otherwise as `rtmp_request_accept`. With a reason that is not
 /// UTF-8 it returns `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor releases.
@@ -241,8 +266,7 @@ pub extern "C" fn rtmp_request_get_kind(request: *const rtmp_request) -> u32 {
             RequestKind::Publish => rtmp_request_kind::Publish,
             RequestKind::Play => rtmp_request_kind::Play,
             RequestKind::Locate => rtmp_request_kind::Locate,
-            // TODO(issue 23): a kind of its own; C never gets credentials requests yet.
-            RequestKind::Credentials => rtmp_request_kind::Connect,
+            RequestKind::Credentials => rtmp_request_kind::Credentials,
         };
         kind as u32
     }
@@ -265,12 +289,21 @@ pub extern "C" fn rtmp_request_session(request: *const rtmp_request) -> *const r
     }
 }
 
-/// The app: the stream's for publish and play, the connect app for connect, empty for a
-/// connection. Valid while the request is.
+/// The app: the stream's for publish, play and locate, the connect app for connect, the app
+/// logged in to for credentials, empty for a connection. Valid while the request is.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_request_app(request: *const rtmp_request) -> rtmp_str<'static> {
     ffi_panic_boundary! {
         rtmp_str::borrow(try_ref!(request).request.app())
+    }
+}
+
+/// The user name: the one a credentials request asks about, else the user the connection logged
+/// in as (`rtmp_session_user`); empty when none. Valid while the request is.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_request_user(request: *const rtmp_request) -> rtmp_str<'static> {
+    ffi_panic_boundary! {
+        rtmp_str::borrow(try_ref!(request).request.user().unwrap_or(""))
     }
 }
 
@@ -410,6 +443,15 @@ pub extern "C" fn rtmp_session_tc_url(session: *const rtmp_session) -> rtmp_str<
 pub extern "C" fn rtmp_session_flash_ver(session: *const rtmp_session) -> rtmp_str<'static> {
     ffi_panic_boundary! {
         rtmp_str::borrow(try_ref!(session).flash_ver().unwrap_or(""))
+    }
+}
+
+/// The user name the connection logged in as (`authmod=adobe`, with the server's `publish_auth`
+/// set to `"adobe"`), empty when it did not log in. Valid as long as the session.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtmp_session_user(session: *const rtmp_session) -> rtmp_str<'static> {
+    ffi_panic_boundary! {
+        rtmp_str::borrow(try_ref!(session).user().unwrap_or(""))
     }
 }
 

@@ -146,12 +146,14 @@ impl From<&DisconnectReason> for rtmp_disconnect_reason {
 /// `on_fc_publish`, `on_publish`, `on_unpublish`, `on_play`, `on_play_stop`, `on_pause`,
 /// `on_unpause`, `on_disconnect`, and the reconnect callbacks of
 /// `rtmp_server_config_set_reconnect_callbacks`, `on_locate` of
-/// `rtmp_server_config_set_relay_callbacks`) run on the server's blocking-pool threads: they may block (a
+/// `rtmp_server_config_set_relay_callbacks`, `on_credentials` of
+/// `rtmp_server_config_set_auth_callbacks`) run on the server's blocking-pool threads: they may block (a
 /// database lookup holds up only that connection) and may call any function except
 /// `rtmp_server_stop`/`rtmp_server_free` (`RTMP_RESULT_IN_CALLBACK`; free then finishes in the
 /// background). Media callbacks (`on_metadata`, `on_media_tag`, `on_video_frame`,
-/// `on_audio_frame`, `on_keyframe`), `on_stats`, and `on_forward` / `on_pull` of
-/// `rtmp_server_config_set_relay_callbacks` run on the runtime's worker threads, for
+/// `on_audio_frame`, `on_keyframe`), `on_stats`, `on_forward` / `on_pull` of
+/// `rtmp_server_config_set_relay_callbacks` and `on_data` of `rtmp_server_config_set_data_callbacks`
+/// run on the runtime's worker threads, for
 /// every message: return quickly, never block; blocking functions (client calls, stop) return
 /// `RTMP_RESULT_IN_CALLBACK` there. Callbacks of different connections run concurrently, so
 /// userdata must be thread-safe; callbacks of one connection run one at a time, in order.
@@ -218,11 +220,27 @@ pub(crate) struct RelayCallbacks {
     pub(crate) on_pull: rtmp_pull_cb,
 }
 
+/// The publish authentication callback (`rtmp_server_config_set_auth_callbacks`): outside
+/// `rtmp_callbacks`, whose size applications compiled against an older header fixed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AuthCallbacks {
+    pub(crate) on_credentials: rtmp_decision_cb,
+}
+
+/// The data message callback (`rtmp_server_config_set_data_callbacks`): outside
+/// `rtmp_callbacks`, whose size applications compiled against an older header fixed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DataCallbacks {
+    pub(crate) on_data: rtmp_frame_cb,
+}
+
 /// The event sink that calls the C function pointers.
 pub(crate) struct CSink {
     pub(crate) callbacks: Option<Arc<CCallbacks>>,
     pub(crate) reconnect: ReconnectCallbacks,
     pub(crate) relay: RelayCallbacks,
+    pub(crate) auth: AuthCallbacks,
+    pub(crate) data: DataCallbacks,
 }
 
 fn session_ptr(session: &Session) -> *const rtmp_session {
@@ -237,7 +255,9 @@ impl EventSink for CSink {
             .with_if(Hook::PublishResumed, self.reconnect.on_publish_resumed.is_some())
             .with_if(Hook::Forward, self.relay.on_forward.is_some())
             .with_if(Hook::Locate, self.relay.on_locate.is_some())
-            .with_if(Hook::Pull, self.relay.on_pull.is_some());
+            .with_if(Hook::Pull, self.relay.on_pull.is_some())
+            .with_if(Hook::Credentials, self.auth.on_credentials.is_some())
+            .with_if(Hook::Data, self.data.on_data.is_some());
         let Some(c) = &self.callbacks else { return reconnect };
         let c = &c.callbacks;
         reconnect
@@ -302,6 +322,17 @@ impl EventSink for CSink {
                 return;
             }
             Event::Locate { request } => return decide(self.relay.on_locate, ud, request),
+            Event::Credentials { request } => return decide(self.auth.on_credentials, ud, request),
+            Event::Data { session, key, data } => {
+                if let Some(cb) = self.data.on_data {
+                    let frame = Arc::new(data_frame(&key, &data));
+                    // SAFETY: as below; the frame is lent for the call.
+                    callback_scope(CallbackKind::NonBlocking, || unsafe {
+                        cb(ud, session_ptr(&session), frame_ptr(&frame))
+                    });
+                }
+                return;
+            }
             _ => {}
         }
         let Some(shared) = &self.callbacks else { return };
@@ -332,7 +363,9 @@ impl EventSink for CSink {
             | Event::PublishResumed { .. }
             | Event::Forward { .. }
             | Event::Locate { .. }
-            | Event::Pull { .. } => {}
+            | Event::Pull { .. }
+            | Event::Credentials { .. }
+            | Event::Data { .. } => {}
             Event::PlayStop { session, key } => call_stream(c.on_play_stop, ud, &session, &key),
             Event::Pause { session, key } => call_stream(c.on_pause, ud, &session, &key),
             Event::Unpause { session, key } => call_stream(c.on_unpause, ud, &session, &key),
@@ -359,10 +392,6 @@ impl EventSink for CSink {
                     worker(&mut || unsafe { cb(ud, ptr.cast()) });
                 }
             }
-            // TODO(issue 23): on_data (onTextData, onCuePoint, …) in C.
-            Event::Data { .. } => {}
-            // TODO(issue 23): on_credentials in C (never raised: no C callback asks for it yet).
-            Event::Credentials { .. } => {}
         }
     }
 
@@ -375,6 +404,19 @@ impl EventSink for CSink {
             cb(ud, session_ptr(session), frame_ptr(frame))
         })
     }
+}
+
+/// The frame of an `on_data` call: a data frame (`RTMP_FRAME_KIND_DATA`) of stream `key` carrying
+/// the message (name and values, re-encoded as AMF0), timestamp 0.
+fn data_frame(key: &rtmp_core::server::StreamKey, data: &rtmp_core::proto::message::DataMessage) -> Frame {
+    let payload = data.encode();
+    let tag = rtmp_core::server::MediaTag {
+        key,
+        kind: rtmp_core::server::MediaKind::Data,
+        timestamp: 0,
+        payload: &payload,
+    };
+    Frame::from_media_tag(&tag)
 }
 
 fn call_stream(cb: rtmp_stream_cb, ud: *mut c_void, session: &Session, key: &rtmp_core::server::StreamKey) {
@@ -468,6 +510,8 @@ pub extern "C" fn rtmp_server_new(
             callbacks: config.callbacks.clone(),
             reconnect: config.reconnect,
             relay: config.relay,
+            auth: config.auth,
+            data: config.data,
         });
         match EmbeddedServer::new(config.options.clone(), sink) {
             Ok(server) => {

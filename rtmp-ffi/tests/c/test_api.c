@@ -68,6 +68,13 @@ static const uint8_t METADATA[] = {
     0x00, 0x02, 0x00, 0x05, 'w',  'i',  'd',  't',  'h',  0x00, 0x40, 0x84, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x00, 0x00, 0x07, 'e',  'n',  'c',  'o',  'd',  'e',  'r',  0x02, 0x00, 0x06, 'c',  '-',
     't',  'e',  's',  't',  0x00, 0x00, 0x09};
+/* onTextData with an ECMA array {type: "Text", text: "hello"} (as ffmpeg's flv muxer writes it),
+ * then the number 1.5 and the string "hi". */
+static const uint8_t TEXT_DATA[] = {
+    0x02, 0x00, 0x0a, 'o', 'n', 'T', 'e', 'x', 't', 'D', 'a', 't', 'a', 0x08, 0x00, 0x00, 0x00, 0x02,
+    0x00, 0x04, 't', 'y', 'p', 'e', 0x02, 0x00, 0x04, 'T', 'e', 'x', 't',
+    0x00, 0x04, 't', 'e', 'x', 't', 0x02, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0x00, 0x00, 0x09,
+    0x00, 0x3f, 0xf8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x02, 'h', 'i'};
 
 /* ---- tests without a network ---- */
 
@@ -145,6 +152,11 @@ static void test_server_config(void) {
     OK(rtmp_server_config_set_decision_timeout_ms(config, 1000));
     OK(rtmp_server_config_set_callbacks(config, NULL, NULL, NULL));
     OK(rtmp_server_config_set_reconnect_callbacks(config, NULL, NULL));
+    OK(rtmp_server_config_set_auth_callbacks(config, NULL));
+    OK(rtmp_server_config_set_data_callbacks(config, NULL));
+    OK(rtmp_server_config_set(config, "publish_auth", "adobe"));
+    OK(rtmp_server_config_set(config, "publish_auth", "none"));
+    EXPECT(rtmp_server_config_set(config, "publish_auth", "basic"), RTMP_RESULT_INVALID_ARGUMENT);
 
     /* Any option by its schema name; refused alike, with the option's name and range. */
     OK(rtmp_server_config_set(config, "player_queue_length", "256"));
@@ -168,6 +180,8 @@ static void test_server_config(void) {
     /* NULL config everywhere. */
     EXPECT(rtmp_server_config_set_callbacks(NULL, NULL, NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_reconnect_callbacks(NULL, NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_auth_callbacks(NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_server_config_set_data_callbacks(NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_bind(NULL, "127.0.0.1:0"), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_max_connections(NULL, 1), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_server_config_set_chunk_size(NULL, 4096), RTMP_RESULT_NULL_PARAMETER);
@@ -255,6 +269,9 @@ static void test_frames(void) {
     CHECK(str_eq(rtmp_frame_stream_app(frame), "") && str_eq(rtmp_frame_stream_name(frame), ""));
     CHECK(str_eq(rtmp_frame_data_name(frame), ""));
     EXPECT(rtmp_frame_metadata_number(frame, "width", &number), RTMP_RESULT_INVALID_STATE);
+    CHECK(rtmp_frame_data_value_count(frame) == 0);
+    EXPECT(rtmp_frame_data_number(frame, 0, NULL, &number), RTMP_RESULT_INVALID_STATE);
+    EXPECT(rtmp_frame_data_string(frame, 0, "text", &text), RTMP_RESULT_INVALID_STATE);
     again = rtmp_frame_retain(frame);
     CHECK(again == frame);
     rtmp_frame_release(again);
@@ -281,6 +298,35 @@ static void test_frames(void) {
     EXPECT(rtmp_frame_metadata_number(frame, NULL, &number), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_frame_metadata_number(frame, "width", NULL), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_frame_metadata_string(frame, "encoder", NULL), RTMP_RESULT_NULL_PARAMETER);
+    /* The data accessors read metadata too: one value, the ECMA array. */
+    CHECK(rtmp_frame_data_value_count(frame) == 1);
+    OK(rtmp_frame_data_number(frame, 0, "width", &number));
+    CHECK(number == 640.0);
+    rtmp_frame_release(frame);
+
+    /* A data message: onTextData's ECMA array (as ffmpeg sends it), a number, a string. */
+    OK(rtmp_frame_new(RTMP_FRAME_KIND_DATA, 2000, TEXT_DATA, sizeof TEXT_DATA, &frame));
+    CHECK(rtmp_frame_get_kind(frame) == RTMP_FRAME_KIND_DATA);
+    CHECK(str_eq(rtmp_frame_data_name(frame), "onTextData"));
+    CHECK(rtmp_frame_data_value_count(frame) == 3);
+    OK(rtmp_frame_data_string(frame, 0, "text", &text));
+    CHECK(str_eq(text, "hello"));
+    OK(rtmp_frame_data_string(frame, 0, "type", &text));
+    CHECK(str_eq(text, "Text"));
+    OK(rtmp_frame_data_number(frame, 1, NULL, &number));
+    CHECK(number == 1.5);
+    OK(rtmp_frame_data_string(frame, 2, NULL, &text));
+    CHECK(str_eq(text, "hi"));
+    EXPECT(rtmp_frame_data_number(frame, 0, "text", &number), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_frame_data_string(frame, 0, "nothing", &text), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_frame_data_string(frame, 0, NULL, &text), RTMP_RESULT_NOT_FOUND); /* an object */
+    EXPECT(rtmp_frame_data_number(frame, 1, "x", &number), RTMP_RESULT_NOT_FOUND); /* not an object */
+    EXPECT(rtmp_frame_data_string(frame, 1, NULL, &text), RTMP_RESULT_NOT_FOUND);
+    EXPECT(rtmp_frame_data_number(frame, 3, NULL, &number), RTMP_RESULT_NOT_FOUND);
+    CHECK(strstr(rtmp_last_error(), "no value 3") != NULL);
+    EXPECT(rtmp_frame_data_number(frame, 1, NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_frame_data_string(frame, 0, "text", NULL), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_frame_metadata_string(frame, "text", &text), RTMP_RESULT_INVALID_STATE);
     rtmp_frame_release(frame);
 
     /* Garbage still makes a frame, without a parsed view. */
@@ -308,6 +354,9 @@ static void test_frames(void) {
     CHECK(str_eq(rtmp_frame_data_name(NULL), ""));
     EXPECT(rtmp_frame_metadata_number(NULL, "width", &number), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_frame_metadata_string(NULL, "width", &text), RTMP_RESULT_NULL_PARAMETER);
+    CHECK(rtmp_frame_data_value_count(NULL) == 0);
+    EXPECT(rtmp_frame_data_number(NULL, 0, NULL, &number), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_frame_data_string(NULL, 0, "text", &text), RTMP_RESULT_NULL_PARAMETER);
 }
 
 static void test_null_objects(void) {
@@ -346,6 +395,9 @@ static void test_null_objects(void) {
     EXPECT(rtmp_request_accept(NULL), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_request_accept_with_latency_budget(NULL, 1000), RTMP_RESULT_NULL_PARAMETER);
     EXPECT(rtmp_request_reject(NULL, "no"), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_request_credentials(NULL, "secret"), RTMP_RESULT_NULL_PARAMETER);
+    EXPECT(rtmp_request_credentials(NULL, NULL), RTMP_RESULT_NULL_PARAMETER);
+    CHECK(str_eq(rtmp_request_user(NULL), ""));
     CHECK(rtmp_request_get_kind(NULL) == 0);
     CHECK(rtmp_request_id(NULL) == 0);
     CHECK(rtmp_request_session(NULL) == NULL);
@@ -361,6 +413,7 @@ static void test_null_objects(void) {
     CHECK(str_eq(rtmp_session_app(NULL), ""));
     CHECK(str_eq(rtmp_session_tc_url(NULL), ""));
     CHECK(str_eq(rtmp_session_flash_ver(NULL), ""));
+    CHECK(str_eq(rtmp_session_user(NULL), ""));
     EXPECT(rtmp_session_query_param(NULL, "k", &text), RTMP_RESULT_NULL_PARAMETER);
     /* Clients. */
     EXPECT(rtmp_player_new(NULL, NULL, &p), RTMP_RESULT_NULL_PARAMETER);
@@ -1635,6 +1688,7 @@ static void test_relays_without_peer(void) {
     CHECK(strcmp(rtmp_relay_state_name(0), "unknown") == 0);
     CHECK(RTMP_RELAY_STATE_CONNECTING == 1 && RTMP_RELAY_STATE_LIVE == 2 && RTMP_RELAY_STATE_BACKOFF == 3);
     CHECK(RTMP_PEER_KIND_FORWARD == 3 && RTMP_PEER_KIND_PULL == 4 && RTMP_REQUEST_KIND_LOCATE == 5);
+    CHECK(RTMP_REQUEST_KIND_CREDENTIALS == 6);
 
     OK(rtmp_server_config_new(&config));
     OK(rtmp_server_config_set_bind(config, "127.0.0.1:0"));
