@@ -39,12 +39,18 @@ export interface PublishAccept {
  */
 export type Upstreams = string[] | null | undefined | void
 
+/**
+ * What `onCredentials` returns: the user's password, or `null` / `undefined` when there is no
+ * such user.
+ */
+export type Password = string | null | undefined | void
+
 /** A hook's name, as `onError` receives it. */
 export type HookName =
   | 'onConnection' | 'onHandshakeComplete' | 'onConnect' | 'onFcPublish' | 'onPublish'
   | 'onUnpublish' | 'onPublishInterrupted' | 'onPublishResumed' | 'onPlay' | 'onPlayStop' | 'onPause' | 'onUnpause' | 'onMetadata'
   | 'onMediaTag' | 'onVideoFrame' | 'onAudioFrame' | 'onKeyframe' | 'onDisconnect' | 'onStats'
-  | 'onForward' | 'onLocate' | 'onPull'
+  | 'onForward' | 'onLocate' | 'onPull' | 'onData' | 'onCredentials'
 
 /** What a `Subscription` yields: a `Frame` (`kind` `'audio' | 'video' | 'data' | 'metadata'`) or a
  * `StreamEvent` (`kind` `'unpublished' | 'published' | 'dropped'`). */
@@ -68,8 +74,9 @@ export interface DataMessage {
  * on the JS thread with `this` bound to the handler, may return a value or a Promise, and sees
  * the events of one connection in order. Decision hooks (`onConnection`, `onConnect`,
  * `onPublish`, `onPlay`) that do not settle within `decisionTimeoutMs` count as a reject
- * (`onLocate`: as no upstream). A throw or rejection in any other hook (and in `onLocate`) goes
- * to `onError` (or stderr) and never crashes the process.
+ * (`onLocate`: as no upstream, `onCredentials`: as no such user). A throw or rejection in any
+ * other hook (and in `onLocate` and `onCredentials`) goes to `onError` (or stderr) and never
+ * crashes the process.
  */
 export interface ServerHandler {
   /** A TCP connection arrived, before the handshake (`session.id` is 0). */
@@ -138,6 +145,21 @@ export interface ServerHandler {
    * stream's `pull` statistics after the change.
    */
   onPull?(key: StreamKey, pull: PullStats): MaybePromise<void>
+  /**
+   * The publisher of stream `key` sent a data message other than `onMetaData`: `onTextData`
+   * (subtitles, captions), `onCuePoint`, `onCaption`, … (`data.values` as JS values, as in
+   * `Frame.data`). Players get it with the media either way.
+   */
+  onData?(session: Session, key: StreamKey, data: DataMessage): MaybePromise<void>
+  /**
+   * With `publishAuth: 'adobe'`, an encoder logs in to `app` as `user` (`rtmp://user:pass@host/…`):
+   * the user's password (the server checks the client's answer to its challenge with it), or
+   * `null` / `undefined` for no such user. A throw, a rejection, anything else (reported to
+   * `onError`: `ERR_RTMP_INVALID_DECISION`) and no answer within `decisionTimeoutMs`
+   * (`ERR_RTMP_DECISION_TIMEOUT`) count as no such user. Called twice per login (at the challenge
+   * and at the answer); the session's `user` is set from then on.
+   */
+  onCredentials?(app: string, user: string): MaybePromise<Password>
   /**
    * A hook threw or rejected (`error` is what it threw), a decision timed out
    * (`ERR_RTMP_DECISION_TIMEOUT`), a hook returned something that is not a decision

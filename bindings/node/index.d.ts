@@ -39,12 +39,18 @@ export interface PublishAccept {
  */
 export type Upstreams = string[] | null | undefined | void
 
+/**
+ * What `onCredentials` returns: the user's password, or `null` / `undefined` when there is no
+ * such user.
+ */
+export type Password = string | null | undefined | void
+
 /** A hook's name, as `onError` receives it. */
 export type HookName =
   | 'onConnection' | 'onHandshakeComplete' | 'onConnect' | 'onFcPublish' | 'onPublish'
   | 'onUnpublish' | 'onPublishInterrupted' | 'onPublishResumed' | 'onPlay' | 'onPlayStop' | 'onPause' | 'onUnpause' | 'onMetadata'
   | 'onMediaTag' | 'onVideoFrame' | 'onAudioFrame' | 'onKeyframe' | 'onDisconnect' | 'onStats'
-  | 'onForward' | 'onLocate' | 'onPull'
+  | 'onForward' | 'onLocate' | 'onPull' | 'onData' | 'onCredentials'
 
 /** What a `Subscription` yields: a `Frame` (`kind` `'audio' | 'video' | 'data' | 'metadata'`) or a
  * `StreamEvent` (`kind` `'unpublished' | 'published' | 'dropped'`). */
@@ -68,8 +74,9 @@ export interface DataMessage {
  * on the JS thread with `this` bound to the handler, may return a value or a Promise, and sees
  * the events of one connection in order. Decision hooks (`onConnection`, `onConnect`,
  * `onPublish`, `onPlay`) that do not settle within `decisionTimeoutMs` count as a reject
- * (`onLocate`: as no upstream). A throw or rejection in any other hook (and in `onLocate`) goes
- * to `onError` (or stderr) and never crashes the process.
+ * (`onLocate`: as no upstream, `onCredentials`: as no such user). A throw or rejection in any
+ * other hook (and in `onLocate` and `onCredentials`) goes to `onError` (or stderr) and never
+ * crashes the process.
  */
 export interface ServerHandler {
   /** A TCP connection arrived, before the handshake (`session.id` is 0). */
@@ -138,6 +145,21 @@ export interface ServerHandler {
    * stream's `pull` statistics after the change.
    */
   onPull?(key: StreamKey, pull: PullStats): MaybePromise<void>
+  /**
+   * The publisher of stream `key` sent a data message other than `onMetaData`: `onTextData`
+   * (subtitles, captions), `onCuePoint`, `onCaption`, … (`data.values` as JS values, as in
+   * `Frame.data`). Players get it with the media either way.
+   */
+  onData?(session: Session, key: StreamKey, data: DataMessage): MaybePromise<void>
+  /**
+   * With `publishAuth: 'adobe'`, an encoder logs in to `app` as `user` (`rtmp://user:pass@host/…`):
+   * the user's password (the server checks the client's answer to its challenge with it), or
+   * `null` / `undefined` for no such user. A throw, a rejection, anything else (reported to
+   * `onError`: `ERR_RTMP_INVALID_DECISION`) and no answer within `decisionTimeoutMs`
+   * (`ERR_RTMP_DECISION_TIMEOUT`) count as no such user. Called twice per login (at the challenge
+   * and at the answer); the session's `user` is set from then on.
+   */
+  onCredentials?(app: string, user: string): MaybePromise<Password>
   /**
    * A hook threw or rejected (`error` is what it threw), a decision timed out
    * (`ERR_RTMP_DECISION_TIMEOUT`), a hook returned something that is not a decision
@@ -586,6 +608,9 @@ export interface PlayerStats {
   kind: PeerKind
 }
 
+/** Who must authenticate with a user name and password: none, or publishers with authmod=adobe. */
+export type PublishAuth = 'none' | 'adobe'
+
 /** What a second publisher of a live stream key gets: refused, or the stream. */
 export type PublisherPolicy = 'reject-new' | 'take-over'
 
@@ -617,11 +642,11 @@ export interface ReconnectOptions {
 export type RelayState = 'connecting' | 'live' | 'backoff'
 
 /** What a decision is about. */
-export type RequestKind = 'connection' | 'connect' | 'publish' | 'play' | 'locate'
+export type RequestKind = 'connection' | 'connect' | 'publish' | 'play' | 'locate' | 'credentials'
 
 /**
  * A decision to make: the second argument of `onConnection`, `onConnect`, `onPublish` and
- * `onPlay`. (`onLocate` gets the stream key alone.)
+ * `onPlay`. (`onLocate` gets the stream key alone, `onCredentials` the app and the user name.)
  */
 export interface RtmpRequest {
   /** Unique per server run, counting from 1. */
@@ -723,6 +748,12 @@ export interface ServerOptions {
   readCoalescingMs?: number
   /** Most players of one stream at once; more get NetStream.Play.Failed. Default the system's. */
   maxPlayersPerStream?: number
+  /** Who must authenticate with a user name and password: none, or publishers with authmod=adobe. Default none. */
+  publishAuth?: PublishAuth
+  /** Most authentication challenges handed out and not yet answered. Default 1024. */
+  authMaxPending?: number
+  /** How long an authentication challenge may wait for its answer. Milliseconds. Default 30s. */
+  authChallengeLifetimeMs?: number
   /** Worker threads of a runtime of the server's own. Default 2. */
   workerThreads?: number
   /** How long a decision hook may take before it counts as a reject. Milliseconds. Default 10s. */
@@ -777,6 +808,11 @@ export interface Session {
   flashVer?: string
   /** The connect query (from the app or the tcUrl): `rtmp://host/live?key=v` gives `{ key: 'v' }`. */
   query: Record<string, string>
+  /**
+   * The user name the connection logged in as (`publishAuth: 'adobe'`, `onCredentials`), or
+   * null when it did not (players, and every client when auth is off).
+   */
+  user: string | null
 }
 
 /**

@@ -848,6 +848,7 @@ module.exports.FrameKind = nativeBinding.FrameKind
 module.exports.LogLevel = nativeBinding.LogLevel
 module.exports.PeerKind = nativeBinding.PeerKind
 module.exports.PlayerEventType = nativeBinding.PlayerEventType
+module.exports.PublishAuth = nativeBinding.PublishAuth
 module.exports.PublisherPolicy = nativeBinding.PublisherPolicy
 module.exports.RelayState = nativeBinding.RelayState
 module.exports.RequestKind = nativeBinding.RequestKind

@@ -11,12 +11,15 @@ import {
   setLogger,
   version,
   type ClientOptions,
+  type DataMessage,
   type DisconnectReason,
   type ForwardStats,
   type HookName,
   type PlayerEvent,
   type PublishAccept,
   type PullStats,
+  type Password,
+  type PublishAuth,
   type RelayState,
   type RtmpRequest,
   type ServerHandler,
@@ -107,6 +110,8 @@ const everyHook: Required<ServerHandler> = {
   onForward: (key: StreamKey, forward: ForwardStats) => void [key.name, forward.url, forward.bytesOut],
   onLocate: async (key: StreamKey): Promise<Upstreams> => (key.app === 'live' ? [`rtmp://origin/live/${key.name}`] : null),
   onPull: (_key: StreamKey, pull: PullStats) => void [pull.state, pull.bytesIn, pull.lastError],
+  onData: (session: Session, key: StreamKey, data: DataMessage) => void [session.user?.length, key.name, data.name, data.values[0]],
+  onCredentials: async (app: string, user: string): Promise<Password> => (app === 'live' && user === 'alice' ? 's3cret' : null),
   onError: (error: unknown, hook: HookName) => void [error, hook],
 }
 
@@ -220,6 +225,21 @@ const badLocate: ServerHandler = { onLocate: () => [42] }
 // @ts-expect-error: a relay state is 'connecting', 'live' or 'backoff'
 const badState: RelayState = 'up'
 void [forwarding, badForward, badLocate, badState]
+// Publishing with a user name and password; who logged in.
+const auth: ServerOptions = { publishAuth: 'adobe', authMaxPending: 64, authChallengeLifetimeMs: 10000 }
+const authMode: PublishAuth = 'none'
+const passwords: ServerHandler = {
+  onCredentials: (_app: string, user: string) => (user === 'alice' ? 's3cret' : undefined),
+  onPublish: (session: Session) => session.user === 'alice',
+}
+const loggedIn = (session: Session): string | null => session.user
+// @ts-expect-error: the auth mode is 'none' or 'adobe'
+const badAuth: ServerOptions = { publishAuth: 'basic' }
+// @ts-expect-error: onCredentials answers the password (a string), not a decision
+const badCredentials: ServerHandler = { onCredentials: () => true }
+// @ts-expect-error: session.user may be null
+const notNull: string = ({} as Session).user
+void [auth, authMode, passwords, loggedIn, badAuth, badCredentials, notNull]
 // @ts-expect-error: start is 'gop', 'keyframe' or 'live'
 const badStart: SubscribeOptions = { start: 'first' }
 // @ts-expect-error: local sends are synchronous, not Promises

@@ -8,6 +8,7 @@ use napi::bindgen_prelude::{BigInt, FromNapiValue, Object, ToNapiValue};
 use napi::{Env, Result, sys};
 use napi_derive::napi;
 use rtmp_core::proto::amf::{Amf0Value, Amf3Value, AmfObject};
+use rtmp_core::proto::message::DataMessage;
 use rtmp_embed::{Frame as EmbedFrame, FrameKind as EmbedKind};
 
 use crate::error::RtmpError;
@@ -136,16 +137,10 @@ impl Frame {
     /// else null.
     #[napi(catch_unwind, getter, ts_return_type = "DataMessage | null")]
     pub fn data(&self, env: &Env) -> Result<Raw> {
-        let env = env.raw();
-        let Some(message) = self.inner.data_message() else { return js::null(env).map(Raw) };
-        let object = new_object(env)?;
-        js::set(env, object, "name", js::string(env, &message.name)?)?;
-        let values = new_array(env, message.values.len())?;
-        for (i, value) in message.values.iter().enumerate() {
-            set_element(env, values, i, amf0_to_js(env, value, 0)?)?;
+        match self.inner.data_message() {
+            Some(message) => data_message_to_js(env.raw(), message).map(Raw),
+            None => js::null(env.raw()).map(Raw),
         }
-        js::set(env, object, "values", values)?;
-        Ok(Raw(object))
     }
 
     /// Where the payload lives in memory (diagnostics: a Buffer from `payload` starts here, see
@@ -185,6 +180,19 @@ fn number(env: sys::napi_env, n: f64) -> Result<js::Value> {
 }
 
 const MAX_DEPTH: usize = 64;
+
+/// A data message as JS sees it: `{ name, values }`, the values as JS values (`Frame.data`,
+/// `onData`).
+pub(crate) fn data_message_to_js(env: sys::napi_env, message: &DataMessage) -> Result<js::Value> {
+    let object = new_object(env)?;
+    js::set(env, object, "name", js::string(env, &message.name)?)?;
+    let values = new_array(env, message.values.len())?;
+    for (i, value) in message.values.iter().enumerate() {
+        set_element(env, values, i, amf0_to_js(env, value, 0)?)?;
+    }
+    js::set(env, object, "values", values)?;
+    Ok(object)
+}
 
 fn amf_object_to_js(env: sys::napi_env, object: &AmfObject, depth: usize) -> Result<js::Value> {
     let out = new_object(env)?;

@@ -31,7 +31,7 @@ use rtmp_embed::{
 use tokio::sync::oneshot;
 
 use crate::error::{RtmpError, code};
-use crate::frame::Frame;
+use crate::frame::{Frame, data_message_to_js};
 use crate::js;
 use crate::values::{
     DisconnectReason, ForwardStats, PullStats, RtmpRequest, ServerStats, Session, StreamKey, StreamNameInfo,
@@ -88,10 +88,9 @@ impl Hooks {
 
     /// The hooks the handler defines.
     pub(crate) fn interest(&self) -> Interest {
-        // TODO(issue 23): onCredentials in Node; until then the server's default (no user).
-        Hook::ALL.iter().fold(Interest::NONE, |set, &hook| {
-            set.with_if(hook, hook != Hook::Credentials && self.hooks[hook as usize].is_some())
-        })
+        Hook::ALL
+            .iter()
+            .fold(Interest::NONE, |set, &hook| set.with_if(hook, self.hooks[hook as usize].is_some()))
     }
 
     fn function(&self, env: &Env, hook: Hook) -> napi::Result<Option<js::Value>> {
@@ -296,14 +295,47 @@ impl Dispatcher {
                 self.notify(env, hook, f, &args)
             }
             Event::Locate { request } => self.locate(env, f, request),
-            // TODO(issue 23): onData in Node.
-            Event::Data { .. } => Ok(()),
-            // TODO(issue 23): never raised yet (onCredentials is left out of the interest).
-            Event::Credentials { request } => {
-                let _ = request.credentials(None);
-                Ok(())
+            Event::Data { session, key, data } => {
+                let args = [
+                    to_js(raw, Session::new(&session))?,
+                    to_js(raw, StreamKey::from(&key))?,
+                    data_message_to_js(raw, &data)?,
+                ];
+                self.notify(env, hook, f, &args)
             }
+            Event::Credentials { request } => self.credentials(env, f, request),
         }
+    }
+
+    /// Calls `onCredentials(app, user)`; answers `request` with the password it returns (or its
+    /// Promise resolves to). A throw, a rejection or a value that is neither a string nor null /
+    /// undefined is reported to `onError` and counts as no such user.
+    fn credentials(&self, env: &Env, f: js::Value, request: Request) -> napi::Result<()> {
+        let raw = env.raw();
+        let args = [js::string(raw, request.app())?, js::string(raw, request.user().unwrap_or_default())?];
+        match js::call(raw, f, &args)? {
+            Err(thrown) => {
+                let _ = request.credentials(None);
+                self.hooks.report(env, name(Hook::Credentials), thrown);
+            }
+            Ok(value) if js::is_promise(raw, value) => {
+                let (hooks, hooks2) = (Arc::clone(&self.hooks), Arc::clone(&self.hooks));
+                let on_reject = request.clone();
+                let promise = unsafe { PromiseRaw::<Unknown<'static>>::from_napi_value(raw, value)? };
+                promise
+                    .then(move |ctx| {
+                        password_answer(&ctx.env, &hooks, ctx.value.raw(), &request);
+                        Ok(())
+                    })?
+                    .catch(move |ctx: CallbackContext<Unknown<'static>>| {
+                        let _ = on_reject.credentials(None);
+                        hooks2.report(&ctx.env, name(Hook::Credentials), ctx.value.raw());
+                        Ok(())
+                    })?;
+            }
+            Ok(value) => password_answer(env, &self.hooks, value, &request),
+        }
+        Ok(())
     }
 
     /// Calls `onLocate(key)`; answers `request` with the upstreams it returns (or its Promise
@@ -484,6 +516,30 @@ fn locate_answer(env: &Env, hooks: &Hooks, value: js::Value, request: &Request) 
     }
 }
 
+/// Answers a credentials `request` with what `onCredentials` returned (or its Promise resolved
+/// to): the password (a string), or null / undefined for no such user.
+fn password_answer(env: &Env, hooks: &Hooks, value: js::Value, request: &Request) {
+    let raw = env.raw();
+    let password = match js::type_of(raw, value) {
+        Ok(sys::ValueType::napi_undefined | sys::ValueType::napi_null) => Ok(None),
+        Ok(sys::ValueType::napi_string) => {
+            unsafe { String::from_napi_value(raw, value) }.map(Some).map_err(|_| ())
+        }
+        _ => Err(()),
+    };
+    match password {
+        Ok(password) => {
+            let _ = request.credentials(password);
+        }
+        Err(()) => {
+            let _ = request.credentials(None);
+            let message = "onCredentials must return the user's password (a string), null (no such user), \
+                           undefined or a Promise of one; the user counts as unknown";
+            hooks.report_new(env, name(Hook::Credentials), code::INVALID_DECISION, message, true);
+        }
+    }
+}
+
 /// What `onMediaTag` returned: false drops the message; anything else but a boolean keeps it
 /// and is reported.
 fn filter_value(env: &Env, hooks: &Hooks, value: js::Value) -> bool {
@@ -584,10 +640,10 @@ impl Sink {
                 return;
             }
             if let Some(sink) = me.upgrade() {
-                let outcome = if hook == Hook::Locate {
-                    "no upstream was taken from it (the pull rules apply)"
-                } else {
-                    "the request was rejected"
+                let outcome = match hook {
+                    Hook::Locate => "no upstream was taken from it (the pull rules apply)",
+                    Hook::Credentials => "the user counts as unknown",
+                    _ => "the request was rejected",
                 };
                 let message =
                     format!("{} did not settle within {} ms; {outcome}", name(hook), timeout.as_millis());
@@ -620,7 +676,8 @@ impl EventSink for Sink {
             | Event::Connect { request }
             | Event::Publish { request }
             | Event::Play { request }
-            | Event::Locate { request } => Some(request.clone()),
+            | Event::Locate { request }
+            | Event::Credentials { request } => Some(request.clone()),
             _ => None,
         };
         if self.send(Item::Event(event)) {

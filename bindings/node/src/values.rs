@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use napi::bindgen_prelude::{Either, Null};
 use napi_derive::napi;
 use rtmp_core::proto::message::StreamName;
 use rtmp_core::server::{
@@ -37,6 +38,10 @@ pub struct Session {
     pub flash_ver: Option<String>,
     /// The connect query (from the app or the tcUrl): `rtmp://host/live?key=v` gives `{ key: 'v' }`.
     pub query: HashMap<String, String>,
+    /// The user name the connection logged in as (`publishAuth: 'adobe'`, `onCredentials`), or
+    /// null when it did not (players, and every client when auth is off).
+    #[napi(ts_type = "string | null")]
+    pub user: Either<String, Null>,
 }
 
 impl Session {
@@ -48,6 +53,10 @@ impl Session {
             tc_url: session.tc_url().map(str::to_owned),
             flash_ver: session.flash_ver().map(str::to_owned),
             query: session.connect().map(|c| query_map(&c.query)).unwrap_or_default(),
+            user: match session.user() {
+                Some(user) => Either::A(user.to_owned()),
+                None => Either::B(Null),
+            },
         }
     }
 }
@@ -66,10 +75,12 @@ pub enum RequestKind {
     Play,
     /// Where to pull a stream played but not published here (`onLocate`).
     Locate,
+    /// A user's password, while a client logs in (`onCredentials`).
+    Credentials,
 }
 
 /// A decision to make: the second argument of `onConnection`, `onConnect`, `onPublish` and
-/// `onPlay`. (`onLocate` gets the stream key alone.)
+/// `onPlay`. (`onLocate` gets the stream key alone, `onCredentials` the app and the user name.)
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Clone)]
 pub struct RtmpRequest {
@@ -105,8 +116,7 @@ impl RtmpRequest {
             CoreKind::Publish => RequestKind::Publish,
             CoreKind::Play => RequestKind::Play,
             CoreKind::Locate => RequestKind::Locate,
-            // TODO(issue 23): a kind of its own; Node never gets credentials requests yet.
-            CoreKind::Credentials => RequestKind::Connect,
+            CoreKind::Credentials => RequestKind::Credentials,
         };
         let mut out = Self {
             id: request.id() as i64,
