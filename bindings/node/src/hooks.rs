@@ -313,29 +313,9 @@ impl Dispatcher {
     fn credentials(&self, env: &Env, f: js::Value, request: Request) -> napi::Result<()> {
         let raw = env.raw();
         let args = [js::string(raw, request.app())?, js::string(raw, request.user().unwrap_or_default())?];
-        match js::call(raw, f, &args)? {
-            Err(thrown) => {
-                let _ = request.credentials(None);
-                self.hooks.report(env, name(Hook::Credentials), thrown);
-            }
-            Ok(value) if js::is_promise(raw, value) => {
-                let (hooks, hooks2) = (Arc::clone(&self.hooks), Arc::clone(&self.hooks));
-                let on_reject = request.clone();
-                let promise = unsafe { PromiseRaw::<Unknown<'static>>::from_napi_value(raw, value)? };
-                promise
-                    .then(move |ctx| {
-                        password_answer(&ctx.env, &hooks, ctx.value.raw(), &request);
-                        Ok(())
-                    })?
-                    .catch(move |ctx: CallbackContext<Unknown<'static>>| {
-                        let _ = on_reject.credentials(None);
-                        hooks2.report(&ctx.env, name(Hook::Credentials), ctx.value.raw());
-                        Ok(())
-                    })?;
-            }
-            Ok(value) => password_answer(env, &self.hooks, value, &request),
-        }
-        Ok(())
+        self.answer_with(env, Hook::Credentials, f, &args, request, password_answer, |request| {
+            let _ = request.credentials(None);
+        })
     }
 
     /// Calls `onLocate(key)`; answers `request` with the upstreams it returns (or its Promise
@@ -347,10 +327,29 @@ impl Dispatcher {
             .key()
             .map(StreamKey::from)
             .unwrap_or(StreamKey { app: String::new(), name: String::new() });
-        match js::call(raw, f, &[to_js(raw, key)?])? {
+        self.answer_with(env, Hook::Locate, f, &[to_js(raw, key)?], request, locate_answer, |request| {
+            let _ = request.reject("onLocate failed.");
+        })
+    }
+
+    /// Calls a hook that answers `request` with a value: `answer` takes what it returns (or its
+    /// Promise resolves to); a throw or a rejection answers with `failed` and goes to `onError`.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_with(
+        &self,
+        env: &Env,
+        hook: Hook,
+        f: js::Value,
+        args: &[js::Value],
+        request: Request,
+        answer: fn(&Env, &Hooks, js::Value, &Request),
+        failed: fn(&Request),
+    ) -> napi::Result<()> {
+        let raw = env.raw();
+        match js::call(raw, f, args)? {
             Err(thrown) => {
-                let _ = request.reject("onLocate threw.");
-                self.hooks.report(env, name(Hook::Locate), thrown);
+                failed(&request);
+                self.hooks.report(env, name(hook), thrown);
             }
             Ok(value) if js::is_promise(raw, value) => {
                 let (hooks, hooks2) = (Arc::clone(&self.hooks), Arc::clone(&self.hooks));
@@ -358,16 +357,16 @@ impl Dispatcher {
                 let promise = unsafe { PromiseRaw::<Unknown<'static>>::from_napi_value(raw, value)? };
                 promise
                     .then(move |ctx| {
-                        locate_answer(&ctx.env, &hooks, ctx.value.raw(), &request);
+                        answer(&ctx.env, &hooks, ctx.value.raw(), &request);
                         Ok(())
                     })?
                     .catch(move |ctx: CallbackContext<Unknown<'static>>| {
-                        let _ = on_reject.reject("onLocate rejected.");
-                        hooks2.report(&ctx.env, name(Hook::Locate), ctx.value.raw());
+                        failed(&on_reject);
+                        hooks2.report(&ctx.env, name(hook), ctx.value.raw());
                         Ok(())
                     })?;
             }
-            Ok(value) => locate_answer(env, &self.hooks, value, &request),
+            Ok(value) => answer(env, &self.hooks, value, &request),
         }
         Ok(())
     }
