@@ -136,15 +136,16 @@ impl fmt::Display for ForwardError {
 
 impl std::error::Error for ForwardError {}
 
-/// A function told of a forward's state change.
-type OnForward = dyn Fn(&StreamKey, &ForwardStats) + Send + Sync;
+/// Told of every state change of every forward or pull (the handler's `on_forward`, `on_pull`):
+/// `S` is [`ForwardStats`] or [`super::PullStats`].
+pub(crate) struct RelayListener<S>(pub(crate) Box<OnRelay<S>>);
 
-/// Told of every state change of every forward (the handler's `on_forward`).
-pub(crate) struct ForwardListener(pub(crate) Box<OnForward>);
+/// A function told of a relay's state change.
+type OnRelay<S> = dyn Fn(&StreamKey, &S) + Send + Sync;
 
-impl fmt::Debug for ForwardListener {
+impl<S> fmt::Debug for RelayListener<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ForwardListener")
+        f.write_str("RelayListener")
     }
 }
 

@@ -130,7 +130,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
         // Weak: the state outlives the serving (a handle keeps it), the handler must not (its
         // drop is how embedders learn that no hook runs any more).
         let weak = Arc::downgrade(&handler);
-        let _ = state.forward_listener.set(forward::ForwardListener(Box::new(move |key, stats| {
+        let _ = state.forward_listener.set(forward::RelayListener(Box::new(move |key, stats| {
             if let Some(handler) = weak.upgrade() {
                 handler.on_forward(key, stats);
             }
@@ -146,7 +146,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
             })
         })));
         let weak = Arc::downgrade(&handler);
-        let _ = state.pull_listener.set(pull::PullListener(Box::new(move |key, stats| {
+        let _ = state.pull_listener.set(forward::RelayListener(Box::new(move |key, stats| {
             if let Some(handler) = weak.upgrade() {
                 handler.on_pull(key, stats);
             }

@@ -266,17 +266,6 @@ impl Runner {
     }
 }
 
-/// Told of every state change of every pull (the handler's `on_pull`).
-pub(crate) struct PullListener(pub(crate) Box<OnPull>);
-
-type OnPull = dyn Fn(&StreamKey, &PullStats) + Send + Sync;
-
-impl std::fmt::Debug for PullListener {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PullListener")
-    }
-}
-
 /// A session id for one upstream connection of a pull.
 fn pull_session_id() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::forward::ForwardListener;
-use super::pull::{Locator, PullListener};
+use super::forward::{ForwardStats, RelayListener};
+use super::pull::{Locator, PullStats};
 use super::registry::Registry;
 use super::stats::ServerStats;
 use super::{RtmpHandler, ServerConfig};
@@ -37,11 +37,11 @@ pub(crate) struct ServerState {
     /// The runtime `run_until` serves on: forwards run there.
     pub(crate) runtime: OnceLock<tokio::runtime::Handle>,
     /// The handler's `on_forward`.
-    pub(crate) forward_listener: OnceLock<ForwardListener>,
+    pub(crate) forward_listener: OnceLock<RelayListener<ForwardStats>>,
     /// The handler's `on_locate`.
     pub(crate) locator: OnceLock<Locator>,
     /// The handler's `on_pull`.
-    pub(crate) pull_listener: OnceLock<PullListener>,
+    pub(crate) pull_listener: OnceLock<RelayListener<PullStats>>,
     /// `authmod=adobe` challenges handed out and not yet answered.
     pub(crate) challenges: Mutex<ChallengeStore>,
 }
