@@ -19,127 +19,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "rtmp_rs.h"
+#include "e2e_support.h"
 
-extern char **environ;
-
-static const char *ffmpeg;
-static const char *work;
-static int passed;
-static pid_t children[16];
-static int nchildren;
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void kill_children(void) {
-    int i;
-    for (i = 0; i < nchildren; i++) {
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-    }
-}
-
-static void fail(const char *fmt, ...) {
-    va_list args;
-    fprintf(stderr, "FAIL ");
-    va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
-    va_end(args);
-    fprintf(stderr, " (last error: %s; logs in %s)\n", rtmp_last_error(), work);
-    kill_children();
-    exit(1);
-}
-
-static void ok(const char *fmt, ...) {
-    va_list args;
-    printf("ok   ");
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    printf("\n");
-    fflush(stdout);
-    passed++;
-}
-
-#define REQUIRE(cond, ...)                                                                         \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);                             \
-            fail(__VA_ARGS__);                                                                     \
-        }                                                                                          \
-    } while (0)
-#define MUST(call) REQUIRE((call) == RTMP_RESULT_OK, "%s", #call)
-
-static int str_eq(rtmp_str s, const char *text) {
-    return s.len == strlen(text) && memcmp(s.data, text, s.len) == 0;
-}
-
-static void copy_str(char *out, size_t size, rtmp_str s) {
-    snprintf(out, size, "%.*s", (int)s.len, s.data);
-}
-
-/* ---- child processes ---- */
-
-static pid_t spawn_ffmpeg(const char *log, const char *const *args) {
-    const char *argv[64];
-    char path[512];
-    posix_spawn_file_actions_t actions;
-    pid_t pid;
-    int n = 0, i;
-    argv[n++] = ffmpeg;
-    argv[n++] = "-hide_banner";
-    argv[n++] = "-nostdin";
-    for (i = 0; args[i] != NULL && n < 62; i++) {
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    snprintf(path, sizeof path, "%s/%s", work, log);
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawn(&pid, ffmpeg, &actions, NULL, (char *const *)argv, environ) != 0) {
-        fail("cannot run %s", ffmpeg);
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    children[nchildren++] = pid;
-    return pid;
-}
-
-/* ffmpeg publishing testsrc 320x240 (25 fps, a keyframe a second) and a sine (AAC) to `url` for
- * `seconds`, at real-time pace. */
-static pid_t publish(const char *log, const char *url, const char *seconds) {
-    const char *args[] = {"-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-                          "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", seconds,
-                          "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25",
-                          "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "flv", url, NULL};
-    return spawn_ffmpeg(log, args);
-}
+/* ---- ffmpeg ---- */
 
 /* ffmpeg publishing 4 s of video with a text subtitle stream from `srt` (flv carries it as
  * onTextData), as rtmp-core/tests/server/encoders.rs does. */
@@ -149,70 +34,6 @@ static pid_t publish_subtitles(const char *log, const char *url, const char *srt
                           "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:s", "text",
                           "-f", "flv", url, NULL};
     return spawn_ffmpeg(log, args);
-}
-
-/* ffmpeg playing `url` for `seconds` of media, decoding every frame; the count goes to
- * WORK/<progress>. */
-static pid_t play(const char *log, const char *url, const char *seconds, const char *progress) {
-    char path[512];
-    const char *args[] = {"-loglevel", "error", "-i", url, "-t", seconds, "-f", "null", "-progress", path, "-", NULL};
-    snprintf(path, sizeof path, "%s/%s", work, progress);
-    return spawn_ffmpeg(log, args); /* posix_spawn is done with the arguments when it returns */
-}
-
-/* Waits up to `seconds` for `pid`; its exit status, or -1 if it is still running. */
-static int wait_exit(pid_t pid, int seconds) {
-    long long deadline = now_ms() + seconds * 1000LL;
-    int status, i;
-    do {
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid) {
-            for (i = 0; i < nchildren; i++) {
-                if (children[i] == pid) {
-                    children[i] = 0;
-                }
-            }
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        sleep_ms(50);
-    } while (now_ms() < deadline);
-    return -1;
-}
-
-/* The frames decoded, from the last "frame=N" of an ffmpeg -progress file (-1 without one). */
-static long decoded_frames(const char *progress) {
-    char path[512], line[256];
-    long frames = -1;
-    FILE *file;
-    snprintf(path, sizeof path, "%s/%s", work, progress);
-    file = fopen(path, "r");
-    if (file == NULL) {
-        return -1;
-    }
-    while (fgets(line, sizeof line, file) != NULL) {
-        if (strncmp(line, "frame=", 6) == 0) {
-            frames = atol(line + 6);
-        }
-    }
-    fclose(file);
-    return frames;
-}
-
-/* Whether WORK/<log> contains `text`. */
-static int log_contains(const char *log, const char *text) {
-    char path[512], line[1024];
-    int found = 0;
-    FILE *file;
-    snprintf(path, sizeof path, "%s/%s", work, log);
-    file = fopen(path, "r");
-    if (file == NULL) {
-        return 0;
-    }
-    while (!found && fgets(line, sizeof line, file) != NULL) {
-        found = strstr(line, text) != NULL;
-    }
-    fclose(file);
-    return found;
 }
 
 /* ---- the server and its callbacks ---- */
@@ -371,10 +192,6 @@ static int count_data(struct state *s, const char *name) {
 
 /* ---- our client ---- */
 
-/* AVC sequence header (avcC) and a keyframe, as in test_api.c. */
-static const uint8_t AVC_SEQ[] = {0x17, 0x00, 0x00, 0x00, 0x00, 0x01, 0x64, 0x00, 0x1f, 0xff, 0xe1, 0x00, 0x04,
-                                  0x67, 0x64, 0x00, 0x1f, 0x01, 0x00, 0x04, 0x68, 0xee, 0x3c, 0x80};
-static const uint8_t AVC_KEY[] = {0x17, 0x01, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x05, 0x65, 0x88, 0x84, 0x00, 0x10};
 /* onCuePoint with an object {name: "ad", time: 1.5}. */
 static const uint8_t CUE_POINT[] = {0x02, 0x00, 0x0a, 'o', 'n', 'C', 'u', 'e', 'P', 'o', 'i', 'n', 't', 0x03,
                                     0x00, 0x04, 'n', 'a', 'm', 'e', 0x02, 0x00, 0x02, 'a', 'd',
@@ -461,9 +278,8 @@ static void our_client(struct state *s, const char *base) {
 int main(int argc, char **argv) {
     static struct state state;
     rtmp_server_config *config = NULL;
-    rtmp_server *server = NULL;
+    rtmp_server *server;
     rtmp_callbacks callbacks;
-    rtmp_str addr;
     char base[64], url[256], srt[512];
     const struct decision_event *decision;
     pid_t cam, subs, wrong, unknown, player;
@@ -471,13 +287,7 @@ int main(int argc, char **argv) {
     long frames;
     int status, i;
     FILE *file;
-    if (argc != 3) {
-        fprintf(stderr, "usage: auth_e2e FFMPEG WORK_DIR\n");
-        return 2;
-    }
-    ffmpeg = argv[1];
-    work = argv[2];
-    signal(SIGPIPE, SIG_IGN);
+    e2e_args(argc, argv, "auth_e2e");
     pthread_mutex_init(&state.lock, NULL);
 
     memset(&callbacks, 0, sizeof callbacks);
@@ -489,11 +299,7 @@ int main(int argc, char **argv) {
     MUST(rtmp_server_config_set_callbacks(config, &callbacks, &state, NULL));
     MUST(rtmp_server_config_set_auth_callbacks(config, on_credentials));
     MUST(rtmp_server_config_set_data_callbacks(config, on_data));
-    MUST(rtmp_server_new(config, &server));
-    rtmp_server_config_free(config);
-    MUST(rtmp_server_start(server));
-    addr = rtmp_server_local_addr(server);
-    snprintf(base, sizeof base, "%.*s", (int)addr.len, addr.data);
+    server = e2e_server_start(config, "", base, sizeof base);
 
     /* Everything ffmpeg does runs at once: the publish as alice, the subtitles, the refusals. */
     snprintf(srt, sizeof srt, "%s/subs.srt", work);

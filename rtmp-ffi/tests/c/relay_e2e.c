@@ -19,162 +19,18 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "rtmp_rs.h"
-
-extern char **environ;
+#include "e2e_support.h"
 
 #define NGINX "/usr/sbin/nginx"
 #define NGINX_RTMP_MODULE "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 
-static const char *ffmpeg;
-static const char *work;
-static int passed;
-static pid_t children[16];
-static int nchildren;
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void kill_children(void) {
-    int i;
-    for (i = 0; i < nchildren; i++) {
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-    }
-}
-
-static void fail(const char *fmt, ...) {
-    va_list args;
-    fprintf(stderr, "FAIL ");
-    va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
-    va_end(args);
-    fprintf(stderr, " (last error: %s; logs in %s)\n", rtmp_last_error(), work);
-    kill_children();
-    exit(1);
-}
-
-static void ok(const char *fmt, ...) {
-    va_list args;
-    printf("ok   ");
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    printf("\n");
-    fflush(stdout);
-    passed++;
-}
-
-#define REQUIRE(cond, ...)                                                                         \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);                             \
-            fail(__VA_ARGS__);                                                                     \
-        }                                                                                          \
-    } while (0)
-#define MUST(call) REQUIRE((call) == RTMP_RESULT_OK, "%s", #call)
-
-static int str_eq(rtmp_str s, const char *text) {
-    return s.len == strlen(text) && memcmp(s.data, text, s.len) == 0;
-}
-
-/* ---- child processes ---- */
-
-static pid_t spawn(const char *program, const char *log, const char *const *argv) {
-    char path[512];
-    posix_spawn_file_actions_t actions;
-    pid_t pid;
-    snprintf(path, sizeof path, "%s/%s", work, log);
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawn(&pid, program, &actions, NULL, (char *const *)argv, environ) != 0) {
-        fail("cannot run %s", program);
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    children[nchildren++] = pid;
-    return pid;
-}
-
-static pid_t spawn_ffmpeg(const char *log, const char *const *args) {
-    const char *argv[64];
-    int n = 0, i;
-    argv[n++] = ffmpeg;
-    argv[n++] = "-hide_banner";
-    argv[n++] = "-nostdin";
-    for (i = 0; args[i] != NULL && n < 62; i++) {
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    return spawn(ffmpeg, log, argv);
-}
-
-/* ffmpeg publishing testsrc 320x240 (25 fps, a keyframe a second) and a sine (AAC) to `url` for
- * `seconds`, at real-time pace. */
-static pid_t publish(const char *log, const char *url, const char *seconds) {
-    const char *args[] = {"-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-                          "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", seconds,
-                          "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25",
-                          "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "flv", url, NULL};
-    return spawn_ffmpeg(log, args);
-}
-
-/* ffmpeg playing `url` for `seconds` of media, decoding every frame; the count goes to
- * WORK/<progress>. */
-static pid_t play(const char *log, const char *url, const char *seconds, const char *progress) {
-    char path[512];
-    const char *args[] = {"-loglevel", "error", "-i", url, "-t", seconds, "-f", "null", "-progress", path, "-", NULL};
-    snprintf(path, sizeof path, "%s/%s", work, progress);
-    return spawn_ffmpeg(log, args); /* posix_spawn is done with the arguments when it returns */
-}
-
-/* Waits up to `seconds` for `pid`; its exit status, or -1 if it is still running. */
-static int wait_exit(pid_t pid, int seconds) {
-    long long deadline = now_ms() + seconds * 1000LL;
-    int status, i;
-    do {
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid) {
-            for (i = 0; i < nchildren; i++) {
-                if (children[i] == pid) {
-                    children[i] = 0;
-                }
-            }
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        sleep_ms(50);
-    } while (now_ms() < deadline);
-    return -1;
-}
+/* ---- child processes, nginx ---- */
 
 static void stop_child(pid_t pid) {
     int i;
@@ -185,42 +41,6 @@ static void stop_child(pid_t pid) {
             children[i] = 0;
         }
     }
-}
-
-/* The frames decoded, from the last "frame=N" of an ffmpeg -progress file (-1 without one). */
-static long decoded_frames(const char *progress) {
-    char path[512], line[256];
-    long frames = -1;
-    FILE *file;
-    snprintf(path, sizeof path, "%s/%s", work, progress);
-    file = fopen(path, "r");
-    if (file == NULL) {
-        return -1;
-    }
-    while (fgets(line, sizeof line, file) != NULL) {
-        if (strncmp(line, "frame=", 6) == 0) {
-            frames = atol(line + 6);
-        }
-    }
-    fclose(file);
-    return frames;
-}
-
-/* Whether WORK/<log> contains `text`. */
-static int log_contains(const char *log, const char *text) {
-    char path[512], line[1024];
-    int found = 0;
-    FILE *file;
-    snprintf(path, sizeof path, "%s/%s", work, log);
-    file = fopen(path, "r");
-    if (file == NULL) {
-        return 0;
-    }
-    while (!found && fgets(line, sizeof line, file) != NULL) {
-        found = strstr(line, text) != NULL;
-    }
-    fclose(file);
-    return found;
 }
 
 /* A loopback port nothing listens on now (bound, then closed). */
@@ -317,8 +137,8 @@ static void record(struct state *s, struct relay_event *events, int *count, rtmp
     pthread_mutex_lock(&s->lock);
     if (*count < MAX_EVENTS) {
         e = &events[(*count)++];
-        snprintf(e->name, sizeof e->name, "%.*s", (int)name.len, name.data);
-        snprintf(e->url, sizeof e->url, "%.*s", (int)url.len, url.data);
+        copy_str(e->name, sizeof e->name, name);
+        copy_str(e->url, sizeof e->url, url);
         e->state = state;
     }
     pthread_mutex_unlock(&s->lock);
@@ -464,7 +284,7 @@ static struct stream_view view_stream(rtmp_server *server, const char *name) {
             MUST(rtmp_stats_forward(stats, i, j, &forward));
             v.forward_live[j] = forward.state == RTMP_RELAY_STATE_LIVE;
             v.forward_bytes[j] = forward.bytes_out;
-            snprintf(v.forward_url[j], sizeof v.forward_url[j], "%.*s", (int)forward.url.len, forward.url.data);
+            copy_str(v.forward_url[j], sizeof v.forward_url[j], forward.url);
         }
         for (j = 0; j < stream.players; j++) {
             MUST(rtmp_stats_player_kind(stats, i, j, &kind));
@@ -472,7 +292,7 @@ static struct stream_view view_stream(rtmp_server *server, const char *name) {
         }
         if (rtmp_stats_stream_pull(stats, i, &v.pull) == RTMP_RESULT_OK) {
             v.pulled = 1;
-            snprintf(v.pull_url, sizeof v.pull_url, "%.*s", (int)v.pull.url.len, v.pull.url.data);
+            copy_str(v.pull_url, sizeof v.pull_url, v.pull.url);
             v.pull.url.data = v.pull.last_error.data = "";
             v.pull.url.len = v.pull.last_error.len = 0;
         }
@@ -653,18 +473,11 @@ static void pulls(rtmp_server *server, struct state *s, const char *base) {
 int main(int argc, char **argv) {
     static struct state state;
     rtmp_server_config *config = NULL;
-    rtmp_server *server = NULL;
+    rtmp_server *server;
     rtmp_callbacks callbacks;
-    rtmp_str addr;
     char base[128];
     long long started = now_ms();
-    if (argc != 3) {
-        fprintf(stderr, "usage: relay_e2e FFMPEG WORK_DIR\n");
-        return 2;
-    }
-    ffmpeg = argv[1];
-    work = argv[2];
-    signal(SIGPIPE, SIG_IGN);
+    e2e_args(argc, argv, "relay_e2e");
     pthread_mutex_init(&state.lock, NULL);
     nginx_start();
     nginx_url(state.copy_url, sizeof state.copy_url, "cam-copy");
@@ -677,11 +490,7 @@ int main(int argc, char **argv) {
     MUST(rtmp_server_config_set_relay_callbacks(config, on_forward, on_locate, on_pull));
     MUST(rtmp_server_config_set(config, "play_wait_timeout", "4s"));
     MUST(rtmp_server_config_set(config, "pull_start_timeout", "3s"));
-    MUST(rtmp_server_new(config, &server));
-    rtmp_server_config_free(config);
-    MUST(rtmp_server_start(server));
-    addr = rtmp_server_local_addr(server);
-    snprintf(base, sizeof base, "rtmp://%.*s", (int)addr.len, addr.data);
+    server = e2e_server_start(config, "rtmp://", base, sizeof base);
 
     forwards(server, &state, base);
     pulls(server, &state, base);
