@@ -1,5 +1,6 @@
 //! `rtmp[s]://host[:port]/app[/instance]/stream[?query]`, split as ffmpeg and OBS split it.
 
+use crate::proto::message::percent_decode;
 use std::fmt;
 
 use super::ClientError;
@@ -65,7 +66,9 @@ impl RtmpUrl {
             None => (None, authority),
         };
         let (user, password) = match credentials.map(|c| c.split_once(':').unwrap_or((c, ""))) {
-            Some((user, password)) => (Some(percent_decode(user)), Some(percent_decode(password))),
+            Some((user, password)) => {
+                (Some(percent_decode(user, false)), Some(percent_decode(password, false)))
+            }
             None => (None, None),
         };
         let default_port = if scheme == Scheme::Rtmp { 1935 } else { 443 };
@@ -132,26 +135,6 @@ impl fmt::Display for RtmpUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.tc_url(), self.stream)
     }
-}
-
-/// `%XX` decoded (a user name or password may hold `@`, `:` or `/` so written).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |at: usize| bytes.get(at).and_then(|&b| char::from(b).to_digit(16));
-        if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) = (hex(i + 1), hex(i + 2))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

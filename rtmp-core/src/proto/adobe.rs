@@ -17,6 +17,7 @@
 //! (libavformat/rtmpproto.c), GStreamer's rtmp2 `do_adobe_auth` and librtmp's `PublisherAuth`
 //! look for. Nothing here draws random numbers or reads a clock: the caller hands them in.
 
+use crate::proto::message::percent_decode;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -113,7 +114,7 @@ impl AuthQuery {
                 _ => continue,
             };
             if slot.is_none() {
-                *slot = Some(percent_decode(value));
+                *slot = Some(percent_decode(value, false));
             }
         }
         auth
@@ -123,26 +124,6 @@ impl AuthQuery {
     pub fn is_adobe(&self) -> bool {
         self.authmod.as_deref() == Some("adobe")
     }
-}
-
-/// `%XX` decoded; `+` and anything else kept.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: Option<&u8>| b.and_then(|&b| char::from(b).to_digit(16));
-        if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) = (hex(bytes.get(i + 1)), hex(bytes.get(i + 2)))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A connect refusal as the client reads it.

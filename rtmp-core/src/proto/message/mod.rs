@@ -22,6 +22,7 @@ pub use command::Command;
 pub use connect::{CapsEx, ConnectParams, FourCcInfo};
 pub use control::BandwidthLimit;
 pub use data::DataMessage;
+pub(crate) use query::percent_decode;
 pub use query::{StreamName, parse_query, split_query};
 pub use user_control::UserControl;
 

@@ -16,12 +16,15 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
         .filter(|segment| !segment.is_empty())
         .map(|segment| {
             let (k, v) = segment.split_once('=').unwrap_or((segment, ""));
-            (percent_decode(k), percent_decode(v))
+            (percent_decode(k, true), percent_decode(v, true))
         })
         .collect()
 }
 
-fn percent_decode(text: &str) -> String {
+/// `%XX` decoded (a malformed escape kept as written); `+` is a space when `plus_is_space`
+/// (form encoding, as query strings are written), else kept (a user name in a URL, a base64 value
+/// in an auth query).
+pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -36,7 +39,7 @@ fn percent_decode(text: &str) -> String {
                 }
                 _ => out.push(b'%'),
             },
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b => out.push(b),
         }
         i += 1;
