@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -18,6 +20,18 @@ EXAMPLES = ROOT / "examples" / "python"
 # the server to parse codec, frame type and CTS; the bytes after the header are arbitrary.
 AVC_SEQUENCE_HEADER = bytes.fromhex("1700000000" + "0164001fffe1") + b"\x00\x04gd\x00\x1f" + b"\x01\x00\x04h\xee<\x80"
 AAC_SEQUENCE_HEADER = bytes.fromhex("af001210")
+
+
+async def wait_for(what: str, probe: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Polls ``probe`` until it returns something truthy (and returns it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        await asyncio.sleep(0.05)
 
 
 def avc_frame(keyframe: bool, fill: int, size: int = 64, cts: int = 0) -> bytes:

@@ -10,24 +10,21 @@ import re
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pytest
-from conftest import AAC_SEQUENCE_HEADER, AVC_SEQUENCE_HEADER, aac_frame, avc_frame, ffmpeg_play, ffmpeg_publish, played
+from conftest import (
+    AAC_SEQUENCE_HEADER,
+    AVC_SEQUENCE_HEADER,
+    aac_frame,
+    avc_frame,
+    ffmpeg_play,
+    ffmpeg_publish,
+    played,
+    wait_for,
+)
 
 import rtmp_rs
-
-
-async def wait_for(what: str, probe: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Polls ``probe`` until it returns something truthy (and returns it)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        await asyncio.sleep(0.05)
 
 
 def live(server: rtmp_rs.Server, key: str) -> bool:

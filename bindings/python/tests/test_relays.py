@@ -7,24 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pytest
-from conftest import Nginx, ffmpeg_play, ffmpeg_publish, free_port, played
+from conftest import Nginx, ffmpeg_play, ffmpeg_publish, free_port, played, wait_for
 
 import rtmp_rs
-
-
-async def wait_for(what: str, probe: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Polls ``probe`` until it returns something truthy (and returns it)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        await asyncio.sleep(0.05)
 
 
 def stream(server: rtmp_rs.Server, key: str) -> Optional[rtmp_rs.StreamStats]:
