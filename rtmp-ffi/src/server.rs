@@ -298,28 +298,12 @@ impl EventSink for CSink {
                 return;
             }
             Event::Forward { key, stats } => {
-                if let Some(cb) = self.relay.on_forward {
-                    let (app, name) = (rtmp_str::borrow(&key.app), rtmp_str::borrow(&key.name));
-                    let forward = rtmp_forward_stats::new(&stats);
-                    let ptr: *const rtmp_forward_stats<'_> = &forward;
-                    // SAFETY: as below; the stats and views outlive the call.
-                    callback_scope(CallbackKind::NonBlocking, || unsafe {
-                        cb(ud, extend(app), extend(name), ptr.cast())
-                    });
-                }
-                return;
+                let forward = rtmp_forward_stats::new(&stats);
+                return call_relay(self.relay.on_forward, ud, &key, (&raw const forward).cast());
             }
             Event::Pull { key, stats } => {
-                if let Some(cb) = self.relay.on_pull {
-                    let (app, name) = (rtmp_str::borrow(&key.app), rtmp_str::borrow(&key.name));
-                    let pull = rtmp_pull_stats::new(&stats);
-                    let ptr: *const rtmp_pull_stats<'_> = &pull;
-                    // SAFETY: as below; the stats and views outlive the call.
-                    callback_scope(CallbackKind::NonBlocking, || unsafe {
-                        cb(ud, extend(app), extend(name), ptr.cast())
-                    });
-                }
-                return;
+                let pull = rtmp_pull_stats::new(&stats);
+                return call_relay(self.relay.on_pull, ud, &key, (&raw const pull).cast());
             }
             Event::Locate { request } => return decide(self.relay.on_locate, ud, request),
             Event::Credentials { request } => return decide(self.auth.on_credentials, ud, request),
@@ -426,6 +410,21 @@ fn call_stream(cb: rtmp_stream_cb, ud: *mut c_void, session: &Session, key: &rtm
         callback_scope(CallbackKind::Blocking, || unsafe {
             cb(ud, session_ptr(session), extend(app), extend(name))
         });
+    }
+}
+
+/// A relay's state callback (`on_forward`, `on_pull`), on a runtime worker: the stream's key and
+/// `stats` are lent for the call.
+fn call_relay<S>(
+    cb: Option<unsafe extern "C" fn(*mut c_void, rtmp_str<'static>, rtmp_str<'static>, *const S)>,
+    ud: *mut c_void,
+    key: &rtmp_core::server::StreamKey,
+    stats: *const S,
+) {
+    if let Some(cb) = cb {
+        let (app, name) = (rtmp_str::borrow(&key.app), rtmp_str::borrow(&key.name));
+        // SAFETY: as in `on_event`; the stats and views outlive the call.
+        callback_scope(CallbackKind::NonBlocking, || unsafe { cb(ud, extend(app), extend(name), stats) });
     }
 }
 
