@@ -8,6 +8,7 @@ use bytes::Bytes;
 use crate::error::{fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipArc, release_arc, retain_arc, to_arc_ptr};
 use crate::slice::{rtmp_bytes, rtmp_str};
+use rtmp_core::proto::amf::Amf0Value;
 use rtmp_embed::{Frame, FrameKind};
 
 /// A media message: audio, video, data or metadata, with its timestamp, the FLV tag body and
@@ -207,10 +208,26 @@ pub extern "C" fn rtmp_frame_data_name(frame: *const rtmp_frame) -> rtmp_str<'st
     }
 }
 
-fn metadata_value<'a>(
-    frame: &'a Frame,
-    key: &str,
-) -> Result<&'a rtmp_core::proto::amf::Amf0Value, rtmp_result> {
+/// Writes `value` read by `read` (a number, a string view) into `*out`: `RTMP_RESULT_NOT_FOUND`
+/// naming `what` when it is not `kind`, the lookup's result when there was no value.
+fn read_into<'a, T>(
+    value: Result<&'a Amf0Value, rtmp_result>,
+    out: &mut T,
+    read: impl FnOnce(&'a Amf0Value) -> Option<T>,
+    kind: &str,
+    what: impl FnOnce() -> String,
+) -> rtmp_result {
+    match value.map(read) {
+        Ok(Some(read)) => {
+            *out = read;
+            rtmp_result::Ok
+        }
+        Ok(None) => fail(rtmp_result::NotFound, format!("{} is not {kind}", what())),
+        Err(result) => result,
+    }
+}
+
+fn metadata_value<'a>(frame: &'a Frame, key: &str) -> Result<&'a Amf0Value, rtmp_result> {
     let metadata =
         frame.metadata().ok_or_else(|| fail(rtmp_result::InvalidState, "the frame carries no metadata"))?;
     metadata.get(key).ok_or_else(|| fail(rtmp_result::NotFound, format!("no metadata property {key}")))
@@ -229,16 +246,8 @@ pub extern "C" fn rtmp_frame_metadata_number(
         let frame = try_ref!(frame);
         let key = try_cstr!(key);
         let out = try_out!(value_out);
-        match metadata_value(frame, key) {
-            Ok(value) => match value.as_number() {
-                Some(number) => {
-                    *out = number;
-                    rtmp_result::Ok
-                }
-                None => fail(rtmp_result::NotFound, format!("metadata property {key} is not a number")),
-            },
-            Err(result) => result,
-        }
+        let what = || format!("metadata property {key}");
+        read_into(metadata_value(frame, key), out, Amf0Value::as_number, "a number", what)
     }
 }
 
@@ -254,16 +263,8 @@ pub extern "C" fn rtmp_frame_metadata_string(
         let frame = try_ref!(frame);
         let key = try_cstr!(key);
         let out = try_out!(value_out);
-        match metadata_value(frame, key) {
-            Ok(value) => match value.as_str() {
-                Some(text) => {
-                    *out = rtmp_str::borrow(text);
-                    rtmp_result::Ok
-                }
-                None => fail(rtmp_result::NotFound, format!("metadata property {key} is not a string")),
-            },
-            Err(result) => result,
-        }
+        let what = || format!("metadata property {key}");
+        read_into(metadata_value(frame, key), out, |v| v.as_str().map(rtmp_str::borrow), "a string", what)
     }
 }
 
@@ -277,11 +278,7 @@ pub extern "C" fn rtmp_frame_data_value_count(frame: *const rtmp_frame) -> usize
 }
 
 /// Value `index` of a data frame, or its property `key` when `key` is not NULL.
-fn data_value<'a>(
-    frame: &'a Frame,
-    index: usize,
-    key: Option<&str>,
-) -> Result<&'a rtmp_core::proto::amf::Amf0Value, rtmp_result> {
+fn data_value<'a>(frame: &'a Frame, index: usize, key: Option<&str>) -> Result<&'a Amf0Value, rtmp_result> {
     let message = frame
         .data_message()
         .ok_or_else(|| fail(rtmp_result::InvalidState, "the frame carries no data message"))?;
@@ -320,16 +317,7 @@ pub extern "C" fn rtmp_frame_data_number(
         let frame = try_ref!(frame);
         let key = if key.is_null() { None } else { Some(try_cstr!(key)) };
         let out = try_out!(value_out);
-        match data_value(frame, index, key) {
-            Ok(value) => match value.as_number() {
-                Some(number) => {
-                    *out = number;
-                    rtmp_result::Ok
-                }
-                None => fail(rtmp_result::NotFound, format!("{} is not a number", what(index, key))),
-            },
-            Err(result) => result,
-        }
+        read_into(data_value(frame, index, key), out, Amf0Value::as_number, "a number", || what(index, key))
     }
 }
 
@@ -347,15 +335,7 @@ pub extern "C" fn rtmp_frame_data_string(
         let frame = try_ref!(frame);
         let key = if key.is_null() { None } else { Some(try_cstr!(key)) };
         let out = try_out!(value_out);
-        match data_value(frame, index, key) {
-            Ok(value) => match value.as_str() {
-                Some(text) => {
-                    *out = rtmp_str::borrow(text);
-                    rtmp_result::Ok
-                }
-                None => fail(rtmp_result::NotFound, format!("{} is not a string", what(index, key))),
-            },
-            Err(result) => result,
-        }
+        let value = data_value(frame, index, key);
+        read_into(value, out, |v| v.as_str().map(rtmp_str::borrow), "a string", || what(index, key))
     }
 }
