@@ -36,5 +36,3 @@ mod publishers;
 mod pull;
 #[path = "server/reconnect.rs"]
 mod reconnect;
-#[path = "server/slow_viewers.rs"]
-mod slow_viewers;

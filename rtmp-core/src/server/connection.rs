@@ -63,8 +63,8 @@ pub(crate) async fn serve_tcp<H: RtmpHandler>(
     serve(shared, reader, writer, output, merged_reads, peer_addr, session_id).await;
 }
 
-/// Runs a connection over any byte stream (TLS over `merged_reads`' socket, `fd`) to its end.
-pub(crate) async fn serve_stream<H, S>(
+/// Runs a TLS connection (over `merged_reads`' socket, `fd`) to its end.
+pub(crate) async fn serve_tls<H, S>(
     shared: Arc<Shared<H>>,
     socket: S,
     fd: Option<SocketFd>,
@@ -76,7 +76,7 @@ pub(crate) async fn serve_stream<H, S>(
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let (reader, writer) = tokio::io::split(socket);
-    let output = PlayerOutput::task_only(fd, OutputLimits::of(&shared.config));
+    let output = PlayerOutput::tls(fd, OutputLimits::of(&shared.config));
     serve(shared, reader, writer, output, merged_reads, peer_addr, session_id).await;
 }
 

@@ -225,10 +225,6 @@ impl<H: RtmpHandler> RtmpServer<H> {
     }
 }
 
-/// TLS records rustls holds for a socket that takes no more (its default is 64 KiB): beyond the
-/// kernel's share, and out of the drop policy's reach like it.
-const TLS_BUFFER_LIMIT: usize = 4 * 1024;
-
 /// Accepts on the RTMPS listener, or never when there is none.
 async fn accept_tls(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
     match listener {
@@ -277,9 +273,9 @@ fn accept<H: RtmpHandler>(
             match tokio::time::timeout(shared.config.connection_timeout, acceptor.accept(socket)).await {
                 Ok(Ok(mut tls_stream)) => {
                     // The library's own buffer of records is out of the drop policy's reach too.
-                    tls_stream.get_mut().1.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
+                    tls_stream.get_mut().1.set_buffer_limit(Some(output::TLS_BUFFER_LIMIT));
                     let shared = Arc::clone(&shared);
-                    connection::serve_stream(shared, tls_stream, fd, merged_reads, peer, session_id).await
+                    connection::serve_tls(shared, tls_stream, fd, merged_reads, peer, session_id).await
                 }
                 Ok(Err(error)) => tracing::info!(session = session_id, %peer, %error, "TLS handshake failed"),
                 Err(_) => tracing::info!(session = session_id, %peer, "TLS handshake timeout"),

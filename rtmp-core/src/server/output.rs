@@ -81,7 +81,7 @@ use tokio::time::timeout;
 use direct::DirectWriter;
 pub(crate) use direct::SharedWriter;
 use link::LinkMeter;
-pub(crate) use link::SocketFd;
+pub(crate) use link::{SocketFd, TLS_BUFFER_LIMIT};
 pub(crate) use queue::{FrameClass, Front, Notice, OutMessage, Outgoing, PlayerQueue, Popped};
 
 use super::handler::DisconnectReason;
@@ -181,15 +181,21 @@ impl PlayerOutput {
         let fd = None;
         let socket = Arc::new(socket);
         let direct = Some(Arc::new(DirectWriter::new(Arc::clone(&socket))));
-        (Self::with(direct, fd, limits), SharedWriter(socket))
+        (Self::with(direct, fd, 0, limits), SharedWriter(socket))
     }
 
-    /// The output of a connection only its task writes (TLS over the TCP socket `fd`).
-    pub(crate) fn task_only(fd: Option<SocketFd>, limits: OutputLimits) -> Self {
-        Self::with(None, fd, limits)
+    /// The output of a TLS connection (over the TCP socket `fd`, its library's records limited to
+    /// [`TLS_BUFFER_LIMIT`]): only its task writes.
+    pub(crate) fn tls(fd: Option<SocketFd>, limits: OutputLimits) -> Self {
+        Self::with(None, fd, TLS_BUFFER_LIMIT, limits)
     }
 
-    fn with(direct: Option<Arc<DirectWriter>>, fd: Option<SocketFd>, limits: OutputLimits) -> Self {
+    fn with(
+        direct: Option<Arc<DirectWriter>>,
+        fd: Option<SocketFd>,
+        layer_bytes: usize,
+        limits: OutputLimits,
+    ) -> Self {
         Self {
             notify: Arc::new(Notify::new()),
             held: direct.is_some(),
@@ -198,7 +204,7 @@ impl PlayerOutput {
             chunk_size: limits.chunk_size,
             written: 0,
             stall: limits.stall,
-            link: LinkMeter::new(fd, limits.budget),
+            link: LinkMeter::new(fd, layer_bytes, limits.budget),
         }
     }
 
@@ -571,7 +577,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_that_stalls_ends_the_connection() {
         let (mut writer, _unread) = tokio::io::duplex(64);
-        let mut output = PlayerOutput::task_only(None, limits(Duration::from_millis(50)));
+        let mut output = PlayerOutput::tls(None, limits(Duration::from_millis(50)));
         let result = output.write(&mut writer, vec![Bytes::from(vec![0; 1024])], &AtomicU64::new(0)).await;
         assert!(matches!(result, Err(DisconnectReason::Timeout("write stall"))), "{result:?}");
     }

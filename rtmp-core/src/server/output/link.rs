@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 
 use super::queue::Link;
 
+/// TLS records the library may hold for a socket that takes no more (rustls' default is 64 KiB):
+/// beyond the kernel's share, and out of the drop policy's reach like it.
+pub(crate) const TLS_BUFFER_LIMIT: usize = 4 * 1024;
+
 /// Unsent bytes a socket may hold before it stops taking writes, before its rate is known.
 const INITIAL_UNSENT_LIMIT: u32 = 32 * 1024;
 /// The unsent limit never goes below this (a few chunks) nor above the initial limit.
@@ -43,6 +47,10 @@ const RATE_MEMORY: Duration = Duration::from_secs(4);
 #[derive(Debug)]
 pub(crate) struct LinkMeter {
     fd: Option<SocketFd>,
+    /// What a layer above the socket may hold that no call reports (TLS records): counted as
+    /// held, so that it is neither taken for delivered (a catch-up's rate) nor left out of the
+    /// backlog.
+    layer_bytes: u64,
     /// The budget the unsent limit is sized for.
     budget: Option<Duration>,
     unsent_limit: u32,
@@ -55,10 +63,18 @@ pub(crate) struct LinkMeter {
 }
 
 impl LinkMeter {
-    /// A meter for `fd`, whose unsent limit is set to the initial one.
-    pub(crate) fn new(fd: Option<SocketFd>, budget: Option<Duration>) -> Self {
-        let meter =
-            Self { fd, budget, unsent_limit: INITIAL_UNSENT_LIMIT, rate: 0, spell: None, kept_up: None };
+    /// A meter for `fd` under a layer that holds up to `layer_bytes`, whose unsent limit is set
+    /// to the initial one.
+    pub(crate) fn new(fd: Option<SocketFd>, layer_bytes: usize, budget: Option<Duration>) -> Self {
+        let meter = Self {
+            fd,
+            layer_bytes: layer_bytes as u64,
+            budget,
+            unsent_limit: INITIAL_UNSENT_LIMIT,
+            rate: 0,
+            spell: None,
+            kept_up: None,
+        };
         if budget.is_some() {
             meter.apply_unsent_limit();
         }
@@ -69,9 +85,9 @@ impl LinkMeter {
     /// call, on the slow path only): `written` bytes went into the socket so far, and the player
     /// is `behind` (media still queued) or not.
     pub(crate) fn measure(&mut self, written: u64, behind: bool) -> Link {
-        let kernel_bytes = self.fd.map_or(0, kernel_bytes);
+        let held_bytes = self.fd.map_or(0, kernel_bytes) + self.layer_bytes;
         let now = Instant::now();
-        let delivered = written.saturating_sub(kernel_bytes);
+        let delivered = written.saturating_sub(held_bytes);
         if !behind {
             // The link has just taken the whole backlog: what it carried since the last sample
             // is a rate it can do. A player that read nothing for seconds and then drained its
@@ -96,7 +112,7 @@ impl LinkMeter {
                 self.kept_up = Some(now);
                 self.resize_unsent_limit();
             }
-            return Link { rate: self.rate, kernel_bytes };
+            return Link { rate: self.rate, held_bytes };
         }
         self.kept_up = None;
         match self.spell {
@@ -111,7 +127,7 @@ impl LinkMeter {
                 }
             }
         }
-        Link { rate: self.rate, kernel_bytes }
+        Link { rate: self.rate, held_bytes }
     }
 
     /// The connection's budget behind live, which the unsent limit is sized for.

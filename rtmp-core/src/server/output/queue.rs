@@ -110,8 +110,9 @@ pub(crate) enum Front {
 pub(crate) struct Link {
     /// Bytes per second the socket took while the player was behind; 0 while unknown.
     pub(crate) rate: u64,
-    /// Bytes the kernel still held (unsent or unacknowledged) after the task's last write.
-    pub(crate) kernel_bytes: u64,
+    /// Bytes written and not yet delivered after the task's last write: what the kernel still
+    /// held (unsent or unacknowledged), and what a TLS layer may hold.
+    pub(crate) held_bytes: u64,
 }
 
 impl Link {
@@ -341,8 +342,8 @@ impl PlayerQueue {
             Item::Notice(_) => None,
         });
         let Some(since) = oldest else { return 0 };
-        let waited = u64::from(now.wrapping_sub(since)) + state.link.ms_for(state.link.kernel_bytes);
-        waited.max(state.link.ms_for(state.queued_bytes + state.link.kernel_bytes))
+        let waited = u64::from(now.wrapping_sub(since)) + state.link.ms_for(state.link.held_bytes);
+        waited.max(state.link.ms_for(state.queued_bytes + state.link.held_bytes))
     }
 
     /// The drop policy: whether `message` is kept, counting drops.
@@ -745,14 +746,14 @@ mod tests {
     #[test]
     fn a_keyframe_that_the_link_cannot_send_in_time_is_not_taken() {
         let q = budgeted(1000);
-        q.report_link(Link { rate: 10_000, kernel_bytes: 0 });
+        q.report_link(Link { rate: 10_000, held_bytes: 0 });
         assert!(q.push(&bytes(0), AUDIO, 0));
         // 10 kB at 10 kB/s: a second, past three quarters of the budget.
         let big = Bytes::from(vec![7; 10_000]);
         assert!(!q.push(&big, KEY, 0));
         assert!(q.push(&Bytes::from(vec![7; 5_000]), KEY, 0));
         // The kernel's share counts: 8 kB unsent is 800 ms.
-        q.report_link(Link { rate: 10_000, kernel_bytes: 8_000 });
+        q.report_link(Link { rate: 10_000, held_bytes: 8_000 });
         assert!(!q.push(&bytes(1), INTER, 0));
         assert_eq!(q.behind_live_ms(0), 1300, "5 kB queued and 8 kB in the kernel at 10 kB/s");
     }
