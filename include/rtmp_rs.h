@@ -1934,10 +1934,10 @@ rtmp_result rtmp_request_accept_with_latency_budget(rtmp_request *request, uint6
  * Accepts a publish `request` and forwards the stream to `count` destination URLs too
  * (`rtmp://` or `rtmps://`, NUL-terminated, copied; `urls` may be NULL when `count` is 0), beside
  * the server's `forward` rules: one client connection each, started at once, until the
- * publisher stops (`on_forward` and `rtmp_stats_forward` follow them). A URL that is not RTMP
- * is skipped with a warning in the log. Other requests just accept. Otherwise as
- * `rtmp_request_accept`; a NULL or non-UTF-8 URL returns `RTMP_RESULT_NULL_PARAMETER` /
- * `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor releases.
+ * publisher stops (`on_forward` and `rtmp_stats_forward` follow them). Other requests just
+ * accept. Otherwise as `rtmp_request_accept`; a NULL URL returns `RTMP_RESULT_NULL_PARAMETER`,
+ * one that is not UTF-8 or not an `rtmp://` / `rtmps://` URL `RTMP_RESULT_INVALID_ARGUMENT`
+ * (`rtmp_last_error` names it), and neither answers nor releases: answer it again.
  */
 rtmp_result rtmp_request_accept_with_forward(rtmp_request *request, const char *const *urls, size_t count);
 
@@ -1945,9 +1945,9 @@ rtmp_result rtmp_request_accept_with_forward(rtmp_request *request, const char *
  * Answers a locate `request` (`on_locate`) with `count` upstream URLs to pull the stream from,
  * tried in order until one sends media (NUL-terminated, copied; `urls` may be NULL when `count`
  * is 0). No URL means the server's `pull` rules. Other requests: accepts with URLs, rejects
- * without. Otherwise as `rtmp_request_accept`; a NULL or non-UTF-8 URL returns
- * `RTMP_RESULT_NULL_PARAMETER` / `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor
- * releases.
+ * without. Otherwise as `rtmp_request_accept`; a NULL URL returns `RTMP_RESULT_NULL_PARAMETER`,
+ * one that is not UTF-8 or not an `rtmp://` / `rtmps://` URL `RTMP_RESULT_INVALID_ARGUMENT`
+ * (`rtmp_last_error` names it), and neither answers nor releases: answer it again.
  */
 rtmp_result rtmp_request_locate(rtmp_request *request, const char *const *urls, size_t count);
 

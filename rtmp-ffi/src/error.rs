@@ -144,6 +144,7 @@ pub(crate) fn answer_error(error: AnswerError) -> rtmp_result {
     let result = match error {
         AnswerError::AlreadyAnswered => rtmp_result::AlreadyAnswered,
         AnswerError::Expired => rtmp_result::RequestExpired,
+        AnswerError::BadUrl(_) => rtmp_result::InvalidArgument,
     };
     fail(result, error.to_string())
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::{answer_error, fail, rtmp_result};
 use crate::ffi::{Castable, OwnershipArc, OwnershipRef, arc_from_ptr};
 use crate::slice::rtmp_str;
-use rtmp_embed::{Request, RequestDetails, RequestKind, Session};
+use rtmp_embed::{AnswerError, Request, RequestDetails, RequestKind, Session};
 
 /// One client connection. Callbacks receive `const rtmp_session *`, valid for the duration of the
 /// call; `rtmp_request_session` gives one valid while the request is. Read-only, any thread.
@@ -125,7 +125,8 @@ impl CRequest {
             Answer::Credentials(password) => this.request.credentials(password),
             Answer::Reject(reason) => this.request.reject(reason),
         };
-        let release = !*in_callback;
+        // A bad URL answered nothing: the request is the caller's still.
+        let release = !*in_callback && !matches!(result, Err(AnswerError::BadUrl(_)));
         drop(in_callback);
         if release {
             drop(arc_from_ptr(ptr.cast_const()));
@@ -189,10 +190,10 @@ pub extern "C" fn rtmp_request_accept_with_latency_budget(
 /// Accepts a publish `request` and forwards the stream to `count` destination URLs too
 /// (`rtmp://` or `rtmps://`, NUL-terminated, copied; `urls` may be NULL when `count` is 0), beside
 /// the server's `forward` rules: one client connection each, started at once, until the
-/// publisher stops (`on_forward` and `rtmp_stats_forward` follow them). A URL that is not RTMP
-/// is skipped with a warning in the log. Other requests just accept. Otherwise as
-/// `rtmp_request_accept`; a NULL or non-UTF-8 URL returns `RTMP_RESULT_NULL_PARAMETER` /
-/// `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor releases.
+/// publisher stops (`on_forward` and `rtmp_stats_forward` follow them). Other requests just
+/// accept. Otherwise as `rtmp_request_accept`; a NULL URL returns `RTMP_RESULT_NULL_PARAMETER`,
+/// one that is not UTF-8 or not an `rtmp://` / `rtmps://` URL `RTMP_RESULT_INVALID_ARGUMENT`
+/// (`rtmp_last_error` names it), and neither answers nor releases: answer it again.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_request_accept_with_forward(
     request: *mut rtmp_request,
@@ -210,9 +211,9 @@ pub extern "C" fn rtmp_request_accept_with_forward(
 /// Answers a locate `request` (`on_locate`) with `count` upstream URLs to pull the stream from,
 /// tried in order until one sends media (NUL-terminated, copied; `urls` may be NULL when `count`
 /// is 0). No URL means the server's `pull` rules. Other requests: accepts with URLs, rejects
-/// without. Otherwise as `rtmp_request_accept`; a NULL or non-UTF-8 URL returns
-/// `RTMP_RESULT_NULL_PARAMETER` / `RTMP_RESULT_INVALID_ARGUMENT` and neither answers nor
-/// releases.
+/// without. Otherwise as `rtmp_request_accept`; a NULL URL returns `RTMP_RESULT_NULL_PARAMETER`,
+/// one that is not UTF-8 or not an `rtmp://` / `rtmps://` URL `RTMP_RESULT_INVALID_ARGUMENT`
+/// (`rtmp_last_error` names it), and neither answers nor releases: answer it again.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtmp_request_locate(
     request: *mut rtmp_request,

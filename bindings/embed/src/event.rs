@@ -5,6 +5,7 @@ use std::ops::BitOr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use rtmp_core::client::RtmpUrl;
 use rtmp_core::proto::message::{ConnectParams, DataMessage, StreamName};
 use rtmp_core::server::{
     Decision, DisconnectReason, ForwardStats, PlayOptions, PlayParams, PublishOptions, PublishParams,
@@ -295,25 +296,37 @@ pub enum RequestDetails {
 }
 
 /// Why an answer was not taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnswerError {
     /// The request was answered before; the first answer stands.
     AlreadyAnswered,
     /// Nobody waits any more: the decision timed out, the connection ended or the server stops.
     /// The connection got a reject.
     Expired,
+    /// A forward destination or an upstream is not an `rtmp://` or `rtmps://` URL (what is wrong
+    /// with which): nothing was answered, the request still waits.
+    BadUrl(String),
 }
 
 impl std::fmt::Display for AnswerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::AlreadyAnswered => "the request was already answered",
-            Self::Expired => "the request expired (decision timeout, disconnect or shutdown)",
-        })
+        match self {
+            Self::AlreadyAnswered => f.write_str("the request was already answered"),
+            Self::Expired => f.write_str("the request expired (decision timeout, disconnect or shutdown)"),
+            Self::BadUrl(why) => f.write_str(why),
+        }
     }
 }
 
 impl std::error::Error for AnswerError {}
+
+/// `Err(BadUrl)` naming the first of `urls` that is not an RTMP(S) URL.
+fn check_urls(urls: &[String]) -> Result<(), AnswerError> {
+    match urls.iter().find_map(|url| RtmpUrl::parse(url).err()) {
+        Some(error) => Err(AnswerError::BadUrl(error.to_string())),
+        None => Ok(()),
+    }
+}
 
 #[derive(Debug)]
 struct RequestInner {
@@ -440,16 +453,21 @@ impl Request {
     }
 
     /// Accepts a publish and forwards the stream to `urls` too (RTMP or RTMPS), beside the
-    /// server's `forward` rules. Other requests just accept.
+    /// server's `forward` rules. Other requests just accept. A URL that is not RTMP answers
+    /// nothing ([`AnswerError::BadUrl`]): a typo in a destination fails where it was made, not
+    /// as a warning in the log while the publish goes on without it.
     pub fn accept_with_forward(&self, urls: Vec<String>) -> Result<(), AnswerError> {
+        check_urls(&urls)?;
         let mut options = PublishOptions::new();
         options.forward = urls;
         self.answer(Decision::AcceptPublish(options))
     }
 
     /// Answers a locate with the upstreams to pull from, tried in order (empty: the server's
-    /// `pull` rules). Other requests: accepts when `urls` is not empty, rejects otherwise.
+    /// `pull` rules). Other requests: accepts when `urls` is not empty, rejects otherwise. A URL
+    /// that is not RTMP answers nothing ([`AnswerError::BadUrl`]).
     pub fn locate(&self, urls: Vec<String>) -> Result<(), AnswerError> {
+        check_urls(&urls)?;
         match self.inner.details {
             RequestDetails::Locate(_) => self.send(Answer::Upstreams(urls)),
             _ => self.answer(Decision::from(!urls.is_empty())),

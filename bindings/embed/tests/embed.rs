@@ -104,6 +104,25 @@ fn deferred_decisions_answered_from_other_threads() {
 }
 
 #[test]
+fn a_forward_destination_that_is_not_rtmp_answers_nothing() {
+    let (server, rx) = server(Interest::of(Hook::Publish), Dispatch::Inline, Duration::from_secs(10));
+    let url = format!("rtmp://{}/live/cam", server.local_addr());
+    let publisher = std::thread::spawn(move || EmbeddedPublisher::connect(&url, ClientOptions::default()));
+    let publish = next_request(&rx, RequestKind::Publish);
+    let bad = vec!["rtmp://127.0.0.1:1/live/ok".to_owned(), "http://127.0.0.1/live/copy".to_owned()];
+    let Err(rtmp_embed::AnswerError::BadUrl(why)) = publish.accept_with_forward(bad.clone()) else {
+        panic!("a bad destination taken")
+    };
+    assert!(why.contains("http://127.0.0.1/live/copy"), "{why}");
+    let Err(rtmp_embed::AnswerError::BadUrl(_)) = publish.locate(bad) else { panic!("a bad upstream taken") };
+    // Nothing was answered: the request still waits, and takes a good answer.
+    assert!(publish.is_pending());
+    publish.accept().unwrap();
+    publisher.join().unwrap().unwrap().close().unwrap();
+    server.stop().unwrap();
+}
+
+#[test]
 fn unanswered_and_dropped_requests_are_rejected() {
     let (server, rx) = server(Interest::of(Hook::Publish), Dispatch::Blocking, Duration::from_millis(200));
     let url = format!("rtmp://{}/live/slow", server.local_addr());

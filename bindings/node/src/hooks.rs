@@ -22,7 +22,6 @@ use napi::bindgen_prelude::{
 };
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, JsValue, Status, sys};
-use rtmp_core::client::RtmpUrl;
 use rtmp_core::options::Kind;
 use rtmp_embed::{
     Admission, AnswerError, Event, EventSink, Frame as EmbedFrame, FrameBudget, Hook, Interest, Request,
@@ -446,13 +445,10 @@ fn decide_object(
         (Field::Given(_), Field::Given(budget)) if request.kind() == RequestKind::Play => {
             Ok(request.accept_with_latency_budget(budget))
         }
-        (Field::Given(urls), _) => {
-            // The server would only log a bad URL and forward to the others: refused here, loudly.
-            if let Some(error) = urls.iter().find_map(|url| RtmpUrl::parse(url).err()) {
-                return Err(Some(format!("forward: {error}")));
-            }
-            Ok(request.accept_with_forward(urls))
-        }
+        (Field::Given(urls), _) => match request.accept_with_forward(urls) {
+            Err(AnswerError::BadUrl(why)) => Err(Some(format!("forward: {why}"))),
+            answered => Ok(answered),
+        },
         (Field::Missing, Field::Given(budget)) => Ok(request.accept_with_latency_budget(budget)),
     }
 }
@@ -494,24 +490,19 @@ fn locate_answer(env: &Env, hooks: &Hooks, value: js::Value, request: &Request) 
         Ok(sys::ValueType::napi_undefined | sys::ValueType::napi_null) => Ok(Vec::new()),
         _ => urls(raw, value).ok_or(None),
     };
-    let upstreams = upstreams.and_then(|urls| match urls.iter().find_map(|url| RtmpUrl::parse(url).err()) {
-        Some(error) => Err(Some(error.to_string())),
-        None => Ok(urls),
+    let answered = upstreams.and_then(|urls| match request.locate(urls) {
+        Err(AnswerError::BadUrl(why)) => Err(Some(why)),
+        _ => Ok(()),
     });
-    match upstreams {
-        Ok(upstreams) => {
-            let _ = request.locate(upstreams);
-        }
-        Err(detail) => {
-            let _ = request.reject("Invalid decision.");
-            let message = match detail {
-                Some(detail) => format!("onLocate: {detail}; no upstream was taken from it"),
-                None => "onLocate must return an array of upstream URLs (strings), null, undefined or a \
-                         Promise of one; no upstream was taken from it"
-                    .to_owned(),
-            };
-            hooks.report_new(env, name(Hook::Locate), code::INVALID_DECISION, &message, true);
-        }
+    if let Err(detail) = answered {
+        let _ = request.reject("Invalid decision.");
+        let message = match detail {
+            Some(detail) => format!("onLocate: {detail}; no upstream was taken from it"),
+            None => "onLocate must return an array of upstream URLs (strings), null, undefined or a \
+                     Promise of one; no upstream was taken from it"
+                .to_owned(),
+        };
+        hooks.report_new(env, name(Hook::Locate), code::INVALID_DECISION, &message, true);
     }
 }
 

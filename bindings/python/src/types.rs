@@ -533,16 +533,18 @@ impl Request {
 
     /// Accepts a publish and forwards the stream to `urls` too (RTMP or RTMPS), beside the
     /// server's `forward` rules; other requests just accept. Returns False when the request was
-    /// answered before or expired.
-    fn accept_with_forward(&self, urls: Vec<String>) -> bool {
-        self.inner.accept_with_forward(urls).is_ok()
+    /// answered before or expired; raises `UrlError` (answering nothing) for a URL that is not
+    /// RTMP.
+    fn accept_with_forward(&self, urls: Vec<String>) -> PyResult<bool> {
+        answered(self.inner.accept_with_forward(urls))
     }
 
     /// Answers a locate with the upstream URLs to pull from, tried in order (empty: the server's
     /// `pull` rules); other requests: accepts when `urls` is not empty, rejects otherwise.
-    /// Returns False when the request was answered before or expired.
-    fn locate(&self, urls: Vec<String>) -> bool {
-        self.inner.locate(urls).is_ok()
+    /// Returns False when the request was answered before or expired; raises `UrlError`
+    /// (answering nothing) for a URL that is not RTMP.
+    fn locate(&self, urls: Vec<String>) -> PyResult<bool> {
+        answered(self.inner.locate(urls))
     }
 
     /// Answers a credentials request with the user's password (None: no such user); other
@@ -777,6 +779,14 @@ impl PlayerStats {
             "PlayerStats(session_id={}, kind={:?}, peer_addr={:?})",
             self.session_id, self.kind, self.peer_addr
         )
+    }
+}
+
+/// An answer's outcome as the Python methods return it: whether it was taken, or `UrlError`.
+fn answered(result: Result<(), embed::AnswerError>) -> PyResult<bool> {
+    match result {
+        Err(embed::AnswerError::BadUrl(why)) => Err(crate::errors::UrlError::new_err(why)),
+        result => Ok(result.is_ok()),
     }
 }
 

@@ -167,6 +167,8 @@ class FailingLocator(rtmp_rs.Handler):
                 raise RuntimeError("the directory is down")
 
             return fail()
+        if self.how == "returns a bad URL":
+            return ["http://127.0.0.1/live/origin"]  # not RTMP: refused, logged
         return "rtmp://127.0.0.1/live/not-a-list"  # a lone str: refused, logged
 
     def on_pull(self, key: rtmp_rs.StreamKey, stats: rtmp_rs.PullStats) -> None:
@@ -195,7 +197,7 @@ async def play_statuses(url: str) -> list[str]:
     return codes
 
 
-@pytest.mark.parametrize("how", ["raises", "rejects", "async raises", "returns a str"])
+@pytest.mark.parametrize("how", ["raises", "rejects", "async raises", "returns a str", "returns a bad URL"])
 async def test_a_locate_hook_that_fails_names_no_upstream(how: str, caplog: pytest.LogCaptureFixture) -> None:
     handler = FailingLocator(how)
     caplog.set_level(logging.ERROR, logger="rtmp_rs")
@@ -210,6 +212,23 @@ async def test_a_locate_hook_that_fails_names_no_upstream(how: str, caplog: pyte
     assert handler.located >= 1 and handler.pulls == []
     if how != "rejects":
         assert any("on_locate" in r.getMessage() for r in caplog.records), caplog.text
+
+
+class BadDestination(rtmp_rs.Handler):
+    def on_publish(self, session: rtmp_rs.Session, params: rtmp_rs.PublishParams) -> rtmp_rs.Accept:
+        return rtmp_rs.Accept(forward=["http://127.0.0.1/live/copy"])
+
+
+async def test_a_forward_destination_that_is_not_rtmp_refuses_the_publish(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Not a warning while the publish goes on without it: the typo fails where it was made.
+    caplog.set_level(logging.ERROR, logger="rtmp_rs")
+    async with rtmp_rs.Server(BadDestination(), bind="127.0.0.1:0", stats_interval=None) as server:
+        with pytest.raises(rtmp_rs.RejectedError):
+            await rtmp_rs.Publisher.connect(f"{server.url}/live/cam", connect_timeout=10)
+        assert stream(server, "live/cam") is None
+    assert any("http://127.0.0.1/live/copy" in r.getMessage() for r in caplog.records), caplog.text
 
 
 def test_accept_checks_its_forward_list() -> None:

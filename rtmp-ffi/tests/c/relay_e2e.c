@@ -163,6 +163,12 @@ static rtmp_decision on_publish(void *ud, const rtmp_session *session, rtmp_requ
     const char *urls[1];
     (void)session;
     if (str_eq(rtmp_request_stream_name(request), "cam")) {
+        /* A destination that is not RTMP answers nothing: the request takes the next answer. */
+        urls[0] = "http://127.0.0.1/live/cam-copy";
+        if (rtmp_request_accept_with_forward(request, urls, 1) != RTMP_RESULT_INVALID_ARGUMENT ||
+            !strstr(rtmp_last_error(), "http://127.0.0.1/live/cam-copy")) {
+            atomic_fetch_add(&s->publish_bad, 1);
+        }
         urls[0] = s->copy_url;
         if (rtmp_request_accept_with_forward(request, urls, 1) != RTMP_RESULT_OK) {
             atomic_fetch_add(&s->publish_bad, 1);
@@ -180,7 +186,12 @@ struct deferred_locate {
 static void *answer_locate(void *arg) {
     struct deferred_locate *d = arg;
     const char *urls[2] = {d->state->remote_urls[0], d->state->remote_urls[1]};
+    const char *bad[1] = {"rtmp:/missing-host"};
     sleep_ms(100);
+    /* Not a URL: neither answers nor releases (ASan would see the next call use a freed one). */
+    if (rtmp_request_locate(d->request, bad, 1) != RTMP_RESULT_INVALID_ARGUMENT) {
+        atomic_fetch_add(&d->state->locate_other, 1);
+    }
     if (rtmp_request_locate(d->request, urls, 2) != RTMP_RESULT_OK) { /* releases the request */
         atomic_fetch_add(&d->state->locate_other, 1);
     }

@@ -45,7 +45,8 @@ class Accept:
     ``forward`` (``on_publish``): RTMP or RTMPS URLs the stream is forwarded to as well (beside
     the server's ``forward`` rules), each its own connection with its own reconnects and
     statistics (``StreamStats.forwards``, ``on_forward``):
-    ``return rtmp_rs.Accept(forward=[f"rtmp://backup/live/{params.name}"])``.
+    ``return rtmp_rs.Accept(forward=[f"rtmp://backup/live/{params.name}"])``. One that is not an
+    RTMP(S) URL refuses the publish, logged.
 
     Other decision hooks treat it as True.
     """
@@ -196,8 +197,9 @@ class Handler:
     def on_locate(self, key: StreamKey) -> Upstreams:
         """Stream ``key`` is played but not published here: the upstream URLs (RTMP or RTMPS)
         to pull it from while it is played, tried in order until one sends media (failover).
-        None or ``[]``: the server's ``pull`` rules. An exception is logged and names no
-        upstream (the rules apply); so does no answer within ``decision_timeout``."""
+        None or ``[]``: the server's ``pull`` rules. An exception, or a URL that is not RTMP(S),
+        is logged and names no upstream (the rules apply); so does no answer within
+        ``decision_timeout``."""
         return None
 
     def on_pull(self, key: StreamKey, stats: PullStats) -> Notification:

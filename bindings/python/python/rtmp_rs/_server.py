@@ -23,6 +23,7 @@ from ._native import (
     StreamInfo,
     StreamKey,
     Subscription,
+    UrlError,
 )
 
 logger = logging.getLogger("rtmp_rs")
@@ -613,10 +614,18 @@ def _answer(name: str, request: Request, value: Any) -> None:
             logger.exception("rtmp_rs: on_locate must return a list of URLs or None; no upstream from it")
             request.reject("Internal error.")
             return
-        request.locate(urls)
+        try:
+            request.locate(urls)
+        except UrlError as error:
+            logger.error("rtmp_rs: on_locate returned %s; no upstream from it", error)
+            request.reject("Internal error.")
     elif isinstance(value, Accept):
         if value.forward and request.kind == "publish":
-            request.accept_with_forward(list(value.forward))
+            try:
+                request.accept_with_forward(list(value.forward))
+            except UrlError as error:
+                logger.error("rtmp_rs: on_publish's Accept(forward=...): %s; rejecting", error)
+                request.reject("Internal error.")
         elif value.has_latency_budget:
             request.accept_with_latency_budget(value.latency_budget)
         else:
