@@ -730,6 +730,8 @@ export interface ServerOptions {
   pullIdleTimeoutMs?: number
   /** How long an upstream has to send media before the next one is tried. Milliseconds. Default 5s. */
   pullStartTimeoutMs?: number
+  /** PEM files of CAs that rtmps:// forwards and pulls trust beside the web PKI roots. Default . */
+  relayTlsRoots?: Array<string>
   /** How long a player may wait for a stream that is not published (0 fails at once). Milliseconds; `Infinity` waits forever. Default 30s. */
   playWaitTimeoutMs?: number
   /** Rewrite each publisher's timestamps into a continuous timeline. Default false. */

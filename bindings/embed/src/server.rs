@@ -355,6 +355,9 @@ impl EmbeddedServer {
         runtime: Runtime,
         sink: Arc<dyn EventSink>,
     ) -> Result<Self, EmbedError> {
+        // A value the schema took may still be wrong as a whole (a roots file that cannot be
+        // read): the skins' argument error, not a network one.
+        options.config.validate().map_err(|e| EmbedError::InvalidArgument(e.to_string()))?;
         let (stopping, stopping_rx) = watch::channel(false);
         let handler = Handler {
             interest: sink.interest(),

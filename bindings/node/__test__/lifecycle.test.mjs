@@ -167,6 +167,10 @@ test('every option is accepted; bad ones are TypeErrors', async () => {
       message: new RegExp(`ServerOptions\\.${name}$`),
     })
   }
+  assert.throws(() => new Server({ relayTlsRoots: ['/nonexistent.pem'] }), {
+    code: 'ERR_RTMP_INVALID_OPTION',
+    message: /^relayTlsRoots \/nonexistent\.pem: cannot be read/,
+  })
   assert.throws(() => new Server({ tls: { bind: '127.0.0.1:0', certFile: '/nonexistent.pem', keyFile: '/nonexistent.pem' } }), {
     code: 'ERR_RTMP_TLS',
   })

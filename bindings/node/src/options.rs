@@ -116,6 +116,8 @@ impl ServerOptions {
                 _ => RtmpError::new(crate::error::code::TLS, e.message_for("tls.certFile/tls.keyFile")),
             })?;
         }
+        // What no single value shows (a `relayTlsRoots` file that cannot be read), here too.
+        embed.config.validate().map_err(|e| RtmpError::invalid(node_message(&e)))?;
         let worker_threads = self.worker_threads.map(|_| embed.worker_threads);
         Ok(ServerSettings { embed, worker_threads })
     }

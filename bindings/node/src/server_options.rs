@@ -83,6 +83,8 @@ pub struct ServerOptions {
     pub pull_idle_timeout_ms: Option<f64>,
     /// How long an upstream has to send media before the next one is tried. Milliseconds. Default 5s.
     pub pull_start_timeout_ms: Option<f64>,
+    /// PEM files of CAs that rtmps:// forwards and pulls trust beside the web PKI roots. Default .
+    pub relay_tls_roots: Option<Vec<String>>,
     /// How long a player may wait for a stream that is not published (0 fails at once). Milliseconds; `Infinity` waits forever. Default 30s.
     pub play_wait_timeout_ms: Option<f64>,
     /// Rewrite each publisher's timestamps into a continuous timeline. Default false.
@@ -203,6 +205,9 @@ impl ServerOptions {
         }
         if let Some(v) = &self.pull_start_timeout_ms {
             given.push(("pull_start_timeout", Value::from(*v)));
+        }
+        if let Some(v) = &self.relay_tls_roots {
+            given.push(("relay_tls_roots", Value::from(v.clone())));
         }
         if let Some(v) = &self.play_wait_timeout_ms {
             given.push(("play_wait_timeout", Value::from(*v)));

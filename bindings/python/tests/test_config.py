@@ -22,7 +22,7 @@ def test_every_config_field_is_a_keyword_with_the_rust_default() -> None:
     for name, default in keywords.items():
         if name == "fourcc_list":
             assert default is None and "avc1" in defaults[name]  # None = the Rust default list
-        elif name in ("forward", "pull"):
+        elif name in ("forward", "pull", "relay_tls_roots"):
             assert tuple(default) == tuple(defaults[name]) == ()
         else:
             assert default == defaults[name], name
@@ -43,6 +43,8 @@ def test_bad_options_are_refused() -> None:
         rtmp_rs.Server(bind="127.0.0.1:0", idle_timeout=-1)
     with pytest.raises(ValueError):
         rtmp_rs.Server(bind="127.0.0.1:0", tls_bind="127.0.0.1:0")
+    with pytest.raises(ValueError, match="relay_tls_roots /nonexistent.pem: cannot be read"):
+        rtmp_rs.Server(bind="127.0.0.1:0", relay_tls_roots=["/nonexistent.pem"])
     with pytest.raises(TypeError):
         _native.NativeServer([], None, {"no_such_option": 1})
     taken = rtmp_rs.Server(bind="127.0.0.1:0")

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::client::TlsOptions;
 use crate::options::{Field, Kind, OptionError, OptionTable, Setting, TimeUnit, Unset, Value};
 use crate::proto::amf::AmfLimits;
 use crate::proto::chunk::ChunkLimits;
@@ -126,6 +127,10 @@ pub struct ServerConfig {
     /// How long an upstream has to send media after the play is accepted before the next one is
     /// tried. Default 5 s.
     pub pull_start_timeout: Duration,
+    /// PEM files of certificate authorities that `rtmps://` forwards and pulls trust beside the
+    /// bundled web PKI roots: an origin or edge with a private CA. A file that cannot be read
+    /// or holds no certificate fails [`RtmpServer::new`](super::RtmpServer::new). Default none.
+    pub relay_tls_roots: Vec<String>,
     /// How long a player may wait for a stream that is not (yet) published; `None` = forever,
     /// zero = fail at once with `Play.StreamNotFound`. Default 30 s.
     pub play_wait_timeout: Option<Duration>,
@@ -198,6 +203,7 @@ impl Default for ServerConfig {
             pull: Vec::new(),
             pull_idle_timeout: Duration::from_secs(10),
             pull_start_timeout: Duration::from_secs(5),
+            relay_tls_roots: Vec::new(),
             play_wait_timeout: Some(Duration::from_secs(30)),
             normalize_timestamps: false,
             enhanced_rtmp: session.enhanced_rtmp,
@@ -282,6 +288,8 @@ setters! {
     pull_idle_timeout: Duration,
     /// Sets [`ServerConfig::pull_start_timeout`].
     pull_start_timeout: Duration,
+    /// Sets [`ServerConfig::relay_tls_roots`].
+    relay_tls_roots: Vec<String>,
     /// Sets [`ServerConfig::play_wait_timeout`].
     play_wait_timeout: Option<Duration>,
     /// Sets [`ServerConfig::normalize_timestamps`].
@@ -398,6 +406,8 @@ pub static SERVER_OPTIONS: OptionTable<ServerConfig> = crate::option_table!(Serv
     pull_idle_timeout: DURATION,
     /// How long an upstream has to send media before the next one is tried.
     pull_start_timeout: DURATION,
+    /// PEM files of CAs that rtmps:// forwards and pulls trust beside the web PKI roots.
+    relay_tls_roots: Kind::List,
     /// How long a player may wait for a stream that is not published (0 fails at once).
     play_wait_timeout: Kind::Duration(Unset::Forever),
     /// Rewrite each publisher's timestamps into a continuous timeline.
@@ -431,8 +441,9 @@ impl ServerConfig {
         SERVER_OPTIONS.set(self, name, value, unit)
     }
 
-    /// Checks every option against its range; [`RtmpServer::new`](super::RtmpServer::new) refuses
-    /// a config that fails.
+    /// Checks every option against its range, the rules' syntax, and that every
+    /// `relay_tls_roots` file holds a certificate (it reads them);
+    /// [`RtmpServer::new`](super::RtmpServer::new) refuses a config that fails.
     pub fn validate(&self) -> Result<(), OptionError> {
         SERVER_OPTIONS.validate(self)?;
         for rule in &self.forward {
@@ -442,7 +453,27 @@ impl ServerConfig {
         for rule in &self.pull {
             super::ForwardTemplate::parse(rule).map_err(|problem| OptionError::invalid("pull", problem))?;
         }
+        self.relay_tls()?;
         Ok(())
+    }
+
+    /// How `rtmps://` forwards and pulls check their peer: the web PKI roots and every
+    /// certificate of `relay_tls_roots`' files, each of which must hold one.
+    pub(crate) fn relay_tls(&self) -> Result<TlsOptions, OptionError> {
+        let mut tls = TlsOptions::default();
+        for path in &self.relay_tls_roots {
+            let before = tls.extra_roots.len();
+            let problem = match tls.add_roots_pem(path) {
+                Ok(more) if more.extra_roots.len() > before => {
+                    tls = more;
+                    continue;
+                }
+                Ok(_) => "holds no certificate".to_owned(),
+                Err(e) => format!("cannot be read ({e})"),
+            };
+            return Err(OptionError::invalid("relay_tls_roots", format!("{path}: {problem}")));
+        }
+        Ok(tls)
     }
 
     /// The forward rules, parsed ([`Self::validate`] checked them).

@@ -285,6 +285,7 @@ impl Runner {
         let config = ClientConfig {
             enhanced_rtmp: true,
             chunk_size: self.state.config.chunk_size,
+            tls: self.state.relay_tls.clone(),
             ..ClientConfig::default()
         };
         if url.scheme == Scheme::Rtmp {

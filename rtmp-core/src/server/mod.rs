@@ -121,7 +121,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
         };
         let listener = bind(config.bind)?;
         let tls_listener = config.tls.as_ref().map(|tls| bind(tls.bind)).transpose()?;
-        let state = Arc::new(ServerState::new(config));
+        let state = Arc::new(ServerState::new(config)?);
         // Forwards run on the server's runtime: known here when made inside one, else in `run_until`.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let _ = state.runtime.set(runtime);

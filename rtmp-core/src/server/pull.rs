@@ -173,7 +173,8 @@ impl Runner {
     /// Plays `url` and publishes what it sends into the stream, from its first media until it
     /// ends or no player is left.
     async fn pull(&self, url: &str, idle_since: &mut Option<Instant>) -> Ended {
-        let config = ClientConfig { enhanced_rtmp: true, ..ClientConfig::default() };
+        let tls = self.state.relay_tls.clone();
+        let config = ClientConfig { enhanced_rtmp: true, tls, ..ClientConfig::default() };
         let mut upstream = match RtmpPlayer::connect(url, config).await {
             Ok(upstream) => upstream,
             Err(e) => return Ended::Failed(e.to_string()),

@@ -1,5 +1,6 @@
 //! State shared by the listener and every connection task.
 
+use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -11,6 +12,7 @@ use super::pull::{Locator, PullStats};
 use super::registry::Registry;
 use super::stats::ServerStats;
 use super::{RtmpHandler, ServerConfig};
+use crate::client::TlsOptions;
 use crate::proto::adobe::ChallengeStore;
 use crate::proto::session::ServerSessionConfig;
 
@@ -44,12 +46,19 @@ pub(crate) struct ServerState {
     pub(crate) pull_listener: OnceLock<RelayListener<PullStats>>,
     /// `authmod=adobe` challenges handed out and not yet answered.
     pub(crate) challenges: Mutex<ChallengeStore>,
+    /// How `rtmps://` forwards and pulls check their peer: the web PKI roots and
+    /// `relay_tls_roots`' certificates, as read at the start.
+    pub(crate) relay_tls: TlsOptions,
 }
 
 impl ServerState {
-    pub(crate) fn new(config: ServerConfig) -> Self {
+    /// The state of a server with `config`; fails when a file of `relay_tls_roots` cannot be
+    /// read or holds no certificate.
+    pub(crate) fn new(config: ServerConfig) -> io::Result<Self> {
+        let relay_tls = config.relay_tls().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let challenges = ChallengeStore::new(config.auth_max_pending, config.auth_challenge_lifetime);
-        Self {
+        Ok(Self {
+            relay_tls,
             challenges: Mutex::new(challenges),
             session_config: Arc::new(config.session_config()),
             config: Arc::new(config),
@@ -61,7 +70,7 @@ impl ServerState {
             forward_listener: OnceLock::new(),
             locator: OnceLock::new(),
             pull_listener: OnceLock::new(),
-        }
+        })
     }
 
     pub(crate) fn stats(&self) -> ServerStats {

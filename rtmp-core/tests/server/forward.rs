@@ -1,14 +1,16 @@
 //! Forwards (push) to nginx-rtmp, a server no one here wrote, with ffmpeg publishers and players:
 //! two destinations, one started late; one killed mid-stream and back; a hook that routes by
-//! stream key; bad rules refused.
+//! stream key; bad rules refused. RTMPS forwards and pulls to our own RTMPS listener, whose
+//! certificate a private CA signed.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rtmp_core::client::server_config_from_pem;
 use rtmp_core::server::{
-    Decision, ForwardError, ForwardStats, PublishOptions, PublishParams, RelayState, RtmpHandler, RtmpServer,
-    SessionContext, StreamKey,
+    AcceptAll, Decision, ForwardError, ForwardStats, PublishOptions, PublishParams, RelayState, RtmpHandler,
+    RtmpServer, SessionContext, StreamKey, TlsListener,
 };
 
 use crate::support::ffmpeg::{played, spawn_player};
@@ -215,4 +217,98 @@ async fn bad_rules_and_urls_are_refused_with_their_name() {
     .await;
     assert!(publisher.is_publishing());
     publisher.close();
+}
+
+/// A private CA (made here) and an RTMPS listener for 127.0.0.1 with a certificate it signed:
+/// the CA's PEM file, the listener, and a PEM file with no certificate (the listener's key).
+fn private_ca_listener(dir: &std::path::Path) -> (String, TlsListener, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "rtmp-rs test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    std::fs::write(path("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(path("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(path("key.pem"), key.serialize_pem()).unwrap();
+    let config = server_config_from_pem(path("cert.pem"), path("key.pem")).unwrap();
+    (path("ca.pem"), TlsListener { bind: "127.0.0.1:0".parse().unwrap(), config }, path("key.pem"))
+}
+
+/// RTMPS relays to a server whose certificate a private CA signed: with the CA in
+/// `relay_tls_roots` a forward and a pull go live and ffmpeg players decode what they carry;
+/// without it the pull fails on the certificate and plays nothing; a roots file that is missing
+/// or holds no certificate refuses the server.
+#[tokio::test]
+async fn rtmps_forwards_and_pulls_trust_a_private_ca_from_relay_tls_roots() {
+    let dir = std::env::temp_dir().join(format!("rtmp-rs-relay-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, listener, no_certificate) = private_ca_listener(&dir);
+    let destination = TestServer::start(config().tls(Some(listener)));
+    let tls_addr = destination.tls_addr.expect("the RTMPS listener");
+
+    // A forward from an origin over RTMPS; an ffmpeg player of the destination decodes it.
+    let origin = TestServer::start(
+        config()
+            .relay_tls_roots(vec![ca.clone()])
+            .forward(vec![format!("rtmps://{tls_addr}/live/{{name}}-copy")]),
+    );
+    let ffmpeg =
+        Publish::new(ffmpeg9(), Video::H264, Audio::Aac, 30.0).gop(25).spawn(&origin.url("live/cam"));
+    origin.wait_live("cam", Duration::from_secs(20)).await;
+    let forward_url = format!("rtmps://{tls_addr}/live/cam-copy");
+    wait_state(&origin, "cam", &forward_url, RelayState::Live, Duration::from_secs(10)).await;
+    destination.wait_live("cam-copy", Duration::from_secs(10)).await;
+    let on_destination = spawn_player(&ffmpeg9(), &destination.url("live/cam-copy"), 3.0);
+
+    // A pull by an edge over RTMPS, and one by an edge that does not know the CA.
+    let pull_rule = vec![format!("rtmps://{tls_addr}/{{app}}/{{name}}")];
+    let edge = TestServer::start(config().relay_tls_roots(vec![ca]).pull(pull_rule.clone()));
+    let untrusting =
+        TestServer::start(config().pull(pull_rule).play_wait_timeout(Some(Duration::from_secs(4))));
+    let on_edge = spawn_player(&ffmpeg9(), &edge.url("live/cam-copy"), 3.0);
+    let on_untrusting = spawn_player(&ffmpeg9(), &untrusting.url("live/cam-copy"), 3.0);
+    let refused = eventually(Duration::from_secs(10), "the untrusting edge's pull failing", || {
+        untrusting.stream("cam-copy")?.pull?.last_error
+    })
+    .await;
+    assert!(refused.contains("certificate") || refused.contains("UnknownIssuer"), "{refused}");
+
+    let on_destination = played(on_destination, Duration::from_secs(30)).await;
+    let on_edge = played(on_edge, Duration::from_secs(30)).await;
+    let on_untrusting = played(on_untrusting, Duration::from_secs(30)).await;
+    // 3 s at 25 fps from the GOP cache (the destination's and the edge's).
+    assert!(
+        on_destination.video_frames >= 60,
+        "the destination's player decoded {}",
+        on_destination.video_frames
+    );
+    assert!(on_edge.video_frames >= 60, "the edge's player decoded {}", on_edge.video_frames);
+    assert!(on_destination.audio_frames > 0 && on_edge.audio_frames > 0);
+    assert_eq!(on_untrusting.video_frames, 0, "a pull over an unchecked certificate");
+    let pull = edge.stream("cam-copy").and_then(|s| s.pull).expect("the edge's pull");
+    assert!(pull.bytes_in > 0 && pull.url.starts_with("rtmps://"), "{pull:?}");
+
+    // Roots that cannot be read, or hold no certificate: the server is refused, naming the file.
+    for (file, problem) in [
+        (dir.join("missing.pem").to_string_lossy().into_owned(), "cannot be read"),
+        (no_certificate, "holds no certificate"),
+    ] {
+        let refused =
+            RtmpServer::new(config().relay_tls_roots(vec![file.clone()]), AcceptAll).err().expect("refused");
+        assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
+        let message = refused.to_string();
+        assert!(
+            message.contains("relay_tls_roots") && message.contains(&file) && message.contains(problem),
+            "{message}"
+        );
+    }
+    drop(ffmpeg);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -964,6 +964,11 @@ static void test_bind_conflict(void) {
     OK(rtmp_server_config_set_bind(config, bind));
     EXPECT(rtmp_server_new(config, &second), RTMP_RESULT_IO);
     CHECK(second == NULL);
+    /* A value the schema takes but the server cannot use: a roots file that cannot be read. */
+    OK(rtmp_server_config_set_bind(config, "127.0.0.1:0"));
+    OK(rtmp_server_config_set(config, "relay_tls_roots", "/nonexistent.pem"));
+    EXPECT(rtmp_server_new(config, &second), RTMP_RESULT_INVALID_ARGUMENT);
+    CHECK(second == NULL && strstr(rtmp_last_error(), "relay_tls_roots /nonexistent.pem") != NULL);
     rtmp_server_free(first);
     rtmp_server_config_free(config);
 }

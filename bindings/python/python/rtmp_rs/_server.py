@@ -90,6 +90,7 @@ class Server:
         pull: Sequence[str] = (),
         pull_idle_timeout: float = 10.0,
         pull_start_timeout: float = 5.0,
+        relay_tls_roots: Sequence[str] = (),
         play_wait_timeout: float | None = 30.0,
         normalize_timestamps: bool = False,
         enhanced_rtmp: bool = True,
@@ -120,7 +121,10 @@ class Server:
         backoff up to ``forward_max_backoff`` seconds); ``pull`` lists ``[APP=]URL`` upstreams a
         stream that is not published here is pulled from while played (in order, failover),
         ``pull_idle_timeout`` after its last player it stops, and an upstream that sends no media
-        within ``pull_start_timeout`` gives way to the next;
+        within ``pull_start_timeout`` gives way to the next; ``relay_tls_roots`` lists PEM files
+        of certificate authorities that ``rtmps://`` forwards and pulls trust beside the web PKI
+        roots (an origin with a private CA; a file that cannot be read or holds no certificate
+        fails the bind);
         ``stats_interval=None`` turns ``on_stats`` off; ``write_coalescing`` (seconds) holds
         each player's output that long to write it at once (less CPU, more latency);
         ``read_coalescing`` (seconds) reads each publisher at most that often once its socket is
