@@ -720,17 +720,17 @@ export interface ServerOptions {
   publisherPolicy?: PublisherPolicy
   /** How long the players of a publisher that vanished wait for its reconnect (0 unpublishes at once). Milliseconds. Default 10s. */
   publisherReconnectGraceMs?: number
-  /** Forward every publish to these [APP=]URL rules ({app}, {name}, {query} are substituted). Default . */
+  /** Forward every publish to these [APP=]URL rules ({app}, {name}, {query} are substituted). Default none. */
   forward?: Array<string>
   /** The longest wait before a lost forward destination is tried again. Milliseconds. Default 30s. */
   forwardMaxBackoffMs?: number
-  /** Pull a stream not published here from these [APP=]URL rules, tried in order, while it is played. Default . */
+  /** Pull a stream not published here from these [APP=]URL rules, tried in order, while it is played. Default none. */
   pull?: Array<string>
   /** How long a pull goes on after its stream's last player left. Milliseconds. Default 10s. */
   pullIdleTimeoutMs?: number
   /** How long an upstream has to send media before the next one is tried. Milliseconds. Default 5s. */
   pullStartTimeoutMs?: number
-  /** PEM files of CAs that rtmps:// forwards and pulls trust beside the web PKI roots. Default . */
+  /** PEM files of CAs that rtmps:// forwards and pulls trust beside the web PKI roots. Default none. */
   relayTlsRoots?: Array<string>
   /** How long a player may wait for a stream that is not published (0 fails at once). Milliseconds; `Infinity` waits forever. Default 30s. */
   playWaitTimeoutMs?: number

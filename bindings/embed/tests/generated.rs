@@ -36,6 +36,7 @@ fn default_text(option: &OptionInfo) -> String {
         (Setting::Duration(None), Kind::Duration(Unset::Off)) => "off".into(),
         (Setting::Duration(None), Kind::Duration(Unset::Forever)) => "forever".into(),
         (Setting::Int(None), _) => "the system's".into(),
+        (Setting::List(items), _) if items.is_empty() => "none".into(),
         (Setting::List(items), _) if items.len() > 4 => "every codec the library parses".into(),
         (setting, kind) => setting.to_text(kind),
     }

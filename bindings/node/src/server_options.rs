@@ -73,17 +73,17 @@ pub struct ServerOptions {
     pub publisher_policy: Option<String>,
     /// How long the players of a publisher that vanished wait for its reconnect (0 unpublishes at once). Milliseconds. Default 10s.
     pub publisher_reconnect_grace_ms: Option<f64>,
-    /// Forward every publish to these [APP=]URL rules ({app}, {name}, {query} are substituted). Default .
+    /// Forward every publish to these [APP=]URL rules ({app}, {name}, {query} are substituted). Default none.
     pub forward: Option<Vec<String>>,
     /// The longest wait before a lost forward destination is tried again. Milliseconds. Default 30s.
     pub forward_max_backoff_ms: Option<f64>,
-    /// Pull a stream not published here from these [APP=]URL rules, tried in order, while it is played. Default .
+    /// Pull a stream not published here from these [APP=]URL rules, tried in order, while it is played. Default none.
     pub pull: Option<Vec<String>>,
     /// How long a pull goes on after its stream's last player left. Milliseconds. Default 10s.
     pub pull_idle_timeout_ms: Option<f64>,
     /// How long an upstream has to send media before the next one is tried. Milliseconds. Default 5s.
     pub pull_start_timeout_ms: Option<f64>,
-    /// PEM files of CAs that rtmps:// forwards and pulls trust beside the web PKI roots. Default .
+    /// PEM files of CAs that rtmps:// forwards and pulls trust beside the web PKI roots. Default none.
     pub relay_tls_roots: Option<Vec<String>>,
     /// How long a player may wait for a stream that is not published (0 fails at once). Milliseconds; `Infinity` waits forever. Default 30s.
     pub play_wait_timeout_ms: Option<f64>,
