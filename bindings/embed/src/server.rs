@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rtmp_core::options::OptionError;
 use rtmp_core::proto::amf::AmfObject;
 use rtmp_core::proto::message::{ConnectParams, DataMessage, StreamName};
 use rtmp_core::server::{
@@ -342,6 +343,16 @@ impl std::fmt::Debug for EmbeddedServer {
     }
 }
 
+/// A config the core refused as a whole (a value the schema took may still be wrong with the
+/// others, or a `relay_tls_roots` file unreadable) is the skins' argument error, not a network
+/// one; other errors (binding) stay I/O.
+fn config_error(error: io::Error) -> EmbedError {
+    match error.get_ref().and_then(|inner| inner.downcast_ref::<OptionError>()) {
+        Some(refused) => EmbedError::InvalidArgument(refused.to_string()),
+        None => EmbedError::Io(error),
+    }
+}
+
 impl EmbeddedServer {
     /// Binds the listener(s) with a runtime of its own (`options.worker_threads`).
     pub fn new(options: ServerOptions, sink: Arc<dyn EventSink>) -> Result<Self, EmbedError> {
@@ -355,9 +366,6 @@ impl EmbeddedServer {
         runtime: Runtime,
         sink: Arc<dyn EventSink>,
     ) -> Result<Self, EmbedError> {
-        // A value the schema took may still be wrong as a whole (a roots file that cannot be
-        // read): the skins' argument error, not a network one.
-        options.config.validate().map_err(|e| EmbedError::InvalidArgument(e.to_string()))?;
         let (stopping, stopping_rx) = watch::channel(false);
         let handler = Handler {
             interest: sink.interest(),
@@ -371,7 +379,7 @@ impl EmbeddedServer {
         // right after `start` (before the serving task first runs) have their runtime.
         let server = {
             let _entered = runtime.handle().enter();
-            RtmpServer::new(options.config, handler)?
+            RtmpServer::new(options.config, handler).map_err(config_error)?
         };
         let local_addr = server.local_addr()?;
         let tls_local_addr = server.tls_local_addr().transpose()?;

@@ -445,6 +445,12 @@ impl ServerConfig {
     /// `relay_tls_roots` file holds a certificate (it reads them);
     /// [`RtmpServer::new`](super::RtmpServer::new) refuses a config that fails.
     pub fn validate(&self) -> Result<(), OptionError> {
+        self.validated().map(drop)
+    }
+
+    /// [`Self::validate`], keeping what it read: how `rtmps://` forwards and pulls check their
+    /// peer (the web PKI roots and every certificate of `relay_tls_roots`' files).
+    pub(crate) fn validated(&self) -> Result<TlsOptions, OptionError> {
         SERVER_OPTIONS.validate(self)?;
         for rule in &self.forward {
             super::ForwardTemplate::parse(rule)
@@ -453,25 +459,15 @@ impl ServerConfig {
         for rule in &self.pull {
             super::ForwardTemplate::parse(rule).map_err(|problem| OptionError::invalid("pull", problem))?;
         }
-        self.relay_tls()?;
-        Ok(())
-    }
-
-    /// How `rtmps://` forwards and pulls check their peer: the web PKI roots and every
-    /// certificate of `relay_tls_roots`' files, each of which must hold one.
-    pub(crate) fn relay_tls(&self) -> Result<TlsOptions, OptionError> {
         let mut tls = TlsOptions::default();
         for path in &self.relay_tls_roots {
+            let invalid =
+                |problem: String| OptionError::invalid("relay_tls_roots", format!("{path}: {problem}"));
             let before = tls.extra_roots.len();
-            let problem = match tls.add_roots_pem(path) {
-                Ok(more) if more.extra_roots.len() > before => {
-                    tls = more;
-                    continue;
-                }
-                Ok(_) => "holds no certificate".to_owned(),
-                Err(e) => format!("cannot be read ({e})"),
-            };
-            return Err(OptionError::invalid("relay_tls_roots", format!("{path}: {problem}")));
+            tls = tls.add_roots_pem(path).map_err(|e| invalid(format!("cannot be read ({e})")))?;
+            if tls.extra_roots.len() == before {
+                return Err(invalid("holds no certificate".to_owned()));
+            }
         }
         Ok(tls)
     }

@@ -113,7 +113,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
     /// Binds `config.bind` and prepares to serve with `handler`. A config whose values are out
     /// of range ([`ServerConfig::validate`]) is refused with `InvalidInput`.
     pub fn new(config: ServerConfig, handler: H) -> io::Result<Self> {
-        config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let relay_tls = config.validated().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let bind = |addr: SocketAddr| -> io::Result<std::net::TcpListener> {
             let listener = std::net::TcpListener::bind(addr)?;
             listener.set_nonblocking(true)?;
@@ -121,7 +121,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
         };
         let listener = bind(config.bind)?;
         let tls_listener = config.tls.as_ref().map(|tls| bind(tls.bind)).transpose()?;
-        let state = Arc::new(ServerState::new(config)?);
+        let state = Arc::new(ServerState::new(config, relay_tls));
         // Forwards run on the server's runtime: known here when made inside one, else in `run_until`.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let _ = state.runtime.set(runtime);

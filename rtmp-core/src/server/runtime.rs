@@ -1,6 +1,5 @@
 //! State shared by the listener and every connection task.
 
-use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -52,12 +51,10 @@ pub(crate) struct ServerState {
 }
 
 impl ServerState {
-    /// The state of a server with `config`; fails when a file of `relay_tls_roots` cannot be
-    /// read or holds no certificate.
-    pub(crate) fn new(config: ServerConfig) -> io::Result<Self> {
-        let relay_tls = config.relay_tls().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    /// The state of a server with `config` (validated: `relay_tls` is what that read).
+    pub(crate) fn new(config: ServerConfig, relay_tls: TlsOptions) -> Self {
         let challenges = ChallengeStore::new(config.auth_max_pending, config.auth_challenge_lifetime);
-        Ok(Self {
+        Self {
             relay_tls,
             challenges: Mutex::new(challenges),
             session_config: Arc::new(config.session_config()),
@@ -70,7 +67,7 @@ impl ServerState {
             forward_listener: OnceLock::new(),
             locator: OnceLock::new(),
             pull_listener: OnceLock::new(),
-        })
+        }
     }
 
     pub(crate) fn stats(&self) -> ServerStats {
